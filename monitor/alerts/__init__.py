@@ -1,0 +1,1 @@
+"""Alerts out: the alert model, rendering, subscriptions, the notifier loop and its sinks."""

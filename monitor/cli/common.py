@@ -1,0 +1,33 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.config import Settings, load_settings
+from monitor.logs import configure_logging
+
+config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML config file (default: $TREATY_MONITOR_CONFIG, else built-in defaults).",
+)
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default=None,
+    help="Log format: console on a terminal, JSON lines otherwise (default: from config).",
+)
+
+
+def settings_from(config_path: Path | None, log_format: str | None = None, **overrides: Any) -> Settings:
+    """Load the settings and configure logging from them (CLI flags win)."""
+    settings = load_settings(config_path, **overrides)
+    configure_logging(log_format or settings.log.format, settings.log.level)  # type: ignore[arg-type]
+    return settings

@@ -1,0 +1,298 @@
+"""Settings: one TOML file plus environment overrides, validated once and passed down.
+
+Environment variables override the file: ``TREATY_MONITOR_<SECTION>__<KEY>`` (for example
+``TREATY_MONITOR_REDIS__URL``). Secrets (webhook URLs, SMTP passwords) are ``SecretStr`` and may
+instead be read from a named environment variable (``webhook_url_env``, ``password_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from monitor.errors import ConfigError
+
+CONFIG_ENV = "TREATY_MONITOR_CONFIG"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_NAME = r"^[a-z0-9][a-z0-9_.-]*$"
+
+
+def parse_duration(value: object) -> float:
+    """``30``, ``"30s"``, ``"15m"``, ``"6h"``, ``"2d"`` → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 6h")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    raise ValueError(f"invalid duration {value!r} (expected e.g. 30s, 15m, 6h, 2d)")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RedisSettings(_Section):
+    """Where Redis is: embedded (no url) or a server."""
+
+    url: SecretStr | None = None
+    prefix: str = Field(default="tm", pattern=r"^[A-Za-z0-9_.:-]+$")
+    sentinels: tuple[str, ...] = ()
+    sentinel_service: str = "mymaster"
+    entries_maxlen: int = Field(default=100_000, ge=1000)
+    alerts_maxlen: int = Field(default=100_000, ge=1000)
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class LogSettings(_Section):
+    """How logs look."""
+
+    format: Literal["auto", "console", "json"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class FetchSettings(_Section):
+    """Defaults and hard limits for every fetch."""
+
+    interval: Duration = 300.0
+    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    timeout: Duration = 30.0
+    connect_timeout: Duration = 10.0
+    max_bytes: int = Field(default=10_000_000, ge=1024)
+    max_items: int = Field(default=500, ge=1)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    concurrency: int = Field(default=20, ge=1, le=1000)
+    allow_private_networks: bool = False
+    contact: str = ""
+    backoff_max: Duration = 6 * 3600.0
+
+
+class FeedSettings(_Section):
+    """One feed to watch."""
+
+    name: str = Field(pattern=_NAME)
+    url: str
+    interval: Duration | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    language: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if "://" in value and not value.startswith(("http://", "https://", "file://")):
+            raise ValueError("only http://, https:// and file:// feeds are supported")
+        return value
+
+
+class RulesSettings(_Section):
+    """Where rule files live."""
+
+    dirs: tuple[Path, ...] = (Path("rules"),)
+    watch: bool = True
+
+
+class SinkSettings(_Section):
+    """A named delivery target; which fields apply depends on ``type``."""
+
+    name: str = Field(pattern=_NAME)
+    type: Literal["console", "slack", "email", "webhook", "apprise"]
+    # slack / webhook
+    webhook_url: SecretStr | None = None
+    webhook_url_env: str | None = None
+    url: SecretStr | None = None
+    url_env: str | None = None
+    hmac_secret: SecretStr | None = None
+    hmac_secret_env: str | None = None
+    rate_per_second: float = Field(default=1.0, gt=0)
+    timeout: Duration = 10.0
+    # email
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["plain", "starttls", "tls"] = "plain"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None
+    sender: str = "treaty-monitor@localhost"
+    recipients: tuple[str, ...] = ()
+    # console
+    color: Literal["auto", "always", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _required_per_type(self) -> SinkSettings:
+        if self.type == "slack" and not (self.webhook_url or self.webhook_url_env):
+            raise ValueError("a slack sink needs webhook_url or webhook_url_env")
+        if self.type in ("webhook", "apprise") and not (self.url or self.url_env):
+            raise ValueError(f"a {self.type} sink needs url or url_env")
+        if self.type == "email" and not self.recipients:
+            raise ValueError("an email sink needs at least one recipient")
+        return self
+
+    def secret(self, name: str) -> SecretStr | None:
+        """The secret ``name`` from the file, else from the environment variable ``<name>_env``."""
+        value: SecretStr | None = getattr(self, name)
+        if value is not None:
+            return value
+        env_name: str | None = getattr(self, f"{name}_env")
+        if env_name and (env_value := os.environ.get(env_name)):
+            return SecretStr(env_value)
+        return None
+
+
+class SubscriptionSettings(_Section):
+    """Channels delivered to one sink, optionally filtered."""
+
+    name: str = Field(pattern=_NAME)
+    channels: tuple[str, ...] = Field(min_length=1)
+    sink: str
+    min_severity: Literal["info", "low", "medium", "high", "critical"] = "info"
+    tags: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    digest: Duration | None = None
+
+
+class DeliverySettings(_Section):
+    """Retries and dead letters."""
+
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base: Duration = 2.0
+    backoff_max: Duration = 600.0
+    claim_idle: Duration = 60.0
+    group_window: Duration = 1800.0
+
+
+class HttpSettings(_Section):
+    """The health and metrics endpoint."""
+
+    listen: str | None = "127.0.0.1:9464"
+
+
+class Settings(BaseSettings):
+    """All of treaty-monitor's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TREATY_MONITOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    state_dir: Path = Path("state")
+    redis: RedisSettings = RedisSettings()
+    log: LogSettings = LogSettings()
+    fetch: FetchSettings = FetchSettings()
+    rules: RulesSettings = RulesSettings()
+    http: HttpSettings = HttpSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    feeds: tuple[FeedSettings, ...] = ()
+    sinks: tuple[SinkSettings, ...] = (SinkSettings(name="console", type="console"),)
+    subscriptions: tuple[SubscriptionSettings, ...] = ()
+    config_dir: Path = Path()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment beats the file (the file arrives as init values)."""
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        names = [f.name for f in self.feeds]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"feeds: duplicate feed names {dupes}")
+        sinks = {s.name for s in self.sinks}
+        for sub in self.subscriptions:
+            if sub.sink not in sinks:
+                raise ValueError(
+                    f"subscriptions: {sub.name!r} uses unknown sink {sub.sink!r} "
+                    f"(defined: {sorted(sinks)})"
+                )
+        subs = [s.name for s in self.subscriptions]
+        if dupes := sorted({n for n in subs if subs.count(n) > 1}):
+            raise ValueError(f"subscriptions: duplicate names {dupes}")
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the config, relative to the config file's directory."""
+        return path if path.is_absolute() else (self.config_dir / path).resolve()
+
+    def feed_url(self, feed: FeedSettings) -> str:
+        """The feed's URL with bare paths turned into ``file://`` URLs next to the config."""
+        if "://" in feed.url:
+            if feed.url.startswith("file://") and not feed.url.startswith("file:///"):
+                return self.resolve(Path(feed.url.removeprefix("file://"))).as_uri()
+            return feed.url
+        return self.resolve(Path(feed.url)).as_uri()
+
+    def sink(self, name: str) -> SinkSettings:
+        """The sink named ``name`` (validated to exist)."""
+        return next(s for s in self.sinks if s.name == name)
+
+
+def _format_validation_error(path: str, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read, validate and return the settings; raises :class:`ConfigError` with file and field."""
+    if path is None and (env_path := os.environ.get(CONFIG_ENV)):
+        path = Path(env_path)
+    data: dict[str, Any] = {}
+    config_dir = Path.cwd()
+    label = "(defaults)"
+    if path is not None:
+        label = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: config is not UTF-8: {exc}") from exc
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        config_dir = path.resolve().parent
+    data.update(overrides)
+    data["config_dir"] = config_dir
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(label, exc)) from exc

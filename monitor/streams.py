@@ -1,0 +1,236 @@
+"""Every Redis key and stream of treaty-monitor, and the consumer-group plumbing.
+
+Stream names (documented for anyone subscribing with plain Redis commands):
+
+- ``<prefix>:entries`` — new feed entries; field ``entry`` holds the entry as JSON.
+- ``<prefix>:alerts:<channel>`` — alerts of one channel; field ``alert`` holds the alert as JSON
+  (see :meth:`monitor.alerts.alert.Alert.to_dict`), ``id``, ``rule``, ``severity`` for filtering.
+- ``<prefix>:dlq`` — alerts that could not be delivered; fields ``alert``, ``subscription``,
+  ``error``, ``attempts``.
+
+Consumer groups: ``engine`` on the entries stream; ``sub:<subscription>`` on each channel stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+ENGINE_GROUP = "engine"
+
+StreamId = str
+Fields = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names under one configurable prefix."""
+
+    prefix: str = "tm"
+
+    @property
+    def entries(self) -> str:
+        """The stream of new entries."""
+        return f"{self.prefix}:entries"
+
+    def alerts(self, channel: str) -> str:
+        """The stream of one channel's alerts."""
+        return f"{self.prefix}:alerts:{channel}"
+
+    @property
+    def channels(self) -> str:
+        """Set of channel names that have ever received an alert."""
+        return f"{self.prefix}:channels"
+
+    @property
+    def dead_letters(self) -> str:
+        """The dead-letter stream."""
+        return f"{self.prefix}:dlq"
+
+    def seen(self, feed: str) -> str:
+        """Hash: entry id → content fingerprint, for the entries of one feed already published."""
+        return f"{self.prefix}:seen:{feed}"
+
+    def feed_state(self, feed: str) -> str:
+        """Hash: a feed's fetch state and health (etag, last status, errors, next due...)."""
+        return f"{self.prefix}:feed:{feed}"
+
+    @property
+    def feeds(self) -> str:
+        """Set of feed names known to the fetchers."""
+        return f"{self.prefix}:feeds"
+
+    def feed_lease(self, feed: str) -> str:
+        """Per-feed lease so only one fetcher fetches a feed per interval."""
+        return f"{self.prefix}:lease:{feed}"
+
+    def alert_made(self, alert_id: str) -> str:
+        """Idempotency key: this alert was already published (engine side)."""
+        return f"{self.prefix}:made:{alert_id}"
+
+    def delivered(self, subscription: str, alert_id: str) -> str:
+        """Idempotency key: this alert was already delivered to this subscription."""
+        return f"{self.prefix}:delivered:{subscription}:{alert_id}"
+
+    def throttle(self, rule_id: str, key: str) -> str:
+        """Realert window marker for one rule and throttle key."""
+        return f"{self.prefix}:throttle:{rule_id}:{key}"
+
+    def story(self, story_key: str) -> str:
+        """Story grouping record (which sources reported one story)."""
+        return f"{self.prefix}:story:{story_key}"
+
+    @property
+    def heartbeats(self) -> str:
+        """Hash: instance → last heartbeat (for status)."""
+        return f"{self.prefix}:instances"
+
+    @property
+    def rules_status(self) -> str:
+        """Hash: the running rule set's version and last reload error."""
+        return f"{self.prefix}:rules"
+
+
+def subscription_group(name: str) -> str:
+    """The consumer-group name of one subscription on a channel stream."""
+    return f"sub:{name}"
+
+
+def decode_fields(raw: Mapping[Any, Any]) -> Fields:
+    """Stream fields as ``str`` whatever the client's ``decode_responses`` setting."""
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stream entry handed to a consumer. ``fields`` is empty if the payload was trimmed."""
+
+    stream: str
+    id: StreamId
+    fields: Fields
+    deliveries: int = 1
+
+
+class GroupConsumer:
+    """Reads one stream through one consumer group: new messages, and idle ones claimed back.
+
+    Acknowledge with :meth:`ack` only after the work is done; unacknowledged messages are claimed
+    by any consumer of the group once idle for ``claim_idle_ms`` (XAUTOCLAIM), so a crash loses
+    nothing.
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        stream: str,
+        group: str,
+        consumer: str,
+        *,
+        claim_idle_ms: int = 60_000,
+        start_id: str = "0",
+    ) -> None:
+        self.client = client
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.claim_idle_ms = claim_idle_ms
+        self.start_id = start_id
+        self._claim_cursor = "0-0"
+
+    async def ensure_group(self) -> None:
+        """Create the group (and the stream) if missing."""
+        await ensure_group(self.client, self.stream, self.group, self.start_id)
+
+    async def claim_idle(self, count: int = 100) -> list[Message]:
+        """Take over messages idle longer than ``claim_idle_ms`` from any consumer (XAUTOCLAIM)."""
+        reply = await self.client.xautoclaim(
+            self.stream,
+            self.group,
+            self.consumer,
+            min_idle_time=self.claim_idle_ms,
+            start_id=self._claim_cursor,
+            count=count,
+        )
+        self._claim_cursor = _text(reply[0])
+        claimed = reply[1]
+        # Redis >= 7 also returns ids whose payload was trimmed away; 6.2 returns them with nil.
+        deleted: Sequence[Any] = reply[2] if len(reply) > 2 else ()
+        messages = [
+            Message(self.stream, _text(mid), decode_fields(fields or {}), deliveries=2)
+            for mid, fields in claimed
+        ]
+        messages.extend(Message(self.stream, _text(mid), {}, deliveries=2) for mid in deleted)
+        return messages
+
+    async def read(self, count: int = 100, block_ms: int | None = 1000) -> list[Message]:
+        """New messages for this consumer, waiting up to ``block_ms``."""
+        reply = await self.client.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
+        )
+        messages: list[Message] = []
+        for _stream, entries in reply or ():
+            for mid, fields in entries:
+                messages.append(Message(self.stream, _text(mid), decode_fields(fields or {})))
+        return messages
+
+    async def ack(self, *ids: StreamId) -> None:
+        """Acknowledge finished messages."""
+        if ids:
+            await self.client.xack(self.stream, self.group, *ids)
+
+    async def delivery_count(self, message_id: StreamId) -> int:
+        """How often the group has handed out this message (1 on first delivery)."""
+        rows = await self.client.xpending_range(
+            self.stream, self.group, min=message_id, max=message_id, count=1
+        )
+        return int(rows[0]["times_delivered"]) if rows else 1
+
+
+async def ensure_group(client: aioredis.Redis, stream: str, group: str, start_id: str = "0") -> None:
+    """XGROUP CREATE ... MKSTREAM, tolerating an existing group."""
+    try:
+        await client.xgroup_create(stream, group, id=start_id, mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def safe_trim(client: aioredis.Redis, stream: str, maxlen: int) -> int:
+    """Trim ``stream`` towards ``maxlen`` entries, never past one a group has not finished.
+
+    A message is kept while any group has it pending or has not yet delivered it.
+    """
+    length = int(await client.xlen(stream))
+    if length <= maxlen:
+        return 0
+    oldest_kept = await client.xrange(stream, count=1, min="-", max="+")
+    cutoff_rows = await client.xrevrange(stream, count=1, max="+", min="-")
+    if not oldest_kept or not cutoff_rows:
+        return 0
+    # The id of the maxlen-th newest entry: everything older may go, groups permitting.
+    newest = await client.xrevrange(stream, count=maxlen, max="+", min="-")
+    limit = _parse_id(_text(newest[-1][0]))
+    for group in cast(list[dict[str, Any]], await client.xinfo_groups(stream)):
+        name = _text(group["name"])
+        limit = min(limit, _next_id(_parse_id(_text(group["last-delivered-id"]))))
+        pending = await client.xpending(stream, name)
+        if pending and pending.get("pending"):
+            limit = min(limit, _parse_id(_text(pending["min"])))
+    return int(await client.xtrim(stream, minid=f"{limit[0]}-{limit[1]}", approximate=False))
+
+
+def _parse_id(value: str) -> tuple[int, int]:
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _next_id(value: tuple[int, int]) -> tuple[int, int]:
+    return value[0], value[1] + 1
