@@ -116,9 +116,7 @@ class EmbeddedRedis:
 
 def client_from_url(url: str, *, decode_responses: bool = True) -> aioredis.Redis:
     """An asyncio client for ``redis://``, ``rediss://`` or ``unix://`` URLs."""
-    return aioredis.Redis.from_url(
-        url, decode_responses=decode_responses, health_check_interval=30
-    )
+    return aioredis.Redis.from_url(url, decode_responses=decode_responses, health_check_interval=30)
 
 
 async def check_server(client: aioredis.Redis) -> None:
@@ -148,7 +146,7 @@ async def open_redis(
     if settings.sentinels:
         hosts = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in settings.sentinels]
         password = settings.url.get_secret_value() if settings.url else None
-        sentinel = Sentinel(hosts, decode_responses=True, password=None)
+        sentinel = Sentinel(hosts, decode_responses=True)  # type: ignore[no-untyped-call]
         client: aioredis.Redis = sentinel.master_for(
             settings.sentinel_service, decode_responses=True, password=password
         )

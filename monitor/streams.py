@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -172,7 +172,7 @@ class GroupConsumer:
 
     async def read(self, count: int = 100, block_ms: int | None = 1000) -> list[Message]:
         """New messages for this consumer, waiting up to ``block_ms``."""
-        reply = await self.client.xreadgroup(
+        reply: Any = await self.client.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
         )
         messages: list[Message] = []
@@ -194,7 +194,9 @@ class GroupConsumer:
         return int(rows[0]["times_delivered"]) if rows else 1
 
 
-async def ensure_group(client: aioredis.Redis, stream: str, group: str, start_id: str = "0") -> None:
+async def ensure_group(
+    client: aioredis.Redis, stream: str, group: str, start_id: str = "0"
+) -> None:
     """XGROUP CREATE ... MKSTREAM, tolerating an existing group."""
     try:
         await client.xgroup_create(stream, group, id=start_id, mkstream=True)
@@ -211,14 +213,13 @@ async def safe_trim(client: aioredis.Redis, stream: str, maxlen: int) -> int:
     length = int(await client.xlen(stream))
     if length <= maxlen:
         return 0
-    oldest_kept = await client.xrange(stream, count=1, min="-", max="+")
-    cutoff_rows = await client.xrevrange(stream, count=1, max="+", min="-")
-    if not oldest_kept or not cutoff_rows:
-        return 0
     # The id of the maxlen-th newest entry: everything older may go, groups permitting.
-    newest = await client.xrevrange(stream, count=maxlen, max="+", min="-")
+    newest: Any = await client.xrevrange(stream, count=maxlen, max="+", min="-")
+    if not newest:
+        return 0
     limit = _parse_id(_text(newest[-1][0]))
-    for group in cast(list[dict[str, Any]], await client.xinfo_groups(stream)):
+    groups: list[dict[str, Any]] = await client.xinfo_groups(stream)
+    for group in groups:
         name = _text(group["name"])
         limit = min(limit, _next_id(_parse_id(_text(group["last-delivered-id"]))))
         pending = await client.xpending(stream, name)

@@ -19,6 +19,7 @@ def cli() -> None:
 def _register() -> None:
     from monitor.cli import (
         dlq_cmd,
+        evaluate_cmd,
         feeds_cmd,
         match_cmd,
         rules_cmd,
@@ -27,7 +28,8 @@ def _register() -> None:
         subscribe_cmd,
     )
 
-    for module in (run_cmd, match_cmd, rules_cmd, subscribe_cmd, feeds_cmd, dlq_cmd, status_cmd):
+    modules = (run_cmd, match_cmd, rules_cmd, evaluate_cmd, subscribe_cmd, feeds_cmd, dlq_cmd)
+    for module in (*modules, status_cmd):
         module.register(cli)
 
 

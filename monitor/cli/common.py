@@ -26,7 +26,9 @@ log_format_option = click.option(
 )
 
 
-def settings_from(config_path: Path | None, log_format: str | None = None, **overrides: Any) -> Settings:
+def settings_from(
+    config_path: Path | None, log_format: str | None = None, **overrides: Any
+) -> Settings:
     """Load the settings and configure logging from them (CLI flags win)."""
     settings = load_settings(config_path, **overrides)
     configure_logging(log_format or settings.log.format, settings.log.level)  # type: ignore[arg-type]

@@ -44,8 +44,8 @@ class Entry:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
-        """Inverse of :meth:`to_dict`; unknown keys are ignored so old readers survive new fields."""
-        known = {f for f in cls.__dataclass_fields__}
+        """Inverse of :meth:`to_dict`; unknown keys are ignored so old readers survive."""
+        known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in known}
         for key in ("published", "fetched_at"):
             if isinstance(values.get(key), str):

@@ -92,7 +92,8 @@ def _published(raw: Any, now: datetime) -> datetime:
         value = raw.get(key)
         if value:
             try:
-                when = datetime(*value[:6], tzinfo=UTC)
+                year, month, day, hour, minute, second = value[:6]
+                when = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
             except (TypeError, ValueError):
                 continue
             return min(when, now)
