@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -56,16 +57,14 @@ def parse_feed(
     if not body.strip():
         raise ParseError("parser: empty document")
     refuse_internal_subset(body)
-    headers = {"content-location": feed_url} if feed_url.startswith("http") else {}
-    if content_type:
-        headers["content-type"] = content_type
+    headers = {"content-type": content_type} if content_type else {}
     try:
         parsed = feedparser.parse(
             body, sanitize_html=True, resolve_relative_uris=False, response_headers=headers
         )
     except (RecursionError, MemoryError) as exc:
         raise ParseError(f"parser: document too deep or too large ({type(exc).__name__})") from exc
-    if not parsed.entries and not parsed.get("version") and not parsed.get("feed"):
+    if not parsed.entries and not parsed.get("version") and (parsed.bozo or not parsed.feed):
         problem = parsed.get("bozo_exception")
         why = type(problem).__name__ if problem else "no feed elements"
         raise ParseError(f"parser: not a feed ({why})")
@@ -145,7 +144,7 @@ def _entry(
         if text and text != summary and text not in parts:
             parts.append(text)
     content = "\n\n".join(parts)[:_MAX_FIELD]
-    link = safe_link(str(raw.get("link", "") or ""))
+    link = safe_link(_absolute(str(raw.get("link", "") or ""), feed_url))
     guid = one_line(plain_text(str(raw.get("id", "") or "")))[:1000]
     key = (guid if trust_guid else "") or link or _content_key(title, summary, content)
     categories = tuple(
@@ -167,6 +166,16 @@ def _entry(
         fetched_at=now,
         feed_tags=feed_tags,
     )
+
+
+def _absolute(link: str, feed_url: str) -> str:
+    link = link.strip()
+    if link and feed_url.startswith(("http://", "https://")) and "://" not in link[:12]:
+        try:
+            return urljoin(feed_url, link)
+        except ValueError:
+            return ""
+    return link
 
 
 def _field_text(raw: Any, name: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-_MAX_AGE = re.compile(r"(?:^|[,\s])(s-)?max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|[,\s])(s-maxage|max-age)\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|[,\s])(no-cache|no-store)(?:$|[,\s=])", re.IGNORECASE)
 ERROR_BASE = 60.0
 RETRY_AFTER_MIN = 1.0
@@ -50,8 +50,8 @@ def parse_max_age(cache_control: str | None) -> float | None:
     """``max-age`` (or ``s-maxage``) of a Cache-Control header in seconds; None if absent."""
     if not cache_control or _NO_CACHE.search(cache_control):
         return None
-    ages = {bool(m.group(1)): float(m.group(2)) for m in _MAX_AGE.finditer(cache_control)}
-    return ages.get(True, ages.get(False))
+    ages = {m.group(1).lower(): float(m.group(2)) for m in _MAX_AGE.finditer(cache_control)}
+    return ages.get("s-maxage", ages.get("max-age"))
 
 
 def jittered(delay: float, jitter: float, rnd: random.Random) -> float:
