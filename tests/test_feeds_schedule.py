@@ -29,8 +29,8 @@ async def site() -> AsyncIterator[FeedSite]:
         yield running
 
 
-async def _until(condition: object, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(condition: object, within: float = 8.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await condition():  # type: ignore[operator]
             return

@@ -53,7 +53,10 @@ async def _poll_both(
     """Poll the hostile feed and a good one concurrently; → (bad outcome, bad state, good)."""
     async with raw_server(handler) as base:
         cfg = settings(
-            [{"name": "bad", "url": f"{base}/feed"}, {"name": "good", "url": good_site.url("/good")}],
+            [
+                {"name": "bad", "url": f"{base}/feed"},
+                {"name": "good", "url": good_site.url("/good")},
+            ],
             **fetch,
         )
         poller = FeedPoller(cfg, FeedStore(client, keys), Fetcher(cfg.fetch, policy=policy), pool)
@@ -148,7 +151,7 @@ async def test_content_length_above_the_cap_is_refused_before_reading(
         await w.drain()
         await asyncio.sleep(5)
 
-    bad, state, good = await _poll_both(send, good_site, redis_client, keys, pool)
+    _bad, state, good = await _poll_both(send, good_site, redis_client, keys, pool)
     assert state.error_kind == "too_large"
     _assert_good(good)
 
@@ -310,4 +313,3 @@ async def test_410_mutes_the_feed_but_keeps_checking_rarely(
     assert (bad.status, state.muted, state.error_kind) == ("muted", 1, "gone")
     assert bad.delay >= 3600
     _assert_good(good)
-

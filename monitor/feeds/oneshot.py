@@ -7,6 +7,7 @@ on a private address may be read (redirects from it are still checked like the d
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ async def read_entries(
             await fetcher.close()
         body, url, content_type = result.body, result.url, result.content_type
     elif scheme == "file" or len(scheme) <= 1:  # "" or a Windows drive letter
-        url = source if scheme == "file" else Path(source).resolve().as_uri()
+        url = source if scheme == "file" else _file_uri(source)
         body = await asyncio.to_thread(read_file_capped, url, fetch.max_bytes)
     else:
         raise PermanentFetchError(f"fetcher: unsupported scheme {scheme!r}", kind="scheme")
@@ -46,3 +47,7 @@ async def read_entries(
         content_type=content_type,
     )
     return list(parsed.entries)
+
+
+def _file_uri(path: str) -> str:
+    return Path(os.path.abspath(path)).as_uri()
