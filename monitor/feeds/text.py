@@ -72,6 +72,7 @@ def safe_link(value: str) -> str:
         host = parts.hostname
     except ValueError:
         return ""
-    if parts.scheme.lower() not in ("http", "https") or not host:
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host:
         return ""
-    return value
+    return scheme + value[len(scheme) :]
