@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,10 +43,8 @@ class _Context:
 
     def term(self, source: SourceFile, path: Path_, text: str) -> int | None:
         key = text.strip()
-        if key.startswith("re:"):
-            key = "re:" + key[3:]  # regexes keep their case: \W is not \w
-        else:
-            key = key.casefold()
+        # Regexes keep their case (\W is not \w); phrases are the same term in any case.
+        key = key if key.startswith("re:") else key.casefold()
         if key in self.term_ids:
             return self.term_ids[key]
         try:
@@ -72,8 +71,12 @@ def compile_rule_set(sources: Sequence[SourceFile]) -> tuple[RuleSet | None, lis
         for name, items in model.vocabularies.items():
             path: Path_ = ("vocabularies", name)
             if name in vocab_origin:
-                ctx.error(source, path, f"vocabulary {name!r} is already defined in "
-                          f"{vocab_origin[name]}", key=True)  # fmt: skip
+                ctx.error(
+                    source,
+                    path,
+                    f"vocabulary {name!r} is already defined in {vocab_origin[name]}",
+                    key=True,
+                )
                 continue
             vocab_origin[name] = source.name
             ctx.vocabularies[name] = _vocabulary(ctx, source, path, items)
@@ -85,9 +88,12 @@ def compile_rule_set(sources: Sequence[SourceFile]) -> tuple[RuleSet | None, lis
             if rule is None:
                 continue
             if rule.id in rule_origin:
-                ctx.error(source, ("rules", index, "id"),
-                          f"rules[{index}].id: duplicate rule id {rule.id!r} "
-                          f"(first defined in {rule_origin[rule.id]})")  # fmt: skip
+                ctx.error(
+                    source,
+                    ("rules", index, "id"),
+                    f"rules[{index}].id: duplicate rule id {rule.id!r} "
+                    f"(first defined in {rule_origin[rule.id]})",
+                )
                 continue
             rule_origin[rule.id] = f"{source.name}:{rule.line}"
             rules.append(rule)
@@ -98,8 +104,8 @@ def compile_rule_set(sources: Sequence[SourceFile]) -> tuple[RuleSet | None, lis
 
 def _version(sources: Sequence[SourceFile]) -> str:
     digest = hashlib.sha256()
-    for source in sorted(sources, key=lambda s: s.name):
-        digest.update(source.name.encode() + b"\0" + source.raw + b"\0")
+    for source in sorted(sources, key=lambda s: (Path(s.name).name, s.raw)):
+        digest.update(Path(source.name).name.encode() + b"\0" + source.raw + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -112,8 +118,11 @@ def _vocabulary(
         if text is None:
             continue
         if text.startswith("$"):
-            ctx.error(source, (*path, i), f"{_where((*path, i))}: a vocabulary cannot refer to "
-                      f"another vocabulary ({text})")  # fmt: skip
+            ctx.error(
+                source,
+                (*path, i),
+                f"{_where((*path, i))}: a vocabulary cannot refer to another vocabulary ({text})",
+            )
             continue
         term = ctx.term(source, (*path, i), text)
         if term is not None:
@@ -168,13 +177,22 @@ def _condition(
     keys = set(raw)
     unknown = sorted(keys - set(_LOGIC_KEYS))
     if unknown:
-        ctx.error(source, (*path, unknown[0]), f"{_where(path)}: unknown key {unknown[0]!r} "
-                  f"(expected one of {', '.join(_LOGIC_KEYS)})", key=True)  # fmt: skip
+        ctx.error(
+            source,
+            (*path, unknown[0]),
+            f"{_where(path)}: unknown key {unknown[0]!r} "
+            f"(expected one of {', '.join(_LOGIC_KEYS)})",
+            key=True,
+        )
         return None
     allowed = len(keys) == 1 or keys in ({"all", "none"}, {"any", "none"})
     if not allowed:
-        ctx.error(source, path, f"{_where(path)}: use exactly one of {', '.join(_LOGIC_KEYS)} "
-                  "(or all/any together with none)")  # fmt: skip
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: use exactly one of {', '.join(_LOGIC_KEYS)} "
+            "(or all/any together with none)",
+        )
         return None
     parts: list[Condition] = []
     for key in sorted(keys, key=_LOGIC_KEYS.index):
@@ -205,13 +223,20 @@ def _logic(
 
 def _near(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> Condition | None:
     if not isinstance(raw, dict) or set(raw) != {"terms", "within"}:
-        ctx.error(source, path, f"{_where(path)}: expected a mapping with 'terms' (a list) and "
-                  "'within' (a number of words)")  # fmt: skip
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: expected a mapping with 'terms' (a list) and "
+            "'within' (a number of words)",
+        )
         return None
     within = raw["within"]
     if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 1000:
-        ctx.error(source, (*path, "within"),
-                  f"{_where((*path, 'within'))}: expected a whole number of words, 0 to 1000")  # fmt: skip
+        ctx.error(
+            source,
+            (*path, "within"),
+            f"{_where((*path, 'within'))}: expected a whole number of words, 0 to 1000",
+        )
         return None
     groups = _groups(ctx, source, (*path, "terms"), raw["terms"])
     return Near(groups, within) if groups else None
@@ -221,8 +246,12 @@ def _groups(
     ctx: _Context, source: SourceFile, path: Path_, raw: Any
 ) -> tuple[tuple[int, ...], ...] | None:
     if not isinstance(raw, list) or len(raw) < 2:
-        ctx.error(source, path, f"{_where(path)}: expected a list of at least two terms "
-                  "(each a term or a list of terms)")  # fmt: skip
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: expected a list of at least two terms "
+            "(each a term or a list of terms)",
+        )
         return None
     groups: list[tuple[int, ...]] = []
     for i, item in enumerate(raw):
@@ -258,19 +287,29 @@ def _leaf(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> TermLeaf 
 
 def _term_text(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> str | None:
     if isinstance(raw, bool) or raw is None:
-        ctx.error(source, path, f"{_where(path)}: {raw!r} is not a term; YAML reads yes/no/on/off/"
-                  "true/false/null as booleans: put the term in quotes")  # fmt: skip
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: {raw!r} is not a term; YAML reads yes/no/on/off/"
+            "true/false/null as booleans: put the term in quotes",
+        )
         return None
     if isinstance(raw, int | float):
         return str(raw)
     if isinstance(raw, str):
         return raw
-    ctx.error(source, path, f"{_where(path)}: expected a term (a string) or a mapping with one of "
-              f"{', '.join(_LOGIC_KEYS)}, got a {type(raw).__name__}")  # fmt: skip
+    ctx.error(
+        source,
+        path,
+        f"{_where(path)}: expected a term (a string) or a mapping with one of "
+        f"{', '.join(_LOGIC_KEYS)}, got a {type(raw).__name__}",
+    )
     return None
 
 
-def _pydantic_errors(ctx: _Context, source: SourceFile, prefix: Path_, exc: ValidationError) -> None:
+def _pydantic_errors(
+    ctx: _Context, source: SourceFile, prefix: Path_, exc: ValidationError
+) -> None:
     for error in exc.errors(include_url=False):
         loc = (*prefix, *error["loc"])
         path = _known_path(source.located, loc)

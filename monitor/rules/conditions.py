@@ -65,7 +65,9 @@ def sentence_starts(text: str) -> list[int]:
     """Offsets where sentences begin (abbreviations such as "U.S." or "Dr." do not end one)."""
     starts = [0]
     for m in _SENTENCE_END.finditer(text):
-        if m.group().startswith(".") and _ABBREVIATION.search(text, max(0, m.start() - 8), m.start() + 1):
+        if m.group().startswith(".") and _ABBREVIATION.search(
+            text, max(0, m.start() - 8), m.start() + 1
+        ):
             continue
         starts.append(m.end())
     return starts
@@ -249,4 +251,3 @@ class SameSentence(_Grouped):
 def holds_without_hits(condition: Condition) -> bool:
     """Whether the condition holds for an entry in which none of its terms occurs."""
     return condition.evaluate(Hits((), {}), frozenset()) is not None
-

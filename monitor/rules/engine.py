@@ -98,13 +98,9 @@ class RuleSet:
     def match(self, entry: Entry) -> list[Match]:
         """Every enabled rule that matches the entry, in rule order, with its spans."""
         plan: _Plan = self._plan  # type: ignore[attr-defined]
-        texts = [entry.field_text(name) for name in plan.fields]
-        folded = [text.casefold() for text in texts]
-        joined = _FIELD_JOIN.join(folded)
-        terms = self._scan(joined, plan)
-        if not terms and not plan.always_rules:
+        texts, folded, by_term = self._hits(entry, plan)
+        if not by_term and not plan.always_rules:
             return []
-        by_term = self._exact(terms, joined, folded)
         candidates = set(plan.always_rules)
         for term in by_term:
             candidates.update(plan.term_rules.get(term, ()))
@@ -118,6 +114,25 @@ class RuleSet:
             if found is not None:
                 matches.append(self._match(rule, entry, found, plan.fields, texts, folded))
         return matches
+
+    def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
+        """Where the terms of one rule occur in the entry, whether or not the rule matched."""
+        plan: _Plan = self._plan  # type: ignore[attr-defined]
+        index = next((i for i, r in enumerate(self.rules) if r.id == rule_id), None)
+        if index is None:
+            return []
+        texts, folded, by_term = self._hits(entry, plan)
+        terms = self.rules[index].condition.terms()
+        fields = plan.rule_fields[index]
+        found = [h for t in terms for h in by_term.get(t, ()) if h.field in fields]
+        return self._spans(found, plan.fields, texts, folded)
+
+    def _hits(self, entry: Entry, plan: _Plan) -> tuple[list[str], list[str], dict[int, list[Hit]]]:
+        texts = [entry.field_text(name) for name in plan.fields]
+        folded = [text.casefold() for text in texts]
+        joined = _FIELD_JOIN.join(folded)
+        terms = self._scan(joined, plan)
+        return texts, folded, self._exact(terms, joined, folded) if terms else {}
 
     def _scan(self, joined: str, plan: _Plan) -> set[int]:
         database: hyperscan.Database | None = self._database  # type: ignore[attr-defined]
@@ -158,22 +173,7 @@ class RuleSet:
         texts: list[str],
         folded: list[str],
     ) -> Match:
-        spans: list[Span] = []
-        covered = (-1, -1, -1)  # field, start, end of the last kept hit
-        for hit in sorted(set(found), key=lambda h: (h.field, h.start, -h.end, h.term)):
-            if hit.field == covered[0] and hit.end <= covered[2]:
-                continue  # inside a longer span already shown ("Treaty" in "INF Treaty")
-            covered = (hit.field, hit.start, hit.end)
-            start, end = _original_offsets(texts[hit.field], folded[hit.field], hit)
-            spans.append(
-                Span(
-                    field=fields[hit.field],
-                    start=start,
-                    end=end,
-                    text=texts[hit.field][start:end],
-                    term=self.terms[hit.term].source,
-                )
-            )
+        spans = self._spans(found, fields, texts, folded)
         deadline = None
         if "deadline" in rule.tags:
             text = "\n".join(entry.field_text(name) for name in rule.fields)
@@ -189,6 +189,21 @@ class RuleSet:
             throttle_key=throttle_key(rule.realert_key, entry),
             realert_seconds=rule.realert_seconds,
         )
+
+    def _spans(
+        self, found: list[Hit], fields: tuple[str, ...], texts: list[str], folded: list[str]
+    ) -> list[Span]:
+        spans: list[Span] = []
+        covered = (-1, -1)  # field and end of the last kept hit
+        for hit in sorted(set(found), key=lambda h: (h.field, h.start, -h.end, h.term)):
+            if hit.field == covered[0] and hit.end <= covered[1]:
+                continue  # inside a longer span already shown ("Treaty" in "INF Treaty")
+            covered = (hit.field, hit.end)
+            start, end = _original_offsets(texts[hit.field], folded[hit.field], hit)
+            text = texts[hit.field][start:end]
+            term = self.terms[hit.term].source
+            spans.append(Span(field=fields[hit.field], start=start, end=end, text=text, term=term))
+        return spans
 
 
 def _original_offsets(text: str, folded: str, hit: Hit) -> tuple[int, int]:
@@ -211,15 +226,15 @@ def _build(rules: Sequence[Rule], terms: Sequence[Term]) -> tuple[_Plan, hypersc
             continue
         if holds_without_hits(rule.condition):
             always_rules.append(index)
-        for term in rule.condition.terms():
-            term_rules.setdefault(term, []).append(index)
+        for term_id in rule.condition.terms():
+            term_rules.setdefault(term_id, []).append(index)
     expressions: list[bytes] = []
     flags: list[int] = []
     pattern_terms: list[list[int]] = []
     literal_index: dict[str, int] = {}
     unscanned: list[int] = []
     for term_id in sorted(term_rules):
-        term = terms[term_id]
+        term: Term = terms[term_id]
         if term.regex is not None:
             expression = term.regex.encode("utf-8")
             if not _compiles(expression, _REGEX_FLAGS):

@@ -10,9 +10,8 @@ from monitor.config import parse_duration
 from monitor.rules.match import Severity
 
 FIELDS = ("title", "summary", "content", "categories", "link", "feed")
-DEFAULT_FIELDS = ("title", "summary", "content")
-
 FieldName = Literal["title", "summary", "content", "categories", "link", "feed"]
+DEFAULT_FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
 VocabularyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]

@@ -117,7 +117,8 @@ def _words(text: str, source: str) -> list[str]:
             raise TermError(f"'*' may only end a word (in {source!r})")
         if word.endswith("*") and len(word) - 1 < _MIN_PREFIX:
             raise TermError(
-                f"word form {word!r} needs at least {_MIN_PREFIX} letters before '*' (in {source!r})"
+                f"word form {word!r} needs at least {_MIN_PREFIX} letters before '*' "
+                f"(in {source!r})"
             )
     return words
 

@@ -10,8 +10,45 @@ from monitor.feeds.entry import Entry
 _WORD = re.compile(r"\w+")
 # Words that say nothing about which story a headline tells.
 _STOPWORDS = frozenset(
-    "a an the of to in on at for from by with and or as is are was were be been it its this that "
-    "over after before says said say new update updated live breaking exclusive".split()
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "and",
+        "or",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "over",
+        "after",
+        "before",
+        "says",
+        "said",
+        "say",
+        "new",
+        "update",
+        "updated",
+        "live",
+        "breaking",
+        "exclusive",
+    }
 )
 
 

@@ -52,7 +52,8 @@ def read_yaml(raw: bytes, file: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise RuleError(f"YAML syntax: {exc.problem or exc}", file=file, line=line, column=column)
+        message = f"YAML syntax: {exc.problem or exc}"
+        raise RuleError(message, file=file, line=line, column=column) from None
     except yaml.YAMLError as exc:
         raise RuleError(f"YAML syntax: {exc}", file=file) from None
     if len(nodes) != 1:
@@ -86,7 +87,8 @@ class _Builder:
             try:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
-                raise self._error(node, f"unsupported value: {getattr(exc, 'problem', exc)}")
+                message = f"unsupported value: {getattr(exc, 'problem', exc)}"
+                raise self._error(node, message) from None
         raise self._error(node, "unsupported YAML node")
 
     def _mapping(self, node: MappingNode, path: Path_, located: Located) -> dict[str, Any]:
