@@ -94,6 +94,7 @@ class Notifier:
         self._jitter = jitter
         self._backlog = True  # our own pending messages are read first (after a restart)
         self._next_claim = 0.0
+        self._sending = False
         self.stories = StoryBook(client, keys, subscription.name, delivery.group_window)
         period = subscription.digest or 0.0
         self.digests = DigestBox(client, keys, subscription.name, period) if period else None
@@ -110,8 +111,9 @@ class Notifier:
             if not work.done():
                 await asyncio.wait({work}, timeout=self.delivery.shutdown_grace)
             if not work.done():
-                # Handed back: the message stays pending and is delivered after the restart.
-                self.log.warning("notifier_send_abandoned_at_shutdown")
+                if self._sending:
+                    # Handed back: the message stays pending and is delivered after a restart.
+                    self.log.warning("notifier_send_abandoned_at_shutdown")
                 work.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await work
@@ -245,6 +247,7 @@ class Notifier:
         while True:
             attempts += 1
             try:
+                self._sending = True
                 await send()
                 return Outcome("delivered", attempts=attempts)
             except PermanentDelivery as exc:
@@ -253,6 +256,8 @@ class Notifier:
                 error, retry_after = str(exc), exc.retry_after
             except Exception as exc:  # a sink bug must not kill the notifier: retry, then DLQ
                 error, retry_after = f"{type(exc).__name__}: {exc}"[:300], None
+            finally:
+                self._sending = False
             if retry_after is not None and throttled < 10 * self.delivery.max_attempts:
                 # Rate limited: the service told us when; that is not a failed attempt.
                 attempts, throttled = attempts - 1, throttled + 1

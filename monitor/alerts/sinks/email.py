@@ -92,14 +92,14 @@ class EmailSink:
             self._owed.pop(key, None)
             self._refused.pop(key, None)
             raise
+        why = {r: f"{code} {text}" for r, (code, text) in failures.items()}
         deferred = tuple(r for r, (code, _) in failures.items() if smtp_is_transient(code))
         refused = self._refused.setdefault(key, {})
-        refused.update(
-            {r: f"{code} {text}" for r, (code, text) in failures.items() if r not in deferred}
-        )
+        refused.update({r: reason for r, reason in why.items() if r not in deferred})
         if deferred:
             self._owed[key] = deferred
-            raise RetryableDelivery(f"smtp: deferred for {', '.join(deferred)}")
+            listed = "; ".join(f"{r}: {why[r]}" for r in deferred)
+            raise RetryableDelivery(f"smtp: deferred for {listed}")
         self._owed.pop(key, None)
         refused = self._refused.pop(key, {})
         if refused:
