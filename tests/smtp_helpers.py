@@ -27,7 +27,7 @@ class Scripted:
     drop_data: int = 0
     messages: list[tuple[list[str], bytes]] = field(default_factory=list)
 
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         """Reply from the MAIL script, else accept."""
@@ -37,7 +37,7 @@ class Scripted:
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         """Reply from this recipient's script, else accept."""
@@ -46,7 +46,7 @@ class Scripted:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Drop the connection, reply from the DATA script, or keep the message."""
         if self.drop_data:
             self.drop_data -= 1
@@ -60,8 +60,10 @@ class Scripted:
 
 def _authenticator(user: str, password: str) -> Any:
     def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data.login.decode() == user and (
-            data.password.decode() == password
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login.decode() == user
+            and (data.password.decode() == password)
         )
         return AuthResult(success=ok, handled=False)
 

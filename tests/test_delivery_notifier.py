@@ -58,8 +58,8 @@ def _start(
     return Running(notifier)
 
 
-async def _until(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(check: Callable[[], bool | Awaitable[bool]], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         result = check()
         if result if isinstance(result, bool) else await result:
@@ -277,10 +277,16 @@ async def test_same_story_from_other_outlets_becomes_one_alert_and_a_followup(
                        feed="tass")  # fmt: skip
     await publish(redis_client, keys, first)
     await _until(lambda: len(sink.alerts) == 1)
-    await publish(redis_client, keys, make_alert(
-        "U.S. gives Russia 60 days to comply with INF", entry_id="r1", feed="reuters"))
-    await publish(redis_client, keys, make_alert(
-        "US gives Russia 60 days on INF compliance", entry_id="a1", feed="ap"))
+    await publish(
+        redis_client,
+        keys,
+        make_alert("U.S. gives Russia 60 days to comply with INF", entry_id="r1", feed="reuters"),
+    )
+    await publish(
+        redis_client,
+        keys,
+        make_alert("US gives Russia 60 days on INF compliance", entry_id="a1", feed="ap"),
+    )
     await publish(redis_client, keys, make_alert(
         "New START inspections resume in Vienna", entry_id="x1", feed="ap"))  # fmt: skip
     await _until(lambda: len(sink.alerts) == 3)
@@ -340,7 +346,9 @@ async def test_notifier_logs_never_contain_the_webhook_secret(
     settings = Settings(
         sinks=(SinkSettings(name="slack", type="slack", webhook_url=SecretStr(secret_url),
                             rate_per_second=1000),),
-        subscriptions=(SubscriptionSettings(name="desk", channels=("arms-control",), sink="slack"),),
+        subscriptions=(
+            SubscriptionSettings(name="desk", channels=("arms-control",), sink="slack"),
+        ),
         delivery=FAST,
     )  # fmt: skip
     [notifier] = build_notifiers(settings, redis_client, keys, consumer="c1")

@@ -46,7 +46,9 @@ def test_backoff_grows_exponentially_with_bounded_jitter(
         ("soon", None),
     ],
 )
-def test_retry_after_reads_seconds_and_http_dates(header: str | None, expected: float | None) -> None:
+def test_retry_after_reads_seconds_and_http_dates(
+    header: str | None, expected: float | None
+) -> None:
     """Retry-After is delta-seconds or an HTTP-date relative to now; garbage is ignored."""
     assert parse_retry_after(header, NOW) == expected
 

@@ -59,9 +59,8 @@ async def test_smtp_reply_codes_map_to_retry_or_dead_letter(
     """4xx at any stage is retried; 5xx is a dead letter."""
     handler = Scripted()
     {"mail": handler.mail, "data": handler.data, "rcpt": handler.rcpt[A]}[stage].append(reply)
-    with smtp_server(handler) as port:
-        with pytest.raises(kind, match=reply[:3]):
-            await _sink(port).send(make_alert())
+    with smtp_server(handler) as port, pytest.raises(kind, match=reply[:3]):
+        await _sink(port).send(make_alert())
     assert handler.messages == []
 
 

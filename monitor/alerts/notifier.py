@@ -52,6 +52,10 @@ class Outcome:
     attempts: int = 0
 
 
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 async def _sleep_or_stop(seconds: float, stop: asyncio.Event) -> bool:
     """Sleep; True if ``stop`` was set meanwhile."""
     with contextlib.suppress(TimeoutError):
@@ -172,7 +176,8 @@ class Notifier:
         messages = []
         for stream, entries in reply or ():
             for mid, fields in entries:
-                messages.append(Message(str(stream), str(mid), decode_fields(fields or {})))
+                name, ident = _text(stream), _text(mid)
+                messages.append(Message(name, ident, decode_fields(fields or {})))
         return messages
 
     # --- one message --------------------------------------------------------------------------
