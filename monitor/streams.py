@@ -88,6 +88,10 @@ class Keys:
         """Story grouping record (which sources reported one story)."""
         return f"{self.prefix}:story:{story_key}"
 
+    def digest(self, subscription: str) -> str:
+        """Hash: alerts collected for a subscription's next digest (alert id → alert JSON)."""
+        return f"{self.prefix}:digest:{subscription}"
+
     @property
     def heartbeats(self) -> str:
         """Hash: instance → last heartbeat (for status)."""
