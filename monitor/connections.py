@@ -110,6 +110,8 @@ class EmbeddedRedis:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
         log.info("embedded_redis_stopped")
         self.process = None
 
