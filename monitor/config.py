@@ -257,6 +257,10 @@ class Settings(BaseSettings):
             return feed.url
         return self.resolve(Path(feed.url)).as_uri()
 
+    def rules_dirs(self) -> tuple[Path, ...]:
+        """Rule directories, resolved against the config file's directory."""
+        return tuple(self.resolve(d) for d in self.rules.dirs)
+
     def sink(self, name: str) -> SinkSettings:
         """The sink named ``name`` (validated to exist)."""
         return next(s for s in self.sinks if s.name == name)

@@ -72,6 +72,10 @@ class Keys:
         """Idempotency key: this alert was already published (engine side)."""
         return f"{self.prefix}:made:{alert_id}"
 
+    def matched(self, entry_id: str) -> str:
+        """JSON list of the rule ids an entry has matched (to re-alert edits only on new rules)."""
+        return f"{self.prefix}:matched:{entry_id}"
+
     def delivered(self, subscription: str, alert_id: str) -> str:
         """Idempotency key: this alert was already delivered to this subscription."""
         return f"{self.prefix}:delivered:{subscription}:{alert_id}"
