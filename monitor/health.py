@@ -241,8 +241,8 @@ async def _snapshot(client: aioredis.Redis, keys: Keys) -> observe.Snapshot:
 async def serve_health(
     state: HealthState, client: aioredis.Redis, keys: Keys, listen: str | None
 ) -> AsyncIterator[HealthEndpoint | None]:
-    """Serve the endpoint on ``listen`` (``None``: no endpoint) until the block exits."""
-    if listen is None:
+    """Serve the endpoint on ``listen`` (``None`` or empty: no endpoint) until the block exits."""
+    if not listen:
         yield None
         return
     host, port = parse_listen(listen)
