@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -71,9 +72,7 @@ async def test_two_instances_of_each_role_fetch_evaluate_and_deliver_everything_
             tmp_path, redis_url=redis_url, prefix=keys.prefix,
             feeds={name: feeds.url(name) for name in names}, sinks=sinks, interval=INTERVAL,
         )  # fmt: skip
-        daemons = [
-            Daemon(role, config, tmp_path, f"{role}-{i}") for role in ROLES for i in (1, 2)
-        ]
+        daemons = [Daemon(role, config, tmp_path, f"{role}-{i}") for role in ROLES for i in (1, 2)]
         try:
             for daemon in daemons:
                 daemon.start()
@@ -112,7 +111,7 @@ async def test_two_instances_of_each_role_fetch_evaluate_and_deliver_everything_
     )  # fmt: skip
     for name in names:
         times = sorted(feeds.requests[name])
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) > 0.5 * INTERVAL, (name, gaps)
         assert len(times) <= window / INTERVAL + 3, (name, len(times), window)
 
