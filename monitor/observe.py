@@ -117,9 +117,11 @@ def _int(value: object, default: int = 0) -> int:
 def feed_health(name: str, fields: Mapping[str, str]) -> FeedHealth:
     """Interpret one feed-state hash; unknown or missing fields fall back to neutral values."""
     errors = fields.get("errors") or fields.get("consecutive_errors") or fields.get("failures")
+    last_success = parse_time(fields.get("last_success"))
     return FeedHealth(
         name=name,
-        last_success=parse_time(fields.get("last_success")),
+        # The fetchers store 0 for "never succeeded".
+        last_success=last_success if last_success else None,
         last_status=fields.get("last_status") or fields.get("status") or "",
         errors=_int(errors or 0),
         last_error=fields.get("last_error") or fields.get("error") or "",
