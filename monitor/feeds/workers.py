@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import resource
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -56,6 +57,8 @@ def run_job(job: ParseJob) -> ParsedFeed:
 
 
 def _init_worker(memory_bytes: int) -> None:
+    # Ctrl-C reaches the whole process group; the daemon decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
