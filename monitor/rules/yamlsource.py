@@ -16,6 +16,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.errors import RuleError
 
+# libyaml's parser when PyYAML was built with it: the same safe node graph, ten times faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 100_000
 
@@ -48,7 +50,7 @@ def read_yaml(raw: bytes, file: str) -> Located:
     except UnicodeDecodeError as exc:
         raise RuleError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
