@@ -21,6 +21,8 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 100_000
 
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
 Path_ = tuple[str | int, ...]
 
 
@@ -81,6 +83,8 @@ class _Builder:
         if len(path) > 64:
             raise self._error(node, "nested too deeply")
         located.values[path] = _mark(node)
+        if not isinstance(node, ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise self._error(node, f"unsupported YAML tag {node.tag!r}")
         if isinstance(node, MappingNode):
             return self._mapping(node, path, located)
         if isinstance(node, SequenceNode):
