@@ -19,7 +19,7 @@ TERMS = [
     ("formal notification", "informal notification", None),
     ("formal notification", "formal notifications", None),
     ("INF Treaty", "the inf treaty", "inf treaty"),
-    ("Intermediate-Range Nuclear Forces Treaty", "intermediate range nuclear forces treaty", "intermediate range nuclear forces treaty"),
+    ("Intermediate-Range Nuclear Forces Treaty", "intermediate range nuclear forces treaty", "intermediate range nuclear forces treaty"),  # noqa: E501
     ("withdraw*", "the WITHDRAWAL was announced", "WITHDRAWAL"),
     ("withdraw*", "they withdraw", "withdraw"),
     ("withdraw*", "rewithdrawal", None),
@@ -209,7 +209,8 @@ def test_a_match_carries_the_rule_and_its_throttle(tmp_path: Path) -> None:
     assert (match.channels, match.tags, match.realert_seconds) == (("test",), ("a", "b"), 21600)
     assert match.throttle_key.startswith("link:")
     other = only(rule_set.match(entry(title="treaty again", link="https://example.org/x")))
-    assert other is not None and other.throttle_key == match.throttle_key
+    assert other is not None
+    assert other.throttle_key == match.throttle_key
 
 
 def test_the_story_key_is_the_same_for_reworded_headlines() -> None:
@@ -239,7 +240,8 @@ def test_rules_tagged_deadline_carry_the_extracted_date(
     monkeypatch.setattr(engine, "extract_deadline", fake_extract)
     rule_set = one_rule(tmp_path, "ultimatum", extra="tags: [deadline]\n")
     match = only(rule_set.match(entry(title="60-day ultimatum", summary="comply by then")))
-    assert match is not None and match.deadline == date(2019, 2, 2)
+    assert match is not None
+    assert match.deadline == date(2019, 2, 2)
     assert seen == ["60-day ultimatum\ncomply by then\n"]
 
 
@@ -255,7 +257,8 @@ def test_a_catastrophic_regex_over_100_kb_completes(tmp_path: Path) -> None:
     rule_set = one_rule(tmp_path, "'re:(a+)+$'")
     assert rule_set.match(entry(content="a" * 100_000 + "!")) == []
     match = only(rule_set.match(entry(content="b " + "a" * 100_000)))
-    assert match is not None and match.spans[0].end - match.spans[0].start == 100_000
+    assert match is not None
+    assert match.spans[0].end - match.spans[0].start == 100_000
 
 
 def _quote(term: str) -> str:
