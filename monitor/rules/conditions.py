@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,7 +32,6 @@ class Hits:
     def __init__(self, texts: Sequence[str], lookup: Callable[[int], list[Hit]]) -> None:
         self.texts = texts
         self.lookup = lookup
-        self._words: dict[int, list[int]] = {}
         self._sentences: dict[int, list[int]] = {}
 
     def of(self, terms: Sequence[int], fields: frozenset[int]) -> list[Hit]:
@@ -44,14 +43,15 @@ class Hits:
                     found.append(hit)
         return found
 
-    def word_range(self, hit: Hit) -> tuple[int, int]:
-        """Index of the first and the last word the hit covers in its field."""
-        starts = self._words.get(hit.field)
-        if starts is None:
-            starts = [m.start() for m in _WORD.finditer(self.texts[hit.field])]
-            self._words[hit.field] = starts
-        first = bisect_left(starts, hit.start)
-        return first, max(first, bisect_left(starts, hit.end) - 1)
+    def words_between(self, field: int, start: int, end: int, limit: int) -> int:
+        """Words in ``texts[field][start:end]``, counted only up to ``limit + 1``."""
+        count = 0
+        if end > start:
+            for _ in _WORD.finditer(self.texts[field], start, end):
+                count += 1
+                if count > limit:
+                    break
+        return count
 
     def sentence(self, hit: Hit) -> int:
         """Index of the sentence the hit lies in, or -1 when it crosses a sentence end."""
@@ -194,36 +194,36 @@ class Near(_Grouped):
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The closest set of hits found, if they lie within the distance."""
-        for lists in (self._candidates(hits, fields) or {}).values():
+        for field, lists in (self._candidates(hits, fields) or {}).items():
             placed = sorted(
-                (hits.word_range(hit), index, hit)
+                (hit.start, index, hit)
                 for index, group_hits in enumerate(lists)
                 for hit in group_hits
             )
-            found = _window(placed, len(self.groups), self.within)
+            found = self._window(hits, field, placed)
             if found is not None:
                 return found
         return None
 
-
-def _window(
-    placed: list[tuple[tuple[int, int], int, Hit]], groups: int, within: int
-) -> list[Hit] | None:
-    """From each hit (in word order) take the next hit of every other group; check the gap."""
-    for i, (words, group, hit) in enumerate(placed):
-        chosen = {group: hit}
-        last_start, first_end = words
-        for (start, end), other, other_hit in placed[i + 1 :]:
-            if start - first_end - 1 > within:
-                break  # later hits start later still: the gap only grows
-            if other not in chosen:
-                chosen[other] = other_hit
-                last_start, first_end = max(last_start, start), min(first_end, end)
-                if len(chosen) == groups:
-                    break
-        if len(chosen) == groups and last_start - first_end - 1 <= within:
-            return list(chosen.values())
-    return None
+    def _window(self, hits: Hits, field: int, placed: list[tuple[int, int, Hit]]) -> Result:
+        """From each hit (in text order) take the next hit of every other group; check the gap."""
+        within = self.within
+        for i, (_, group, hit) in enumerate(placed):
+            chosen = {group: hit}
+            first_end, last_start = hit.end, hit.start
+            for _, other, other_hit in placed[i + 1 :]:
+                if hits.words_between(field, first_end, other_hit.start, within) > within:
+                    break  # later hits start later still: the gap only grows
+                if other not in chosen:
+                    chosen[other] = other_hit
+                    first_end = min(first_end, other_hit.end)
+                    last_start = max(last_start, other_hit.start)
+                    if len(chosen) == len(self.groups):
+                        break
+            complete = len(chosen) == len(self.groups)
+            if complete and hits.words_between(field, first_end, last_start, within) <= within:
+                return list(chosen.values())
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import hyperscan
 
 from monitor.rules.conditions import Condition, Hit, requirements
-from monitor.rules.terms import Term, literal_spans
+from monitor.rules.terms import Term
 
 # Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
 FIELD_JOIN = "\n\x00\n"
@@ -47,7 +47,6 @@ class Plan:
     rules: tuple[RulePlan | None, ...]
     database: hyperscan.Database | None
     pattern_terms: tuple[tuple[int, ...], ...]
-    term_pattern: dict[int, int]
     unscanned_terms: frozenset[int]
     trigger_rules: dict[int, tuple[int, ...]]
     always_rules: tuple[int, ...]
@@ -74,9 +73,8 @@ class EntryScan:
         self.texts = texts
         self.folded = [text.casefold() for text in texts]
         self.joined = FIELD_JOIN.join(self.folded)
-        self.ends = _scan(plan.database, self.joined)
         self.seen = set(plan.unscanned_terms)
-        for pattern in self.ends:
+        for pattern in _scan(plan.database, self.joined):
             self.seen.update(plan.pattern_terms[pattern])
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
@@ -93,13 +91,7 @@ class EntryScan:
         return found
 
     def _exact(self, term_id: int) -> list[Hit]:
-        term = self.terms[term_id]
-        if term.literal is not None and self.joined.isascii():
-            # Byte offsets are character offsets only in ASCII text.
-            ends = self.ends[self.plan.term_pattern[term_id]]
-            spans = literal_spans(self.joined, term.literal, ends)
-        else:
-            spans = term.spans(self.joined)
+        spans = self.terms[term_id].spans(self.joined)
         if self._starts is None:
             self._starts = _field_starts(self.folded)
         starts = self._starts
@@ -121,20 +113,15 @@ def _field_starts(folded: list[str]) -> list[int]:
     return starts
 
 
-def _scan(database: hyperscan.Database | None, joined: str) -> dict[int, list[int]]:
-    """For each pattern seen, its end offsets (just one for prefilter-only patterns)."""
-    ends: dict[int, list[int]] = {}
-    if database is None:
-        return ends
-
-    def on_match(pattern: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-        if pattern in ends:
-            ends[pattern].append(end)
-        else:
-            ends[pattern] = [end]
-
-    database.scan(joined.encode("utf-8", "replace"), match_event_handler=on_match)
-    return ends
+def _scan(database: hyperscan.Database | None, joined: str) -> list[int]:
+    """The patterns that occur in ``joined`` (each reported once: HS_FLAG_SINGLEMATCH)."""
+    seen: list[int] = []
+    if database is not None:
+        database.scan(
+            joined.encode("utf-8", "replace"),
+            match_event_handler=lambda pattern, _start, _end, _flags, _ctx: seen.append(pattern),
+        )
+    return seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +155,12 @@ def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
         trigger = max(requires, key=lambda group: _selectivity(group, terms))
         for term in trigger:
             trigger_rules.setdefault(term, []).append(index)
-    database, pattern_terms, term_pattern, unscanned = _compile(sorted(used), terms)
+    database, pattern_terms, unscanned = _compile(sorted(used), terms)
     return Plan(
         fields=fields,
         rules=tuple(plans),
         database=database,
         pattern_terms=pattern_terms,
-        term_pattern=term_pattern,
         unscanned_terms=frozenset(unscanned),
         trigger_rules={t: tuple(r) for t, r in trigger_rules.items()},
         always_rules=tuple(always),
@@ -191,12 +177,11 @@ def _selectivity(group: frozenset[int], terms: Sequence[Term]) -> float:
 
 def _compile(
     used: Sequence[int], terms: Sequence[Term]
-) -> tuple[hyperscan.Database | None, tuple[tuple[int, ...], ...], dict[int, int], list[int]]:
+) -> tuple[hyperscan.Database | None, tuple[tuple[int, ...], ...], list[int]]:
     expressions: list[bytes] = []
     flags: list[int] = []
     pattern_terms: list[list[int]] = []
     literal_index: dict[str, int] = {}
-    term_pattern: dict[int, int] = {}
     unscanned: list[int] = []
     for term_id in used:
         term = terms[term_id]
@@ -215,12 +200,7 @@ def _compile(
                 expressions.append(_literal_expression(literal))
                 flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
                 pattern_terms.append([])
-            pattern = literal_index[literal]
-            pattern_terms[pattern].append(term_id)
-            if term.literal is not None:
-                # A one-word term: report every occurrence, its spans come from the scan.
-                term_pattern[term_id] = pattern
-                flags[pattern] = 0
+            pattern_terms[literal_index[literal]].append(term_id)
     database = None
     if expressions:
         database = hyperscan.Database()
@@ -230,7 +210,7 @@ def _compile(
             elements=len(expressions),
             flags=flags,
         )
-    return database, tuple(tuple(t) for t in pattern_terms), term_pattern, unscanned
+    return database, tuple(tuple(t) for t in pattern_terms), unscanned
 
 
 def _literal_expression(literal: str) -> bytes:
