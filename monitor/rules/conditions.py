@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,7 +31,6 @@ class Hits:
     def __init__(self, texts: Sequence[str], lookup: Callable[[int], list[Hit]]) -> None:
         self.texts = texts
         self.lookup = lookup
-        self._sentences: dict[int, list[int]] = {}
 
     def of(self, terms: Sequence[int], fields: frozenset[int]) -> list[Hit]:
         """Hits of any of ``terms`` inside ``fields``."""
@@ -53,26 +51,17 @@ class Hits:
                     break
         return count
 
-    def sentence(self, hit: Hit) -> int:
-        """Index of the sentence the hit lies in, or -1 when it crosses a sentence end."""
-        starts = self._sentences.get(hit.field)
-        if starts is None:
-            starts = sentence_starts(self.texts[hit.field])
-            self._sentences[hit.field] = starts
-        index = bisect_right(starts, hit.start) - 1
-        return index if bisect_right(starts, hit.end - 1) - 1 == index else -1
+    def sentence_break(self, field: int, start: int, end: int) -> bool:
+        """Whether a sentence ends inside ``texts[field][start:end]``.
 
-
-def sentence_starts(text: str) -> list[int]:
-    """Offsets where sentences begin (abbreviations such as "U.S." or "Dr." do not end one)."""
-    starts = [0]
-    for m in _SENTENCE_END.finditer(text):
-        if m.group().startswith(".") and _ABBREVIATION.search(
-            text, max(0, m.start() - 8), m.start() + 1
-        ):
-            continue
-        starts.append(m.end())
-    return starts
+        Abbreviations such as "U.S." or "Dr." do not end a sentence.
+        """
+        text = self.texts[field]
+        for m in _SENTENCE_END.finditer(text, start, end):
+            dot = m.start()
+            if not (m.group()[0] == "." and _ABBREVIATION.search(text, max(0, dot - 8), dot + 1)):
+                return True
+        return False
 
 
 Result = list[Hit] | None
@@ -231,22 +220,21 @@ class SameSentence(_Grouped):
     """One hit of each group inside one sentence of one field."""
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """The hits of the first sentence holding every group."""
-        for lists in (self._candidates(hits, fields) or {}).values():
-            sentences: list[dict[int, Hit]] = []
-            index_of: dict[int, int] = {}
-            for group, group_hits in enumerate(lists):
-                for hit in group_hits:
-                    sentence = hits.sentence(hit)
-                    if sentence < 0:
-                        continue
-                    slot = index_of.setdefault(sentence, len(sentences))
-                    if slot == len(sentences):
-                        sentences.append({})
-                    sentences[slot].setdefault(group, hit)
-            for chosen in sentences:
-                if len(chosen) == len(self.groups):
-                    return list(chosen.values())
+        """The first set of hits, one per group, with no sentence end among them."""
+        for field, lists in (self._candidates(hits, fields) or {}).items():
+            placed = sorted(
+                (hit.start, index, hit)
+                for index, group_hits in enumerate(lists)
+                for hit in group_hits
+            )
+            for i, (start, group, hit) in enumerate(placed):
+                chosen = {group: hit}
+                for _, other, other_hit in placed[i + 1 :]:
+                    if hits.sentence_break(field, start, max(hit.end, other_hit.end)):
+                        break  # later hits lie beyond this sentence end too
+                    chosen.setdefault(other, other_hit)
+                    if len(chosen) == len(self.groups):
+                        return list(chosen.values())
         return None
 
 
