@@ -197,13 +197,14 @@ def test_the_shipped_pack_is_found_and_valid() -> None:
     assert load_rule_set([directory]).rules
 
 
-def test_the_example_in_the_language_reference_is_valid_and_its_examples_pass(
-    tmp_path: Path, repo_root: Path
+@pytest.mark.parametrize(("doc", "examples"), [("rules-language.md", 3), ("rules.md", 2)])
+def test_the_yaml_example_of_a_doc_is_valid_and_its_examples_pass(
+    tmp_path: Path, repo_root: Path, doc: str, examples: int
 ) -> None:
-    """The YAML example of docs/rules-language.md loads, and its own examples pass."""
-    doc = (repo_root / "docs" / "rules-language.md").read_text(encoding="utf-8")
-    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    """The first YAML block of each rules doc loads, and its own examples pass."""
+    text = (repo_root / "docs" / doc).read_text(encoding="utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     write(tmp_path, block)
     results = run_examples(load_rule_set([tmp_path]))
-    assert len(results) == 3
+    assert len(results) == examples
     assert all(r.passed for r in results)
