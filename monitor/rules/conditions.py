@@ -95,10 +95,19 @@ class TermLeaf(Condition):
 
 
 @dataclass(frozen=True, slots=True)
-class AllOf(Condition):
-    """Every child holds."""
+class _Composite(Condition):
+    """Base of conditions over child conditions."""
 
     children: tuple[Condition, ...]
+
+    def terms(self) -> set[int]:
+        """Term ids of the children."""
+        return set().union(*(c.terms() for c in self.children))
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf(_Composite):
+    """Every child holds."""
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The children's hits, if every child holds."""
@@ -110,16 +119,10 @@ class AllOf(Condition):
             found.extend(result)
         return found
 
-    def terms(self) -> set[int]:
-        """Term ids of the children."""
-        return set().union(*(c.terms() for c in self.children))
-
 
 @dataclass(frozen=True, slots=True)
-class AnyOf(Condition):
+class AnyOf(_Composite):
     """At least one child holds (every child that holds contributes its hits)."""
-
-    children: tuple[Condition, ...]
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The hits of the children that hold, if any does."""
@@ -130,16 +133,10 @@ class AnyOf(Condition):
                 found = (found or []) + result
         return found
 
-    def terms(self) -> set[int]:
-        """Term ids of the children."""
-        return set().union(*(c.terms() for c in self.children))
-
 
 @dataclass(frozen=True, slots=True)
-class NoneOf(Condition):
+class NoneOf(_Composite):
     """No child holds; contributes no hits."""
-
-    children: tuple[Condition, ...]
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """An empty hit list when no child holds, else ``None``."""
@@ -147,10 +144,6 @@ class NoneOf(Condition):
             if child.evaluate(hits, fields) is not None:
                 return None
         return []
-
-    def terms(self) -> set[int]:
-        """Term ids of the children."""
-        return set().union(*(c.terms() for c in self.children))
 
 
 @dataclass(frozen=True, slots=True)
