@@ -92,6 +92,10 @@ class FetchSettings(_Section):
     allow_private_networks: bool = False
     contact: str = ""
     backoff_max: Duration = 6 * 3600.0
+    cache_max: Duration = 3600.0
+    parse_workers: int = Field(default=2, ge=1, le=64)
+    parse_timeout: Duration = 20.0
+    parse_memory_mb: int = Field(default=1024, ge=128)
 
 
 class FeedSettings(_Section):

@@ -88,7 +88,11 @@ class EmbeddedRedis:
         errors = self.state_dir / "redis.stderr"
         with errors.open("wb") as stderr:
             self.process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,  # a Ctrl-C to our process group must not kill it first
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -112,6 +116,8 @@ class EmbeddedRedis:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
         log.info("embedded_redis_stopped")
         self.process = None
 
