@@ -44,8 +44,8 @@ def _alert(i: int) -> Alert:
                  spans=(Span("title", 0, 3, "INF", "inf"),))  # fmt: skip
 
 
-def _notifier_process(redis_url: str, hook_url: str, ready: Any, results: Any) -> None:
-    """Child: one notifier on the bench channel until SIGTERM-equivalent (stop file)."""
+def _notifier_process(redis_url: str, hook_url: str, ready: Any, done: Any, results: Any) -> None:
+    """Child: one notifier on the bench channel until the parent sets ``done``."""
 
     async def run() -> None:
         client = client_from_url(redis_url)
@@ -67,8 +67,7 @@ def _notifier_process(redis_url: str, hook_url: str, ready: Any, results: Any) -
         stop = asyncio.Event()
         task = asyncio.create_task(notifier.run(stop))
         ready.set()
-        while not Path(redis_url.removeprefix("unix://") + ".stop").exists():
-            await asyncio.sleep(0.1)
+        await asyncio.to_thread(done.wait)
         stop.set()
         await task
         await client.aclose()
@@ -107,7 +106,7 @@ async def _publish(client: Any, alert: Alert) -> None:
     await client.xadd(KEYS.alerts("bench"), fields)
 
 
-async def bench(burst: int, seconds: float) -> None:
+async def bench(burst: int, seconds: float, verbose: bool = False) -> None:
     """Run both phases and print the numbers."""
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp))
@@ -120,8 +119,10 @@ async def bench(burst: int, seconds: float) -> None:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         hook_url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
         ctx = multiprocessing.get_context("spawn")
-        ready, results = ctx.Event(), ctx.Queue()
-        child = ctx.Process(target=_notifier_process, args=(server.url, hook_url, ready, results))
+        ready, done, results = ctx.Event(), ctx.Event(), ctx.Queue()
+        child = ctx.Process(
+            target=_notifier_process, args=(server.url, hook_url, ready, done, results)
+        )
         child.start()
         await asyncio.to_thread(ready.wait, 30)
         client = client_from_url(server.url)
@@ -154,8 +155,12 @@ async def bench(burst: int, seconds: float) -> None:
             await _publish(client, alert)
         await asyncio.wait_for(receiver.event.wait(), 60)
         latencies = [(receiver.arrivals[k] - v) * 1000 for k, v in sent_at.items()]
+        if verbose:
+            for start in range(0, len(latencies), 100):
+                part = latencies[start : start + 100]
+                print(f"  alerts {start}-{start + len(part)}: p50 {statistics.median(part):.1f} ms")
 
-        Path(tmp, "redis.sock.stop").touch()
+        done.set()
         windows = await asyncio.to_thread(results.get, True, 30)
         child.join(10)
         await client.aclose()
@@ -176,8 +181,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--verbose", action="store_true", help="latency per 100 alerts")
     args = parser.parse_args()
-    asyncio.run(bench(args.burst, args.seconds))
+    asyncio.run(bench(args.burst, args.seconds, args.verbose))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ Checkpoint = Callable[[str, str], None]
 # starting reach it, without replaying a channel's whole history into a new Slack channel.
 NEW_GROUP_BACKFILL_MS = 3_600_000
 _READ_BLOCK_MS = 500
+_TICK_SECONDS = 0.1  # how often follow-ups and digests are checked (one HGETALL each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ class Notifier:
         self._jitter = jitter
         self._backlog = True  # our own pending messages are read first (after a restart)
         self._next_claim = 0.0
+        self._next_tick = 0.0
         self._sending = False
         self.stories = StoryBook(client, keys, subscription.name, delivery.group_window)
         period = subscription.digest or 0.0
@@ -143,6 +145,13 @@ class Notifier:
                 delay = backoff_delay(failures, base=0.2, cap=5.0, jitter=self._jitter())
                 self.log.warning("notifier_redis_error", error=str(exc), retry_in=round(delay, 2))
                 if await _sleep_or_stop(delay, stop):
+                    return
+            except Exception:
+                # A bug must not silence a subscription for good: log it, pause, carry on.
+                failures += 1
+                self._backlog = True
+                self.log.exception("notifier_error")
+                if await _sleep_or_stop(min(5.0 * failures, 60.0), stop):
                     return
                 with contextlib.suppress(RedisError):
                     await self._ensure_groups()
@@ -199,7 +208,7 @@ class Notifier:
             return
         try:
             alert = Alert.from_json(raw)
-        except (ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # any malformed payload is a dead letter, not a crash
             self.log.error("alert_unreadable", message_id=message.id, error=str(exc)[:200])
             await self._dead_letter(message, raw, f"unreadable alert: {exc}", 0)
             return
@@ -310,6 +319,9 @@ class Notifier:
 
     async def _tick(self, stop: asyncio.Event) -> None:
         now = self._clock()
+        if now < self._next_tick:
+            return
+        self._next_tick = now + _TICK_SECONDS
         if self.digests is not None:
             await self._flush_digest(now, stop)
         elif self.delivery.group_window > 0:
