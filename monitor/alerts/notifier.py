@@ -138,10 +138,12 @@ class Notifier:
             await self.sink.aclose()
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        await self._ensure_groups()
-        failures = 0
+        failures, groups_ready = 0, False
         while not stop.is_set():
             try:
+                if not groups_ready:
+                    await self._ensure_groups()
+                    groups_ready = True
                 for message in await self._next_messages():
                     if stop.is_set():
                         return
@@ -153,6 +155,7 @@ class Notifier:
                 self._backlog = True
                 delay = backoff_delay(failures, base=0.2, cap=5.0, jitter=self._jitter())
                 self.log.warning("notifier_redis_error", error=str(exc), retry_in=round(delay, 2))
+                groups_ready = False  # a restarted Redis without data lost the groups too
                 if await _sleep_or_stop(delay, stop):
                     return
             except Exception:
@@ -162,8 +165,6 @@ class Notifier:
                 self.log.exception("notifier_error")
                 if await _sleep_or_stop(min(5.0 * failures, 60.0), stop):
                     return
-                with contextlib.suppress(RedisError):
-                    await self._ensure_groups()
 
     async def _ensure_groups(self) -> None:
         start = f"{max(int(self._clock() * 1000) - NEW_GROUP_BACKFILL_MS, 0)}-0"
