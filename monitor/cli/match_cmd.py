@@ -1,9 +1,143 @@
-"""`treaty-monitor` commands of this group (registered by :func:`register`)."""
+"""``treaty-monitor match``: which rules match the entries of a feed, with the matched spans."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from monitor.cli.common import config_option, settings_from
+from monitor.cli.rules_cmd import load_or_exit
+from monitor.feeds.entry import Entry
+from monitor.feeds.oneshot import read_entries
+from monitor.rules.match import Match, Span
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTEXT = 40
+
+
+def entry_record(entry: Entry, matches: list[Match]) -> dict[str, Any]:
+    """The JSON object ``--format jsonl`` prints for one entry, matched or not."""
+    deadlines = sorted(m.deadline for m in matches if m.deadline is not None)
+    return {
+        "entry_id": entry.guid or entry.link,
+        "title": entry.title,
+        "link": entry.link,
+        "feed": entry.feed,
+        "published": entry.published.isoformat(),
+        "rules": [m.rule_id for m in matches],
+        "tags": list(dict.fromkeys(t for m in matches for t in m.tags)),
+        "channels": list(dict.fromkeys(c for m in matches for c in m.channels)),
+        "severity": max(m.severity for m in matches).label if matches else None,
+        "spans": [{"rule": m.rule_id, **s.to_dict()} for m in matches for s in m.spans],
+        "deadline": deadlines[0].isoformat() if deadlines else None,
+    }
+
+
+def highlighted(text: str, spans: list[Span]) -> Text:
+    """``text`` as rich Text with the spans emphasised (feed text is never parsed as markup)."""
+    result = Text()
+    cursor = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        if span.start < cursor:
+            continue
+        result.append(_clean(text[cursor : span.start]))
+        result.append(_clean(text[span.start : span.end]), style="bold black on yellow")
+        cursor = span.end
+    result.append(_clean(text[cursor:]))
+    return result
+
+
+def _snippets(entry: Entry, spans: list[Span]) -> Text:
+    """Matched spans outside the title, each shown with a little context."""
+    result = Text()
+    for span in spans:
+        if span.field == "title":
+            continue
+        text = entry.field_text(span.field)
+        start, end = max(0, span.start - _CONTEXT), min(len(text), span.end + _CONTEXT)
+        local = Span(span.field, span.start - start, span.end - start, span.text, span.term)
+        if result:
+            result.append("\n")
+        result.append(f"{span.field}: …" if start else f"{span.field}: ", style="dim")
+        result.append_text(highlighted(text[start:end], [local]))
+        if end < len(text):
+            result.append("…")
+    return result
+
+
+def _clean(text: str) -> str:
+    # Feed text must not drive the terminal (escape sequences, bidi overrides).
+    return _CONTROL.sub(" ", text)
+
+
+def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
+    table = Table(show_lines=True, expand=True)
+    table.add_column("entry", ratio=3)
+    table.add_column("rules", ratio=2)
+    table.add_column("matched text", ratio=3)
+    for entry, matches in results:
+        unique = {(s.field, s.start, s.end): s for m in matches for s in m.spans}
+        spans = [unique[k] for k in sorted(unique, key=lambda k: (k[0] != "title", k))]
+        cell = highlighted(entry.title, [s for s in spans if s.field == "title"])
+        if entry.link:
+            cell.append("\n" + _clean(entry.link), style="dim")
+        rules = Text()
+        for match in matches:
+            if rules:
+                rules.append("\n")
+            rules.append(f"{match.rule_id} ", style="bold")
+            rules.append(f"({match.severity.label})")
+            if match.deadline:
+                rules.append(f" due {match.deadline.isoformat()}")
+        table.add_row(cell, rules or Text("—", style="dim"), _snippets(entry, spans))
+    return table
+
+
+@click.command("match")
+@click.argument("feeds", nargs=-1, required=True, metavar="FEED...")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Rule directory (repeatable; default: the shipped pack).",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "jsonl"]),
+    default="table",
+    show_default=True,
+)
+@config_option
+def match(
+    feeds: tuple[str, ...], rule_dirs: tuple[Path, ...], output: str, config_path: Path | None
+) -> None:
+    """Print, for each entry of each FEED (a path or URL), the rules that match it."""
+    rule_set = load_or_exit(rule_dirs)
+    settings = settings_from(config_path)
+    results: list[tuple[Entry, list[Match]]] = []
+    for source in feeds:
+        entries = asyncio.run(read_entries(source, settings.fetch))
+        results.extend((entry, rule_set.match(entry)) for entry in entries)
+    if output == "jsonl":
+        for entry, matches in results:
+            click.echo(json.dumps(entry_record(entry, matches), ensure_ascii=False))
+        return
+    console = Console(highlight=False)
+    console.print(_table(results))
+    matched = sum(1 for _, m in results if m)
+    console.print(f"{len(results)} entries, {matched} matched", markup=False)
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the CLI."""
+    cli.add_command(match)

@@ -1,9 +1,142 @@
-"""`treaty-monitor` commands of this group (registered by :func:`register`)."""
+"""``treaty-monitor rules check|test|backtest``: feedback for the people who write rules."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
 import click
+
+from monitor.cli.common import config_option, settings_from
+from monitor.config import Settings, parse_duration
+from monitor.connections import open_redis
+from monitor.rules.backtest import Backtest, replay
+from monitor.rules.engine import RuleSet
+from monitor.rules.examples import ExampleResult, run_examples
+from monitor.rules.loader import RuleSetError, load_rule_set, rule_files, shipped_rules_dir
+from monitor.streams import Keys
+
+dirs_argument = click.argument(
+    "dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[DIR]..."
+)
+
+
+def resolve_dirs(dirs: Sequence[Path]) -> list[Path]:
+    """The directories given, or the shipped pack when none."""
+    return list(dirs) or [shipped_rules_dir()]
+
+
+def load_or_exit(dirs: Sequence[Path]) -> RuleSet:
+    """Load the rule set, or print every error as ``file:line:col: message`` and exit 1."""
+    try:
+        return load_rule_set(resolve_dirs(dirs))
+    except RuleSetError as exc:
+        for error in exc.errors:
+            click.echo(error.location_message(), err=False)
+        click.echo(f"{len(exc.errors)} error(s)", err=True)
+        sys.exit(1)
+
+
+@click.group("rules")
+def rules() -> None:
+    """Check, test and backtest rule files."""
+
+
+@rules.command("check")
+@dirs_argument
+def check(dirs: tuple[Path, ...]) -> None:
+    """Validate rule files (default: the shipped pack): exit 0, or print file:line:col errors."""
+    rule_set = load_or_exit(dirs)
+    files, _ = rule_files(resolve_dirs(dirs))
+    enabled = sum(r.enabled for r in rule_set.rules)
+    click.echo(
+        f"ok: {len(rule_set.rules)} rules ({enabled} enabled), {len(rule_set.terms)} terms, "
+        f"{len(rule_set.channels)} channels in {len(files)} file(s); version {rule_set.version}"
+    )
+
+
+@rules.command("test")
+@dirs_argument
+def test(dirs: tuple[Path, ...]) -> None:
+    """Run every rule's examples (match / no_match); exit 1 on any failure."""
+    rule_set = load_or_exit(dirs)
+    results = run_examples(rule_set)
+    failures = [r for r in results if not r.passed]
+    for result in failures:
+        click.echo(_describe_failure(result))
+    tested = len({r.rule.id for r in results})
+    if failures:
+        click.echo(f"FAILED: {len(failures)} of {len(results)} examples ({tested} rules)")
+        sys.exit(1)
+    untested = sum(1 for r in rule_set.rules if r.enabled) - tested
+    note = f"; {untested} enabled rule(s) have no examples" if untested else ""
+    click.echo(f"ok: {len(results)} examples of {tested} rules passed{note}")
+
+
+def _describe_failure(result: ExampleResult) -> str:
+    rule = result.rule
+    want = "should match" if result.expected else "should not match"
+    example = result.example
+    text = example.title + (f" | {example.summary}" if example.summary else "")
+    lines = [f"{rule.file}:{rule.line}: {rule.id}: {want}: {text!r}"]
+    if result.spans:
+        label = "matched by" if result.matched else "terms found (not enough to match)"
+        found = ", ".join(
+            f"{s.field}[{s.start}:{s.end}] {s.text!r} ({s.term})" for s in result.spans
+        )
+        lines.append(f"    {label}: {found}")
+    else:
+        lines.append("    none of the rule's terms occur in the example")
+    return "\n".join(lines)
+
+
+@rules.command("backtest")
+@dirs_argument
+@click.option("--since", default="7d", show_default=True, help="How far back: 30m, 12h, 7d.")
+@click.option("--samples", default=3, show_default=True, type=click.IntRange(0, 100))
+@click.option("--limit", default=0, type=click.IntRange(0), help="Stop after N entries (0: all).")
+@config_option
+def backtest(
+    dirs: tuple[Path, ...], since: str, samples: int, limit: int, config_path: Path | None
+) -> None:
+    """Replay the stored entries through the rules and report what would have alerted."""
+    try:
+        seconds = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    rule_set = load_or_exit(dirs)
+    settings = settings_from(config_path)
+    since_ms = int((time.time() - seconds) * 1000)
+    result = asyncio.run(_replay(settings, rule_set, since_ms, samples, limit))
+    _report(result, since)
+
+
+async def _replay(
+    settings: Settings, rule_set: RuleSet, since_ms: int, samples: int, limit: int
+) -> Backtest:
+    stream = Keys(settings.redis.prefix).entries
+    async with open_redis(settings.redis, settings.resolve(settings.state_dir)) as client:
+        return await replay(client, stream, since_ms, Backtest(rule_set, samples), limit)
+
+
+def _report(result: Backtest, since: str) -> None:
+    click.echo(
+        f"backtest over the last {since}: {result.entries} entries, {result.matched} would have "
+        f"alerted (nothing was sent)"
+        + (f"; {result.unreadable} unreadable entries skipped" if result.unreadable else "")
+    )
+    width = max((len(r.id) for r in result.rule_set.rules), default=4)
+    for rule in result.rule_set.rules:
+        tally = result.tallies.get(rule.id)
+        count = tally.count if tally else 0
+        click.echo(f"  {rule.id:<{width}}  {count:>6}  {rule.severity.label}")
+        for title, link in tally.samples if tally else ():
+            click.echo(f"  {'':<{width}}          - {title}" + (f" <{link}>" if link else ""))
 
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the CLI."""
+    """Add the ``rules`` group to the CLI (``rules evaluate`` is added to it elsewhere)."""
+    cli.add_command(rules)

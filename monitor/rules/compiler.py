@@ -1,0 +1,346 @@
+"""Rule files (plain data with positions) to a compiled :class:`RuleSet`, collecting every error."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from monitor.errors import RuleError
+from monitor.rules.conditions import AllOf, AnyOf, Condition, Near, NoneOf, SameSentence, TermLeaf
+from monitor.rules.engine import Rule, RuleSet
+from monitor.rules.schema import ExampleModel, FileModel, RuleModel
+from monitor.rules.terms import Term, TermError, compile_term
+from monitor.rules.yamlsource import Located, Path_
+
+_LOGIC_KEYS = ("all", "any", "none", "near", "same_sentence")
+_MAX_DEPTH = 20
+
+
+@dataclass(slots=True)
+class SourceFile:
+    """One rule file: its name (as shown in errors), raw bytes and parsed data."""
+
+    name: str
+    raw: bytes
+    located: Located
+
+
+@dataclass(slots=True)
+class _Context:
+    errors: list[RuleError] = field(default_factory=list)
+    terms: list[Term] = field(default_factory=list)
+    term_ids: dict[str, int] = field(default_factory=dict)
+    vocabularies: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def error(self, source: SourceFile, path: Path_, message: str, *, key: bool = False) -> None:
+        line, column = source.located.position(path, key=key)
+        self.errors.append(RuleError(message, file=source.name, line=line, column=column))
+
+    def term(self, source: SourceFile, path: Path_, text: str) -> int | None:
+        key = text.strip()
+        # Regexes keep their case (\W is not \w); phrases are the same term in any case.
+        key = key if key.startswith("re:") else key.casefold()
+        if key in self.term_ids:
+            return self.term_ids[key]
+        try:
+            term = compile_term(text)
+        except TermError as exc:
+            self.error(source, path, f"{_where(path)}: {exc}")
+            return None
+        self.term_ids[key] = len(self.terms)
+        self.terms.append(term)
+        return self.term_ids[key]
+
+
+def compile_rule_set(sources: Sequence[SourceFile]) -> tuple[RuleSet | None, list[RuleError]]:
+    """Validate and compile the files as one set; the set is ``None`` when any error was found."""
+    ctx = _Context()
+    files: list[tuple[SourceFile, FileModel]] = []
+    for source in sources:
+        try:
+            files.append((source, FileModel.model_validate(source.located.data)))
+        except ValidationError as exc:
+            _pydantic_errors(ctx, source, (), exc)
+    vocab_origin: dict[str, str] = {}
+    for source, model in files:
+        for name, items in model.vocabularies.items():
+            path: Path_ = ("vocabularies", name)
+            if name in vocab_origin:
+                ctx.error(
+                    source,
+                    path,
+                    f"vocabulary {name!r} is already defined in {vocab_origin[name]}",
+                    key=True,
+                )
+                continue
+            vocab_origin[name] = source.name
+            ctx.vocabularies[name] = _vocabulary(ctx, source, path, items)
+    rules: list[Rule] = []
+    rule_origin: dict[str, str] = {}
+    for source, model in files:
+        for index, raw in enumerate(model.rules):
+            rule = _rule(ctx, source, ("rules", index), raw)
+            if rule is None:
+                continue
+            if rule.id in rule_origin:
+                ctx.error(
+                    source,
+                    ("rules", index, "id"),
+                    f"rules[{index}].id: duplicate rule id {rule.id!r} "
+                    f"(first defined in {rule_origin[rule.id]})",
+                )
+                continue
+            rule_origin[rule.id] = f"{source.name}:{rule.line}"
+            rules.append(rule)
+    if ctx.errors:
+        return None, ctx.errors
+    return RuleSet(version=_version(sources), rules=tuple(rules), terms=tuple(ctx.terms)), []
+
+
+def _version(sources: Sequence[SourceFile]) -> str:
+    digest = hashlib.sha256()
+    for source in sorted(sources, key=lambda s: (Path(s.name).name, s.raw)):
+        digest.update(Path(source.name).name.encode() + b"\0" + source.raw + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _vocabulary(
+    ctx: _Context, source: SourceFile, path: Path_, items: tuple[Any, ...]
+) -> tuple[int, ...]:
+    ids: list[int] = []
+    for i, item in enumerate(items):
+        text = _term_text(ctx, source, (*path, i), item)
+        if text is None:
+            continue
+        if text.startswith("$"):
+            ctx.error(
+                source,
+                (*path, i),
+                f"{_where((*path, i))}: a vocabulary cannot refer to another vocabulary ({text})",
+            )
+            continue
+        term = ctx.term(source, (*path, i), text)
+        if term is not None:
+            ids.append(term)
+    return tuple(ids)
+
+
+def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -> Rule | None:
+    try:
+        model = RuleModel.model_validate(raw)
+    except ValidationError as exc:
+        _pydantic_errors(ctx, source, path, exc)
+        return None
+    errors_before = len(ctx.errors)
+    condition = _condition(ctx, source, (*path, "match"), model.match, 0)
+    if condition is None or len(ctx.errors) > errors_before:
+        return None
+    examples = model.examples
+    return Rule(
+        id=model.id,
+        title=model.title,
+        description=model.description,
+        severity=model.severity,
+        channels=model.channels,
+        tags=model.tags,
+        enabled=model.enabled,
+        fields=tuple(dict.fromkeys(model.fields)),
+        feeds=model.feeds,
+        feed_tags=model.feed_tags,
+        condition=condition,
+        realert_seconds=model.realert.window if model.realert else 0.0,
+        realert_key=model.realert.key if model.realert else "story",
+        examples_match=_examples(examples.match if examples else ()),
+        examples_no_match=_examples(examples.no_match if examples else ()),
+        file=source.name,
+        line=source.located.position(path)[0],
+    )
+
+
+def _examples(items: Sequence[str | ExampleModel]) -> tuple[ExampleModel, ...]:
+    return tuple(ExampleModel(title=i) if isinstance(i, str) else i for i in items)
+
+
+def _condition(
+    ctx: _Context, source: SourceFile, path: Path_, raw: Any, depth: int
+) -> Condition | None:
+    if depth > _MAX_DEPTH:
+        ctx.error(source, path, f"{_where(path)}: conditions nested deeper than {_MAX_DEPTH}")
+        return None
+    if not isinstance(raw, dict):
+        return _leaf(ctx, source, path, raw)
+    keys = set(raw)
+    unknown = sorted(keys - set(_LOGIC_KEYS))
+    if unknown:
+        ctx.error(
+            source,
+            (*path, unknown[0]),
+            f"{_where(path)}: unknown key {unknown[0]!r} "
+            f"(expected one of {', '.join(_LOGIC_KEYS)})",
+            key=True,
+        )
+        return None
+    allowed = len(keys) == 1 or keys in ({"all", "none"}, {"any", "none"})
+    if not allowed:
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: use exactly one of {', '.join(_LOGIC_KEYS)} "
+            "(or all/any together with none)",
+        )
+        return None
+    parts: list[Condition] = []
+    for key in sorted(keys, key=_LOGIC_KEYS.index):
+        part = _logic(ctx, source, (*path, key), key, raw[key], depth)
+        if part is None:
+            return None
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+
+def _logic(
+    ctx: _Context, source: SourceFile, path: Path_, key: str, raw: Any, depth: int
+) -> Condition | None:
+    if key == "near":
+        return _near(ctx, source, path, raw)
+    if key == "same_sentence":
+        groups = _groups(ctx, source, path, raw)
+        return SameSentence(groups) if groups else None
+    if not isinstance(raw, list) or not raw:
+        ctx.error(source, path, f"{_where(path)}: expected a non-empty list of conditions")
+        return None
+    children = [_condition(ctx, source, (*path, i), c, depth + 1) for i, c in enumerate(raw)]
+    if any(c is None for c in children):
+        return None
+    kept = tuple(c for c in children if c is not None)
+    return {"all": AllOf, "any": AnyOf, "none": NoneOf}[key](kept)
+
+
+def _near(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> Condition | None:
+    if not isinstance(raw, dict) or set(raw) != {"terms", "within"}:
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: expected a mapping with 'terms' (a list) and "
+            "'within' (a number of words)",
+        )
+        return None
+    within = raw["within"]
+    if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 1000:
+        ctx.error(
+            source,
+            (*path, "within"),
+            f"{_where((*path, 'within'))}: expected a whole number of words, 0 to 1000",
+        )
+        return None
+    groups = _groups(ctx, source, (*path, "terms"), raw["terms"])
+    return Near(groups, within) if groups else None
+
+
+def _groups(
+    ctx: _Context, source: SourceFile, path: Path_, raw: Any
+) -> tuple[tuple[int, ...], ...] | None:
+    if not isinstance(raw, list) or len(raw) < 2:
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: expected a list of at least two terms "
+            "(each a term or a list of terms)",
+        )
+        return None
+    groups: list[tuple[int, ...]] = []
+    for i, item in enumerate(raw):
+        items = item if isinstance(item, list) else [item]
+        ids: list[int] = []
+        for j, term in enumerate(items):
+            where = (*path, i, j) if isinstance(item, list) else (*path, i)
+            leaf = _leaf(ctx, source, where, term)
+            if leaf is None:
+                return None
+            ids.extend(leaf.ids)
+        if not ids:
+            ctx.error(source, (*path, i), f"{_where((*path, i))}: expected at least one term")
+            return None
+        groups.append(tuple(dict.fromkeys(ids)))
+    return tuple(groups)
+
+
+def _leaf(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> TermLeaf | None:
+    text = _term_text(ctx, source, path, raw)
+    if text is None:
+        return None
+    if text.startswith("$"):
+        name = text[1:]
+        if name not in ctx.vocabularies:
+            known = ", ".join(f"${n}" for n in sorted(ctx.vocabularies)) or "none defined"
+            ctx.error(source, path, f"{_where(path)}: unknown vocabulary {text} (known: {known})")
+            return None
+        return TermLeaf(ctx.vocabularies[name])
+    term = ctx.term(source, path, text)
+    return None if term is None else TermLeaf((term,))
+
+
+def _term_text(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> str | None:
+    if isinstance(raw, bool) or raw is None:
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: {raw!r} is not a term; YAML reads yes/no/on/off/"
+            "true/false/null as booleans: put the term in quotes",
+        )
+        return None
+    if isinstance(raw, int | float):
+        return str(raw)
+    if isinstance(raw, str):
+        return raw
+    ctx.error(
+        source,
+        path,
+        f"{_where(path)}: expected a term (a string) or a mapping with one of "
+        f"{', '.join(_LOGIC_KEYS)}, got a {type(raw).__name__}",
+    )
+    return None
+
+
+def _pydantic_errors(
+    ctx: _Context, source: SourceFile, prefix: Path_, exc: ValidationError
+) -> None:
+    for error in exc.errors(include_url=False):
+        loc = (*prefix, *error["loc"])
+        path = _known_path(source.located, loc)
+        extra = error["type"] == "extra_forbidden"
+        where = _where(path)
+        if extra:
+            message = "unknown field"
+        elif error["type"] == "missing":
+            message = "field required"
+            where = _where((*path, loc[-1]))
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        ctx.error(source, path, f"{where}: {message}", key=extra)
+
+
+def _known_path(located: Located, loc: tuple[Any, ...]) -> Path_:
+    """The longest prefix of a pydantic location that exists in the document."""
+    path: Path_ = ()
+    for part in loc:
+        candidate = (*path, part)
+        if candidate in located.values or candidate in located.keys:
+            path = candidate
+    return path
+
+
+def _where(path: Sequence[Any]) -> str:
+    """A field path as a person reads it: ``rules[2].match.all[0]``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "file"

@@ -1,0 +1,92 @@
+"""The rule-file schema (v1) as pydantic models: the shape of a file, before terms compile."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from monitor.config import parse_duration
+from monitor.rules.match import Severity
+
+FIELDS = ("title", "summary", "content", "categories", "link", "feed")
+FieldName = Literal["title", "summary", "content", "categories", "link", "feed"]
+DEFAULT_FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
+RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
+Channel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
+VocabularyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+def _severity(value: object) -> Severity:
+    if isinstance(value, Severity):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be one of info, low, medium, high, critical")
+    return Severity.parse(value)
+
+
+def _positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("window must be longer than 0s")
+    return seconds
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExampleModel(_Model):
+    """An example entry: a title plus optional other fields."""
+
+    title: str
+    summary: str = ""
+    content: str = ""
+    categories: tuple[str, ...] = ()
+    link: str = ""
+    feed: str | None = None
+    feed_tags: tuple[str, ...] | None = None
+
+
+Example = str | ExampleModel
+
+
+class ExamplesModel(_Model):
+    """Texts the rule must match and must not match."""
+
+    match: tuple[Example, ...] = ()
+    no_match: tuple[Example, ...] = ()
+
+
+class RealertModel(_Model):
+    """Throttle: the same rule and key fire at most once per window."""
+
+    window: Annotated[float, BeforeValidator(_positive_duration)]
+    key: Literal["link", "title", "story", "entry"] = "story"
+
+
+class RuleModel(_Model):
+    """One rule as written (``match`` is parsed separately, with positions)."""
+
+    id: RuleId
+    title: Text
+    description: str = ""
+    severity: Annotated[Severity, BeforeValidator(_severity)]
+    channels: Annotated[tuple[Channel, ...], Field(min_length=1)]
+    tags: tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] = ()
+    enabled: bool = True
+    fields: Annotated[tuple[FieldName, ...], Field(min_length=1)] = DEFAULT_FIELDS
+    feeds: tuple[str, ...] = ()
+    feed_tags: tuple[str, ...] = ()
+    match: Any
+    realert: RealertModel | None = None
+    examples: ExamplesModel | None = None
+
+
+class FileModel(_Model):
+    """A whole rule file."""
+
+    version: Literal[1]
+    vocabularies: dict[VocabularyName, Annotated[tuple[Any, ...], Field(min_length=1)]] = {}
+    rules: tuple[dict[str, Any], ...] = ()

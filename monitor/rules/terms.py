@@ -1,0 +1,199 @@
+"""Terms, the leaves of a rule: phrases, word forms, inflection lists and regular expressions.
+
+A term compiles to two things: literals (or a linear-time pattern) for the multi-pattern prefilter
+scan, and an exact matcher that finds its spans in case-folded text on Unicode word boundaries.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import re2
+
+# Whitespace and the hyphens/dashes people put between words ("Intermediate-Range", "60‑day").
+SEPARATOR = r"[\s\-\u2010\u2011\u2012\u2013\u2014]+"
+_WORD_SPLIT = re.compile(SEPARATOR)
+_TOKENS = re.compile(r"\[[^\[\]]*\]|[^\s\[\]]+")
+_MIN_PREFIX = 2
+# A match counts only on word boundaries: the char before a match that starts with a word char,
+# and the char after one that ends with a word char, must not be word chars.
+_START_BOUNDARY = r"(?:(?<!\w)|(?!\w))"
+_END_BOUNDARY = r"(?:(?!\w)|(?<!\w))"
+
+
+class TermError(ValueError):
+    """A term cannot be compiled; the message says why."""
+
+
+class _Finder(Protocol):
+    def finditer(self, text: str) -> Iterator[_Found]: ...
+
+
+class _Found(Protocol):
+    def span(self) -> tuple[int, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A compiled term. ``literals`` feed the prefilter; ``regex`` is a prefilter pattern."""
+
+    source: str
+    literals: tuple[str, ...]
+    regex: str | None
+    finder: _Finder
+    checks_boundaries: bool
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of every match in case-folded ``text``."""
+        for found in self.finder.finditer(text):
+            start, end = found.span()
+            if end <= start:
+                continue
+            if self.checks_boundaries and not on_boundaries(text, start, end):
+                continue
+            yield start, end
+
+
+def is_word_char(char: str) -> bool:
+    """Whether ``char`` is part of a word (letters and digits of every script, underscore)."""
+    return char.isalnum() or char == "_"
+
+
+def on_boundaries(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` begins and ends on word boundaries (Unicode-aware)."""
+    if start > 0 and is_word_char(text[start]) and is_word_char(text[start - 1]):
+        return False
+    return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
+
+
+def compile_term(source: str) -> Term:
+    """Compile one term as written in a rule file; raises :class:`TermError`."""
+    text = source.strip()
+    if not text:
+        raise TermError("empty term")
+    if text.startswith("$"):
+        raise TermError(f"vocabulary reference {text!r} cannot be compiled as a term")
+    if text.startswith("re:"):
+        return _compile_regex(text, text[3:])
+    return _compile_phrase(text)
+
+
+def _compile_phrase(source: str) -> Term:
+    positions: list[list[list[str]]] = []  # word positions -> alternatives -> words
+    for token in _TOKENS.findall(source.casefold()):
+        if token.startswith("["):
+            alternatives = [a.strip() for a in token[1:-1].split(",")]
+            if len(alternatives) < 2 or not all(alternatives):
+                raise TermError(
+                    f"inflection list {token!r} needs at least two non-empty alternatives "
+                    "separated by commas"
+                )
+            positions.append([_words(a, source) for a in alternatives])
+        else:
+            positions.extend([[[word]] for word in _words(token, source)])
+    if not positions:
+        raise TermError(f"term {source!r} has no words")
+    if "[" in _TOKENS.sub("", source) or "]" in _TOKENS.sub("", source):
+        raise TermError(f"unbalanced '[' or ']' in term {source!r}")
+    pattern = SEPARATOR.join(_position_pattern(p) for p in positions)
+    exact = re.compile(_START_BOUNDARY + pattern + _END_BOUNDARY)
+    return Term(
+        source=source,
+        literals=_prefilter_literals(positions),
+        regex=None,
+        finder=exact,
+        checks_boundaries=False,
+    )
+
+
+def _words(text: str, source: str) -> list[str]:
+    words = [w for w in _WORD_SPLIT.split(text) if w]
+    for word in words:
+        if "*" in word[:-1]:
+            raise TermError(f"'*' may only end a word (in {source!r})")
+        if word.endswith("*") and len(word) - 1 < _MIN_PREFIX:
+            raise TermError(
+                f"word form {word!r} needs at least {_MIN_PREFIX} letters before '*' "
+                f"(in {source!r})"
+            )
+    return words
+
+
+def _word_pattern(word: str) -> str:
+    if word.endswith("*"):
+        return re.escape(word[:-1]) + r"\w*"
+    return re.escape(word)
+
+
+def _position_pattern(alternatives: list[list[str]]) -> str:
+    patterns = [SEPARATOR.join(_word_pattern(w) for w in words) for words in alternatives]
+    return patterns[0] if len(patterns) == 1 else "(?:" + "|".join(patterns) + ")"
+
+
+def _prefilter_literals(positions: list[list[list[str]]]) -> tuple[str, ...]:
+    """Literals of which at least one occurs wherever the term matches: the rarest-looking ones."""
+
+    def longest(words: list[str]) -> str:
+        return max((w.rstrip("*") for w in words), key=len)
+
+    best: tuple[str, ...] = ()
+    best_score = -1.0
+    for alternatives in positions:
+        literals = tuple(longest(words) for words in alternatives)
+        # A single long literal filters best; each extra alternative weakens the filter.
+        score = min(len(lit) for lit in literals) / len(literals)
+        if score > best_score:
+            best, best_score = literals, score
+    return best
+
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
+_FORBIDDEN = {
+    "GROUPREF": "back-references (\\1, (?P=name)) are not supported by the linear-time engine",
+    "GROUPREF_EXISTS": "conditional groups are not supported by the linear-time engine",
+    "ASSERT": "look-ahead/look-behind is not supported by the linear-time engine",
+    "ASSERT_NOT": "negative look-ahead/look-behind is not supported by the linear-time engine",
+    "ATOMIC_GROUP": "atomic groups are not supported by the linear-time engine",
+    "POSSESSIVE_REPEAT": "possessive quantifiers are not supported by the linear-time engine",
+}
+
+
+def _compile_regex(source: str, pattern: str) -> Term:
+    if not pattern:
+        raise TermError("empty regular expression after 're:'")
+    _reject_unsupported(pattern)
+    try:
+        finder = re2.compile("(?i)" + pattern, _OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise TermError(f"invalid regular expression {pattern!r}: {detail}") from None
+    if finder.search("") is not None:
+        raise TermError(f"regular expression {pattern!r} matches the empty string")
+    return Term(source=source, literals=(), regex=pattern, finder=finder, checks_boundaries=True)
+
+
+def _reject_unsupported(pattern: str) -> None:
+    """Name the constructs a linear-time engine cannot run (Python's parser knows them all)."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    try:
+        tree = _parser.parse(pattern)
+    except re.error:
+        return  # re2 has its own syntax (e.g. \pL); let re2 judge it
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for op, arg in node:
+            name = str(op)
+            if name in _FORBIDDEN:
+                raise TermError(f"in {pattern!r}: {_FORBIDDEN[name]}")
+            for item in arg if isinstance(arg, list | tuple) else (arg,):
+                if isinstance(item, _parser.SubPattern):
+                    stack.append(item)
+                elif isinstance(item, list | tuple):
+                    stack.extend(i for i in item if isinstance(i, _parser.SubPattern))
