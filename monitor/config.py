@@ -92,6 +92,10 @@ class FetchSettings(_Section):
     allow_private_networks: bool = False
     contact: str = ""
     backoff_max: Duration = 6 * 3600.0
+    cache_max: Duration = 3600.0
+    parse_workers: int = Field(default=2, ge=1, le=64)
+    parse_timeout: Duration = 20.0
+    parse_memory_mb: int = Field(default=1024, ge=128)
 
 
 class FeedSettings(_Section):
@@ -131,7 +135,8 @@ class SinkSettings(_Section):
     url_env: str | None = None
     hmac_secret: SecretStr | None = None
     hmac_secret_env: str | None = None
-    rate_per_second: float = Field(default=1.0, gt=0)
+    # Messages per second; unset = the type's default (slack 1, others unpaced).
+    rate_per_second: float | None = Field(default=None, gt=0)
     timeout: Duration = 10.0
     # email
     smtp_host: str = "localhost"
@@ -154,6 +159,12 @@ class SinkSettings(_Section):
         if self.type == "email" and not self.recipients:
             raise ValueError("an email sink needs at least one recipient")
         return self
+
+    def pace(self) -> float:
+        """Messages per second this sink may send (0 = unpaced)."""
+        if self.rate_per_second is not None:
+            return self.rate_per_second
+        return 1.0 if self.type == "slack" else 0.0
 
     def secret(self, name: str) -> SecretStr | None:
         """The secret ``name`` from the file, else from the environment variable ``<name>_env``."""
@@ -186,6 +197,12 @@ class DeliverySettings(_Section):
     backoff_max: Duration = 600.0
     claim_idle: Duration = 60.0
     group_window: Duration = 1800.0
+    # How long "already delivered" markers live: longer than any alert can stay pending.
+    delivered_ttl: Duration = 7 * 86400.0
+    # A story's "+N sources" follow-up waits this long after its last message.
+    followup_delay: Duration = 300.0
+    # On shutdown, how long an in-flight send may finish before it is handed back.
+    shutdown_grace: Duration = 5.0
 
 
 class HttpSettings(_Section):
@@ -256,6 +273,10 @@ class Settings(BaseSettings):
                 return self.resolve(Path(feed.url.removeprefix("file://"))).as_uri()
             return feed.url
         return self.resolve(Path(feed.url)).as_uri()
+
+    def rules_dirs(self) -> tuple[Path, ...]:
+        """Rule directories, resolved against the config file's directory."""
+        return tuple(self.resolve(d) for d in self.rules.dirs)
 
     def sink(self, name: str) -> SinkSettings:
         """The sink named ``name`` (validated to exist)."""

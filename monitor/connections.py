@@ -85,14 +85,20 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.state_dir / "redis.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        errors = self.state_dir / "redis.stderr"
+        with errors.open("wb") as stderr:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,  # a Ctrl-C to our process group must not kill it first
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = (self.process.stderr.read() if self.process.stderr else b"").decode()
-                raise StoreError(f"embedded redis-server exited at start: {err.strip()[:300]}")
+                err = errors.read_text(errors="replace").strip()[:300]
+                raise StoreError(f"embedded redis-server exited at start: {err}")
             if self._answers():
                 log.info("embedded_redis_started", socket=str(self.socket), pid=self.process.pid)
                 return
@@ -110,6 +116,8 @@ class EmbeddedRedis:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
         log.info("embedded_redis_stopped")
         self.process = None
 

@@ -6,9 +6,11 @@ bounded sets (feed names from the config, rule ids, sink names, error classes).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# Resident memory, CPU seconds and open file descriptors of this process (process_* metrics).
+ProcessCollector(registry=REGISTRY)
 
 FETCHES = Counter(
     "treaty_monitor_fetches_total",
@@ -55,4 +57,11 @@ RULES_LOADED = Gauge(
 )
 RULES_RELOAD_ERRORS = Counter(
     "treaty_monitor_rules_reload_errors_total", "Rejected rule reloads", registry=REGISTRY
+)
+RULES_RELOADS = Counter(
+    "treaty_monitor_rules_reloads_total", "Rule set (re)loads by outcome (ok, error)",
+    ["outcome"], registry=REGISTRY,
+)  # fmt: skip
+SIGNALS = Counter(
+    "treaty_monitor_signals_total", "Signals handled by the daemon", ["signal"], registry=REGISTRY
 )

@@ -72,6 +72,10 @@ class Keys:
         """Idempotency key: this alert was already published (engine side)."""
         return f"{self.prefix}:made:{alert_id}"
 
+    def matched(self, entry_id: str) -> str:
+        """JSON list of the rule ids an entry has matched (to re-alert edits only on new rules)."""
+        return f"{self.prefix}:matched:{entry_id}"
+
     def delivered(self, subscription: str, alert_id: str) -> str:
         """Idempotency key: this alert was already delivered to this subscription."""
         return f"{self.prefix}:delivered:{subscription}:{alert_id}"
@@ -83,6 +87,10 @@ class Keys:
     def story(self, story_key: str) -> str:
         """Story grouping record (which sources reported one story)."""
         return f"{self.prefix}:story:{story_key}"
+
+    def digest(self, subscription: str) -> str:
+        """Hash: alerts collected for a subscription's next digest (alert id → alert JSON)."""
+        return f"{self.prefix}:digest:{subscription}"
 
     @property
     def heartbeats(self) -> str:

@@ -2,8 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import click
+
+from monitor.cli.common import config_option, log_format_option, settings_from
+from monitor.service import ROLES
+
+
+@click.command("run")
+@config_option
+@log_format_option
+@click.option(
+    "--role",
+    "role",
+    type=click.Choice([*ROLES, "all"]),
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="Which stages this process runs; repeat for several. Any number of processes of each "
+    "role may share one Redis.",
+)
+def run(config_path: Path | None, log_format: str | None, role: tuple[str, ...]) -> None:
+    """Run the daemon: fetch feeds, match rules, deliver alerts. Ctrl-C or SIGTERM stops it."""
+    from monitor.service import run_daemon
+
+    settings = settings_from(config_path, log_format)
+    roles = frozenset(ROLES) if "all" in role else frozenset(role)
+
+    async def main() -> None:
+        await run_daemon(settings, roles, asyncio.Event())
+
+    asyncio.run(main())
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the CLI."""
+    cli.add_command(run)

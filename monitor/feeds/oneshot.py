@@ -1,18 +1,21 @@
-"""Read one feed once, from a path or an http(s) URL, without Redis (for ``match`` and tests)."""
+"""Read one feed once, from a path or an http(s) URL, without Redis (for ``match`` and tests).
+
+The source is named by the user, so it counts as configured: a file path is allowed, and a feed
+on a private address may be read (redirects from it are still checked like the daemon's).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
-
-import aiohttp
 
 from monitor.config import FetchSettings
-from monitor.errors import PermanentFetchError, RetryableFetchError
+from monitor.errors import PermanentFetchError
 from monitor.feeds.entry import Entry
+from monitor.feeds.fetch import Fetcher, read_file_capped
 from monitor.feeds.parse import parse_feed
 
 
@@ -21,45 +24,30 @@ async def read_entries(
 ) -> list[Entry]:
     """Entries of the feed at ``source`` (a file path, ``file://`` or ``http(s)://`` URL)."""
     scheme = urlsplit(source).scheme.lower()
+    content_type = ""
     if scheme in ("http", "https"):
-        body = await _get(source, fetch)
-        url = source
-    else:
-        path = Path(url2pathname(urlsplit(source).path)) if scheme == "file" else Path(source)
-        if scheme not in ("", "file") and len(scheme) > 1:
-            raise PermanentFetchError(f"fetcher: unsupported scheme {scheme!r}", kind="scheme")
+        fetcher = Fetcher(fetch)
         try:
-            body = await asyncio.to_thread(_read_capped, path, fetch.max_bytes)
-        except OSError as exc:
-            raise PermanentFetchError(f"fetcher: cannot read {path}: {exc.strerror}") from exc
-        url = path.resolve().as_uri()
+            result = await fetcher.fetch(source, configured_url=source)
+        finally:
+            await fetcher.close()
+        body, url, content_type = result.body, result.url, result.content_type
+    elif scheme == "file" or len(scheme) <= 1:  # "" or a Windows drive letter
+        url = source if scheme == "file" else _file_uri(source)
+        body = await asyncio.to_thread(read_file_capped, url, fetch.max_bytes)
+    else:
+        raise PermanentFetchError(f"fetcher: unsupported scheme {scheme!r}", kind="scheme")
     name = feed or (urlsplit(url).hostname or Path(urlsplit(url).path).stem or "feed")
     parsed = parse_feed(
-        body, feed=name, feed_url=url, now=datetime.now(UTC), max_items=fetch.max_items
+        body,
+        feed=name,
+        feed_url=url,
+        now=datetime.now(UTC),
+        max_items=fetch.max_items,
+        content_type=content_type,
     )
     return list(parsed.entries)
 
 
-def _read_capped(path: Path, max_bytes: int) -> bytes:
-    with path.open("rb") as handle:
-        body = handle.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise PermanentFetchError(f"fetcher: {path} is larger than {max_bytes} bytes", kind="size")
-    return body
-
-
-async def _get(url: str, fetch: FetchSettings) -> bytes:
-    timeout = aiohttp.ClientTimeout(total=fetch.timeout, connect=fetch.connect_timeout)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(url, max_redirects=fetch.max_redirects) as response,
-        ):
-            if response.status >= 400:
-                raise PermanentFetchError(f"fetcher: HTTP {response.status} for {url}")
-            body = await response.content.read(fetch.max_bytes + 1)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise RetryableFetchError(f"fetcher: {type(exc).__name__} for {url}") from exc
-    if len(body) > fetch.max_bytes:
-        raise PermanentFetchError(f"fetcher: body larger than {fetch.max_bytes} bytes", kind="size")
-    return body
+def _file_uri(path: str) -> str:
+    return Path(os.path.abspath(path)).as_uri()

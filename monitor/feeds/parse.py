@@ -1,21 +1,33 @@
 """Feed bytes → entries. Pure: never touches the network or the file system.
 
 feedparser receives the body as ``bytes``: given a ``str`` it would treat it as a path or URL.
+Documents with a DOCTYPE internal subset are refused before feedparser sees them (entity
+definitions are how "billion laughs" and quadratic-blowup documents work).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
 from monitor.errors import ParseError
 from monitor.feeds.entry import Entry
-from monitor.feeds.text import html_to_text, safe_link
+from monitor.feeds.text import html_to_text, one_line, plain_text, safe_link
+
+_PROLOG_BYTES = 65536
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[|<!ENTITY", re.IGNORECASE)
+_ROOT = re.compile(rb"<[A-Za-z_]")
+_COMMENTS = re.compile(rb"<!--.*?-->|<\?.*?\?>", re.DOTALL)
+_WORDS = re.compile(r"\w+")
+_MAX_FIELD = 100_000
+_ID_HEX = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +37,7 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     bozo: bool = False
+    shared_guid: bool = False
 
 
 def parse_feed(
@@ -35,40 +48,112 @@ def parse_feed(
     now: datetime,
     max_items: int = 500,
     feed_tags: Sequence[str] = (),
+    content_type: str = "",
+    trust_guid: bool = True,
 ) -> ParsedFeed:
-    """Parse a feed document into normalised entries (newest items first, at most ``max_items``)."""
+    """Parse a feed document into normalised entries (document order, at most ``max_items``)."""
     if not isinstance(body, bytes):
         raise TypeError("parse_feed takes the body as bytes")
-    parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
-    if not parsed.entries and parsed.get("bozo") and not parsed.get("feed"):
-        exc = parsed.get("bozo_exception")
-        raise ParseError(f"parser: not a feed ({type(exc).__name__ if exc else 'unknown'})")
+    if not body.strip():
+        raise ParseError("parser: empty document")
+    refuse_internal_subset(body)
+    headers = {"content-type": content_type} if content_type else {}
+    try:
+        parsed = feedparser.parse(
+            body, sanitize_html=True, resolve_relative_uris=False, response_headers=headers
+        )
+    except (RecursionError, MemoryError) as exc:
+        raise ParseError(f"parser: document too deep or too large ({type(exc).__name__})") from exc
+    if not parsed.entries and not parsed.get("version") and (parsed.bozo or not parsed.feed):
+        problem = parsed.get("bozo_exception")
+        why = type(problem).__name__ if problem else "no feed elements"
+        raise ParseError(f"parser: not a feed ({why})")
+    raws = parsed.entries[:max_items]
+    guids = [str(raw.get("id", "") or "") for raw in raws]
+    shared = _guid_shared(guids, raws)
     entries = tuple(
-        _entry(raw, feed=feed, feed_url=feed_url, now=now, feed_tags=tuple(feed_tags))
-        for raw in parsed.entries[:max_items]
+        _entry(
+            raw,
+            feed=feed,
+            feed_url=feed_url,
+            now=now,
+            feed_tags=tuple(feed_tags),
+            trust_guid=trust_guid and not shared,
+        )
+        for raw in raws
     )
-    title = html_to_text(str(parsed.get("feed", {}).get("title", "")))
-    return ParsedFeed(title=title, entries=entries, bozo=bool(parsed.get("bozo")))
+    title = one_line(_field_text(parsed.get("feed", {}), "title"))
+    bozo = bool(parsed.get("bozo"))
+    return ParsedFeed(title=title, entries=entries, bozo=bozo, shared_guid=shared)
+
+
+def refuse_internal_subset(body: bytes) -> None:
+    """Raise :class:`ParseError` if the prolog declares entities (a DOCTYPE internal subset)."""
+    head = body[:_PROLOG_BYTES]
+    if b"\x00" in head[:512]:
+        head = head.replace(b"\x00", b"")  # UTF-16/32: look at the ASCII bytes alone
+    head = head.removeprefix(b"\xef\xbb\xbf").removeprefix(b"\xff\xfe").removeprefix(b"\xfe\xff")
+    head = _COMMENTS.sub(b" ", head)
+    found = _INTERNAL_SUBSET.search(head)
+    if found is None:
+        return
+    root = _ROOT.search(head)
+    if root is None or found.start() < root.start():
+        raise ParseError("parser: DOCTYPE with an internal subset refused (entity expansion)")
+
+
+def fingerprint(entry: Entry) -> str:
+    """Digest of the matchable text: changes only when an edit could change what rules see."""
+    text = "\x1f".join(
+        (entry.title, entry.summary, entry.content, "\x1e".join(entry.categories), entry.link)
+    )
+    words = " ".join(_WORDS.findall(text.casefold()))
+    return hashlib.blake2b(words.encode(), digest_size=12).hexdigest()
+
+
+def entry_id(feed: str, key: str) -> str:
+    """The stable, feed-scoped id for an item key."""
+    return f"{feed}:{hashlib.sha256(key.encode()).hexdigest()[:_ID_HEX]}"
+
+
+def _guid_shared(guids: list[str], raws: list[Any]) -> bool:
+    seen: dict[str, tuple[str, str]] = {}
+    for guid, raw in zip(guids, raws, strict=True):
+        if not guid:
+            continue
+        ident = (str(raw.get("link", "")), str(raw.get("title", "")))
+        if seen.setdefault(guid, ident) != ident:
+            return True
+    return False
 
 
 def _entry(
-    raw: Any, *, feed: str, feed_url: str, now: datetime, feed_tags: tuple[str, ...]
+    raw: Any,
+    *,
+    feed: str,
+    feed_url: str,
+    now: datetime,
+    feed_tags: tuple[str, ...],
+    trust_guid: bool,
 ) -> Entry:
-    title = html_to_text(str(raw.get("title", "")))
-    summary = html_to_text(str(raw.get("summary", "")))
-    content = "\n\n".join(
-        html_to_text(str(part.get("value", ""))) for part in raw.get("content", ()) or ()
-    )
-    if content == summary:
-        content = ""
-    link = safe_link(str(raw.get("link", "")))
-    guid = str(raw.get("id", "") or "")
-    key = guid or link or _content_hash(title, summary)
+    title = one_line(_field_text(raw, "title"))
+    summary = _field_text(raw, "summary")
+    parts = []
+    for part in raw.get("content", ()) or ():
+        text = _text_of(str(part.get("value", "")), str(part.get("type", "")))
+        if text and text != summary and text not in parts:
+            parts.append(text)
+    content = "\n\n".join(parts)[:_MAX_FIELD]
+    link = safe_link(_absolute(str(raw.get("link", "") or ""), feed_url))
+    guid = one_line(plain_text(str(raw.get("id", "") or "")))[:1000]
+    key = (guid if trust_guid else "") or link or _content_key(title, summary, content)
     categories = tuple(
-        html_to_text(str(tag.get("term", ""))) for tag in raw.get("tags", ()) or () if tag
+        one_line(html_to_text(str(tag.get("term", "") or "")))
+        for tag in raw.get("tags", ()) or ()
+        if tag
     )
     return Entry(
-        id=f"{feed}:{hashlib.sha256(key.encode()).hexdigest()[:32]}",
+        id=entry_id(feed, key),
         feed=feed,
         feed_url=feed_url,
         guid=guid,
@@ -76,15 +161,37 @@ def _entry(
         link=link,
         summary=summary,
         content=content,
-        categories=tuple(c for c in categories if c),
+        categories=tuple(dict.fromkeys(c for c in categories if c)),
         published=_published(raw, now),
         fetched_at=now,
         feed_tags=feed_tags,
     )
 
 
-def _content_hash(title: str, summary: str) -> str:
-    return "h:" + hashlib.sha256(f"{title}\x00{summary}".encode()).hexdigest()
+def _absolute(link: str, feed_url: str) -> str:
+    link = link.strip()
+    if link and feed_url.startswith(("http://", "https://")) and "://" not in link[:12]:
+        try:
+            return urljoin(feed_url, link)
+        except ValueError:
+            return ""
+    return link
+
+
+def _field_text(raw: Any, name: str) -> str:
+    detail = raw.get(f"{name}_detail") or {}
+    return _text_of(str(raw.get(name, "") or ""), str(detail.get("type", "") or ""))[:_MAX_FIELD]
+
+
+def _text_of(value: str, media_type: str) -> str:
+    if media_type == "text/plain":
+        return plain_text(value)
+    return html_to_text(value)
+
+
+def _content_key(title: str, summary: str, content: str) -> str:
+    digest = hashlib.sha256(f"{title}\x00{summary}\x00{content}".encode()).hexdigest()
+    return "h:" + digest
 
 
 def _published(raw: Any, now: datetime) -> datetime:
@@ -94,7 +201,7 @@ def _published(raw: Any, now: datetime) -> datetime:
             try:
                 year, month, day, hour, minute, second = value[:6]
                 when = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 continue
             return min(when, now)
     return now

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _WORD = re.compile(r"\w+")
@@ -29,9 +29,9 @@ class Hit:
 class Hits:
     """Every hit of one entry, by term, plus lazily computed word and sentence positions."""
 
-    def __init__(self, texts: Sequence[str], by_term: dict[int, list[Hit]]) -> None:
+    def __init__(self, texts: Sequence[str], lookup: Callable[[int], list[Hit]]) -> None:
         self.texts = texts
-        self.by_term = by_term
+        self.lookup = lookup
         self._words: dict[int, list[int]] = {}
         self._sentences: dict[int, list[int]] = {}
 
@@ -39,7 +39,9 @@ class Hits:
         """Hits of any of ``terms`` inside ``fields``."""
         found: list[Hit] = []
         for term in terms:
-            found.extend(h for h in self.by_term.get(term, ()) if h.field in fields)
+            for hit in self.lookup(term):
+                if hit.field in fields:
+                    found.append(hit)
         return found
 
     def word_range(self, hit: Hit) -> tuple[int, int]:
@@ -248,6 +250,22 @@ class SameSentence(_Grouped):
         return None
 
 
-def holds_without_hits(condition: Condition) -> bool:
-    """Whether the condition holds for an entry in which none of its terms occurs."""
-    return condition.evaluate(Hits((), {}), frozenset()) is not None
+def requirements(condition: Condition) -> list[frozenset[int]]:
+    """Groups of terms of which at least one each must occur for the condition to hold.
+
+    Empty when the condition can hold without any hit (a lone ``none``): such rules are
+    evaluated for every entry.
+    """
+    if isinstance(condition, TermLeaf):
+        return [frozenset(condition.ids)]
+    if isinstance(condition, _Grouped):
+        return [frozenset(group) for group in condition.groups]
+    if isinstance(condition, AllOf):
+        return [group for child in condition.children for group in requirements(child)]
+    if isinstance(condition, AnyOf):
+        # Some child must hold, so some term of (any one group of) each child must occur.
+        per_child = [requirements(child) for child in condition.children]
+        if not all(per_child):
+            return []
+        return [frozenset().union(*(groups[0] for groups in per_child))]
+    return []

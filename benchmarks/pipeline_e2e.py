@@ -1,0 +1,200 @@
+"""End-to-end throughput and memory of the daemon, everything on 127.0.0.1.
+
+1. Throughput: ``treaty-monitor run`` (all roles, embedded Redis) watches local feeds; a burst of
+   new items (half of them the shipped rules' own ``examples.match`` texts, half neutral) is
+   published at once; we time fetch → parse → match with the shipped rules → alert delivered to a
+   local webhook, until the last expected alert arrived. Also the latency of one lone item.
+2. Memory: the same daemon with 1,000 feeds of 20 items each, after every feed was fetched once;
+   resident memory of the daemon (target < 200 MB) and of its embedded redis-server.
+
+    .venv/bin/python benchmarks/pipeline_e2e.py [--feeds 200] [--items 25] [--memory-feeds 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.ops_procs import Daemon, webhook_sink  # noqa: E402
+from tests.ops_servers import FeedServer, Receiver, wait_for  # noqa: E402
+
+NEUTRAL = "City council approves budget for new cycling lanes, item {n}"
+
+
+def shipped_examples() -> tuple[list[str], set[str]]:
+    """Texts the shipped rules say they match, and every channel the rules publish to."""
+    texts, channels = [], set()
+    for path in sorted((ROOT / "rules").glob("*.y*ml")):
+        for rule in (yaml.safe_load(path.read_text()) or {}).get("rules", []):
+            if rule.get("enabled", True) is False:
+                continue
+            channels.update(rule.get("channels", []))
+            for example in (rule.get("examples") or {}).get("match", []):
+                texts.append(_text(example))
+    return [t for t in texts if t], channels
+
+
+def _text(example: Any) -> str:
+    if isinstance(example, str):
+        return example
+    if isinstance(example, dict):
+        return " ".join(str(example.get(k, "")) for k in ("title", "summary", "content"))
+    return ""
+
+
+def write_config(
+    directory: Path, feeds: FeedServer, names: list[str], hook: str, channels: set[str],
+    interval: float,
+) -> Path:  # fmt: skip
+    """All roles in one process, embedded Redis, shipped rules, one webhook on every channel."""
+    sink = webhook_sink("bench", hook)
+    lines = [
+        f'state_dir = "{directory / "state"}"',
+        '[log]\nformat = "json"\nlevel = "warning"',
+        f"[fetch]\ninterval = {interval}\njitter = 0.0\nconcurrency = 100\n"
+        "allow_private_networks = true",
+        f'[rules]\ndirs = ["{ROOT / "rules"}"]\nwatch = false',
+        "[delivery]\ngroup_window = 0",
+        *(f'[[feeds]]\nname = "{n}"\nurl = "{feeds.url(n)}"' for n in names),
+        sink.toml,
+        f'[[subscriptions]]\nname = "bench"\nchannels = {json.dumps(sorted(channels))}\n'
+        'sink = "bench"',
+    ]
+    path = directory / "config.toml"
+    path.write_text("\n\n".join(lines) + "\n")
+    return path
+
+
+def redis_rss(directory: Path) -> int:
+    """RSS of the embedded redis-server (found by its socket path in /proc/*/cmdline)."""
+    socket = str(directory / "state" / "redis.sock")
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and socket in (proc / "cmdline").read_text():
+                status = (proc / "status").read_text()
+                return int(next(x.split()[1] for x in status.splitlines() if x.startswith("VmRSS")))
+        except OSError:
+            continue
+    return 0
+
+
+async def throughput(feed_count: int, per_feed: int) -> None:
+    """Burst of new entries through the whole pipeline; entries/s and alerts/s."""
+    examples, channels = shipped_examples()
+    if not examples:
+        raise SystemExit("the shipped rules have no examples.match texts to publish")
+    feeds, receiver = FeedServer(keep=per_feed + 5), Receiver()
+    await feeds.start()
+    await receiver.start()
+    names = [f"bench-{i}" for i in range(feed_count)]
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        config = write_config(directory, feeds, names, receiver.url("hook", "bench"), channels, 1.0)
+        daemon = Daemon("all", config, directory, "bench")
+        daemon.start()
+        try:
+            await daemon.wait_ready(60)
+            await asyncio.sleep(2)  # every feed fetched once, empty
+            expected, n = [], 0
+            for name in names:
+                for _ in range(per_feed):
+                    if n % 2 == 0:
+                        text = examples[(n // 2) % len(examples)]
+                        expected.append(feeds.add(name, n, text))
+                    else:
+                        feeds.add(name, n, NEUTRAL.format(n=n))
+                    n += 1
+            started = time.monotonic()
+            done = await wait_for(
+                lambda: set(expected) <= set(receiver.accepted["hook/bench"]), 300, 0.05
+            )
+            elapsed = time.monotonic() - started
+            got = len(set(expected) & set(receiver.accepted["hook/bench"]))
+            print(
+                f"burst: {n} new entries from {feed_count} feeds, {len(expected)} expected alerts"
+            )
+            print(f"  all delivered: {done} ({got}/{len(expected)}) in {elapsed:.2f} s "
+                  f"(fetch interval 1 s included)")  # fmt: skip
+            print(f"  end to end: {n / elapsed:.0f} entries/s, {got / elapsed:.0f} alerts/s")
+            latencies = []
+            for i in range(5):
+                token = feeds.add(names[i], 10_000 + i, examples[i % len(examples)])
+                t0 = time.monotonic()
+                await wait_for(lambda t=token: t in receiver.accepted["hook/bench"], 30, 0.01)  # type: ignore[misc]
+                latencies.append(time.monotonic() - t0)
+            print(f"  lone item, publish → webhook: median {sorted(latencies)[2]:.2f} s "
+                  f"(includes waiting for the next 1 s fetch)")  # fmt: skip
+        finally:
+            daemon.stop()
+            await feeds.stop()
+            await receiver.stop()
+
+
+async def memory(feed_count: int) -> None:
+    """RSS with ``feed_count`` feeds of 20 items, after each was fetched and processed once."""
+    examples, channels = shipped_examples()
+    feeds, receiver = FeedServer(keep=20), Receiver()
+    await feeds.start()
+    await receiver.start()
+    names = [f"mem-{i}" for i in range(feed_count)]
+    for i, name in enumerate(names):
+        for n in range(20):
+            text = examples[(i + n) % len(examples)] if n == 0 else NEUTRAL.format(n=n)
+            feeds.add(name, n, text)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        config = write_config(directory, feeds, names, receiver.url("hook", "m"), channels, 60.0)
+        daemon = Daemon("all", config, directory, "mem")
+        daemon.start()
+        try:
+            started = time.monotonic()
+            await daemon.wait_ready(120)
+            await wait_for(lambda: len(feeds.fetches) >= feed_count, 180, 0.2)
+            first_round = time.monotonic() - started
+            await wait_for(lambda: len(receiver.accepted["hook/m"]) >= feed_count, 120, 0.5)
+            await asyncio.sleep(5)
+            peak = daemon.rss_bytes()
+            samples = []
+            for _ in range(6):
+                await asyncio.sleep(5)
+                samples.append(daemon.rss_bytes())
+            print(
+                f"memory: {feed_count} feeds × 20 items, first fetch of all in {first_round:.1f} s"
+            )
+            print(
+                f"  daemon RSS after first round {peak / 2**20:.0f} MB; over the next 30 s "
+                + ", ".join(f"{s / 2**20:.0f}" for s in samples)
+                + " MB (target < 200 MB)"
+            )
+            print(f"  embedded redis-server RSS {redis_rss(directory) / 1024:.0f} MB")
+            print(f"  alerts delivered: {len(receiver.accepted['hook/m'])}")
+        finally:
+            daemon.stop()
+            await feeds.stop()
+            await receiver.stop()
+
+
+def main() -> None:
+    """Run both measurements."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--items", type=int, default=25, help="new items per feed in the burst")
+    parser.add_argument("--memory-feeds", type=int, default=1000)
+    args = parser.parse_args()
+    asyncio.run(throughput(args.feeds, args.items))
+    asyncio.run(memory(args.memory_feeds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""Messages from alerts: one cleaned view, rendered for the terminal, Slack, email and webhooks.
+
+Pure: no I/O, no clock. Every feed-supplied string passes through :mod:`textsafe` before it is
+placed in a message, and only the entry's http(s) link is ever rendered as a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from monitor.alerts.alert import Alert
+from monitor.alerts.textsafe import (
+    header_text,
+    http_link,
+    one_line,
+    slack_escape,
+    slack_link,
+    strip_terminal,
+)
+
+WEBHOOK_SCHEMA = "treaty-monitor.alert/1"
+_SUMMARY_CHARS = 600
+_SEVERITY_COLOURS = {"critical": "1;91", "high": "91", "medium": "93", "low": "96", "info": "37"}
+_SEVERITY_EMOJI = {
+    "critical": ":rotating_light:",
+    "high": ":red_circle:",
+    "medium": ":large_orange_diamond:",
+    "low": ":large_blue_circle:",
+    "info": ":white_circle:",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """The displayable parts of an alert, each already cleaned to plain, single-line text."""
+
+    alert_id: str
+    severity: str
+    rule_id: str
+    rule_title: str
+    title: str
+    feed: str
+    published: str
+    link: str
+    terms: tuple[str, ...]
+    deadline: str
+    summary: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Alerts collected for one subscription over one period, sent as one message."""
+
+    id: str
+    subscription: str
+    alerts: tuple[Alert, ...]
+
+
+def _when(value: datetime) -> str:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def alert_view(alert: Alert) -> AlertView:
+    """The cleaned view every renderer starts from."""
+    entry = alert.entry
+    summary = strip_terminal(entry.summary or entry.content).strip()
+    if len(summary) > _SUMMARY_CHARS:
+        summary = summary[: _SUMMARY_CHARS - 1].rstrip() + "…"
+    return AlertView(
+        alert_id=alert.id,
+        severity=alert.severity.label,
+        rule_id=one_line(alert.rule_id, 100),
+        rule_title=one_line(alert.rule_title, 200),
+        title=one_line(entry.title, 300) or "(no title)",
+        feed=one_line(entry.feed, 100),
+        published=_when(entry.published),
+        link=http_link(entry.link),
+        terms=tuple(t for t in (one_line(s, 80) for s in alert.matched_terms) if t),
+        deadline=alert.deadline.isoformat() if alert.deadline else "",
+        summary=" ".join(summary.split()),
+        sources=tuple(one_line(s, 100) for s in alert.sources),
+    )
+
+
+def _sources_note(view: AlertView) -> str:
+    return f"+{len(view.sources)} sources: {', '.join(view.sources)}" if view.sources else ""
+
+
+# --- terminal ---------------------------------------------------------------------------------
+
+
+def console_text(alert: Alert, *, colour: bool = False) -> str:
+    """A readable block of lines for a terminal; ANSI colour only when ``colour``."""
+    view = alert_view(alert)
+    label = f"[{view.severity.upper()}]"
+    if colour:
+        label = f"\x1b[{_SEVERITY_COLOURS.get(view.severity, '0')}m{label}\x1b[0m"
+        title = f"\x1b[1m{view.title}\x1b[0m"
+    else:
+        title = view.title
+    lines = [f"{label} {view.rule_id} · {title}"]
+    if note := _sources_note(view):
+        lines.append(f"  {note}")
+    lines.append(f"  source:   {view.feed} · {view.published}")
+    if view.link:
+        lines.append(f"  link:     {view.link}")
+    if view.terms:
+        lines.append(f"  matched:  {', '.join(view.terms)}")
+    if view.deadline:
+        lines.append(f"  deadline: {view.deadline}")
+    return "\n".join(lines)
+
+
+def console_digest(digest: Digest, *, colour: bool = False) -> str:
+    """A digest as a heading followed by each alert's block."""
+    head = f"== digest for {one_line(digest.subscription)}: {len(digest.alerts)} alerts =="
+    return "\n".join([head, *(console_text(a, colour=colour) for a in digest.alerts)])
+
+
+# --- Slack ------------------------------------------------------------------------------------
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not auto-link URLs, channel names or mentions inside our text.
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _slack_alert_blocks(view: AlertView) -> list[dict[str, Any]]:
+    emoji = _SEVERITY_EMOJI.get(view.severity, "")
+    head = f"{emoji} *{view.severity.upper()}* · {slack_escape(view.rule_title)}"
+    title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _mrkdwn(f"{head}\n*{title}*")},
+    ]
+    fields = [_mrkdwn(f"*Source*\n{slack_escape(view.feed)}"),
+              _mrkdwn(f"*Published*\n{view.published}")]  # fmt: skip
+    if view.terms:
+        fields.append(_mrkdwn(f"*Matched*\n{slack_escape(', '.join(view.terms))[:1900]}"))
+    if view.deadline:
+        fields.append(_mrkdwn(f"*Deadline*\n{view.deadline}"))
+    blocks.append({"type": "section", "fields": fields})
+    if note := _sources_note(view):
+        blocks.append({"type": "section", "text": _mrkdwn(slack_escape(note)[:2900])})
+    if view.summary:
+        blocks.append({"type": "section", "text": _mrkdwn(slack_escape(view.summary)[:2900])})
+    context = f"rule `{slack_escape(view.rule_id)}` · alert `{view.alert_id}`"
+    blocks.append({"type": "context", "elements": [_mrkdwn(context)]})
+    return blocks
+
+
+def _fallback(view: AlertView) -> str:
+    prefix = f"+{len(view.sources)} sources · " if view.sources else ""
+    return slack_escape(f"{prefix}[{view.severity.upper()}] {view.rule_title}: {view.title}")
+
+
+def slack_payload(alert: Alert) -> dict[str, Any]:
+    """Block Kit message for an incoming webhook; feed text escaped, never a mention or link."""
+    view = alert_view(alert)
+    return {
+        "text": _fallback(view)[:3000],
+        "blocks": _slack_alert_blocks(view),
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def slack_digest_payload(digest: Digest, *, limit: int = 40) -> dict[str, Any]:
+    """One Block Kit message listing a digest's alerts (Slack allows 50 blocks)."""
+    views = [alert_view(a) for a in digest.alerts]
+    head = f"*Digest* · {len(views)} alerts for `{slack_escape(digest.subscription)}`"
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(head)}]
+    for view in views[:limit]:
+        title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
+        line = f"*{view.severity.upper()}* {slack_escape(view.rule_title)} · {title}"
+        blocks.append({"type": "section", "text": _mrkdwn(f"{line}\n{slack_escape(view.feed)}")})
+    if len(views) > limit:
+        more = f"… and {len(views) - limit} more"
+        blocks.append({"type": "context", "elements": [_mrkdwn(more)]})
+    text = f"Digest: {len(views)} treaty-monitor alerts"
+    return {"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
+# --- webhook ----------------------------------------------------------------------------------
+
+
+def _wire_alert(alert: Alert) -> dict[str, Any]:
+    data = alert.to_dict()
+    data["entry"]["link"] = http_link(alert.entry.link)
+    return data
+
+
+def webhook_payload(alert: Alert, subscription: str) -> dict[str, Any]:
+    """The documented JSON body of a webhook delivery (``type`` alert or followup)."""
+    return {
+        "schema": WEBHOOK_SCHEMA,
+        "type": "followup" if alert.sources else "alert",
+        "subscription": subscription,
+        "alert": _wire_alert(alert),
+    }
+
+
+def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
+    """The JSON body of a digest delivery."""
+    return {
+        "schema": WEBHOOK_SCHEMA,
+        "type": "digest",
+        "subscription": digest.subscription,
+        "digest_id": digest.id,
+        "alerts": [_wire_alert(a) for a in digest.alerts],
+    }
+
+
+# --- email ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EmailParts:
+    """Subject (header-safe), plain-text body and HTML body of one email."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def email_parts(alert: Alert) -> EmailParts:
+    """Subject and multipart bodies of one alert's email."""
+    view = alert_view(alert)
+    prefix = f"+{len(view.sources)} sources: " if view.sources else ""
+    subject = header_text(f"[{view.severity.upper()}] {prefix}{view.title}", 200)
+    env = _templates()
+    context = {"view": view, "sources_note": _sources_note(view)}
+    return EmailParts(
+        subject=subject,
+        text=env.get_template("alert.txt.j2").render(context),
+        html=env.get_template("alert.html.j2").render(context),
+    )
+
+
+def email_digest_parts(digest: Digest) -> EmailParts:
+    """Subject and bodies of a digest email."""
+    views: Sequence[AlertView] = [alert_view(a) for a in digest.alerts]
+    top = max((a.severity for a in digest.alerts), default=None)
+    label = top.label.upper() if top is not None else "INFO"
+    subject = header_text(f"[{label}] treaty-monitor digest: {len(views)} alerts", 200)
+    env = _templates()
+    context = {"views": views, "subscription": one_line(digest.subscription)}
+    return EmailParts(
+        subject=subject,
+        text=env.get_template("digest.txt.j2").render(context),
+        html=env.get_template("digest.html.j2").render(context),
+    )

@@ -1,0 +1,59 @@
+"""The narrow sink interface and the pacing every rate-limited sink shares."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from monitor.alerts.alert import Alert
+from monitor.alerts.render import Digest
+
+
+class Sink(Protocol):
+    """Where alerts go. ``send`` returns when the service accepted the message.
+
+    It raises :class:`~monitor.errors.RetryableDelivery` (with ``retry_after`` when the service
+    said) or :class:`~monitor.errors.PermanentDelivery`; nothing else escapes.
+    """
+
+    name: str
+
+    async def send(self, alert: Alert) -> None:
+        """Deliver one alert."""
+        ...
+
+    async def send_digest(self, digest: Digest) -> None:
+        """Deliver several alerts as one message."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class Pacer:
+    """Spaces calls at least ``1 / rate`` seconds apart, queueing bursts instead of dropping."""
+
+    def __init__(self, rate_per_second: float, clock: Callable[[], float] = time.monotonic):
+        self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self._clock = clock
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Return when the next call may go out."""
+        if self.interval <= 0:
+            return
+        async with self._lock:
+            now = self._clock()
+            delay = self._next - now
+            if delay > 0:
+                await asyncio.sleep(delay)
+                now = self._clock()
+            self._next = max(now, self._next) + self.interval
+
+    def defer(self, seconds: float) -> None:
+        """Hold the next call back (a service asked us to slow down)."""
+        self._next = max(self._next, self._clock() + seconds)

@@ -1,0 +1,137 @@
+"""The email sink: multipart text + HTML over SMTP (plain, STARTTLS or TLS), per-recipient retry.
+
+SMTP replies are sorted by class: 4xx is transient (only the recipients that got it are tried
+again on the next attempt), 5xx is permanent (dead letter, naming the refused recipients).
+"""
+
+from __future__ import annotations
+
+import email.policy
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import aiosmtplib
+from pydantic import SecretStr
+
+from monitor.alerts.alert import Alert
+from monitor.alerts.render import Digest, EmailParts, email_digest_parts, email_parts
+from monitor.alerts.retry import smtp_is_transient
+from monitor.alerts.sinks.base import Pacer
+from monitor.errors import PermanentDelivery, RetryableDelivery
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpOptions:
+    """Where and how to connect."""
+
+    host: str
+    port: int
+    security: str = "plain"  # plain | starttls | tls
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = 30.0
+    validate_certs: bool = True
+
+
+def build_message(parts: EmailParts, *, sender: str, to: tuple[str, ...], msg_id: str) -> bytes:
+    """The RFC 5322 bytes of one email (headers folded and encoded by the stdlib)."""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["Subject"] = parts.subject
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Message-ID"] = f"<{msg_id}@treaty-monitor>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(parts.text)
+    msg.add_alternative(parts.html, subtype="html")
+    return msg.as_bytes()
+
+
+def _response_text(message: str) -> str:
+    return " ".join(message.split())[:120]
+
+
+class EmailSink:
+    """Sends one email per alert (or digest) to the configured recipients."""
+
+    def __init__(
+        self, name: str, options: SmtpOptions, *, sender: str, recipients: tuple[str, ...],
+        pacer: Pacer,
+    ) -> None:  # fmt: skip
+        self.name = name
+        self.options = options
+        self.sender = sender
+        self.recipients = recipients
+        self._pacer = pacer
+        # Per message id: recipients still owed (after 4xx) and those that refused for good.
+        self._owed: dict[str, tuple[str, ...]] = {}
+        self._refused: dict[str, dict[str, str]] = {}
+
+    async def send(self, alert: Alert) -> None:
+        """Email one alert."""
+        await self._deliver(alert.id, email_parts(alert))
+
+    async def send_digest(self, digest: Digest) -> None:
+        """Email one digest."""
+        await self._deliver(digest.id, email_digest_parts(digest))
+
+    async def aclose(self) -> None:
+        """Nothing kept open between messages."""
+
+    async def _deliver(self, key: str, parts: EmailParts) -> None:
+        recipients = self._owed.get(key, self.recipients)
+        message = build_message(parts, sender=self.sender, to=self.recipients, msg_id=key)
+        await self._pacer.wait()
+        try:
+            failures = await self._transmit(message, recipients)
+        except RetryableDelivery:
+            self._owed[key] = recipients
+            raise
+        except PermanentDelivery:
+            self._owed.pop(key, None)
+            self._refused.pop(key, None)
+            raise
+        why = {r: f"{code} {text}" for r, (code, text) in failures.items()}
+        deferred = tuple(r for r, (code, _) in failures.items() if smtp_is_transient(code))
+        refused = self._refused.setdefault(key, {})
+        refused.update({r: reason for r, reason in why.items() if r not in deferred})
+        if deferred:
+            self._owed[key] = deferred
+            listed = "; ".join(f"{r}: {why[r]}" for r in deferred)
+            raise RetryableDelivery(f"smtp: deferred for {listed}")
+        self._owed.pop(key, None)
+        refused = self._refused.pop(key, {})
+        if refused:
+            listed = "; ".join(f"{r}: {why}" for r, why in refused.items())
+            raise PermanentDelivery(f"smtp: refused by {listed}")
+
+    async def _transmit(
+        self, message: bytes, recipients: tuple[str, ...]
+    ) -> dict[str, tuple[int, str]]:
+        """Send once; return refused recipients → (code, text), or raise for the whole message."""
+        opts = self.options
+        client = aiosmtplib.SMTP(
+            hostname=opts.host,
+            port=opts.port,
+            timeout=opts.timeout,
+            use_tls=opts.security == "tls",
+            start_tls=opts.security == "starttls",
+            validate_certs=opts.validate_certs,
+        )
+        try:
+            async with client:
+                if opts.username:
+                    password = opts.password.get_secret_value() if opts.password else ""
+                    await client.login(opts.username, password)
+                errors, _reply = await client.sendmail(self.sender, list(recipients), message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            return {r.recipient: (r.code, _response_text(r.message)) for r in exc.recipients}
+        except aiosmtplib.SMTPResponseException as exc:
+            text = f"smtp: {exc.code} {_response_text(exc.message)}"
+            if smtp_is_transient(exc.code):
+                raise RetryableDelivery(text) from exc
+            raise PermanentDelivery(text) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise RetryableDelivery(f"smtp: {type(exc).__name__}") from exc
+        return {r: (resp.code, _response_text(resp.message)) for r, resp in errors.items()}

@@ -1,0 +1,186 @@
+"""The engine role: entries stream → rules → one alert per channel, each published exactly once.
+
+Reads ``<prefix>:entries`` in the consumer group ``engine``. For every entry it runs the current
+rule set, applies each rule's realert window, and adds the alert to ``<prefix>:alerts:<channel>``.
+Publishing is idempotent (a Lua script: SET NX on the alert's key, then XADD), so an entry
+evaluated twice after a crash yields no second alert. The entry is acknowledged last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
+
+from monitor import metrics
+from monitor.alerts.alert import Alert, alert_id
+from monitor.feeds.entry import Entry
+from monitor.rules.match import Match
+from monitor.streams import ENGINE_GROUP, GroupConsumer, Keys, Message
+
+log = structlog.get_logger(__name__)
+
+# Idempotency keys outlive any plausible redelivery; throttle keys live for the rule's window.
+MADE_TTL_SECONDS = 14 * 86400
+MATCHED_TTL_SECONDS = 30 * 86400
+
+# KEYS: made-key, channel stream, channels set. ARGV: ttl, alert json, alert id, rule, severity,
+# channel, maxlen hint (unused: trimming is done separately, never past pending entries).
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], '*', 'alert', ARGV[2], 'id', ARGV[3], 'rule', ARGV[4],
+             'severity', ARGV[5])
+  redis.call('SADD', KEYS[3], ARGV[6])
+  return 1
+end
+return 0
+"""
+
+# KEYS: throttle key. ARGV: alert id, window seconds. Returns 1 when this alert may fire: the window
+# is free, or it is already held by this very alert (a retry after a crash).
+_THROTTLE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+"""
+
+
+class Matcher(Protocol):
+    """Anything that turns an entry into matches (the compiled rule set)."""
+
+    def match(self, entry: Entry) -> list[Match]:
+        """The rules that match ``entry``."""
+        ...
+
+
+class Engine:
+    """Consumes entries in the ``engine`` group and publishes alerts."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        rules: Callable[[], Matcher],
+        *,
+        consumer: str,
+        claim_idle_ms: int = 60_000,
+        batch: int = 100,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.rules = rules
+        self.batch = batch
+        self.consumer = GroupConsumer(
+            client, keys.entries, ENGINE_GROUP, consumer, claim_idle_ms=claim_idle_ms
+        )
+        self._publish = client.register_script(_PUBLISH_ONCE)
+        self._throttle = client.register_script(_THROTTLE)
+        self.beat: Callable[[], None] = lambda: None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process entries until ``stop`` is set; in-flight batches finish first."""
+        await self.consumer.ensure_group()
+        log.info("engine_started", consumer=self.consumer.consumer)
+        while not stop.is_set():
+            self.beat()
+            try:
+                messages = await self.consumer.claim_idle(self.batch)
+                messages += await self.consumer.read(self.batch, block_ms=500)
+                for message in messages:
+                    await self.handle(message)
+            except (RedisError, OSError) as exc:
+                log.warning("engine_redis_error", error=str(exc))
+                await _sleep_or_stop(stop, 1.0)
+        log.info("engine_stopped")
+
+    async def handle(self, message: Message) -> int:
+        """Evaluate one entries-stream message, publish its alerts, acknowledge; alerts made."""
+        raw = message.fields.get("entry")
+        if raw is None:
+            log.error("entry_payload_missing", stream_id=message.id, stream=message.stream)
+            await self.consumer.ack(message.id)
+            return 0
+        try:
+            entry = Entry.from_json(raw)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.error("entry_payload_invalid", stream_id=message.id, error=str(exc))
+            await self.consumer.ack(message.id)
+            return 0
+        matches = self.rules().match(entry)
+        metrics.ENTRIES_EVALUATED.inc()
+        if message.fields.get("edited") == "1":
+            matches = await self._only_new_rules(entry, matches)
+        made = await self.publish(entry, matches, now=datetime.now(UTC))
+        await self._remember_rules(entry, matches)
+        await self.consumer.ack(message.id)
+        return made
+
+    async def publish(self, entry: Entry, matches: Sequence[Match], *, now: datetime) -> int:
+        """Publish each match to each of its channels once; returns alerts newly added."""
+        made = 0
+        for match in matches:
+            metrics.MATCHES.labels(rule=match.rule_id).inc()
+            if match.realert_seconds > 0 and match.throttle_key:
+                allowed = await self._throttle(
+                    keys=[self.keys.throttle(match.rule_id, match.throttle_key)],
+                    args=[alert_id(match.rule_id, entry.id), max(1, int(match.realert_seconds))],
+                )
+                if not int(allowed):
+                    metrics.ALERTS_THROTTLED.labels(rule=match.rule_id).inc()
+                    log.info("alert_throttled", rule_id=match.rule_id, entry_id=entry.id)
+                    continue
+            for channel in match.channels:
+                alert = Alert.from_match(match, entry, channel, now)
+                added = await self._publish(
+                    keys=[
+                        self.keys.alert_made(f"{alert.id}:{channel}"),
+                        self.keys.alerts(channel),
+                        self.keys.channels,
+                    ],
+                    args=[
+                        MADE_TTL_SECONDS,
+                        alert.to_json(),
+                        alert.id,
+                        alert.rule_id,
+                        alert.severity.label,
+                        channel,
+                    ],
+                )
+                if int(added):
+                    made += 1
+                    metrics.ALERTS_PUBLISHED.labels(channel=channel).inc()
+                    log.info(
+                        "alert_published",
+                        alert_id=alert.id,
+                        rule_id=alert.rule_id,
+                        channel=channel,
+                        entry_id=entry.id,
+                    )
+        return made
+
+    async def _only_new_rules(self, entry: Entry, matches: list[Match]) -> list[Match]:
+        before = await self.client.get(self.keys.matched(entry.id))
+        earlier = set(json.loads(before)) if before else set()
+        return [m for m in matches if m.rule_id not in earlier]
+
+    async def _remember_rules(self, entry: Entry, matches: Sequence[Match]) -> None:
+        if not matches:
+            return
+        key = self.keys.matched(entry.id)
+        before = await self.client.get(key)
+        rules = set(json.loads(before)) if before else set()
+        rules.update(m.rule_id for m in matches)
+        await self.client.set(key, json.dumps(sorted(rules)), ex=MATCHED_TTL_SECONDS)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return

@@ -1,0 +1,167 @@
+"""Redis side of the fetchers: feed state and health, seen entries, publishing, leases.
+
+Publishing is one Lua script per poll: for each entry, the first-seen record (``seen`` hash:
+entry id → fingerprint) and the XADD to the entries stream happen together or not at all, so a
+crash can neither publish an entry twice nor lose one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from monitor.feeds.entry import Entry
+from monitor.streams import Keys
+
+_PUBLISH = """
+local new, edited = 0, 0
+for i = 2, #ARGV, 3 do
+  local id, fp, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local old = redis.call('HGET', KEYS[1], id)
+  if not old then
+    redis.call('HSET', KEYS[1], id, fp)
+    redis.call('XADD', KEYS[2], '*', 'entry', body, 'feed', ARGV[1], 'id', id)
+    new = new + 1
+  elseif old ~= fp then
+    redis.call('HSET', KEYS[1], id, fp)
+    redis.call('XADD', KEYS[2], '*', 'entry', body, 'feed', ARGV[1], 'id', id, 'edited', '1')
+    edited = edited + 1
+  end
+end
+if new > 0 then redis.call('HINCRBY', KEYS[3], 'entries_seen', new) end
+if edited > 0 then redis.call('HINCRBY', KEYS[3], 'entries_edited', edited) end
+return {new, edited}
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return false
+"""
+
+
+_KINDS: dict[type, type] = {int: int, float: float, str: str}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """One feed's stored fetch state and health (the ``feed:<name>`` hash)."""
+
+    configured_url: str = ""
+    url: str = ""
+    status: str = ""
+    http_status: int = 0
+    last_attempt: float = 0.0
+    last_success: float = 0.0
+    consecutive_errors: int = 0
+    error_kind: str = ""
+    last_error: str = ""
+    next_due: float = 0.0
+    entries_seen: int = 0
+    entries_edited: int = 0
+    etag: str = ""
+    last_modified: str = ""
+    body_hash: str = ""
+    item_hashes: str = ""
+    muted: int = 0
+    redirect_target: str = ""
+    redirect_count: int = 0
+    guid_shared: int = 0
+    title: str = ""
+
+    @classmethod
+    def from_hash(cls, raw: Mapping[str, str]) -> FeedState:
+        """Build from the Redis hash, ignoring unknown fields and bad numbers."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            value = raw[f.name]
+            kind = _KINDS.get(type(f.default), str)
+            try:
+                values[f.name] = kind(value)
+            except ValueError:
+                continue
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Health as a JSON-ready dict (without the bulky item hashes)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.pop("item_hashes")
+        return data
+
+    def digests(self) -> frozenset[str]:
+        """Digests of the raw items the last good fetch held."""
+        return frozenset(self.item_hashes.split()) if self.item_hashes else frozenset()
+
+
+class FeedStore:
+    """Reads and writes feed state, publishes entries, holds leases."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+        self._publish = client.register_script(_PUBLISH)
+        self._renew = client.register_script(_RENEW)
+
+    async def load(self, feed: str) -> FeedState:
+        """The stored state of ``feed`` (defaults when never fetched)."""
+        raw = await self.client.hgetall(self.keys.feed_state(feed))
+        return FeedState.from_hash({_s(k): _s(v) for k, v in raw.items()})
+
+    async def save(self, feed: str, changes: Mapping[str, str | int | float]) -> None:
+        """Write some fields of the state and register the feed."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            mapping: dict[str | bytes, str | int | float] = {k: v for k, v in changes.items()}
+            pipe.hset(self.keys.feed_state(feed), mapping=mapping)  # type: ignore[arg-type]
+            pipe.sadd(self.keys.feeds, feed)
+            await pipe.execute()
+
+    async def publish(self, feed: str, entries: Sequence[tuple[Entry, str]]) -> tuple[int, int]:
+        """Publish entries not seen before (or edited since): → (new, edited)."""
+        if not entries:
+            return 0, 0
+        args: list[str] = [feed]
+        for entry, fp in entries:
+            args.extend((entry.id, fp, entry.to_json()))
+        keys = [self.keys.seen(feed), self.keys.entries, self.keys.feed_state(feed)]
+        new, edited = await self._publish(keys=keys, args=args)
+        return int(new), int(edited)
+
+    async def acquire(self, feed: str, holder: str, ttl: float, *, take_from: str = "") -> bool:
+        """Take the lease for ``ttl`` seconds (also from a holder starting with ``take_from``)."""
+        key = self.keys.feed_lease(feed)
+        ms = max(1, int(ttl * 1000))
+        if await self.client.set(key, holder, nx=True, px=ms):
+            return True
+        if take_from:
+            current = await self.client.get(key)
+            if current is not None and _s(current).startswith(take_from):
+                return bool(await self.client.set(key, holder, xx=True, px=ms))
+        return False
+
+    async def extend(self, feed: str, holder: str, ttl: float) -> bool:
+        """Keep holding the lease (until the feed is due again) if we still hold it."""
+        ms = max(1, int(ttl * 1000))
+        return bool(await self._renew(keys=[self.keys.feed_lease(feed)], args=[holder, ms]))
+
+    async def lease_left(self, feed: str) -> float:
+        """Seconds until someone else's lease on ``feed`` ends (0 if none)."""
+        ms = await self.client.pttl(self.keys.feed_lease(feed))
+        return max(0.0, int(ms) / 1000.0)
+
+    async def states(self, feeds: Sequence[str]) -> list[FeedState]:
+        """The states of several feeds at once."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for feed in feeds:
+                pipe.hgetall(self.keys.feed_state(feed))
+            rows = await pipe.execute()
+        return [FeedState.from_hash({_s(k): _s(v) for k, v in row.items()}) for row in rows]
+
+
+def _s(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,259 @@
+"""The daemon: composes the roles (fetcher, engine, notifier) around one Redis, with signals.
+
+Shutdown order: stop taking new work (scheduler, consumers), let in-flight work finish or hand it
+back (unacknowledged messages are claimed by another instance), then close Redis and stop the
+embedded server last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+import structlog
+
+from monitor import metrics
+from monitor.alerts.notifier import build_notifiers
+from monitor.config import Settings
+from monitor.connections import open_redis
+from monitor.engine import Engine
+from monitor.feeds.schedule import FeedScheduler
+from monitor.health import HealthState, serve_health
+from monitor.rules.engine import RuleSet
+from monitor.rules.loader import RuleSetError, load_rule_set
+from monitor.rules.reload import RuleWatcher
+from monitor.streams import Keys, safe_trim
+from monitor.systemd import SystemdNotify
+
+log = structlog.get_logger(__name__)
+
+ROLES = ("fetcher", "engine", "notifier")
+SHUTDOWN_GRACE_SECONDS = 20.0
+TRIM_EVERY_SECONDS = 300.0
+
+
+@dataclass
+class CurrentRules:
+    """The rule set in force; swapped whole on a valid reload."""
+
+    rule_set: RuleSet
+    loaded_at: float = field(default_factory=time.time)
+
+    def get(self) -> RuleSet:
+        """The rule set to use for the next entry."""
+        return self.rule_set
+
+
+def instance_name() -> str:
+    """``host:pid``, unique among the daemons sharing one Redis."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Event) -> None:
+    """Run the given roles until ``stop`` is set (signals set it)."""
+    rules: CurrentRules | None = None
+    if "engine" in roles:
+        # Invalid rules at start are a hard error: there is no last good set yet.
+        rules = CurrentRules(load_rule_set(settings.rules_dirs()))
+        metrics.RULES_LOADED.set(len(rules.rule_set.rules))
+    keys = Keys(settings.redis.prefix)
+    instance = instance_name()
+    state_dir = settings.resolve(settings.state_dir)
+    systemd = SystemdNotify()
+    health = HealthState(roles=tuple(sorted(roles)), instance=instance)
+    async with open_redis(settings.redis, state_dir) as client:
+        log.info("daemon_starting", roles=sorted(roles), instance=instance)
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.http.listen:
+                await stack.enter_async_context(
+                    serve_health(health, client, keys, settings.http.listen)
+                )
+            tasks = await _start_roles(settings, roles, client, keys, instance, rules, health, stop)
+            _install_signals(stop, tasks.reload)
+            health.ready = True
+            systemd.ready()
+            systemd.status(f"running roles: {', '.join(sorted(roles))}")
+            beat = asyncio.create_task(_heartbeat(client, keys, instance, roles, systemd, stop))
+            await stop.wait()
+            systemd.stopping()
+            health.ready = False
+            log.info("daemon_stopping", instance=instance)
+            await tasks.shutdown()
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            with contextlib.suppress(Exception):
+                await client.hdel(keys.heartbeats, instance)
+    log.info("daemon_stopped", instance=instance)
+
+
+@dataclass
+class _Running:
+    """What the roles started, and how to stop them."""
+
+    stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    reload: Callable[[], None] = lambda: None
+
+    async def shutdown(self) -> None:
+        """Stop schedulers, then wait (bounded) for consumers to finish their batch."""
+        for stopper in self.stoppers:
+            await stopper()
+        if self.tasks:
+            _done, pending = await asyncio.wait(self.tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in pending:
+                log.warning("task_cancelled_at_shutdown", task=task.get_name())
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def _start_roles(
+    settings: Settings,
+    roles: frozenset[str],
+    client: aioredis.Redis,
+    keys: Keys,
+    instance: str,
+    rules: CurrentRules | None,
+    health: HealthState,
+    stop: asyncio.Event,
+) -> _Running:
+    running = _Running()
+    if rules is not None:
+        engine = Engine(
+            client,
+            keys,
+            rules.get,
+            consumer=instance,
+            claim_idle_ms=int(settings.delivery.claim_idle * 1000),
+        )
+        engine.beat = lambda: health.beat("engine")
+        await _record_rules(client, keys, rules, None)
+        health.rules_version = rules.rule_set.version
+        watcher = _rule_watcher(settings, client, keys, rules, health)
+        running.reload = lambda: _reload_now(watcher)
+        running.tasks.append(asyncio.create_task(engine.run(stop), name="engine"))
+        if settings.rules.watch:
+            running.tasks.append(asyncio.create_task(watcher.run(stop), name="rules_watch"))
+        running.tasks.append(asyncio.create_task(_trim_loop(settings, client, keys, stop)))
+    if "notifier" in roles:
+        for number, notifier in enumerate(
+            build_notifiers(settings, client, keys, consumer=instance)
+        ):
+            running.tasks.append(asyncio.create_task(notifier.run(stop), name=f"notifier-{number}"))
+    if "fetcher" in roles:
+        scheduler = FeedScheduler(settings, client, keys, instance=instance)
+        await scheduler.start()
+        running.stoppers.append(scheduler.stop)
+    return running
+
+
+def _rule_watcher(
+    settings: Settings,
+    client: aioredis.Redis,
+    keys: Keys,
+    rules: CurrentRules,
+    health: HealthState,
+) -> RuleWatcher:
+    def on_reload(new: RuleSet) -> None:
+        rules.rule_set = new
+        rules.loaded_at = time.time()
+        health.rules_version, health.rules_error = new.version, None
+        metrics.RULES_LOADED.set(len(new.rules))
+        log.info("rules_reloaded", version=new.version, rules=len(new.rules))
+        _spawn(_record_rules(client, keys, rules, None), "record_rules")
+
+    def on_error(error: RuleSetError) -> None:
+        health.rules_error = str(error)
+        metrics.RULES_RELOAD_ERRORS.inc()
+        log.error("rules_reload_rejected", error=str(error), kept_version=rules.rule_set.version)
+        _spawn(_record_rules(client, keys, rules, str(error)), "record_rules")
+
+    return RuleWatcher(settings.rules_dirs(), on_reload=on_reload, on_error=on_error)
+
+
+def _reload_now(watcher: RuleWatcher) -> None:
+    log.info("rules_reload_requested", signal="SIGHUP")
+    watcher.reload()
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Awaitable[None], name: str) -> None:
+    async def wrapper() -> None:
+        await coro
+
+    task = asyncio.get_running_loop().create_task(wrapper(), name=name)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _record_rules(
+    client: aioredis.Redis, keys: Keys, rules: CurrentRules, error: str | None
+) -> None:
+    await client.hset(
+        keys.rules_status,
+        mapping={
+            "version": rules.rule_set.version,
+            "rules": len(rules.rule_set.rules),
+            "loaded_at": rules.loaded_at,
+            "error": error or "",
+        },
+    )
+
+
+async def _heartbeat(
+    client: aioredis.Redis,
+    keys: Keys,
+    instance: str,
+    roles: frozenset[str],
+    systemd: SystemdNotify,
+    stop: asyncio.Event,
+) -> None:
+    interval = min(10.0, (systemd.watchdog_interval() or 20.0) / 2)
+    record = {"role": ",".join(sorted(roles)), "pid": os.getpid(), "host": socket.gethostname()}
+    while not stop.is_set():
+        with contextlib.suppress(Exception):
+            await client.hset(keys.heartbeats, instance, json.dumps({**record, "at": time.time()}))
+        systemd.watchdog()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+async def _trim_loop(
+    settings: Settings, client: aioredis.Redis, keys: Keys, stop: asyncio.Event
+) -> None:
+    """Keep streams bounded without ever dropping what a group still has to process."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), TRIM_EVERY_SECONDS)
+        try:
+            await safe_trim(client, keys.entries, settings.redis.entries_maxlen)
+            for channel in await client.smembers(keys.channels):
+                channel = channel.decode() if isinstance(channel, bytes) else channel
+                await safe_trim(client, keys.alerts(channel), settings.redis.alerts_maxlen)
+        except Exception as exc:
+            log.warning("trim_failed", error=str(exc))
+
+
+def _install_signals(stop: asyncio.Event, reload: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+
+
+@contextlib.asynccontextmanager
+async def stop_event() -> AsyncIterator[asyncio.Event]:
+    """An event set by SIGTERM/SIGINT (also installed before the roles start)."""
+    stop = asyncio.Event()
+    _install_signals(stop, lambda: None)
+    yield stop

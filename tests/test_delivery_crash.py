@@ -1,0 +1,172 @@
+"""Crash tests: the notifier SIGKILLed at chosen and random points, Redis killed mid-burst."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+from redis.exceptions import RedisError
+
+from monitor.alerts.notifier import build_notifiers
+from monitor.config import DeliverySettings, Settings, SinkSettings, SubscriptionSettings
+from monitor.connections import EmbeddedRedis, client_from_url
+from monitor.streams import Keys
+from tests.delivery_helpers import HttpReceiver, http_receiver, make_alert, publish
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ids(server: HttpReceiver) -> Counter[str]:
+    return Counter(json.loads(r.body)["alert"]["id"] for r in server.received)
+
+
+async def _worker(
+    redis_url: str, keys: Keys, url: str, die_at: str = ""
+) -> asyncio.subprocess.Process:
+    args = [sys.executable, "-m", "tests.delivery_worker", redis_url, keys.prefix, url]
+    if die_at:
+        args += ["--die-at", die_at]
+    proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    assert (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() == b"ready"
+    return proc
+
+
+async def _wait_for(server: HttpReceiver, count: int, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while len(_ids(server)) < count:
+        assert time.monotonic() < deadline, f"only {len(_ids(server))} of {count} delivered"
+        await asyncio.sleep(0.05)
+
+
+async def _terminate(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 15)
+
+
+@pytest.mark.parametrize(("stage", "copies"), [("marked", 1), ("sent", 2)])
+async def test_sigkill_after_the_send_redelivers_only_inside_the_documented_window(
+    redis_client: aioredis.Redis, redis_url: str, keys: Keys, stage: str, copies: int
+) -> None:
+    """Killed after the marker: never resent. Killed before it (the window): resent once."""
+    alerts = [make_alert(f"Story number {i}", entry_id=f"k{i}") for i in range(5)]
+    victim = alerts[2]
+    async with http_receiver() as server:
+        proc = await _worker(redis_url, keys, server.url, die_at=f"{stage}:{victim.id}")
+        for alert in alerts:
+            await publish(redis_client, keys, alert)
+        assert await asyncio.wait_for(proc.wait(), 30) == -9
+        pending = await redis_client.xpending(keys.alerts("arms-control"), "sub:desk")
+        assert pending["pending"] >= 1
+        restarted = await _worker(redis_url, keys, server.url)
+        await _wait_for(server, 5)
+        await _terminate(restarted)
+    counts = _ids(server)
+    assert counts[victim.id] == copies
+    assert all(counts[a.id] == 1 for a in alerts if a is not victim)
+    pending = await redis_client.xpending(keys.alerts("arms-control"), "sub:desk")
+    assert pending["pending"] == 0
+
+
+@pytest.mark.slow
+async def test_random_sigkills_during_a_burst_of_1000_lose_nothing(
+    redis_client: aioredis.Redis, redis_url: str, keys: Keys
+) -> None:
+    """Every alert arrives; duplicates never exceed one per kill (one send in flight)."""
+    rng = random.Random(6)
+    alerts = [make_alert(f"Burst story {i}", entry_id=f"b{i}") for i in range(1000)]
+
+    async def publisher() -> None:
+        for i in range(0, len(alerts), 50):
+            for alert in alerts[i : i + 50]:
+                await publish(redis_client, keys, alert)
+            await asyncio.sleep(0.02)
+
+    kills = 0
+    async with http_receiver() as server:
+        feeding = asyncio.create_task(publisher())
+        while len(_ids(server)) < len(alerts) and kills < 8:
+            proc = await _worker(redis_url, keys, server.url)
+            await asyncio.sleep(rng.uniform(0.05, 0.5))
+            proc.kill()
+            await proc.wait()
+            kills += 1
+        await feeding
+        final = await _worker(redis_url, keys, server.url)
+        await _wait_for(server, len(alerts))
+        await _terminate(final)
+    counts = _ids(server)
+    duplicates = sum(n - 1 for n in counts.values())
+    assert set(counts) == {a.id for a in alerts}
+    assert duplicates <= kills
+    print(f"kills={kills} duplicates={duplicates}")
+
+
+@contextlib.asynccontextmanager
+async def _own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis")
+    await asyncio.to_thread(server.start)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def _restart_hard(server: EmbeddedRedis) -> None:
+    assert server.process is not None
+    server.process.kill()
+    server.process.wait()
+    if server.process.stderr is not None:
+        server.process.stderr.close()
+    server.process = None
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(server.start)
+
+
+@pytest.mark.slow
+async def test_redis_killed_and_restarted_mid_burst_loses_nothing(tmp_path: Path) -> None:
+    """SIGKILL on redis-server (AOF) halfway through 1,000 alerts: all arrive, ≤ 1 duplicate."""
+    keys = Keys("crash")
+    alerts = [make_alert(f"Redis story {i}", entry_id=f"r{i}") for i in range(1000)]
+    async with _own_redis(tmp_path) as server, http_receiver() as receiver:
+        client = client_from_url(server.url)
+        settings = Settings(
+            sinks=(SinkSettings(name="hook", type="webhook", url=SecretStr(receiver.url),
+                                rate_per_second=100_000),),
+            subscriptions=(SubscriptionSettings(name="desk", channels=("arms-control",),
+                                                sink="hook"),),
+            delivery=DeliverySettings(backoff_base=0.05, backoff_max=0.5, group_window=0,
+                                      claim_idle=1.0),
+        )  # fmt: skip
+        [notifier] = build_notifiers(settings, client, keys, consumer="n1")
+        stop = asyncio.Event()
+        running = asyncio.create_task(notifier.run(stop))
+        publisher = client_from_url(server.url)
+        for i, alert in enumerate(alerts):
+            if i == 500:
+                await _restart_hard(server)
+            while True:
+                try:
+                    await publish(publisher, keys, alert)
+                    break
+                except (RedisError, OSError):
+                    await asyncio.sleep(0.05)
+        await _wait_for(receiver, len(alerts))
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await publisher.aclose()
+        await client.aclose()
+    counts = _ids(receiver)
+    assert set(counts) == {a.id for a in alerts}
+    assert sum(n - 1 for n in counts.values()) <= 1

@@ -1,0 +1,146 @@
+"""Scheduling: first poll at once, leases shared by fetchers, bounded stop, offline host."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as aioredis
+
+from monitor.errors import ParseError
+from monitor.feeds.fetch import Fetcher
+from monitor.feeds.poll import FeedPoller
+from monitor.feeds.schedule import FeedScheduler
+from monitor.feeds.store import FeedStore
+from monitor.feeds.workers import ParseJob, ParsePool
+from monitor.streams import Keys
+from tests.feeds_helpers import FeedSite, raw_server, rss, serve_site, settings
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[FeedSite]:
+    """A local site with three feeds."""
+    docs = {f"/f{i}": rss([(f"{i}-{j}", f"Feed {i} item {j}") for j in range(2)]) for i in range(3)}
+    async with serve_site(FeedSite(docs=docs)) as running:
+        yield running
+
+
+async def _until(condition: object, within: float = 8.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await condition():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_two_fetchers_poll_each_feed_once_and_at_once(
+    site: FeedSite, redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Two schedulers on one Redis fetch each feed exactly once, within seconds of start."""
+    cfg = settings(
+        [{"name": f"f{i}", "url": site.url(f"/f{i}"), "interval": "1h"} for i in range(3)],
+        parse_workers=1,
+    )
+    one = FeedScheduler(cfg, redis_client, keys, instance="one")
+    two = FeedScheduler(cfg, redis_client, keys, instance="two")
+    started = time.monotonic()
+    await asyncio.gather(one.start(), two.start())
+
+    async def all_published() -> bool:
+        return int(await redis_client.xlen(keys.entries)) >= 6
+
+    try:
+        await _until(all_published)
+        await asyncio.sleep(0.5)
+    finally:
+        await asyncio.gather(one.stop(), two.stop())
+    assert time.monotonic() - started < 10
+    assert site.hits == {"/f0": 1, "/f1": 1, "/f2": 1}
+    assert await redis_client.xlen(keys.entries) == 6
+    assert await redis_client.smembers(keys.feeds) == {"f0", "f1", "f2"}
+    assert 3200 < await redis_client.pttl(keys.feed_lease("f0")) / 1000 <= 3960
+
+
+async def test_stop_returns_in_bounded_time_with_a_poll_in_flight(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A dripping server does not keep stop() waiting past its grace time."""
+
+    async def drip(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(1000):
+            w.write(b" ")
+            await w.drain()
+            await asyncio.sleep(0.1)
+
+    async with raw_server(drip) as base:
+        cfg = settings([{"name": "slow", "url": f"{base}/feed"}], timeout=60, parse_workers=1)
+        scheduler = FeedScheduler(cfg, redis_client, keys, instance="x", stop_grace=0.5)
+        await scheduler.start()
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        await scheduler.stop()
+        assert time.monotonic() - started < 3
+
+
+async def test_restarted_instance_polls_at_once_despite_its_own_lease(
+    site: FeedSite, redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A lease left by the same instance name does not delay the first poll after a restart."""
+    await redis_client.set(keys.feed_lease("f0"), "solo/123/abc", px=3_600_000)
+    cfg = settings([{"name": "f0", "url": site.url("/f0")}], parse_workers=1)
+    scheduler = FeedScheduler(cfg, redis_client, keys, instance="solo")
+    await scheduler.start()
+
+    async def published() -> bool:
+        return int(await redis_client.xlen(keys.entries)) >= 2
+
+    try:
+        await _until(published)
+    finally:
+        await scheduler.stop()
+    assert site.hits == {"/f0": 1}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_errors_do_not_count_when_every_feed_fails_at_once(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """With all feeds unreachable (our network down), errors stop counting against them."""
+    port = _closed_port()
+    cfg = settings([{"name": f"n{i}", "url": f"http://127.0.0.1:{port}/{i}"} for i in range(5)])
+    pool = ParsePool(1, timeout=5, memory_bytes=1 << 30)
+    poller = FeedPoller(cfg, FeedStore(redis_client, keys), Fetcher(cfg.fetch), pool)
+    try:
+        outcomes = [await poller.poll(feed) for feed in cfg.feeds]
+    finally:
+        await poller.fetcher.close()
+        pool.close()
+    states = [await poller.store.load(f.name) for f in cfg.feeds]
+    assert [o.status for o in outcomes] == ["error", "error", "offline", "offline", "offline"]
+    assert [s.consecutive_errors for s in states] == [1, 1, 0, 0, 0]
+    assert {s.error_kind for s in states} == {"connect"}
+
+
+async def test_a_worker_killed_by_its_cpu_limit_is_replaced() -> None:
+    """A document over the CPU limit fails alone; the next document parses in a new worker."""
+    pool = ParsePool(1, timeout=1, memory_bytes=1 << 30)
+    now = datetime.now(UTC)
+    heavy = ParseJob(rss(40_000), "f", "http://x/", now, max_items=40_000)
+    try:
+        with pytest.raises(ParseError):
+            await pool.parse(heavy)
+        light = await pool.parse(ParseJob(rss(2), "f", "http://x/", now))
+    finally:
+        pool.close()
+    assert len(light.entries) == 2
