@@ -106,7 +106,8 @@ def test_every_pack_rule_carries_one_of_the_six_tags_and_a_treaties_or_urgent_ch
     for rule in rules:
         assert set(rule.tags) & set(TAGS), rule.id
         assert set(rule.channels) & {"treaties", "urgent"}, rule.id
-        assert rule.examples_match and rule.examples_no_match, rule.id
+        assert rule.examples_match, rule.id
+        assert rule.examples_no_match, rule.id
     channels = {c for rule in rules for c in rule.channels}
     assert {"treaties", "urgent"} <= channels
 
