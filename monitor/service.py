@@ -81,7 +81,9 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             health.ready = True
             systemd.ready()
             systemd.status(f"running roles: {', '.join(sorted(roles))}")
-            beat = asyncio.create_task(_heartbeat(client, keys, instance, roles, systemd, stop))
+            beat = asyncio.create_task(
+                _heartbeat(client, keys, instance, roles, health, systemd, stop)
+            )
             await stop.wait()
             systemd.stopping()
             health.ready = False
@@ -215,12 +217,16 @@ async def _heartbeat(
     keys: Keys,
     instance: str,
     roles: frozenset[str],
+    health: HealthState,
     systemd: SystemdNotify,
     stop: asyncio.Event,
 ) -> None:
+    """Beat for the roles whose work runs on timers (the engine beats from its own loop)."""
     interval = min(10.0, (systemd.watchdog_interval() or 20.0) / 2)
     record = {"role": ",".join(sorted(roles)), "pid": os.getpid(), "host": socket.gethostname()}
     while not stop.is_set():
+        for role in roles - {"engine"}:
+            health.beat(role)
         with contextlib.suppress(Exception):
             await client.hset(keys.heartbeats, instance, json.dumps({**record, "at": time.time()}))
         systemd.watchdog()
