@@ -17,6 +17,8 @@ from monitor.rules.loader import load_rule_set
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
 SPLITS = ("dev", "heldout")
+# Written after the pack was first frozen (see docs/rule-pack.md); scored like the others.
+SCORED = (*SPLITS, "fresh")
 OTHER_LANGUAGES = ("ru", "fr", "de", "es")
 
 # The targets of issue 5 (on items the rules were not written against: the held-out split).
@@ -55,26 +57,26 @@ def test_corpus_is_large_balanced_and_multilingual() -> None:
         assert sum(tag in item.tags for item in items) >= 20, tag
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SCORED)
 def test_pack_alerts_on_treaty_news_and_stays_quiet_otherwise(split: str) -> None:
     """F1 of "alerts at all" stays at or above the target."""
     assert _report(split).alerts.f1 >= ALERTS_F1
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SCORED)
 def test_pack_tags_developments_correctly(split: str) -> None:
     """F1 averaged over the six tags stays at or above the target."""
     assert _report(split).tag_f1 >= TAG_F1
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SCORED)
 @pytest.mark.parametrize("lang", OTHER_LANGUAGES)
 def test_pack_works_in_the_other_languages(split: str, lang: str) -> None:
     """Each of ru, fr, de, es reaches the target F1 for alerts at all."""
     assert _report(split).only(lang).alerts.f1 >= OTHER_LANGUAGES_F1
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SCORED)
 def test_pack_beats_the_plain_keyword_baseline(split: str) -> None:
     """The pack is clearly better than "treaty word AND keyword" on both decisions."""
     pack, baseline = _report(split), _report(split, "tests/corpus/baseline_rules")
@@ -82,7 +84,7 @@ def test_pack_beats_the_plain_keyword_baseline(split: str) -> None:
     assert pack.tag_f1 >= baseline.tag_f1 + 0.10
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SCORED)
 def test_deadline_matches_carry_the_labelled_due_date(split: str) -> None:
     """Every deadline-tagged item with a stated due date yields exactly that date."""
     dated = [item for item in _items(split) if item.deadline]
@@ -92,7 +94,7 @@ def test_deadline_matches_carry_the_labelled_due_date(split: str) -> None:
         assert found == item.deadline, (item.id, item.title)
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SCORED)
 def test_corpus_due_dates_belong_to_deadline_items(split: str) -> None:
     """A due date is only labelled on items tagged deadline (labels stay consistent)."""
     for item in _items(split):
@@ -120,10 +122,17 @@ def test_corpus_jsonl_lines_hold_exactly_the_documented_fields() -> None:
             assert set(json.loads(line)) == fields
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SCORED)
 def test_everything_urgent_also_reaches_the_treaties_channel(split: str) -> None:
     """The urgent rules are a subset: no item alerts on urgent without alerting on treaties."""
     rule_set = _rules("rules")
     for item in _items(split):
         channels = {c for m in rule_set.match(item.to_entry()) for c in m.channels}
         assert "urgent" not in channels or "treaties" in channels, item.id
+
+
+def test_pack_stays_quiet_on_adversarial_negatives() -> None:
+    """Headlines built to share the pack's words (states, parliaments, verbs) raise no alert."""
+    report = _report("adversarial")
+    assert report.outcomes
+    assert not report.false_alarms, [o.item.title for o in report.false_alarms]
