@@ -158,6 +158,10 @@ class Daemon:
             self.process.wait()
             raise AssertionError(f"{self.name} ignored SIGTERM:\n{self.log_tail()}") from None
 
+    async def astop(self, within: float = 30.0) -> int:
+        """:meth:`stop` without blocking the event loop (the local servers live on it)."""
+        return await asyncio.to_thread(self.stop, within)
+
     def kill(self) -> None:
         """SIGKILL: a crash, nothing handed back."""
         if self.process is not None and self.process.poll() is None:

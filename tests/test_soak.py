@@ -130,7 +130,14 @@ async def test_soak_with_flaky_sinks_and_killed_roles_delivers_everything(
             rss[daemon.name].append(daemon.rss_bytes())
     finally:
         stop.set()
-        codes = {d.name: d.stop() for d in steady + victims if d.process is not None}
+        running = [d for d in steady + victims if d.process is not None]
+        codes = dict(
+            zip(
+                [d.name for d in running],
+                await asyncio.gather(*(d.astop() for d in running)),
+                strict=True,
+            )
+        )
         await feeds.stop()
         await receiver.stop()
         mail.stop()
