@@ -41,6 +41,17 @@ Checkpoint = Callable[[str, str], None]
 # starting reach it, without replaying a channel's whole history into a new Slack channel.
 NEW_GROUP_BACKFILL_MS = 3_600_000
 _READ_BLOCK_MS = 500
+# KEYS: stream. ARGV: group, consumer, message id. Resets the message's idle time and returns 1
+# only while this consumer still owns it: one that waited longer than claim_idle in our batch or
+# in a retry backoff may have been claimed, and delivered, by another notifier meanwhile.
+_RENEW_IF_OURS = """
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if rows[1] and rows[1][2] == ARGV[2] then
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+  return 1
+end
+return 0
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,7 @@ class Notifier:
         self._backlog = True  # our own pending messages are read first (after a restart)
         self._next_claim = 0.0
         self._sending = False
+        self._renew = client.register_script(_RENEW_IF_OURS)
         self.stories = StoryBook(client, keys, subscription.name, delivery.group_window)
         period = subscription.digest or 0.0
         self.digests = DigestBox(client, keys, subscription.name, period) if period else None
@@ -222,6 +234,9 @@ class Notifier:
         await self._deliver_message(message, alert, stop)
 
     async def _deliver_message(self, message: Message, alert: Alert, stop: asyncio.Event) -> None:
+        if not await self._keep_claim(message):
+            self.log.info("alert_claimed_elsewhere", message_id=message.id, alert_id=alert.id)
+            return
         outcome = await self._attempt(alert.id, lambda: self.sink.send(alert), stop, message)
         if outcome.status == "abandoned":
             return
@@ -276,8 +291,8 @@ class Notifier:
                              attempt=attempts, retry_in=round(delay, 3))  # fmt: skip
             if await _sleep_or_stop(delay, stop):
                 return Outcome("abandoned", error, attempts)
-            if message is not None:
-                await self._keep_claim(message)
+            if message is not None and not await self._keep_claim(message):
+                return Outcome("abandoned", error, attempts)
 
     def _backoff(self, attempts: int) -> float:
         cfg = self.delivery
@@ -285,11 +300,10 @@ class Notifier:
             attempts, base=cfg.backoff_base, cap=cfg.backoff_max, jitter=self._jitter()
         )
 
-    async def _keep_claim(self, message: Message) -> None:
-        # Reset the idle time so no other consumer claims a message we are still retrying.
-        await self.client.xclaim(
-            message.stream, self.group, self.consumer, 0, [message.id], justid=True
-        )
+    async def _keep_claim(self, message: Message) -> bool:
+        """Reset the idle time of a message we still own, so no other consumer claims it."""
+        args = [self.group, self.consumer, message.id]
+        return bool(int(await self._renew(keys=[message.stream], args=args)))
 
     async def _dead_letter(self, message: Message, raw: str, error: str, attempts: int) -> None:
         channel = message.stream.removeprefix(self.keys.alerts(""))
