@@ -16,7 +16,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
@@ -95,6 +95,13 @@ class Engine:
                 messages += await self.consumer.read(self.batch, block_ms=500)
                 for message in messages:
                     await self.handle(message)
+            except ResponseError as exc:
+                log.warning("engine_redis_error", error=str(exc))
+                if "NOGROUP" in str(exc):
+                    # The stream or group vanished (a Redis without persistence restarted, or a
+                    # flush): recreate it rather than spin on the error forever.
+                    await self.consumer.ensure_group()
+                await _sleep_or_stop(stop, 1.0)
             except (RedisError, OSError) as exc:
                 log.warning("engine_redis_error", error=str(exc))
                 await _sleep_or_stop(stop, 1.0)

@@ -123,14 +123,14 @@ def config(tmp_path: Path, redis_url: str, keys: Keys) -> Path:
 def test_backtest_replays_the_stored_entries_of_the_period_and_sends_nothing(
     tmp_path: Path, config: Path, redis_url: str, keys: Keys
 ) -> None:
-    """Entries newer than --since are matched and counted per rule; older ones are skipped."""
+    """Entries newer than --since are counted per rule; feed text cannot drive the terminal."""
     rules_dir = tmp_path / "rules"
     write(rules_dir, GOOD)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     now_ms = int(time.time() * 1000)
     stored = [
         (now_ms - 10 * 86_400_000, "US to withdraw from the INF Treaty (old)"),
-        (now_ms - 3_600_000, "US to withdraw from the INF Treaty"),
+        (now_ms - 3_600_000, "US to withdraw from the INF Treaty\x1b[2J\u202e"),
         (now_ms - 1_800_000, "New START talks resume"),
         (now_ms - 60_000, "Weather report"),
     ]
@@ -149,7 +149,7 @@ def test_backtest_replays_the_stored_entries_of_the_period_and_sends_nothing(
         "backtest over the last 2d: 3 entries, 2 would have alerted (nothing was sent); "
         "1 unreadable entries skipped",
         "  exit        1  high",
-        "                 - US to withdraw from the INF Treaty <https://example.org/1>",
+        "                 - US to withdraw from the INF Treaty [2J  <https://example.org/1>",
         "  talks       1  medium",
         "                 - New START talks resume <https://example.org/2>",
     ]

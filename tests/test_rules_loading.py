@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import RuleError
+from monitor.rules.examples import run_examples
 from monitor.rules.loader import RuleSetError, load_rule_set, shipped_rules_dir
 from tests.rules_helpers import entry, write
 
@@ -194,3 +195,16 @@ def test_the_shipped_pack_is_found_and_valid() -> None:
     directory = shipped_rules_dir()
     assert (directory / "treaties.yaml").is_file()
     assert load_rule_set([directory]).rules
+
+
+@pytest.mark.parametrize(("doc", "examples"), [("rules-language.md", 3), ("rules.md", 2)])
+def test_the_yaml_example_of_a_doc_is_valid_and_its_examples_pass(
+    tmp_path: Path, repo_root: Path, doc: str, examples: int
+) -> None:
+    """The first YAML block of each rules doc loads, and its own examples pass."""
+    text = (repo_root / "docs" / doc).read_text(encoding="utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    write(tmp_path, block)
+    results = run_examples(load_rule_set([tmp_path]))
+    assert len(results) == examples
+    assert all(r.passed for r in results)

@@ -77,8 +77,6 @@ class RuleSet:
         """Every enabled rule that matches the entry, in rule order, with its spans."""
         plan = self.plan
         scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
-        if not scan.seen and not plan.always_rules:
-            return []
         hits = Hits(scan.folded, scan.hits)
         matches: list[Match] = []
         for index in plan.candidates(scan.seen):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import hyperscan
 
 from monitor.rules.conditions import Condition, Hit, requirements
-from monitor.rules.terms import Term, literal_spans
+from monitor.rules.terms import Term
 
 # Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
 FIELD_JOIN = "\n\x00\n"
@@ -29,6 +29,10 @@ _REGEX_FLAGS = (
 )
 
 
+# The pattern id standing for "always present": terms hyperscan cannot prefilter.
+ALWAYS = -1
+
+
 @dataclass(frozen=True, slots=True)
 class RulePlan:
     """What the scan needs to know about one enabled rule."""
@@ -36,31 +40,36 @@ class RulePlan:
     index: int
     condition: Condition
     fields: frozenset[int]
-    requires: tuple[frozenset[int], ...]
+    requires: tuple[frozenset[int], ...]  # pattern groups: one of each must occur
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The compiled scan: hyperscan database and the maps from patterns to terms to rules."""
+    """The compiled scan: hyperscan database and the maps from patterns to terms and rules."""
 
     fields: tuple[str, ...]
     rules: tuple[RulePlan | None, ...]
     database: hyperscan.Database | None
-    pattern_terms: tuple[tuple[int, ...], ...]
-    term_pattern: dict[int, int]
-    unscanned_terms: frozenset[int]
+    term_patterns: dict[int, frozenset[int]]
     trigger_rules: dict[int, tuple[int, ...]]
     always_rules: tuple[int, ...]
 
     def candidates(self, seen: set[int]) -> list[int]:
-        """Indexes of the rules worth evaluating given the terms the scan saw, in rule order."""
+        """Indexes of the rules worth evaluating given the patterns seen, in rule order."""
         found = set(self.always_rules)
-        for term in seen:
-            found.update(self.trigger_rules.get(term, ()))
+        trigger_rules = self.trigger_rules
+        for pattern in seen:
+            if pattern in trigger_rules:
+                found.update(trigger_rules[pattern])
         kept = []
         for index in sorted(found):
             plan = self.rules[index]
-            if plan is not None and all(not group.isdisjoint(seen) for group in plan.requires):
+            if plan is None:
+                continue
+            for group in plan.requires:
+                if group.isdisjoint(seen):
+                    break
+            else:
                 kept.append(index)
         return kept
 
@@ -74,10 +83,7 @@ class EntryScan:
         self.texts = texts
         self.folded = [text.casefold() for text in texts]
         self.joined = FIELD_JOIN.join(self.folded)
-        self.ends = _scan(plan.database, self.joined)
-        self.seen = set(plan.unscanned_terms)
-        for pattern in self.ends:
-            self.seen.update(plan.pattern_terms[pattern])
+        self.seen = _scan(plan.database, self.joined)
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
 
@@ -87,19 +93,14 @@ class EntryScan:
         if cached is not None:
             return cached
         found: list[Hit] = []
-        if term_id in self.seen:
+        patterns = self.plan.term_patterns.get(term_id)
+        if patterns is not None and not patterns.isdisjoint(self.seen):
             found = self._exact(term_id)
         self._cache[term_id] = found
         return found
 
     def _exact(self, term_id: int) -> list[Hit]:
-        term = self.terms[term_id]
-        if term.literal is not None and self.joined.isascii():
-            # Byte offsets are character offsets only in ASCII text.
-            ends = self.ends[self.plan.term_pattern[term_id]]
-            spans = literal_spans(self.joined, term.literal, ends)
-        else:
-            spans = term.spans(self.joined)
+        spans = self.terms[term_id].spans(self.joined)
         if self._starts is None:
             self._starts = _field_starts(self.folded)
         starts = self._starts
@@ -121,20 +122,15 @@ def _field_starts(folded: list[str]) -> list[int]:
     return starts
 
 
-def _scan(database: hyperscan.Database | None, joined: str) -> dict[int, list[int]]:
-    """For each pattern seen, its end offsets (just one for prefilter-only patterns)."""
-    ends: dict[int, list[int]] = {}
-    if database is None:
-        return ends
-
-    def on_match(pattern: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-        if pattern in ends:
-            ends[pattern].append(end)
-        else:
-            ends[pattern] = [end]
-
-    database.scan(joined.encode("utf-8", "replace"), match_event_handler=on_match)
-    return ends
+def _scan(database: hyperscan.Database | None, joined: str) -> set[int]:
+    """The patterns that occur in ``joined`` (each reported once: HS_FLAG_SINGLEMATCH)."""
+    seen = {ALWAYS}
+    if database is not None:
+        database.scan(
+            joined.encode("utf-8", "replace"),
+            match_event_handler=lambda pattern, _start, _end, _flags, _ctx: seen.add(pattern),
+        )
+    return seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,34 +145,34 @@ class RuleShape:
 def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
     """Compile the scan for the enabled rules."""
     fields = tuple(dict.fromkeys(name for rule in rules if rule.enabled for name in rule.fields))
+    used = sorted({t for rule in rules if rule.enabled for t in rule.condition.terms()})
+    database, term_patterns = _compile(used, terms)
     plans: list[RulePlan | None] = []
     trigger_rules: dict[int, list[int]] = {}
     always: list[int] = []
-    used: set[int] = set()
     for index, rule in enumerate(rules):
         if not rule.enabled:
             plans.append(None)
             continue
-        requires = tuple(requirements(rule.condition))
+        term_groups = requirements(rule.condition)
+        requires = tuple(
+            frozenset().union(*(term_patterns[t] for t in group)) for group in term_groups
+        )
         field_ids = frozenset(fields.index(name) for name in rule.fields)
         plans.append(RulePlan(index, rule.condition, field_ids, requires))
-        used.update(rule.condition.terms())
         if not requires:
             always.append(index)
             continue
         # Index the rule under its most selective required group only.
-        trigger = max(requires, key=lambda group: _selectivity(group, terms))
-        for term in trigger:
-            trigger_rules.setdefault(term, []).append(index)
-    database, pattern_terms, term_pattern, unscanned = _compile(sorted(used), terms)
+        best = max(range(len(requires)), key=lambda i: _selectivity(term_groups[i], terms))
+        for pattern in requires[best]:
+            trigger_rules.setdefault(pattern, []).append(index)
     return Plan(
         fields=fields,
         rules=tuple(plans),
         database=database,
-        pattern_terms=pattern_terms,
-        term_pattern=term_pattern,
-        unscanned_terms=frozenset(unscanned),
-        trigger_rules={t: tuple(r) for t, r in trigger_rules.items()},
+        term_patterns=term_patterns,
+        trigger_rules={p: tuple(r) for p, r in trigger_rules.items()},
         always_rules=tuple(always),
     )
 
@@ -191,36 +187,29 @@ def _selectivity(group: frozenset[int], terms: Sequence[Term]) -> float:
 
 def _compile(
     used: Sequence[int], terms: Sequence[Term]
-) -> tuple[hyperscan.Database | None, tuple[tuple[int, ...], ...], dict[int, int], list[int]]:
+) -> tuple[hyperscan.Database | None, dict[int, frozenset[int]]]:
+    """One hyperscan database for every term; for each term, the patterns that announce it."""
     expressions: list[bytes] = []
     flags: list[int] = []
-    pattern_terms: list[list[int]] = []
-    literal_index: dict[str, int] = {}
-    term_pattern: dict[int, int] = {}
-    unscanned: list[int] = []
+    index: dict[bytes, int] = {}
+    term_patterns: dict[int, frozenset[int]] = {}
+
+    def pattern(expression: bytes, flag: int) -> int:
+        if expression not in index:
+            index[expression] = len(expressions)
+            expressions.append(expression)
+            flags.append(flag)
+        return index[expression]
+
     for term_id in used:
         term = terms[term_id]
         if term.regex is not None:
             expression = term.regex.encode("utf-8")
-            if not _compiles(expression, _REGEX_FLAGS):
-                unscanned.append(term_id)
-                continue
-            expressions.append(expression)
-            flags.append(_REGEX_FLAGS)
-            pattern_terms.append([term_id])
-            continue
-        for literal in term.literals:
-            if literal not in literal_index:
-                literal_index[literal] = len(expressions)
-                expressions.append(_literal_expression(literal))
-                flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
-                pattern_terms.append([])
-            pattern = literal_index[literal]
-            pattern_terms[pattern].append(term_id)
-            if term.literal is not None:
-                # A one-word term: report every occurrence, its spans come from the scan.
-                term_pattern[term_id] = pattern
-                flags[pattern] = 0
+            found = {pattern(expression, _REGEX_FLAGS) if _compiles(expression) else ALWAYS}
+        else:
+            single = hyperscan.HS_FLAG_SINGLEMATCH
+            found = {pattern(_literal_expression(lit), single) for lit in term.literals}
+        term_patterns[term_id] = frozenset(found)
     database = None
     if expressions:
         database = hyperscan.Database()
@@ -230,7 +219,7 @@ def _compile(
             elements=len(expressions),
             flags=flags,
         )
-    return database, tuple(tuple(t) for t in pattern_terms), term_pattern, unscanned
+    return database, term_patterns
 
 
 def _literal_expression(literal: str) -> bytes:
@@ -241,10 +230,11 @@ def _literal_expression(literal: str) -> bytes:
     ).encode("ascii")
 
 
-def _compiles(expression: bytes, flags: int) -> bool:
+def _compiles(expression: bytes) -> bool:
     """Whether hyperscan accepts a regex term (else it is matched by re2 on every entry)."""
     try:
-        hyperscan.Database().compile(expressions=[expression], ids=[0], elements=1, flags=[flags])
+        database = hyperscan.Database()
+        database.compile(expressions=[expression], ids=[0], elements=1, flags=[_REGEX_FLAGS])
     except hyperscan.error:
         return False
     return True

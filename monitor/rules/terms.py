@@ -43,10 +43,13 @@ class Term:
     regex: str | None
     finder: _Finder
     checks_boundaries: bool
-    literal: str | None = None  # the whole term is this one word: the scan gives its spans
+    literal: str | None = None  # the whole term is this one literal: found by substring search
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
+        if self.literal is not None:
+            yield from literal_spans(text, self.literal)
+            return
         for found in self.finder.finditer(text):
             start, end = found.span()
             if end <= start:
@@ -185,12 +188,14 @@ def _compile_regex(source: str, pattern: str) -> Term:
     )
 
 
-def literal_spans(text: str, literal: str, ends: list[int]) -> Iterator[tuple[int, int]]:
-    """Spans of a one-word term from the scan's end offsets (valid when ``text`` is ASCII)."""
+def literal_spans(text: str, literal: str) -> Iterator[tuple[int, int]]:
+    """Spans of a one-word term: plain substring search, then the boundary check."""
     size = len(literal)
-    for end in ends:
-        if on_boundaries(text, end - size, end):
-            yield end - size, end
+    start = text.find(literal)
+    while start >= 0:
+        if on_boundaries(text, start, start + size):
+            yield start, start + size
+        start = text.find(literal, start + 1)
 
 
 def _reject_unsupported(pattern: str) -> Any:
