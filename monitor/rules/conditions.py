@@ -178,9 +178,12 @@ class Near(_Grouped):
         """The closest set of hits found, if they lie within the distance."""
         for field, lists in (self._candidates(hits, fields) or {}).items():
             placed = sorted(
-                (hit.start, index, hit)
-                for index, group_hits in enumerate(lists)
-                for hit in group_hits
+                (
+                    (hit.start, index, hit)
+                    for index, group_hits in enumerate(lists)
+                    for hit in group_hits
+                ),
+                key=lambda p: p[:2],  # Hit is not orderable: two terms may start at one place
             )
             found = self._window(hits, field, placed)
             if found is not None:
@@ -216,9 +219,12 @@ class SameSentence(_Grouped):
         """The first set of hits, one per group, with no sentence end among them."""
         for field, lists in (self._candidates(hits, fields) or {}).items():
             placed = sorted(
-                (hit.start, index, hit)
-                for index, group_hits in enumerate(lists)
-                for hit in group_hits
+                (
+                    (hit.start, index, hit)
+                    for index, group_hits in enumerate(lists)
+                    for hit in group_hits
+                ),
+                key=lambda p: p[:2],  # Hit is not orderable: two terms may start at one place
             )
             for i, (start, group, hit) in enumerate(placed):
                 chosen = {group: hit}
