@@ -36,6 +36,8 @@ TERMS = [
     ("re:ab+c", "xabbbc", None),  # regex terms also sit on word boundaries
     ("re:ab+c", "an abbbc here", "abbbc"),
     ("U.S.", "the U.S. said", "U.S."),
+    ("Russia's withdrawal", "Russia\u2019s withdrawal", "Russia\u2019s withdrawal"),
+    ("Russia\u2019s withdrawal", "RUSSIA'S WITHDRAWAL", "RUSSIA'S WITHDRAWAL"),
     # Non-Latin scripts and Unicode case folding
     ("выход из ДРСМД", "Россия заявила: ВЫХОД ИЗ ДРСМД неизбежен", "ВЫХОД ИЗ ДРСМД"),
     ("выход* из ДРСМД", "о выходе из ДРСМД", "выходе из ДРСМД"),

@@ -20,6 +20,8 @@ SEPARATOR = r"[\s\-\u2010\u2011\u2012\u2013\u2014]+"
 _WORD_SPLIT = re.compile(SEPARATOR)
 _TOKENS = re.compile(r"\[[^\[\]]*\]|[^\s\[\]]+")
 _MIN_PREFIX = 2
+_APOSTROPHES = re.compile("['\u2019\u02bc]")
+_ANY_APOSTROPHE = "['\u2019\u02bc]"
 
 
 class TermError(ValueError):
@@ -128,9 +130,9 @@ def _words(text: str, source: str) -> list[str]:
 
 
 def _word_pattern(word: str) -> str:
-    if word.endswith("*"):
-        return re.escape(word[:-1]) + r"\w*"
-    return re.escape(word)
+    stem, star = (word[:-1], r"\w*") if word.endswith("*") else (word, "")
+    # Typographic and straight apostrophes are the same letter to a reader ("Russia’s").
+    return _APOSTROPHES.sub(_ANY_APOSTROPHE, re.escape(stem)) + star
 
 
 def _position_pattern(alternatives: list[list[str]]) -> str:
@@ -142,7 +144,8 @@ def _prefilter_literals(positions: list[list[list[str]]]) -> tuple[str, ...]:
     """Literals of which at least one occurs wherever the term matches: the rarest-looking ones."""
 
     def longest(words: list[str]) -> str:
-        return max((w.rstrip("*") for w in words), key=len)
+        pieces = (piece for w in words for piece in _APOSTROPHES.split(w.rstrip("*")))
+        return max(pieces, key=len)
 
     best: tuple[str, ...] = ()
     best_score = -1.0
