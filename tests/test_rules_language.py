@@ -265,3 +265,20 @@ def test_a_catastrophic_regex_over_100_kb_completes(tmp_path: Path) -> None:
 
 def _quote(term: str) -> str:
     return "'" + term.replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize(
+    "match",
+    ["{near: {terms: [treaty, withdraw*], within: 5}}", "{same_sentence: [treaty, withdraw*]}"],
+)
+def test_thousands_of_repeated_terms_do_not_make_proximity_quadratic(
+    tmp_path: Path, match: str
+) -> None:
+    """Proximity over 20,000 hits of one term finds the one close pair (sliding window)."""
+    rule_set = one_rule(tmp_path, match)
+    tail = ". Then many words lie between us and a withdrawal, far from any treaty"
+    content = "treaty " * 20_000 + tail
+    found = only(rule_set.match(entry(content=content)))
+    assert found is not None
+    assert [s.text for s in found.spans] == ["withdrawal", "treaty"]
+    assert found.spans[1].start == len(content) - len("treaty")

@@ -167,6 +167,40 @@ class _Grouped(Condition):
                 by_field.setdefault(hit.field, [[] for _ in self.groups])[index].append(hit)
         return {f: lists for f, lists in by_field.items() if all(lists)}
 
+    def _first_window(
+        self, hits: Hits, fields: frozenset[int], fits: Callable[[int, Hit, Hit], bool]
+    ) -> Result:
+        """The first minimal run of hits (in text order) covering every group that ``fits``.
+
+        A sliding window: linear in the number of hits, so thousands of repeated terms cannot
+        make it quadratic. ``fits`` judges a window by its first and last hit.
+        """
+        groups = len(self.groups)
+        for field, lists in (self._candidates(hits, fields) or {}).items():
+            placed = sorted(
+                (hit.start, group, hit)
+                for group, group_hits in enumerate(lists)
+                for hit in group_hits
+            )
+            counts = [0] * groups
+            covered = left = 0
+            for right, (_, group, hit) in enumerate(placed):
+                counts[group] += 1
+                covered += counts[group] == 1
+                while covered == groups:
+                    first_group, first = placed[left][1], placed[left][2]
+                    if counts[first_group] > 1:  # the first hit is not needed: drop it
+                        counts[first_group] -= 1
+                        left += 1
+                        continue
+                    if fits(field, first, hit):
+                        chosen = {g: h for _, g, h in placed[left : right + 1]}
+                        return list(chosen.values())
+                    counts[first_group] -= 1
+                    covered -= 1
+                    left += 1
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Near(_Grouped):
@@ -175,37 +209,13 @@ class Near(_Grouped):
     within: int = 0
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """The closest set of hits found, if they lie within the distance."""
-        for field, lists in (self._candidates(hits, fields) or {}).items():
-            placed = sorted(
-                (hit.start, index, hit)
-                for index, group_hits in enumerate(lists)
-                for hit in group_hits
-            )
-            found = self._window(hits, field, placed)
-            if found is not None:
-                return found
-        return None
-
-    def _window(self, hits: Hits, field: int, placed: list[tuple[int, int, Hit]]) -> Result:
-        """From each hit (in text order) take the next hit of every other group; check the gap."""
+        """The first tightest set of hits that lies within the distance."""
         within = self.within
-        for i, (_, group, hit) in enumerate(placed):
-            chosen = {group: hit}
-            first_end, last_start = hit.end, hit.start
-            for _, other, other_hit in placed[i + 1 :]:
-                if hits.words_between(field, first_end, other_hit.start, within) > within:
-                    break  # later hits start later still: the gap only grows
-                if other not in chosen:
-                    chosen[other] = other_hit
-                    first_end = min(first_end, other_hit.end)
-                    last_start = max(last_start, other_hit.start)
-                    if len(chosen) == len(self.groups):
-                        break
-            complete = len(chosen) == len(self.groups)
-            if complete and hits.words_between(field, first_end, last_start, within) <= within:
-                return list(chosen.values())
-        return None
+
+        def fits(field: int, first: Hit, last: Hit) -> bool:
+            return hits.words_between(field, first.end, last.start, within) <= within
+
+        return self._first_window(hits, fields, fits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,22 +223,12 @@ class SameSentence(_Grouped):
     """One hit of each group inside one sentence of one field."""
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """The first set of hits, one per group, with no sentence end among them."""
-        for field, lists in (self._candidates(hits, fields) or {}).items():
-            placed = sorted(
-                (hit.start, index, hit)
-                for index, group_hits in enumerate(lists)
-                for hit in group_hits
-            )
-            for i, (start, group, hit) in enumerate(placed):
-                chosen = {group: hit}
-                for _, other, other_hit in placed[i + 1 :]:
-                    if hits.sentence_break(field, start, max(hit.end, other_hit.end)):
-                        break  # later hits lie beyond this sentence end too
-                    chosen.setdefault(other, other_hit)
-                    if len(chosen) == len(self.groups):
-                        return list(chosen.values())
-        return None
+        """The first tightest set of hits, one per group, with no sentence end among them."""
+
+        def fits(field: int, first: Hit, last: Hit) -> bool:
+            return not hits.sentence_break(field, first.start, max(first.end, last.end))
+
+        return self._first_window(hits, fields, fits)
 
 
 def requirements(condition: Condition) -> list[frozenset[int]]:
