@@ -282,3 +282,12 @@ def test_thousands_of_repeated_terms_do_not_make_proximity_quadratic(
     assert found is not None
     assert [s.text for s in found.spans] == ["withdrawal", "treaty"]
     assert found.spans[1].start == len(content) - len("treaty")
+
+
+def test_a_match_keeps_a_few_spans_per_term(tmp_path: Path) -> None:
+    """A term repeated thousands of times yields at most five spans, the first ones."""
+    rule_set = one_rule(tmp_path, "{all: [treaty, accord]}")
+    found = only(rule_set.match(entry(summary="accord " + "treaty " * 5000)))
+    assert found is not None
+    assert [s.text for s in found.spans] == ["accord"] + ["treaty"] * 5
+    assert found.spans[-1].start == len("accord ") + 4 * len("treaty ")

@@ -18,6 +18,9 @@ from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key
 
+MAX_SPANS = 50
+MAX_SPANS_PER_TERM = 5
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -133,10 +136,15 @@ class RuleSet:
         texts, folded, fields = scan.texts, scan.folded, self.plan.fields
         spans: list[Span] = []
         covered = (-1, -1)  # field and end of the last kept hit
+        per_term: dict[int, int] = {}
         for hit in sorted(set(found), key=lambda h: (h.field, h.start, -h.end, h.term)):
             if hit.field == covered[0] and hit.end <= covered[1]:
                 continue  # inside a longer span already shown ("Treaty" in "INF Treaty")
             covered = (hit.field, hit.end)
+            # A term repeated thousands of times must not bloat the alert: a few of each suffice.
+            per_term[hit.term] = per_term.get(hit.term, 0) + 1
+            if per_term[hit.term] > MAX_SPANS_PER_TERM or len(spans) >= MAX_SPANS:
+                continue
             start, end = _original_offsets(texts[hit.field], folded[hit.field], hit)
             text = texts[hit.field][start:end]
             term = self.terms[hit.term].source
