@@ -80,9 +80,12 @@ class RuleSet:
         """Every enabled rule that matches the entry, in rule order, with its spans."""
         plan = self.plan
         scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
+        candidates = plan.candidates(scan.seen)
+        if not candidates:
+            return []
         hits = Hits(scan.folded, scan.hits)
         matches: list[Match] = []
-        for index in plan.candidates(scan.seen):
+        for index in candidates:
             rule = self.rules[index]
             rule_plan = plan.rules[index]
             if rule_plan is None or not rule.applies_to(entry):

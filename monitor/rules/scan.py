@@ -12,6 +12,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import hyperscan
 
@@ -81,11 +82,23 @@ class EntryScan:
         self.plan = plan
         self.terms = terms
         self.texts = texts
-        self.folded = [text.casefold() for text in texts]
-        self.joined = FIELD_JOIN.join(self.folded)
-        self.seen = _scan(plan.database, self.joined)
+        raw = FIELD_JOIN.join(texts)
+        # ASCII text needs no Unicode folding to be scanned: the literals are matched caseless.
+        # Folding (and everything after the scan) happens only for entries that have candidates.
+        self._ascii = raw.isascii()
+        self.seen = _scan(plan.database, raw if self._ascii else self.joined)
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
+
+    @cached_property
+    def folded(self) -> list[str]:
+        """The fields, case-folded (``lower`` is the same for ASCII, and faster)."""
+        return [t.lower() if self._ascii else t.casefold() for t in self.texts]
+
+    @cached_property
+    def joined(self) -> str:
+        """The folded fields joined by :data:`FIELD_JOIN`."""
+        return FIELD_JOIN.join(self.folded)
 
     def hits(self, term_id: int) -> list[Hit]:
         """Every exact hit of one term, in field coordinates (computed once)."""
@@ -207,7 +220,7 @@ def _compile(
             expression = term.regex.encode("utf-8")
             found = {pattern(expression, _REGEX_FLAGS) if _compiles(expression) else ALWAYS}
         else:
-            single = hyperscan.HS_FLAG_SINGLEMATCH
+            single = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
             found = {pattern(_literal_expression(lit), single) for lit in term.literals}
         term_patterns[term_id] = frozenset(found)
     database = None
