@@ -15,7 +15,7 @@ _ABBREVIATION = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Hit:
     """One occurrence of one term in one field (offsets in the case-folded field text)."""
 
