@@ -93,6 +93,8 @@ LOGIC = [
     ('{same_sentence: [withdraw*, treaty]}', "The U.S. will withdraw from the treaty.", True),
     ('{same_sentence: [withdraw*, treaty]}', "Talks end. US to withdraw from treaty!", True),
     ('{same_sentence: [[exit, withdraw*], [treaty, accord]]}', "Exit from the accord.", True),
+    ('{same_sentence: [[INF, INF Treaty], withdraw*]}', "INF Treaty: US withdraws", True),
+    ('{near: {terms: [[INF, INF Treaty], withdraw*], within: 1}}', "INF Treaty to withdraw", True),
 ]  # fmt: skip
 
 
