@@ -28,14 +28,21 @@ class Hit:
 class Hits:
     """Every hit of one entry, by term, plus lazily computed word and sentence positions."""
 
-    def __init__(self, texts: Sequence[str], lookup: Callable[[int], list[Hit]]) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        lookup: Callable[[int], list[Hit]],
+        present: frozenset[int] = frozenset(),
+    ) -> None:
         self.texts = texts
         self.lookup = lookup
+        self.present = present
 
-    def of(self, terms: Sequence[int], fields: frozenset[int]) -> list[Hit]:
+    def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
         """Hits of any of ``terms`` inside ``fields``."""
         found: list[Hit] = []
-        for term in terms:
+        # Only terms the scan may have seen: a vocabulary can hold hundreds of terms.
+        for term in sorted(self.present.intersection(terms)):
             for hit in self.lookup(term):
                 if hit.field in fields:
                     found.append(hit)
@@ -83,7 +90,7 @@ class Condition:
 class TermLeaf(Condition):
     """Any of the terms (one term, or a vocabulary's terms)."""
 
-    ids: tuple[int, ...]
+    ids: frozenset[int]
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """All hits of the terms, or ``None`` if there are none."""
@@ -150,7 +157,7 @@ class NoneOf(_Composite):
 class _Grouped(Condition):
     """Base of conditions that need one hit of each group of terms, placed together."""
 
-    groups: tuple[tuple[int, ...], ...]
+    groups: tuple[frozenset[int], ...]
 
     def terms(self) -> set[int]:
         """Term ids of every group."""
@@ -238,9 +245,9 @@ def requirements(condition: Condition) -> list[frozenset[int]]:
     evaluated for every entry.
     """
     if isinstance(condition, TermLeaf):
-        return [frozenset(condition.ids)]
+        return [condition.ids]
     if isinstance(condition, _Grouped):
-        return [frozenset(group) for group in condition.groups]
+        return list(condition.groups)
     if isinstance(condition, AllOf):
         return [group for child in condition.children for group in requirements(child)]
     if isinstance(condition, AnyOf):

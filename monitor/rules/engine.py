@@ -83,7 +83,7 @@ class RuleSet:
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
-        hits = Hits(scan.folded, scan.hits)
+        hits = Hits(scan.folded, scan.hits, scan.present)
         matches: list[Match] = []
         for index in candidates:
             rule = self.rules[index]

@@ -52,6 +52,7 @@ class Plan:
     rules: tuple[RulePlan | None, ...]
     database: hyperscan.Database | None
     term_patterns: dict[int, frozenset[int]]
+    pattern_terms: dict[int, tuple[int, ...]]
     trigger_rules: dict[int, tuple[int, ...]]
     always_rules: tuple[int, ...]
 
@@ -89,6 +90,12 @@ class EntryScan:
         self.seen = _scan(plan.database, raw if self._ascii else self.joined)
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
+
+    @cached_property
+    def present(self) -> frozenset[int]:
+        """Terms that may occur: those announced by a pattern the scan saw."""
+        pattern_terms = self.plan.pattern_terms
+        return frozenset(t for p in self.seen if p in pattern_terms for t in pattern_terms[p])
 
     @cached_property
     def folded(self) -> list[str]:
@@ -160,6 +167,10 @@ def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
     fields = tuple(dict.fromkeys(name for rule in rules if rule.enabled for name in rule.fields))
     used = sorted({t for rule in rules if rule.enabled for t in rule.condition.terms()})
     database, term_patterns = _compile(used, terms)
+    pattern_terms: dict[int, list[int]] = {}
+    for term_id, patterns in term_patterns.items():
+        for pattern in patterns:
+            pattern_terms.setdefault(pattern, []).append(term_id)
     plans: list[RulePlan | None] = []
     trigger_rules: dict[int, list[int]] = {}
     always: list[int] = []
@@ -185,6 +196,7 @@ def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
         rules=tuple(plans),
         database=database,
         term_patterns=term_patterns,
+        pattern_terms={p: tuple(t) for p, t in pattern_terms.items()},
         trigger_rules={p: tuple(r) for p, r in trigger_rules.items()},
         always_rules=tuple(always),
     )
