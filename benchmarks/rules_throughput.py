@@ -251,8 +251,8 @@ def main() -> None:
     started = time.process_time()
     matched = sum(len(pack.match(entry)) for entry in entries)
     rate = len(entries) / (time.process_time() - started)
-    print(f"shipped pack ({len(pack.rules)} rules, {len(pack.terms)} terms): {rate:,.0f} entries/s, "
-          f"{matched} matches")  # fmt: skip
+    size = f"{len(pack.rules)} rules, {len(pack.terms)} terms"
+    print(f"shipped pack ({size}): {rate:,.0f} entries/s, {matched} matches")
     print("prefilter scan alone (one pass over the folded entry, which literals occur):")
     for count in (int(c) for c in args.rules.split(",")):
         print("  " + prefilter_choice(count, entries, vocab), flush=True)
