@@ -1,8 +1,9 @@
 """The compiled rule set: one multi-pattern scan per entry, then the logic of the rules it touched.
 
-Per entry the matchable fields are case-folded and joined, hyperscan scans them once for every
-term (see :mod:`monitor.rules.scan`), and only the rules whose required terms were seen are
-evaluated, computing exact spans for just the terms they ask about. Pure: no I/O, no clock.
+Per entry the matchable fields are joined and scanned once by hyperscan for every term (see
+:mod:`monitor.rules.scan`); only the rules whose required terms were seen are evaluated, and only
+then are the fields case-folded and exact spans computed for the terms those rules ask about.
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations

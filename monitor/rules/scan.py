@@ -1,9 +1,11 @@
 """The one multi-pattern scan: a hyperscan database over every term, and per-entry hit lookup.
 
-Phrases are prefiltered by one literal each (the scan only says "may occur"); one-word terms get
-their spans straight from the scan; regex terms are prefiltered by hyperscan (or, if it cannot
-compile them, matched by re2 on every entry). Exact spans are computed lazily, only for the terms
-of rules that are still candidates. Pure.
+Every term is announced by patterns that must occur wherever it matches: a phrase by its most
+distinctive word (one literal per alternative of an inflection list), a regex by its longest
+mandatory literal or, failing that, by itself in hyperscan's prefilter mode (or by nothing: then
+it counts as always present). Each pattern reports once per entry (HS_FLAG_SINGLEMATCH). Rules are
+indexed by their most selective required group; exact spans are computed lazily, only for the
+terms of rules that are still candidates. Pure.
 """
 
 from __future__ import annotations
