@@ -46,6 +46,11 @@ TERMS = [
     ("[выход*, уход] из ДРСМД", "о выходецах из ДРСМД", "выходецах из ДРСМД"),
     ("[formal, official] notice", "an official\u00a0notice", "official\u00a0notice"),
     ("[formal, official] notice", "unofficial notice", None),
+    # Four or more leading alternatives run in RE2: the same semantics
+    ("[выход*, уход, отказ, разрыв] из ДРСМД", "о ВЫХОДЕ из ДРСМД", "ВЫХОДЕ из ДРСМД"),
+    ("[formal, official, written, public] notice", "an official\u00a0notice", "official\u00a0notice"),  # noqa: E501
+    ("[formal, official, written, public] notice", "unofficial notice", None),
+    ("[formal, official, written, public] notice*", "public-notices", "public-notices"),
     ("retrait du traité", "Paris annonce le RETRAIT DU TRAITÉ", "RETRAIT DU TRAITÉ"),
     ("Austritt aus dem Vertrag", "Der AUSTRITT aus dem Vertrag", "AUSTRITT aus dem Vertrag"),
     ("retirada del tratado", "La Retirada del Tratado", "Retirada del Tratado"),

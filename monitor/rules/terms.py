@@ -33,6 +33,7 @@ _PYTHON = _Flavour(SEPARATOR, r"\w*")
 _RE2 = _Flavour(r"[\s\p{Z}\x{85}\-\x{2010}-\x{2014}]+", r"[\p{L}\p{N}_]*")
 _TOKENS = re.compile(r"\[[^\[\]]*\]|[^\s\[\]]+")
 _MIN_PREFIX = 2
+_RE2_MIN_ALTERNATIVES = 4
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
 _APOSTROPHES = re.compile("['\u2019\u02bc]")
@@ -119,11 +120,12 @@ def _compile_phrase(source: str) -> Term:
         raise TermError(f"unbalanced '[' or ']' in term {source!r}")
     single = positions[0][0][0] if len(positions) == 1 and len(positions[0]) == 1 else ""
     # Boundaries are checked after the match, not in the pattern: a pattern that starts with a
-    # literal lets Python's re jump straight to candidates. One that starts with a list of
-    # alternatives would make re try each at every position (a list of 16 country names: 0.3 ms
-    # per 3 KB); RE2's automaton runs it ten times faster.
+    # literal lets Python's re jump straight to candidates. One that starts with a long list of
+    # alternatives makes re try each at every position (16 country names: 0.3 ms per 3 KB);
+    # RE2's automaton runs that ten times faster, but its Python wrapper costs more on short
+    # lists such as word forms ([serve, serves, served]), which re handles well.
     finder: _Finder
-    if len(positions[0]) > 1:
+    if len(positions[0]) >= _RE2_MIN_ALTERNATIVES:
         finder = re2.compile(_pattern(positions, _RE2), _OPTIONS)
     else:
         finder = re.compile(_pattern(positions, _PYTHON))
