@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _WORD = re.compile(r"\w+")
 # A sentence ends at . ! ? … (and CJK stops) followed by space, or at a line break.
@@ -15,9 +16,12 @@ _ABBREVIATION = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Hit:
-    """One occurrence of one term in one field (offsets in the case-folded field text)."""
+class Hit(NamedTuple):
+    """One occurrence of one term in one field (offsets in the case-folded field text).
+
+    A named tuple: entries can hold thousands of hits, and tuples are the cheapest immutable,
+    hashable and orderable value Python builds.
+    """
 
     field: int
     start: int
@@ -26,7 +30,7 @@ class Hit:
 
 
 class Hits:
-    """Every hit of one entry, by term, plus lazily computed word and sentence positions."""
+    """Every hit of one entry, by term, and word and sentence questions about its fields."""
 
     def __init__(
         self,

@@ -114,10 +114,7 @@ class EntryScan:
         cached = self._cache.get(term_id)
         if cached is not None:
             return cached
-        found: list[Hit] = []
-        patterns = self.plan.term_patterns.get(term_id)
-        if patterns is not None and not patterns.isdisjoint(self.seen):
-            found = self._exact(term_id)
+        found = self._exact(term_id) if term_id in self.present else []
         self._cache[term_id] = found
         return found
 
