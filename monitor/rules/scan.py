@@ -14,7 +14,6 @@ import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import hyperscan
 
@@ -89,25 +88,40 @@ class EntryScan:
         # ASCII text needs no Unicode folding to be scanned: the literals are matched caseless.
         # Folding (and everything after the scan) happens only for entries that have candidates.
         self._ascii = raw.isascii()
+        self._folded: list[str] | None = None
+        self._joined = ""
+        self._present: frozenset[int] | None = None
         self.seen = _scan(plan.database, raw if self._ascii else self.joined)
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
 
-    @cached_property
+    # Plain lazy attributes rather than functools.cached_property, which takes a lock per access
+    # in Python 3.11: these are read for every candidate rule of every entry.
+    @property
     def present(self) -> frozenset[int]:
         """Terms that may occur: those announced by a pattern the scan saw."""
-        pattern_terms = self.plan.pattern_terms
-        return frozenset(t for p in self.seen if p in pattern_terms for t in pattern_terms[p])
+        if self._present is None:
+            pattern_terms = self.plan.pattern_terms
+            seen = self.seen
+            self._present = frozenset(
+                t for p in seen if p in pattern_terms for t in pattern_terms[p]
+            )
+        return self._present
 
-    @cached_property
+    @property
     def folded(self) -> list[str]:
         """The fields, case-folded (``lower`` is the same for ASCII, and faster)."""
-        return [t.lower() if self._ascii else t.casefold() for t in self.texts]
+        if self._folded is None:
+            self._folded = [t.lower() if self._ascii else t.casefold() for t in self.texts]
+            self._joined = FIELD_JOIN.join(self._folded)
+        return self._folded
 
-    @cached_property
+    @property
     def joined(self) -> str:
         """The folded fields joined by :data:`FIELD_JOIN`."""
-        return FIELD_JOIN.join(self.folded)
+        if self._folded is None:
+            self.folded  # noqa: B018 - computes both
+        return self._joined
 
     def hits(self, term_id: int) -> list[Hit]:
         """Every exact hit of one term, in field coordinates (computed once)."""
