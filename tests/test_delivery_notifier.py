@@ -410,3 +410,36 @@ async def test_two_consumers_of_one_subscription_never_send_an_alert_twice(
     await second.stop()
     assert sorted(shared) == sorted(a.id for a in alerts)
     assert await _pending(redis_client, keys) == 0
+
+
+class _CountingSink(RecordingSink):
+    def __init__(self) -> None:
+        super().__init__("rec")
+        self.in_flight = 0
+        self.most = 0
+
+    async def send(self, alert: Alert) -> None:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.05)
+        self.in_flight -= 1
+        self.alerts.append(alert)
+
+
+@pytest.mark.parametrize(("group_window", "most"), [(0.0, 4), (60.0, 1)])
+async def test_concurrency_is_bounded_and_one_rules_alerts_stay_in_order(
+    redis_client: aioredis.Redis, keys: Keys, group_window: float, most: int
+) -> None:
+    """Up to `concurrency` sends at once; with grouping on, one rule's alerts go one by one."""
+    sink = _CountingSink()
+    delivery = FAST.model_copy(update={"concurrency": 4, "group_window": group_window})
+    titles = [" ".join(f"word{i}x{j}" for j in range(4)) for i in range(12)]  # no overlap
+    alerts = [make_alert(title, entry_id=f"p{i}") for i, title in enumerate(titles)]
+    for alert in alerts:
+        await publish(redis_client, keys, alert)
+    running = _start(redis_client, keys, sink, delivery=delivery)
+    await _until(lambda: len(sink.alerts) == len(alerts))
+    await running.stop()
+    assert sink.most == most
+    if group_window:
+        assert [a.id for a in sink.alerts] == [a.id for a in alerts]

@@ -104,7 +104,7 @@ class Notifier:
         self._backlog = True  # our own pending messages are read first (after a restart)
         self._next_claim = 0.0
         self._next_tick = 0.0
-        self._sending = False
+        self._sending = 0  # sends in flight
         self.ledger = Ledger(
             client, keys, subscription.name, owner=consumer, delivered_ttl=delivery.delivered_ttl,
             lease_seconds=max(2 * delivery.claim_idle, LEASE_MIN_SECONDS),
@@ -144,10 +144,7 @@ class Notifier:
                 if not groups_ready:
                     await self._ensure_groups()
                     groups_ready = True
-                for message in await self._next_messages():
-                    if stop.is_set():
-                        return
-                    await self._handle(message, stop)
+                await self._handle_batch(await self._next_messages(), stop)
                 await self._tick(stop)
                 failures = 0
             except RedisError as exc:
@@ -203,6 +200,37 @@ class Notifier:
                 messages.append(Message(name, ident, decode_fields(fields or {})))
         return messages
 
+    async def _handle_batch(self, messages: list[Message], stop: asyncio.Event) -> None:
+        """Handle a batch, up to ``delivery.concurrency`` at once.
+
+        Alerts of one rule stay in order in one lane when grouping is on, so a story's first
+        report is recorded before its repeats are compared with it.
+        """
+        lanes: dict[str, list[Message]] = {}
+        for message in messages:
+            key = message.fields.get("rule", "") if self.delivery.group_window > 0 else message.id
+            lanes.setdefault(key, []).append(message)
+        gate = asyncio.Semaphore(self.delivery.concurrency)
+
+        async def lane(queue: list[Message]) -> None:
+            for message in queue:
+                if stop.is_set():
+                    return
+                async with gate:
+                    await self._handle(message, stop)
+
+        if len(lanes) == 1 or self.delivery.concurrency == 1:
+            for queue in lanes.values():
+                await lane(queue)
+            return
+        try:
+            async with asyncio.TaskGroup() as group:
+                for queue in lanes.values():
+                    group.create_task(lane(queue))
+        except BaseExceptionGroup as errors:
+            # The loop handles one error at a time; the others' messages stay pending anyway.
+            raise errors.exceptions[0] from None
+
     # --- one message --------------------------------------------------------------------------
 
     async def _ack(self, message: Message, outcome: str) -> None:
@@ -251,10 +279,10 @@ class Notifier:
         if outcome.status == "dead":
             await self._dead_letter(message, alert.to_json(), outcome.error, outcome.attempts)
             return
+        DELIVERIES.labels(sink=self.sink.name, outcome="delivered").inc()
+        self.log.info("alert_delivered", alert_id=alert.id, rule_id=alert.rule_id)
         if self.delivery.group_window > 0:
             await self.stories.open(alert, self._clock())
-        await self._ack(message, "delivered")
-        self.log.info("alert_delivered", alert_id=alert.id, rule_id=alert.rule_id)
 
     async def _exclusive(
         self,
@@ -284,7 +312,8 @@ class Notifier:
             await self.ledger.release(delivery_id)
             return outcome
         self._checkpoint("sent", delivery_id)
-        await self.ledger.finish(delivery_id)
+        ack = (message.stream, self.group, message.id) if message is not None else None
+        await self.ledger.finish(delivery_id, ack)
         self._checkpoint("marked", delivery_id)
         return outcome
 
@@ -300,7 +329,7 @@ class Notifier:
         while True:
             attempts += 1
             try:
-                self._sending = True
+                self._sending += 1
                 await send()
                 return Outcome("delivered", attempts=attempts)
             except PermanentDelivery as exc:
@@ -310,7 +339,7 @@ class Notifier:
             except Exception as exc:  # a sink bug must not kill the notifier: retry, then DLQ
                 error, retry_after = f"{type(exc).__name__}: {exc}"[:300], None
             finally:
-                self._sending = False
+                self._sending -= 1
             if retry_after is not None and throttled < 10 * self.delivery.max_attempts:
                 # Rate limited: the service told us when; that is not a failed attempt.
                 attempts, throttled = attempts - 1, throttled + 1
