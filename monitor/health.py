@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -89,6 +89,25 @@ class HealthState:
     def alive(self, now: float) -> bool:
         """Every role loop beats: what the systemd watchdog is fed on."""
         return not self.stale_roles(now)
+
+
+async def beat_while(
+    state: HealthState,
+    role: str,
+    alive: Callable[[], bool],
+    stop: asyncio.Event,
+    every: float = 5.0,
+) -> None:
+    """Beat ``role`` every ``every`` seconds while ``alive()``, until ``stop`` is set.
+
+    For roles whose loops have no beat hook of their own: it proves the event loop runs and the
+    role's tasks have not ended, not that no loop inside them hangs.
+    """
+    while not stop.is_set():
+        if alive():
+            state.beat(role)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from monitor.config import Settings
 from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
-from monitor.health import HealthState, serve_health
+from monitor.health import HealthState, beat_while, serve_health
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.reload import RuleWatcher
@@ -81,9 +81,7 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             health.ready = True
             systemd.ready()
             systemd.status(f"running roles: {', '.join(sorted(roles))}")
-            beat = asyncio.create_task(
-                _heartbeat(client, keys, instance, roles, health, systemd, stop)
-            )
+            beat = asyncio.create_task(_heartbeat(client, keys, instance, roles, systemd, stop))
             await stop.wait()
             systemd.stopping()
             health.ready = False
@@ -146,14 +144,20 @@ async def _start_roles(
             running.tasks.append(asyncio.create_task(watcher.run(stop), name="rules_watch"))
         running.tasks.append(asyncio.create_task(_trim_loop(settings, client, keys, stop)))
     if "notifier" in roles:
-        for number, notifier in enumerate(
-            build_notifiers(settings, client, keys, consumer=instance)
-        ):
-            running.tasks.append(asyncio.create_task(notifier.run(stop), name=f"notifier-{number}"))
+        sending = [
+            asyncio.create_task(notifier.run(stop), name=f"notifier-{number}")
+            for number, notifier in enumerate(
+                build_notifiers(settings, client, keys, consumer=instance)
+            )
+        ]
+        running.tasks += sending
+        alive = lambda: not any(t.done() for t in sending)  # noqa: E731
+        running.tasks.append(asyncio.create_task(beat_while(health, "notifier", alive, stop)))
     if "fetcher" in roles:
         scheduler = FeedScheduler(settings, client, keys, instance=instance)
         await scheduler.start()
         running.stoppers.append(scheduler.stop)
+        running.tasks.append(asyncio.create_task(beat_while(health, "fetcher", lambda: True, stop)))
     return running
 
 
@@ -217,16 +221,13 @@ async def _heartbeat(
     keys: Keys,
     instance: str,
     roles: frozenset[str],
-    health: HealthState,
     systemd: SystemdNotify,
     stop: asyncio.Event,
 ) -> None:
-    """Beat for the roles whose work runs on timers (the engine beats from its own loop)."""
+    """Record this instance in Redis and pet the systemd watchdog while the loop runs."""
     interval = min(10.0, (systemd.watchdog_interval() or 20.0) / 2)
     record = {"role": ",".join(sorted(roles)), "pid": os.getpid(), "host": socket.gethostname()}
     while not stop.is_set():
-        for role in roles - {"engine"}:
-            health.beat(role)
         with contextlib.suppress(Exception):
             await client.hset(keys.heartbeats, instance, json.dumps({**record, "at": time.time()}))
         systemd.watchdog()

@@ -79,8 +79,10 @@ def write_config(
         f'state_dir = "{directory / "state"}"',
         f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"',
         '[log]\nformat = "json"\nlevel = "info"',
-        f"[fetch]\ninterval = {interval}\njitter = 0.0\ntimeout = 10\nconcurrency = 50\n"
-        "allow_private_networks = true",
+        # Short fetch and parse deadlines keep the lease of a poll in progress short, which is
+        # how long a feed waits after its fetcher was killed mid-poll.
+        f"[fetch]\ninterval = {interval}\njitter = 0.0\ntimeout = 5\nparse_timeout = 3\n"
+        "concurrency = 50\nallow_private_networks = true",
         f'[rules]\ndirs = ["{rules}"]\nwatch = false',
         f"[delivery]\nmax_attempts = 50\nbackoff_base = 0.2\nbackoff_max = 2\n"
         f"claim_idle = {claim_idle}\ngroup_window = 0",
@@ -157,6 +159,10 @@ class Daemon:
             self.process.kill()
             self.process.wait()
             raise AssertionError(f"{self.name} ignored SIGTERM:\n{self.log_tail()}") from None
+
+    async def astop(self, within: float = 30.0) -> int:
+        """:meth:`stop` without blocking the event loop (the local servers live on it)."""
+        return await asyncio.to_thread(self.stop, within)
 
     def kill(self) -> None:
         """SIGKILL: a crash, nothing handed back."""

@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 FEEDS = 200
 INTERVAL = 3.0
-LOAD_SECONDS = 60.0
+LOAD_SECONDS = 40.0
 KILL_EVERY = 4.0
 CLAIM_IDLE = 2.0
 ROLES = ("fetcher", "engine", "notifier")
@@ -124,17 +124,28 @@ async def test_soak_with_flaky_sinks_and_killed_roles_delivers_everything(
             wanted = set(load.expected)
             return all(wanted <= set(got) for got in _deliveries(receiver, mail).values())
 
+        drain = time.monotonic()
         delivered = await wait_for(everything_delivered, 90, interval=0.5)
+        print(f"soak: load {LOAD_SECONDS:.0f} s, drained in {time.monotonic() - drain:.1f} s")
         await asyncio.sleep(2 * CLAIM_IDLE)
         for daemon in steady:
             rss[daemon.name].append(daemon.rss_bytes())
     finally:
         stop.set()
-        codes = {d.name: d.stop() for d in steady + victims if d.process is not None}
+        running = [d for d in steady + victims if d.process is not None]
+        codes = dict(
+            zip(
+                [d.name for d in running],
+                await asyncio.gather(*(d.astop() for d in running)),
+                strict=True,
+            )
+        )
         await feeds.stop()
         await receiver.stop()
         mail.stop()
 
+    print(f"soak: {load.items} items, {len(load.expected)} alerts x 3 sinks, kills {dict(kills)}")
+    print("soak: RSS MB", {n: [v // 2**20 for v in vals] for n, vals in rss.items()})
     got = _deliveries(receiver, mail)
     missing = {sink: len(set(load.expected) - set(c)) for sink, c in got.items()}
     assert delivered, f"missing per sink: {missing}, kills: {dict(kills)}"
@@ -142,7 +153,7 @@ async def test_soak_with_flaky_sinks_and_killed_roles_delivers_everything(
     assert receiver.refused["slack/b"] > 0
     assert mail.refused > 0
     assert kills["notifier"] >= 2
-    assert len(load.expected) > 300
+    assert len(load.expected) > 250
     # Unexpected tokens would be alerts for items that do not match.
     for sink, counts in got.items():
         assert set(counts) == set(load.expected), sink

@@ -152,6 +152,8 @@ class FeedScheduler:
     async def _wait_for_other(self, feed: FeedSettings) -> float:
         """Another fetcher holds the lease: look again shortly after it ends."""
         state = await self.store.load(feed.name)
-        left = await self.store.lease_left(feed.name)
+        # A lease taken for a poll in progress runs far longer than the poll usually takes (the
+        # holder shortens it afterwards): look again within an interval, not when it would end.
+        left = min(await self.store.lease_left(feed.name), self.poller.pacing(feed).interval)
         until_due = max(0.0, state.next_due - time.time())
         return max(left, until_due, 1.0) + self.rnd.uniform(0.0, 2.0)
