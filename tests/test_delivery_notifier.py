@@ -80,9 +80,11 @@ async def _drained(client: aioredis.Redis, keys: Keys) -> bool:
 async def test_alerts_are_delivered_marked_and_acknowledged(
     redis_client: aioredis.Redis, keys: Keys
 ) -> None:
-    """Each alert reaches the sink once; its marker has a TTL; nothing stays pending."""
+    """Each alert reaches the sink once; its marker has a TTL; nothing stays pending; it beats."""
     sink = RecordingSink("rec")
     running = _start(redis_client, keys, sink)
+    beats: list[float] = []
+    running.notifier.beat = lambda: beats.append(time.monotonic())
     alerts = [make_alert(entry_id=f"e{i}") for i in range(3)]
     for alert in alerts:
         await publish(redis_client, keys, alert)
@@ -93,6 +95,7 @@ async def test_alerts_are_delivered_marked_and_acknowledged(
     ttl = await redis_client.ttl(keys.delivered("desk", alerts[0].id))
     assert 6 * 86400 < ttl <= 7 * 86400
     assert sink.closed
+    assert beats
 
 
 async def test_subscription_filters_by_severity_tags_and_feeds(
@@ -208,6 +211,8 @@ async def test_a_pending_entry_whose_payload_was_trimmed_is_reported_not_sent(
         await running.stop()
     assert sink.attempts == 0
     assert any(e["event"] == "alert_payload_missing" and e["log_level"] == "error" for e in logs)
+    labels = {"sink": "rec", "outcome": "payload_missing"}
+    assert (REGISTRY.get_sample_value("treaty_monitor_deliveries_total", labels) or 0) >= 1
     [(_id, fields)] = await redis_client.xrange(keys.dead_letters)
     assert fields["alert"] == ""
     assert fields["stream_id"] == entry_id

@@ -99,6 +99,8 @@ class Notifier:
         self.digests = DigestBox(client, keys, subscription.name, period) if period else None
         self.log = log.bind(subscription=subscription.name, sink=sink.name)
         self.attempts = Attempts(sink.name, delivery, jitter=jitter, log=self.log)
+        # Called after every healthy loop turn (at least every 0.5 s): a liveness hook.
+        self.beat: Callable[[], None] = lambda: None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class Notifier:
                 await self._handle_batch(await self._next_messages(), stop)
                 await self._tick(stop)
                 failures = 0
+                self.beat()
             except RedisError as exc:
                 failures += 1
                 self._backlog = True
@@ -227,6 +230,7 @@ class Notifier:
         if not raw:
             # The stream was trimmed past this pending entry: say so loudly, never send blanks.
             self.log.error("alert_payload_missing", stream=message.stream, message_id=message.id)
+            DELIVERIES.labels(sink=self.sink.name, outcome="payload_missing").inc()
             await self._dead_letter(message, "", "alert payload missing (stream trimmed?)", 0)
             return
         target = message.fields.get("subscription")
