@@ -250,7 +250,7 @@ async def test_stop_returns_within_the_grace_and_hands_the_message_back(
     await publish(redis_client, keys, make_alert())
     await _until(lambda: sink.attempts == 1)
     took = await running.stop()
-    assert took < FAST.shutdown_grace + 1.0
+    assert took < FAST.shutdown_grace + 3.0  # bounded (generous for a loaded machine)
     assert await _pending(redis_client, keys) == 1
     assert sink.closed
 
