@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import statistics
 import tempfile
 import time
@@ -44,7 +45,9 @@ def _alert(i: int) -> Alert:
                  spans=(Span("title", 0, 3, "INF", "inf"),))  # fmt: skip
 
 
-def _notifier_process(redis_url: str, hook_url: str, ready: Any, done: Any, results: Any) -> None:
+def _notifier_process(
+    redis_url: str, hook_url: str, concurrency: int, ready: Any, done: Any, results: Any
+) -> None:
     """Child: one notifier on the bench channel until the parent sets ``done``."""
 
     async def run() -> None:
@@ -61,7 +64,7 @@ def _notifier_process(redis_url: str, hook_url: str, ready: Any, done: Any, resu
         settings = SinkSettings(name="hook", type="webhook", url=SecretStr(hook_url),
                                 hmac_secret=SecretStr("bench"), rate_per_second=1e6)  # fmt: skip
         sub = SubscriptionSettings(name="bench", channels=("bench",), sink="hook")
-        delivery = DeliverySettings(group_window=0)
+        delivery = DeliverySettings(group_window=0, concurrency=concurrency)
         notifier = Notifier(sub, build_sink(settings, {}, subscription="bench"), client, KEYS,
                             delivery, consumer="bench", checkpoint=checkpoint)  # fmt: skip
         stop = asyncio.Event()
@@ -106,8 +109,9 @@ async def _publish(client: Any, alert: Alert) -> None:
     await client.xadd(KEYS.alerts("bench"), fields)
 
 
-async def bench(burst: int, seconds: float, verbose: bool = False) -> None:
+async def bench(burst: int, seconds: float, concurrency: int, verbose: bool = False) -> None:
     """Run both phases and print the numbers."""
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp))
         server.start()
@@ -121,7 +125,8 @@ async def bench(burst: int, seconds: float, verbose: bool = False) -> None:
         ctx = multiprocessing.get_context("spawn")
         ready, done, results = ctx.Event(), ctx.Event(), ctx.Queue()
         child = ctx.Process(
-            target=_notifier_process, args=(server.url, hook_url, ready, done, results)
+            target=_notifier_process,
+            args=(server.url, hook_url, concurrency, ready, done, results),
         )
         child.start()
         await asyncio.to_thread(ready.wait, 30)
@@ -167,6 +172,7 @@ async def bench(burst: int, seconds: float, verbose: bool = False) -> None:
         await runner.cleanup()
         server.stop()
 
+    print(f"concurrency {concurrency}, load average before: {load[0]:.1f}")
     print(f"burst: {burst} alerts, {throughput:,.0f} alerts/s (XADD → webhook receipt)")
     print(f"steady 100 alerts/s for {seconds:.0f} s: {len(latencies)} alerts, "
           f"p50 {statistics.median(latencies):.2f} ms, p99 {_pct(latencies, 0.99):.2f} ms, "
@@ -181,9 +187,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=1, help="sends in flight at once")
     parser.add_argument("--verbose", action="store_true", help="latency per 100 alerts")
     args = parser.parse_args()
-    asyncio.run(bench(args.burst, args.seconds, args.verbose))
+    asyncio.run(bench(args.burst, args.seconds, args.concurrency, args.verbose))
 
 
 if __name__ == "__main__":

@@ -204,6 +204,9 @@ class DeliverySettings(_Section):
     followup_delay: Duration = 300.0
     # On shutdown, how long an in-flight send may finish before it is handed back.
     shutdown_grace: Duration = 5.0
+    # Sends in flight at once per subscription. A crash can double at most this many alerts
+    # (one per send in flight), so 1 unless throughput matters more than that bound.
+    concurrency: int = Field(default=1, ge=1, le=256)
 
 
 class HttpSettings(_Section):

@@ -78,6 +78,7 @@ def test_slack_text_objects_are_verbatim() -> None:
         "INF\nX-Injected: yes",
         "INF =?UTF-8?Q?=0A?=Bcc: victim@example.org",
         "INF =?utf-8?b?Cg==?= done",
+        "Договор РСМД =?UTF-8?Q?=0A?=Bcc: victim@example.org",  # non-ASCII: the subject is encoded
     ],
 )
 def test_email_subject_has_no_line_breaks_or_encoded_word_tricks(title: str) -> None:
@@ -92,6 +93,7 @@ def test_email_subject_has_no_line_breaks_or_encoded_word_tricks(title: str) -> 
     assert parsed["Bcc"] is None
     assert parsed["X-Injected"] is None
     assert "\n" not in str(parsed["Subject"])
+    assert "=?" not in str(parsed["Subject"])  # decoding what we sent yields no new encoded word
     assert parsed.get_all("Subject") is not None
     assert len(parsed.get_all("Subject") or []) == 1
 

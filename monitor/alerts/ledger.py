@@ -49,12 +49,18 @@ class Ledger:
             await self.client.pexpire(lease, self.lease_ms)
         return bool(took) or holder == self.owner, bool(done)
 
-    async def finish(self, delivery_id: str) -> None:
-        """Record the delivery (SET NX with the TTL), then give the lease back, in one trip."""
-        async with self.client.pipeline(transaction=False) as pipe:
+    async def finish(self, delivery_id: str, ack: tuple[str, str, str] | None = None) -> None:
+        """Record the delivery (SET NX with the TTL), give the lease back, then acknowledge.
+
+        One MULTI/EXEC in one round trip: the marker is written before (and together with) the
+        acknowledgement of ``ack`` = (stream, group, message id).
+        """
+        async with self.client.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.delivered(self.subscription, delivery_id), "1", nx=True,
                      ex=self.delivered_ttl)  # fmt: skip
             pipe.eval(_RELEASE, 1, self.keys.sending(self.subscription, delivery_id), self.owner)
+            if ack is not None:
+                pipe.xack(*ack)
             await pipe.execute()
 
     async def refresh(self, delivery_id: str) -> None:

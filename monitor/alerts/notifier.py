@@ -1,9 +1,10 @@
 """The notifier: one subscription's consumer group on its channel streams, feeding one sink.
 
 Guarantees (see docs/delivery.md): a message is acknowledged only after the sink accepted it or
-it went to the dead-letter stream; ``delivered:<subscription>:<alert>`` is set (NX, with a TTL)
-after a successful send and before the acknowledgement, so a crash after the send does not send
-again; idle pending messages of crashed consumers are claimed back (XAUTOCLAIM).
+it went to the dead-letter stream; after a successful send ``delivered:<subscription>:<alert>``
+is set (NX, with a TTL) in the same MULTI/EXEC as the acknowledgement, so a message seen again
+is not sent again; a ``sending`` lease keeps two consumers from sending one alert at once; idle
+pending messages of crashed consumers are claimed back (XAUTOCLAIM).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from monitor.alerts.alert import Alert
+from monitor.alerts.attempts import Attempts, Outcome, sleep_or_stop
 from monitor.alerts.collect import DigestBox, StoryBook, followup_alert
 from monitor.alerts.deadletter import DLQ_MAXLEN, dead_letter_fields
 from monitor.alerts.filters import accepts
@@ -31,7 +33,6 @@ from monitor.alerts.render import Digest
 from monitor.alerts.retry import backoff_delay
 from monitor.alerts.sinks import Pacer, Sink, build_sink
 from monitor.config import DeliverySettings, Settings, SubscriptionSettings
-from monitor.errors import PermanentDelivery, RetryableDelivery
 from monitor.metrics import DEAD_LETTERS, DELIVERIES
 from monitor.streams import GroupConsumer, Keys, Message, decode_fields, subscription_group
 
@@ -48,24 +49,8 @@ LEASE_MIN_SECONDS = 30.0
 _TICK_SECONDS = 0.1  # how often follow-ups and digests are checked (one HGETALL each)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one delivery ended: ``delivered``, ``dead`` or ``abandoned`` (stopping)."""
-
-    status: str
-    error: str = ""
-    attempts: int = 0
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-async def _sleep_or_stop(seconds: float, stop: asyncio.Event) -> bool:
-    """Sleep; True if ``stop`` was set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
-    return stop.is_set()
 
 
 class Notifier:
@@ -104,7 +89,6 @@ class Notifier:
         self._backlog = True  # our own pending messages are read first (after a restart)
         self._next_claim = 0.0
         self._next_tick = 0.0
-        self._sending = False
         self.ledger = Ledger(
             client, keys, subscription.name, owner=consumer, delivered_ttl=delivery.delivered_ttl,
             lease_seconds=max(2 * delivery.claim_idle, LEASE_MIN_SECONDS),
@@ -114,6 +98,9 @@ class Notifier:
         period = subscription.digest or 0.0
         self.digests = DigestBox(client, keys, subscription.name, period) if period else None
         self.log = log.bind(subscription=subscription.name, sink=sink.name)
+        self.attempts = Attempts(sink.name, delivery, jitter=jitter, log=self.log)
+        # Called after every healthy loop turn (at least every 0.5 s): a liveness hook.
+        self.beat: Callable[[], None] = lambda: None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -126,7 +113,7 @@ class Notifier:
             if not work.done():
                 await asyncio.wait({work}, timeout=self.delivery.shutdown_grace)
             if not work.done():
-                if self._sending:
+                if self.attempts.in_flight:
                     # Handed back: the message stays pending and is delivered after a restart.
                     self.log.warning("notifier_send_abandoned_at_shutdown")
                 work.cancel()
@@ -144,26 +131,24 @@ class Notifier:
                 if not groups_ready:
                     await self._ensure_groups()
                     groups_ready = True
-                for message in await self._next_messages():
-                    if stop.is_set():
-                        return
-                    await self._handle(message, stop)
+                await self._handle_batch(await self._next_messages(), stop)
                 await self._tick(stop)
                 failures = 0
+                self.beat()
             except RedisError as exc:
                 failures += 1
                 self._backlog = True
                 delay = backoff_delay(failures, base=0.2, cap=5.0, jitter=self._jitter())
                 self.log.warning("notifier_redis_error", error=str(exc), retry_in=round(delay, 2))
                 groups_ready = False  # a restarted Redis without data lost the groups too
-                if await _sleep_or_stop(delay, stop):
+                if await sleep_or_stop(delay, stop):
                     return
             except Exception:
                 # A bug must not silence a subscription for good: log it, pause, carry on.
                 failures += 1
                 self._backlog = True
                 self.log.exception("notifier_error")
-                if await _sleep_or_stop(min(5.0 * failures, 60.0), stop):
+                if await sleep_or_stop(min(5.0 * failures, 60.0), stop):
                     return
 
     async def _ensure_groups(self) -> None:
@@ -203,6 +188,37 @@ class Notifier:
                 messages.append(Message(name, ident, decode_fields(fields or {})))
         return messages
 
+    async def _handle_batch(self, messages: list[Message], stop: asyncio.Event) -> None:
+        """Handle a batch, up to ``delivery.concurrency`` at once.
+
+        Alerts of one rule stay in order in one lane when grouping is on, so a story's first
+        report is recorded before its repeats are compared with it.
+        """
+        lanes: dict[str, list[Message]] = {}
+        for message in messages:
+            key = message.fields.get("rule", "") if self.delivery.group_window > 0 else message.id
+            lanes.setdefault(key, []).append(message)
+        gate = asyncio.Semaphore(self.delivery.concurrency)
+
+        async def lane(queue: list[Message]) -> None:
+            for message in queue:
+                if stop.is_set():
+                    return
+                async with gate:
+                    await self._handle(message, stop)
+
+        if len(lanes) == 1 or self.delivery.concurrency == 1:
+            for queue in lanes.values():
+                await lane(queue)
+            return
+        try:
+            async with asyncio.TaskGroup() as group:
+                for queue in lanes.values():
+                    group.create_task(lane(queue))
+        except BaseExceptionGroup as errors:
+            # The loop handles one error at a time; the others' messages stay pending anyway.
+            raise errors.exceptions[0] from None
+
     # --- one message --------------------------------------------------------------------------
 
     async def _ack(self, message: Message, outcome: str) -> None:
@@ -214,6 +230,7 @@ class Notifier:
         if not raw:
             # The stream was trimmed past this pending entry: say so loudly, never send blanks.
             self.log.error("alert_payload_missing", stream=message.stream, message_id=message.id)
+            DELIVERIES.labels(sink=self.sink.name, outcome="payload_missing").inc()
             await self._dead_letter(message, "", "alert payload missing (stream trimmed?)", 0)
             return
         target = message.fields.get("subscription")
@@ -251,10 +268,10 @@ class Notifier:
         if outcome.status == "dead":
             await self._dead_letter(message, alert.to_json(), outcome.error, outcome.attempts)
             return
+        DELIVERIES.labels(sink=self.sink.name, outcome="delivered").inc()
+        self.log.info("alert_delivered", alert_id=alert.id, rule_id=alert.rule_id)
         if self.delivery.group_window > 0:
             await self.stories.open(alert, self._clock())
-        await self._ack(message, "delivered")
-        self.log.info("alert_delivered", alert_id=alert.id, rule_id=alert.rule_id)
 
     async def _exclusive(
         self,
@@ -275,7 +292,9 @@ class Notifier:
             await self.ledger.release(delivery_id)
             return Outcome("duplicate")
         try:
-            outcome = await self._attempt(delivery_id, send, stop, message)
+            outcome = await self.attempts.run(
+                delivery_id, send, stop, lambda: self._keep_fresh(delivery_id, message)
+            )
         except BaseException:
             with contextlib.suppress(RedisError):
                 await self.ledger.release(delivery_id)
@@ -284,61 +303,19 @@ class Notifier:
             await self.ledger.release(delivery_id)
             return outcome
         self._checkpoint("sent", delivery_id)
-        await self.ledger.finish(delivery_id)
+        ack = (message.stream, self.group, message.id) if message is not None else None
+        await self.ledger.finish(delivery_id, ack)
         self._checkpoint("marked", delivery_id)
         return outcome
 
-    async def _attempt(
-        self,
-        delivery_id: str,
-        send: Callable[[], Awaitable[None]],
-        stop: asyncio.Event,
-        message: Message | None = None,
-    ) -> Outcome:
-        """Send with retries by failure class; never raises a delivery error."""
-        attempts, throttled = 0, 0
-        while True:
-            attempts += 1
-            try:
-                self._sending = True
-                await send()
-                return Outcome("delivered", attempts=attempts)
-            except PermanentDelivery as exc:
-                return Outcome("dead", str(exc), attempts)
-            except RetryableDelivery as exc:
-                error, retry_after = str(exc), exc.retry_after
-            except Exception as exc:  # a sink bug must not kill the notifier: retry, then DLQ
-                error, retry_after = f"{type(exc).__name__}: {exc}"[:300], None
-            finally:
-                self._sending = False
-            if retry_after is not None and throttled < 10 * self.delivery.max_attempts:
-                # Rate limited: the service told us when; that is not a failed attempt.
-                attempts, throttled = attempts - 1, throttled + 1
-                delay = min(retry_after, self.delivery.backoff_max)
-            elif attempts >= self.delivery.max_attempts:
-                return Outcome("dead", error, attempts)
-            else:
-                delay = self._backoff(attempts)
-            DELIVERIES.labels(sink=self.sink.name, outcome="retry").inc()
-            self.log.warning("delivery_retry", delivery_id=delivery_id, error=error,
-                             attempt=attempts, retry_in=round(delay, 3))  # fmt: skip
-            if await _sleep_or_stop(delay, stop):
-                return Outcome("abandoned", error, attempts)
-            await self.ledger.refresh(delivery_id)
-            if message is not None:
-                await self._keep_claim(message)
-
-    def _backoff(self, attempts: int) -> float:
-        cfg = self.delivery
-        return backoff_delay(
-            attempts, base=cfg.backoff_base, cap=cfg.backoff_max, jitter=self._jitter()
-        )
-
-    async def _keep_claim(self, message: Message) -> None:
-        # Reset the idle time so no other consumer claims a message we are still retrying.
-        await self.client.xclaim(
-            message.stream, self.group, self.consumer, 0, [message.id], justid=True
-        )
+    async def _keep_fresh(self, delivery_id: str, message: Message | None) -> None:
+        # Renew the lease, and reset the message's idle time so no other consumer claims it
+        # while we are still retrying.
+        await self.ledger.refresh(delivery_id)
+        if message is not None:
+            await self.client.xclaim(
+                message.stream, self.group, self.consumer, 0, [message.id], justid=True
+            )
 
     async def _dead_letter(self, message: Message, raw: str, error: str, attempts: int) -> None:
         channel = message.stream.removeprefix(self.keys.alerts(""))

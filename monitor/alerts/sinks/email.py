@@ -48,6 +48,9 @@ def build_message(parts: EmailParts, *, sender: str, to: tuple[str, ...], msg_id
     return msg.as_bytes()
 
 
+_STATE_LIMIT = 10_000
+
+
 def _response_text(message: str) -> str:
     return " ".join(message.split())[:120]
 
@@ -87,6 +90,7 @@ class EmailSink:
             failures = await self._transmit(message, recipients)
         except RetryableDelivery:
             self._owed[key] = recipients
+            self._forget_oldest()
             raise
         except PermanentDelivery:
             self._owed.pop(key, None)
@@ -98,6 +102,7 @@ class EmailSink:
         refused.update({r: reason for r, reason in why.items() if r not in deferred})
         if deferred:
             self._owed[key] = deferred
+            self._forget_oldest()
             listed = "; ".join(f"{r}: {why[r]}" for r in deferred)
             raise RetryableDelivery(f"smtp: deferred for {listed}")
         self._owed.pop(key, None)
@@ -105,6 +110,13 @@ class EmailSink:
         if refused:
             listed = "; ".join(f"{r}: {why}" for r, why in refused.items())
             raise PermanentDelivery(f"smtp: refused by {listed}")
+
+    def _forget_oldest(self) -> None:
+        # Alerts that ran out of attempts leave their state behind; keep it bounded.
+        while len(self._owed) > _STATE_LIMIT:
+            oldest = next(iter(self._owed))
+            self._owed.pop(oldest)
+            self._refused.pop(oldest, None)
 
     async def _transmit(
         self, message: bytes, recipients: tuple[str, ...]
