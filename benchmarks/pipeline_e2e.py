@@ -7,7 +7,7 @@
 2. Memory: the same daemon with 1,000 feeds of 20 items each, after every feed was fetched once;
    resident memory of the daemon (target < 200 MB) and of its embedded redis-server.
 
-    .venv/bin/python benchmarks/pipeline_e2e.py [--feeds 200] [--items 25] [--memory-feeds 1000]
+    .venv/bin/python benchmarks/pipeline_e2e.py [--feeds 200] [--items 10] [--memory-feeds 1000]
 """
 
 from __future__ import annotations
@@ -76,6 +76,23 @@ def write_config(
     return path
 
 
+STAGES = (
+    "treaty_monitor_entries_total",
+    "treaty_monitor_entries_evaluated_total",
+    "treaty_monitor_matches_total",
+    "treaty_monitor_alerts_published_total",
+    "treaty_monitor_alerts_throttled_total",
+    "treaty_monitor_deliveries_total",
+)
+
+
+async def print_stages(daemon: Daemon) -> None:
+    """Counters of each stage, to see where a shortfall comes from."""
+    counts = [f"{name.removeprefix('treaty_monitor_')}={await daemon.metric(name):.0f}"
+              for name in STAGES]  # fmt: skip
+    print("  stages: " + ", ".join(counts))
+
+
 def redis_rss(directory: Path) -> int:
     """RSS of the embedded redis-server (found by its socket path in /proc/*/cmdline)."""
     socket = str(directory / "state" / "redis.sock")
@@ -127,6 +144,7 @@ async def throughput(feed_count: int, per_feed: int) -> None:
             print(f"  all delivered: {done} ({got}/{len(expected)}) in {elapsed:.2f} s "
                   f"(fetch interval 1 s included)")  # fmt: skip
             print(f"  end to end: {n / elapsed:.0f} entries/s, {got / elapsed:.0f} alerts/s")
+            await print_stages(daemon)
             latencies = []
             for i in range(5):
                 token = feeds.add(names[i], 10_000 + i, examples[i % len(examples)])
@@ -189,7 +207,7 @@ def main() -> None:
     """Run both measurements."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=200)
-    parser.add_argument("--items", type=int, default=25, help="new items per feed in the burst")
+    parser.add_argument("--items", type=int, default=10, help="new items per feed in the burst")
     parser.add_argument("--memory-feeds", type=int, default=1000)
     args = parser.parse_args()
     asyncio.run(throughput(args.feeds, args.items))
