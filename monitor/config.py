@@ -283,12 +283,41 @@ class Settings(BaseSettings):
         return next(s for s in self.sinks if s.name == name)
 
 
-def _format_validation_error(path: str, exc: ValidationError) -> str:
+def _format_validation_error(path: str, text: str, exc: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]
+    source = text.splitlines()
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']}")
+        line = _line_of(source, tuple(err["loc"]))
+        where = f"{path}:{line}: " if line else "  "
+        lines.append(f"{where}{loc}: {err['msg']}")
     return "\n".join(lines)
+
+
+def _line_of(lines: list[str], loc: tuple[int | str, ...]) -> int | None:
+    """Best-effort line number (1-based) of the TOML key an error location names."""
+    start, key = 0, loc[0] if loc else None
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(str(loc[0]))}\s*\]\]")
+        hits = [i for i, text in enumerate(lines) if header.match(text)]
+        if loc[1] >= len(hits):
+            return None
+        start, key = hits[loc[1]], loc[2] if len(loc) > 2 else None
+    elif len(loc) >= 2:
+        header = re.compile(rf"^\s*\[\s*{re.escape(str(loc[0]))}\s*\]")
+        hits = [i for i, text in enumerate(lines) if header.match(text)]
+        if not hits:
+            return None
+        start, key = hits[0], loc[1]
+    if key is None:
+        return start + 1 if start else None
+    pattern = re.compile(rf"^\s*{re.escape(str(key))}\s*=")
+    for number in range(start, len(lines)):
+        if number > start and lines[number].lstrip().startswith("[") and start:
+            break
+        if pattern.match(lines[number]):
+            return number + 1
+    return start + 1 if start else None
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
@@ -296,6 +325,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     if path is None and (env_path := os.environ.get(CONFIG_ENV)):
         path = Path(env_path)
     data: dict[str, Any] = {}
+    text = ""
     config_dir = Path.cwd()
     label = "(defaults)"
     if path is not None:
@@ -316,4 +346,4 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(label, exc)) from exc
+        raise ConfigError(_format_validation_error(label, text, exc)) from exc

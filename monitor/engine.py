@@ -16,11 +16,12 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.feeds.entry import Entry
+from monitor.rules.combine import by_channel
 from monitor.rules.match import Match
 from monitor.streams import ENGINE_GROUP, GroupConsumer, Keys, Message
 
@@ -94,6 +95,13 @@ class Engine:
                 messages += await self.consumer.read(self.batch, block_ms=500)
                 for message in messages:
                     await self.handle(message)
+            except ResponseError as exc:
+                log.warning("engine_redis_error", error=str(exc))
+                if "NOGROUP" in str(exc):
+                    # The stream or group vanished (a Redis without persistence restarted, or a
+                    # flush): recreate it rather than spin on the error forever.
+                    await self.consumer.ensure_group()
+                await _sleep_or_stop(stop, 1.0)
             except (RedisError, OSError) as exc:
                 log.warning("engine_redis_error", error=str(exc))
                 await _sleep_or_stop(stop, 1.0)
@@ -122,8 +130,9 @@ class Engine:
         return made
 
     async def publish(self, entry: Entry, matches: Sequence[Match], *, now: datetime) -> int:
-        """Publish each match to each of its channels once; returns alerts newly added."""
+        """Publish one alert per channel (its matches combined); returns alerts newly added."""
         made = 0
+        kept: list[Match] = []
         for match in matches:
             metrics.MATCHES.labels(rule=match.rule_id).inc()
             if match.realert_seconds > 0 and match.throttle_key:
@@ -135,33 +144,36 @@ class Engine:
                     metrics.ALERTS_THROTTLED.labels(rule=match.rule_id).inc()
                     log.info("alert_throttled", rule_id=match.rule_id, entry_id=entry.id)
                     continue
-            for channel in match.channels:
-                alert = Alert.from_match(match, entry, channel, now)
-                added = await self._publish(
-                    keys=[
-                        self.keys.alert_made(f"{alert.id}:{channel}"),
-                        self.keys.alerts(channel),
-                        self.keys.channels,
-                    ],
-                    args=[
-                        MADE_TTL_SECONDS,
-                        alert.to_json(),
-                        alert.id,
-                        alert.rule_id,
-                        alert.severity.label,
-                        channel,
-                    ],
+            kept.append(match)
+        # A story that is several developments at once gives each channel one alert, not one
+        # per rule: the matches routed to a channel fold into one carrying all their tags.
+        for channel, match in by_channel(kept):
+            alert = Alert.from_match(match, entry, channel, now)
+            added = await self._publish(
+                keys=[
+                    self.keys.alert_made(f"{alert.id}:{channel}"),
+                    self.keys.alerts(channel),
+                    self.keys.channels,
+                ],
+                args=[
+                    MADE_TTL_SECONDS,
+                    alert.to_json(),
+                    alert.id,
+                    alert.rule_id,
+                    alert.severity.label,
+                    channel,
+                ],
+            )
+            if int(added):
+                made += 1
+                metrics.ALERTS_PUBLISHED.labels(channel=channel).inc()
+                log.info(
+                    "alert_published",
+                    alert_id=alert.id,
+                    rule_id=alert.rule_id,
+                    channel=channel,
+                    entry_id=entry.id,
                 )
-                if int(added):
-                    made += 1
-                    metrics.ALERTS_PUBLISHED.labels(channel=channel).inc()
-                    log.info(
-                        "alert_published",
-                        alert_id=alert.id,
-                        rule_id=alert.rule_id,
-                        channel=channel,
-                        entry_id=entry.id,
-                    )
         return made
 
     async def _only_new_rules(self, entry: Entry, matches: list[Match]) -> list[Match]:

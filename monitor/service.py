@@ -224,6 +224,7 @@ async def _heartbeat(
     systemd: SystemdNotify,
     stop: asyncio.Event,
 ) -> None:
+    """Record this instance in Redis and pet the systemd watchdog while the loop runs."""
     interval = min(10.0, (systemd.watchdog_interval() or 20.0) / 2)
     record = {"role": ",".join(sorted(roles)), "pid": os.getpid(), "host": socket.gethostname()}
     while not stop.is_set():

@@ -80,6 +80,10 @@ class Keys:
         """Idempotency key: this alert was already delivered to this subscription."""
         return f"{self.prefix}:delivered:{subscription}:{alert_id}"
 
+    def sending(self, subscription: str, delivery_id: str) -> str:
+        """Lease: one consumer is sending this alert to this subscription right now."""
+        return f"{self.prefix}:sending:{subscription}:{delivery_id}"
+
     def throttle(self, rule_id: str, key: str) -> str:
         """Realert window marker for one rule and throttle key."""
         return f"{self.prefix}:throttle:{rule_id}:{key}"

@@ -1,4 +1,4 @@
-"""Robustness: all of feedparser's test corpus, served over HTTP, through fetch → parse → match.
+"""Robustness: feedparser's test corpus over HTTP, through fetch → parse → match → render.
 
 Every document must end either in entries or in one of our own errors — no other exception, no
 hang — and nothing active (a ``<script`` or a ``javascript:`` URL) may survive into an entry.
@@ -7,24 +7,31 @@ hang — and nothing active (a ``<script`` or a ``javascript:`` URL) may survive
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from monitor.alerts.alert import Alert
+from monitor.alerts.render import console_text, email_parts, slack_payload
 from monitor.config import FetchSettings
 from monitor.errors import MonitorError
 from monitor.feeds.entry import Entry
 from monitor.feeds.fetch import Fetcher
 from monitor.feeds.workers import ParseJob, ParsePool
+from monitor.rules.engine import RuleSet
+from monitor.rules.loader import load_rule_set, shipped_rules_dir
+from monitor.rules.match import Severity
 
 _ACTIVE = re.compile(r"<\s*script|javascript\s*:|vbscript\s*:", re.IGNORECASE)
 _HEADER = re.compile(rb"^Header:\s+([\w-]+):\s*(.*?)\s*$", re.MULTILINE)
+_HTML_TAGS = re.compile(r"<(?![^<>]*(?:script|javascript\s*:))[^<>]*>", re.IGNORECASE)
 _SKIP_HEADERS = {"status", "location", "content-location"}
 _ENCODINGS = {".gz": "gzip", ".z": "deflate"}
 
@@ -88,19 +95,19 @@ async def corpus_site() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-def _matcher() -> Callable[[Entry], object] | None:
-    """The shipped rule set's matcher when the rules engine is present, else None."""
-    try:
-        from monitor.rules import loader  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    load = getattr(loader, "load_rule_set", None) or getattr(loader, "load_rules", None)
-    if load is None:
-        return None
-    rules_dir = Path(__file__).resolve().parent.parent / "rules"
-    rule_set = load([rules_dir]) if rules_dir.is_dir() else None
-    match = getattr(rule_set, "match", None)
-    return match if callable(match) else None
+def _sinks_text(entry: Entry, rules: RuleSet) -> list[str]:
+    """The entry matched against the shipped rules, then rendered for every sink format."""
+    matches = rules.match(entry)
+    now = datetime.now(UTC)
+    alerts = [Alert.from_match(m, entry, "corpus", now) for m in matches] or [
+        Alert("x", "corpus", "corpus", "Corpus", Severity.INFO, (), entry, ())
+    ]
+    out = []
+    for alert in alerts:
+        parts = email_parts(alert)
+        out += [console_text(alert), json.dumps(slack_payload(alert)), parts.subject, parts.text]
+        out.append(_HTML_TAGS.sub("", parts.html))  # the template's own tags are not feed content
+    return out
 
 
 def _active_parts(entry: Entry) -> list[str]:
@@ -114,12 +121,12 @@ def _active_parts(entry: Entry) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.skipif(CORPUS is None, reason="feedparser corpus not found at ../shared/corpus")
 async def test_every_corpus_document_ends_in_entries_or_our_own_error(corpus_site: str) -> None:
-    """2,000+ documents: no foreign exception, no hang, nothing active in any entry."""
+    """2,000+ documents: no foreign exception, no hang, nothing active in entries or renders."""
     assert CORPUS is not None
     documents = _documents()
     fetcher = Fetcher(FetchSettings(allow_private_networks=True, timeout=10, max_redirects=3))
     pool = ParsePool(2, timeout=10, memory_bytes=1 << 30)
-    match = _matcher()
+    rules = load_rule_set([shipped_rules_dir()])
     slots = asyncio.Semaphore(32)
     outcomes: Counter[str] = Counter()
     active: list[tuple[str, list[str]]] = []
@@ -138,9 +145,9 @@ async def test_every_corpus_document_ends_in_entries_or_our_own_error(corpus_sit
                 return
         outcomes["entries"] += 1
         for entry in parsed.entries:
-            if match is not None:
-                match(entry)
-            if found := _active_parts(entry):
+            found = _active_parts(entry)
+            found += [t for t in _sinks_text(entry, rules) if _ACTIVE.search(t)]
+            if found:
                 active.append((str(path), found))
 
     started = time.monotonic()

@@ -361,3 +361,52 @@ async def test_notifier_logs_never_contain_the_webhook_secret(
     assert "verysecrettoken" not in repr(logs)
     [(_id, fields)] = await redis_client.xrange(keys.dead_letters)
     assert "verysecrettoken" not in fields["error"]
+
+
+async def test_an_alert_another_consumer_is_sending_is_left_to_it(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Claimed while its sending lease is held elsewhere: not sent until the lease lapses."""
+    sink = RecordingSink("rec")
+    stream, group = keys.alerts("arms-control"), subscription_group("desk")
+    await redis_client.xgroup_create(stream, group, id="0", mkstream=True)
+    alert = make_alert()
+    await publish(redis_client, keys, alert)
+    await redis_client.xreadgroup(group, "other", {stream: ">"})
+    await redis_client.set(keys.sending("desk", alert.id), "other", px=1500)
+    started = time.monotonic()
+    running = _start(redis_client, keys, sink, consumer="c1")
+    await _until(lambda: len(sink.alerts) == 1)
+    waited = time.monotonic() - started
+    await running.stop()
+    assert waited >= 1.2
+    assert sink.attempts == 1
+
+
+class _SlowSink(RecordingSink):
+    def __init__(self, shared: list[str]) -> None:
+        super().__init__("rec")
+        self.shared = shared
+
+    async def send(self, alert: Alert) -> None:
+        await asyncio.sleep(0.05)
+        self.shared.append(alert.id)
+
+
+async def test_two_consumers_of_one_subscription_never_send_an_alert_twice(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Slow sends and a tiny claim_idle make the consumers steal from each other; no doubles."""
+    shared: list[str] = []
+    delivery = FAST.model_copy(update={"claim_idle": 0.05})
+    alerts = [make_alert(entry_id=f"s{i}") for i in range(30)]
+    for alert in alerts:
+        await publish(redis_client, keys, alert)
+    first = _start(redis_client, keys, _SlowSink(shared), delivery=delivery, consumer="a")
+    second = _start(redis_client, keys, _SlowSink(shared), delivery=delivery, consumer="b")
+    await _until(lambda: len(set(shared)) == len(alerts), within=30)
+    await asyncio.sleep(0.3)
+    await first.stop()
+    await second.stop()
+    assert sorted(shared) == sorted(a.id for a in alerts)
+    assert await _pending(redis_client, keys) == 0

@@ -186,3 +186,22 @@ async def test_the_engine_stops_when_asked(redis_client, keys):
     await asyncio.sleep(0.1)
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+async def test_the_engine_recreates_its_group_when_the_stream_vanishes(redis_client, keys):
+    """After the entries stream is deleted (e.g. a Redis without persistence restarted)."""
+    matcher = KeywordMatcher({"inf": ("t",)})
+    engine = Engine(redis_client, keys, lambda: matcher, consumer="c1")
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    await asyncio.sleep(0.2)
+    await redis_client.delete(keys.entries)
+    await asyncio.sleep(1.5)
+    await _publish_entry(redis_client, keys, _entry())
+    for _ in range(50):
+        if await _alerts(redis_client, keys, "t"):
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(await _alerts(redis_client, keys, "t")) == 1

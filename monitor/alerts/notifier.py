@@ -26,6 +26,7 @@ from monitor.alerts.collect import DigestBox, StoryBook, followup_alert
 from monitor.alerts.deadletter import DLQ_MAXLEN, dead_letter_fields
 from monitor.alerts.filters import accepts
 from monitor.alerts.grouping import Story, followup_due
+from monitor.alerts.ledger import Ledger
 from monitor.alerts.render import Digest
 from monitor.alerts.retry import backoff_delay
 from monitor.alerts.sinks import Pacer, Sink, build_sink
@@ -41,17 +42,10 @@ Checkpoint = Callable[[str, str], None]
 # starting reach it, without replaying a channel's whole history into a new Slack channel.
 NEW_GROUP_BACKFILL_MS = 3_600_000
 _READ_BLOCK_MS = 500
-# KEYS: stream. ARGV: group, consumer, message id. Resets the message's idle time and returns 1
-# only while this consumer still owns it: one that waited longer than claim_idle in our batch or
-# in a retry backoff may have been claimed, and delivered, by another notifier meanwhile.
-_RENEW_IF_OURS = """
-local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if rows[1] and rows[1][2] == ARGV[2] then
-  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
-  return 1
-end
-return 0
-"""
+_BATCH = 20  # small batches: messages read but not yet started are not idle for long
+# A sending lease outlives one send (sink timeouts default to 10 s) and is renewed per retry.
+LEASE_MIN_SECONDS = 30.0
+_TICK_SECONDS = 0.1  # how often follow-ups and digests are checked (one HGETALL each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +103,13 @@ class Notifier:
         self._jitter = jitter
         self._backlog = True  # our own pending messages are read first (after a restart)
         self._next_claim = 0.0
+        self._next_tick = 0.0
         self._sending = False
-        self._renew = client.register_script(_RENEW_IF_OURS)
+        self.ledger = Ledger(
+            client, keys, subscription.name, owner=consumer, delivered_ttl=delivery.delivered_ttl,
+            lease_seconds=max(2 * delivery.claim_idle, LEASE_MIN_SECONDS),
+        )  # fmt: skip
+        self._backlog_at: dict[str, str] = {}
         self.stories = StoryBook(client, keys, subscription.name, delivery.group_window)
         period = subscription.digest or 0.0
         self.digests = DigestBox(client, keys, subscription.name, period) if period else None
@@ -139,10 +138,12 @@ class Notifier:
             await self.sink.aclose()
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        await self._ensure_groups()
-        failures = 0
+        failures, groups_ready = 0, False
         while not stop.is_set():
             try:
+                if not groups_ready:
+                    await self._ensure_groups()
+                    groups_ready = True
                 for message in await self._next_messages():
                     if stop.is_set():
                         return
@@ -154,10 +155,16 @@ class Notifier:
                 self._backlog = True
                 delay = backoff_delay(failures, base=0.2, cap=5.0, jitter=self._jitter())
                 self.log.warning("notifier_redis_error", error=str(exc), retry_in=round(delay, 2))
+                groups_ready = False  # a restarted Redis without data lost the groups too
                 if await _sleep_or_stop(delay, stop):
                     return
-                with contextlib.suppress(RedisError):
-                    await self._ensure_groups()
+            except Exception:
+                # A bug must not silence a subscription for good: log it, pause, carry on.
+                failures += 1
+                self._backlog = True
+                self.log.exception("notifier_error")
+                if await _sleep_or_stop(min(5.0 * failures, 60.0), stop):
+                    return
 
     async def _ensure_groups(self) -> None:
         start = f"{max(int(self._clock() * 1000) - NEW_GROUP_BACKFILL_MS, 0)}-0"
@@ -168,23 +175,27 @@ class Notifier:
     async def _next_messages(self) -> list[Message]:
         """Own pending backlog first, then idle claims from dead consumers, then new messages."""
         if self._backlog:
-            messages = await self._read("0", block_ms=None)
+            # Walk our own pending entries once, with a cursor (a skipped one must not spin).
+            positions = {s: self._backlog_at.get(s, "0") for s in self.consumers}
+            messages = await self._read(positions, block_ms=None)
+            for message in messages:
+                self._backlog_at[message.stream] = message.id
             if messages:
                 return messages
-            self._backlog = False
+            self._backlog, self._backlog_at = False, {}
         now = self._clock()
         if now >= self._next_claim:
             self._next_claim = now + max(self.delivery.claim_idle / 2, 1.0)
             claimed = [m for c in self.consumers.values() for m in await c.claim_idle()]
             if claimed:
                 return claimed
-        return await self._read(">", block_ms=_READ_BLOCK_MS)
+        return await self._read(dict.fromkeys(self.consumers, ">"), block_ms=_READ_BLOCK_MS)
 
-    async def _read(self, position: str, *, block_ms: int | None) -> list[Message]:
+    async def _read(self, positions: dict[str, str], *, block_ms: int | None) -> list[Message]:
+        streams: dict[Any, Any] = dict(positions)
         reply: Any = await self.client.xreadgroup(
-            self.group, self.consumer, dict.fromkeys(self.consumers, position),
-            count=100, block=block_ms,
-        )  # fmt: skip
+            self.group, self.consumer, streams, count=_BATCH, block=block_ms
+        )
         messages = []
         for stream, entries in reply or ():
             for mid, fields in entries:
@@ -211,15 +222,12 @@ class Notifier:
             return
         try:
             alert = Alert.from_json(raw)
-        except (ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # any malformed payload is a dead letter, not a crash
             self.log.error("alert_unreadable", message_id=message.id, error=str(exc)[:200])
             await self._dead_letter(message, raw, f"unreadable alert: {exc}", 0)
             return
         if not accepts(self.subscription, alert):
             await self._ack(message, "filtered")
-            return
-        if await self.client.exists(self.keys.delivered(self.subscription.name, alert.id)):
-            await self._ack(message, "duplicate")
             return
         now = self._clock()
         if self.digests is not None:
@@ -234,26 +242,51 @@ class Notifier:
         await self._deliver_message(message, alert, stop)
 
     async def _deliver_message(self, message: Message, alert: Alert, stop: asyncio.Event) -> None:
-        if not await self._keep_claim(message):
-            self.log.info("alert_claimed_elsewhere", message_id=message.id, alert_id=alert.id)
-            return
-        outcome = await self._attempt(alert.id, lambda: self.sink.send(alert), stop, message)
-        if outcome.status == "abandoned":
+        outcome = await self._exclusive(alert.id, lambda: self.sink.send(alert), stop, message)
+        if outcome.status in ("abandoned", "elsewhere"):
+            return  # stays pending: delivered after a restart, or by the consumer holding it
+        if outcome.status == "duplicate":
+            await self._ack(message, "duplicate")
             return
         if outcome.status == "dead":
             await self._dead_letter(message, alert.to_json(), outcome.error, outcome.attempts)
             return
-        self._checkpoint("sent", alert.id)
-        await self._mark_delivered(alert.id)
-        self._checkpoint("marked", alert.id)
         if self.delivery.group_window > 0:
             await self.stories.open(alert, self._clock())
         await self._ack(message, "delivered")
         self.log.info("alert_delivered", alert_id=alert.id, rule_id=alert.rule_id)
 
-    async def _mark_delivered(self, delivery_id: str) -> None:
-        key = self.keys.delivered(self.subscription.name, delivery_id)
-        await self.client.set(key, "1", nx=True, ex=max(int(self.delivery.delivered_ttl), 1))
+    async def _exclusive(
+        self,
+        delivery_id: str,
+        send: Callable[[], Awaitable[None]],
+        stop: asyncio.Event,
+        message: Message | None = None,
+    ) -> Outcome:
+        """Send under the subscription's lease for this id; mark it delivered on success.
+
+        ``elsewhere``: another consumer is sending it now; ``duplicate``: it was delivered.
+        """
+        mine, done = await self.ledger.begin(delivery_id)
+        if not mine:
+            DELIVERIES.labels(sink=self.sink.name, outcome="in_flight_elsewhere").inc()
+            return Outcome("elsewhere")
+        if done:
+            await self.ledger.release(delivery_id)
+            return Outcome("duplicate")
+        try:
+            outcome = await self._attempt(delivery_id, send, stop, message)
+        except BaseException:
+            with contextlib.suppress(RedisError):
+                await self.ledger.release(delivery_id)
+            raise
+        if outcome.status != "delivered":
+            await self.ledger.release(delivery_id)
+            return outcome
+        self._checkpoint("sent", delivery_id)
+        await self.ledger.finish(delivery_id)
+        self._checkpoint("marked", delivery_id)
+        return outcome
 
     async def _attempt(
         self,
@@ -291,8 +324,9 @@ class Notifier:
                              attempt=attempts, retry_in=round(delay, 3))  # fmt: skip
             if await _sleep_or_stop(delay, stop):
                 return Outcome("abandoned", error, attempts)
-            if message is not None and not await self._keep_claim(message):
-                return Outcome("abandoned", error, attempts)
+            await self.ledger.refresh(delivery_id)
+            if message is not None:
+                await self._keep_claim(message)
 
     def _backoff(self, attempts: int) -> float:
         cfg = self.delivery
@@ -300,10 +334,11 @@ class Notifier:
             attempts, base=cfg.backoff_base, cap=cfg.backoff_max, jitter=self._jitter()
         )
 
-    async def _keep_claim(self, message: Message) -> bool:
-        """Reset the idle time of a message we still own, so no other consumer claims it."""
-        args = [self.group, self.consumer, message.id]
-        return bool(int(await self._renew(keys=[message.stream], args=args)))
+    async def _keep_claim(self, message: Message) -> None:
+        # Reset the idle time so no other consumer claims a message we are still retrying.
+        await self.client.xclaim(
+            message.stream, self.group, self.consumer, 0, [message.id], justid=True
+        )
 
     async def _dead_letter(self, message: Message, raw: str, error: str, attempts: int) -> None:
         channel = message.stream.removeprefix(self.keys.alerts(""))
@@ -324,6 +359,9 @@ class Notifier:
 
     async def _tick(self, stop: asyncio.Event) -> None:
         now = self._clock()
+        if now < self._next_tick:
+            return
+        self._next_tick = now + _TICK_SECONDS
         if self.digests is not None:
             await self._flush_digest(now, stop)
         elif self.delivery.group_window > 0:
@@ -332,15 +370,13 @@ class Notifier:
                     await self._send_followup(followup_alert(story), story, stop)
 
     async def _send_followup(self, alert: Alert, story: Story, stop: asyncio.Event) -> None:
-        if not await self.client.exists(self.keys.delivered(self.subscription.name, alert.id)):
-            outcome = await self._attempt(alert.id, lambda: self.sink.send(alert), stop)
-            if outcome.status == "abandoned":
-                return
-            if outcome.status == "dead":
-                self.log.warning("followup_dropped", alert_id=alert.id, error=outcome.error)
-            else:
-                await self._mark_delivered(alert.id)
-                DELIVERIES.labels(sink=self.sink.name, outcome="followup").inc()
+        outcome = await self._exclusive(alert.id, lambda: self.sink.send(alert), stop)
+        if outcome.status in ("abandoned", "elsewhere"):
+            return
+        if outcome.status == "dead":
+            self.log.warning("followup_dropped", alert_id=alert.id, error=outcome.error)
+        elif outcome.status == "delivered":
+            DELIVERIES.labels(sink=self.sink.name, outcome="followup").inc()
         now = self._clock()
         await self.stories.save(replace(story, reported=len(story.sources), last_sent=now))
 
@@ -351,16 +387,14 @@ class Notifier:
             return
         digest_id, alerts = due
         digest = Digest(id=digest_id, subscription=self.subscription.name, alerts=tuple(alerts))
-        if not await self.client.exists(self.keys.delivered(self.subscription.name, digest_id)):
-            outcome = await self._attempt(digest_id, lambda: self.sink.send_digest(digest), stop)
-            if outcome.status == "abandoned":
-                return
-            if outcome.status == "dead":
-                await self._dead_letter_digest(alerts, outcome)
-            else:
-                await self._mark_delivered(digest_id)
-                DELIVERIES.labels(sink=self.sink.name, outcome="digest").inc()
-                self.log.info("digest_delivered", digest_id=digest_id, alerts=len(alerts))
+        outcome = await self._exclusive(digest_id, lambda: self.sink.send_digest(digest), stop)
+        if outcome.status in ("abandoned", "elsewhere"):
+            return
+        if outcome.status == "dead":
+            await self._dead_letter_digest(alerts, outcome)
+        elif outcome.status == "delivered":
+            DELIVERIES.labels(sink=self.sink.name, outcome="digest").inc()
+            self.log.info("digest_delivered", digest_id=digest_id, alerts=len(alerts))
         await self.digests.clear(alerts, self._clock())
 
     async def _dead_letter_digest(self, alerts: list[Alert], outcome: Outcome) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.common import config_option, settings_from
-from monitor.cli.rules_cmd import load_or_exit
+from monitor.cli.rules_cmd import load_or_exit, printable
 from monitor.feeds.entry import Entry
 from monitor.feeds.oneshot import read_entries
 from monitor.rules.match import Match, Span
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTEXT = 40
 
 
@@ -48,10 +46,10 @@ def highlighted(text: str, spans: list[Span]) -> Text:
     for span in sorted(spans, key=lambda s: s.start):
         if span.start < cursor:
             continue
-        result.append(_clean(text[cursor : span.start]))
-        result.append(_clean(text[span.start : span.end]), style="bold black on yellow")
+        result.append(printable(text[cursor : span.start]))
+        result.append(printable(text[span.start : span.end]), style="bold black on yellow")
         cursor = span.end
-    result.append(_clean(text[cursor:]))
+    result.append(printable(text[cursor:]))
     return result
 
 
@@ -73,11 +71,6 @@ def _snippets(entry: Entry, spans: list[Span]) -> Text:
     return result
 
 
-def _clean(text: str) -> str:
-    # Feed text must not drive the terminal (escape sequences, bidi overrides).
-    return _CONTROL.sub(" ", text)
-
-
 def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
     table = Table(show_lines=True, expand=True)
     table.add_column("entry", ratio=3)
@@ -88,7 +81,7 @@ def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
         spans = [unique[k] for k in sorted(unique, key=lambda k: (k[0] != "title", k))]
         cell = highlighted(entry.title, [s for s in spans if s.field == "title"])
         if entry.link:
-            cell.append("\n" + _clean(entry.link), style="dim")
+            cell.append("\n" + printable(entry.link), style="dim")
         rules = Text()
         for match in matches:
             if rules:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,15 @@ from monitor.rules.engine import RuleSet
 from monitor.rules.examples import ExampleResult, run_examples
 from monitor.rules.loader import RuleSetError, load_rule_set, rule_files, shipped_rules_dir
 from monitor.streams import Keys
+
+# Feed text must not drive the terminal: C0/C1 controls (escape sequences), bidi overrides.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Feed text made safe for a terminal."""
+    return _CONTROL.sub(" ", text)
+
 
 dirs_argument = click.argument(
     "dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[DIR]..."
@@ -134,7 +144,8 @@ def _report(result: Backtest, since: str) -> None:
         count = tally.count if tally else 0
         click.echo(f"  {rule.id:<{width}}  {count:>6}  {rule.severity.label}")
         for title, link in tally.samples if tally else ():
-            click.echo(f"  {'':<{width}}          - {title}" + (f" <{link}>" if link else ""))
+            shown = printable(title) + (f" <{printable(link)}>" if link else "")
+            click.echo(f"  {'':<{width}}          - {shown}")
 
 
 def register(cli: click.Group) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 import click
@@ -35,6 +36,10 @@ def run(config_path: Path | None, log_format: str | None, role: tuple[str, ...])
         await run_daemon(settings, roles, asyncio.Event())
 
     asyncio.run(main())
+    # The daemon has stopped cleanly; a repeated signal during interpreter teardown (worker
+    # pools, atexit) must not turn that into a death by signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def register(cli: click.Group) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (dates as ISO 8601 strings)."""
-        data = asdict(self)
+        # Field by field: dataclasses.asdict deep-copies every value, and this runs per entry.
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["published"] = self.published.isoformat()
         data["fetched_at"] = self.fetched_at.isoformat()
         data["categories"] = list(self.categories)
@@ -68,3 +69,6 @@ class Entry:
             return self.feed
         value = getattr(self, name)
         return value if isinstance(value, str) else ""
+
+
+_FIELDS = tuple(f.name for f in fields(Entry))

@@ -23,7 +23,6 @@ from monitor.config import FeedSettings, Settings
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.feeds.fetch import Fetcher, FetchResult
 from monitor.feeds.items import cut_items
-from monitor.feeds.parse import ParsedFeed, fingerprint
 from monitor.feeds.store import FeedState, FeedStore
 from monitor.feeds.timing import (
     NETWORK_KINDS,
@@ -35,7 +34,7 @@ from monitor.feeds.timing import (
     offline_delay,
     success_delay,
 )
-from monitor.feeds.workers import ParseJob
+from monitor.feeds.workers import ParsedBatch, ParseJob
 
 log = structlog.get_logger(__name__)
 
@@ -43,10 +42,10 @@ StateChanges = dict[str, str | int | float]
 
 
 class Parser(Protocol):
-    """Something that turns a :class:`ParseJob` into a :class:`ParsedFeed`."""
+    """Something that turns a :class:`ParseJob` into a :class:`ParsedBatch`."""
 
-    async def parse(self, job: ParseJob) -> ParsedFeed:
-        """Parse one job."""
+    async def batch(self, job: ParseJob) -> ParsedBatch:
+        """Parse one job, entries serialised for publishing."""
         ...
 
 
@@ -158,6 +157,7 @@ class FeedPoller:
             feed_tags=feed.tags,
             content_type=result.content_type,
             trust_guid=not state.guid_shared,
+            language=feed.language,
         )
         cut = cut_items(result.body)
         if cut is not None:
@@ -172,16 +172,12 @@ class FeedPoller:
             job = dataclasses.replace(job, body=cut.document(fresh), trust_guid=not shared)
         else:
             found["item_hashes"] = ""
-        parsed = await self.parser.parse(job)
+        parsed = await self.parser.batch(job)
         if parsed.shared_guid:
             found["guid_shared"] = 1
         if parsed.title:
             found["title"] = parsed.title[:200]
-        entries = [
-            (dataclasses.replace(e, language=feed.language) if feed.language else e)
-            for e in reversed(parsed.entries)
-        ]
-        new, edited = await self.store.publish(feed.name, [(e, fingerprint(e)) for e in entries])
+        new, edited = await self.store.publish(feed.name, parsed.records)
         return "ok", new, edited, found
 
     def _redirects(

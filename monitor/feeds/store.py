@@ -7,19 +7,20 @@ crash can neither publish an entry twice nor lose one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from monitor.feeds.entry import Entry
 from monitor.streams import Keys
 
 _PUBLISH = """
 local new, edited = 0, 0
-for i = 2, #ARGV, 3 do
-  local id, fp, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+local rows = cjson.decode(ARGV[2])
+for i = 1, #rows do
+  local id, fp, body = rows[i][1], rows[i][2], rows[i][3]
   local old = redis.call('HGET', KEYS[1], id)
   if not old then
     redis.call('HSET', KEYS[1], id, fp)
@@ -107,6 +108,7 @@ class FeedStore:
         self.keys = keys
         self._publish = client.register_script(_PUBLISH)
         self._renew = client.register_script(_RENEW)
+        self._registered: set[str] = set()
 
     async def load(self, feed: str) -> FeedState:
         """The stored state of ``feed`` (defaults when never fetched)."""
@@ -115,21 +117,24 @@ class FeedStore:
 
     async def save(self, feed: str, changes: Mapping[str, str | int | float]) -> None:
         """Write some fields of the state and register the feed."""
-        async with self.client.pipeline(transaction=True) as pipe:
-            mapping: dict[str | bytes, str | int | float] = {k: v for k, v in changes.items()}
+        mapping: dict[str | bytes, str | int | float] = {k: v for k, v in changes.items()}
+        if feed in self._registered:
+            await self.client.hset(self.keys.feed_state(feed), mapping=mapping)  # type: ignore[arg-type]
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
             pipe.hset(self.keys.feed_state(feed), mapping=mapping)  # type: ignore[arg-type]
             pipe.sadd(self.keys.feeds, feed)
             await pipe.execute()
+        self._registered.add(feed)
 
-    async def publish(self, feed: str, entries: Sequence[tuple[Entry, str]]) -> tuple[int, int]:
-        """Publish entries not seen before (or edited since): → (new, edited)."""
-        if not entries:
+    async def publish(self, feed: str, records: Sequence[tuple[str, str, str]]) -> tuple[int, int]:
+        """Publish (id, fingerprint, entry JSON) records not seen before or edited: → counts."""
+        if not records:
             return 0, 0
-        args: list[str] = [feed]
-        for entry, fp in entries:
-            args.extend((entry.id, fp, entry.to_json()))
+        # One argument for all records: packing thousands of arguments costs more than JSON.
+        payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
         keys = [self.keys.seen(feed), self.keys.entries, self.keys.feed_state(feed)]
-        new, edited = await self._publish(keys=keys, args=args)
+        new, edited = await self._publish(keys=keys, args=[feed, payload])
         return int(new), int(edited)
 
     async def acquire(self, feed: str, holder: str, ttl: float, *, take_from: str = "") -> bool:

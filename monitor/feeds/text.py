@@ -19,10 +19,13 @@ _LINE_EDGES = re.compile(r" *\n *")
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 )
+_UNUSUAL = re.compile(r"[^\x21-\x7e]\s|\s[^\x21-\x7e]|[^\x20-\x7e]|^\s|\s$")
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 _ACTIVE_SCHEME = re.compile(r"(?i)\b(java\s*script|vb\s*script|data)\s*:")
 _DROP = "script, style, noscript, iframe, object, embed, template, svg, math, head"
 _BLOCKS = "p, div, br, li, tr, h1, h2, h3, h4, h5, h6, blockquote, pre, hr, dt, dd, section"
+_HAS_DROP = re.compile(r"<\s*(?:" + _DROP.replace(", ", "|") + r")\b", re.IGNORECASE)
+_HAS_BLOCK = re.compile(r"<\s*(?:" + _BLOCKS.replace(", ", "|") + r")\b", re.IGNORECASE)
 _LINK_BAD = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
 _MAX_LINK = 2048
 
@@ -33,10 +36,12 @@ def html_to_text(value: str) -> str:
         return ""
     if "<" in value or "&" in value:
         tree = HTMLParser(value)
-        for node in tree.css(_DROP):
-            node.decompose()
-        for node in tree.css(_BLOCKS):
-            node.insert_before("\n")
+        if _HAS_DROP.search(value):
+            for node in tree.css(_DROP):
+                node.decompose()
+        if _HAS_BLOCK.search(value):
+            for node in tree.css(_BLOCKS):
+                node.insert_before("\n")
         root = tree.body or tree.root
         value = root.text(deep=True, separator="") if root is not None else ""
     return plain_text(value)
@@ -44,17 +49,23 @@ def html_to_text(value: str) -> str:
 
 def plain_text(value: str) -> str:
     """Clean text that was never markup: controls removed, whitespace collapsed, defused."""
-    value = _INVISIBLE.sub("", value)
-    value = _SPACES.sub(" ", value)
-    value = _LINE_EDGES.sub("\n", value)
-    value = _BLANK_LINES.sub("\n\n", value)
+    # Most text is printable ASCII with single spaces: skip the regexes it cannot need.
+    if _UNUSUAL.search(value):
+        value = _INVISIBLE.sub("", value)
+        value = _SPACES.sub(" ", value)
+        if "\n" in value:
+            value = _LINE_EDGES.sub("\n", value)
+            value = _BLANK_LINES.sub("\n\n", value)
     return defuse(value.strip())
 
 
 def defuse(value: str) -> str:
     """Make text inert: no tag openers, no script-capable URL schemes."""
-    value = _TAG_OPEN.sub("\u2039", value)
-    return _ACTIVE_SCHEME.sub(lambda m: m.group(1) + "\uff1a", value)
+    if "<" in value:
+        value = _TAG_OPEN.sub("\u2039", value)
+    if ":" in value:
+        value = _ACTIVE_SCHEME.sub(lambda m: m.group(1) + "\uff1a", value)
+    return value
 
 
 def one_line(value: str) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import multiprocessing
 import resource
 import signal
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from datetime import datetime
 import structlog
 
 from monitor.errors import ParseError
-from monitor.feeds.parse import ParsedFeed, parse_feed
+from monitor.feeds.parse import ParsedFeed, fingerprint, parse_feed
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,29 @@ class ParseJob:
     feed_tags: tuple[str, ...] = ()
     content_type: str = ""
     trust_guid: bool = True
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """A parsed document ready to publish: serialised in the worker, so the event loop only sends.
+
+    ``records`` are (entry id, fingerprint, entry JSON), oldest item first.
+    """
+
+    title: str
+    shared_guid: bool
+    records: tuple[tuple[str, str, str], ...]
+
+
+def batch_job(job: ParseJob) -> ParsedBatch:
+    """Parse one job and serialise its entries for publishing."""
+    parsed = run_job(job)
+    entries = reversed(parsed.entries)  # feeds list newest first; publish in order of age
+    if job.language:
+        entries = (dataclasses.replace(e, language=job.language) for e in entries)
+    records = tuple((e.id, fingerprint(e), e.to_json()) for e in entries)
+    return ParsedBatch(parsed.title, parsed.shared_guid, records)
 
 
 def run_job(job: ParseJob) -> ParsedFeed:
@@ -63,7 +86,7 @@ def _init_worker(memory_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
-def _limited_job(job: ParseJob, cpu_seconds: int) -> ParsedFeed:
+def _limited_job(job: ParseJob, cpu_seconds: int, batch: bool) -> ParsedFeed | ParsedBatch:
     used = resource.getrusage(resource.RUSAGE_SELF)
     spent = int(used.ru_utime + used.ru_stime)
     _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
@@ -71,7 +94,7 @@ def _limited_job(job: ParseJob, cpu_seconds: int) -> ParsedFeed:
     if hard == resource.RLIM_INFINITY or soft <= hard:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     try:
-        return run_job(job)
+        return batch_job(job) if batch else run_job(job)
     except MemoryError:
         raise ParseError("parser: document needs more memory than allowed") from None
     except RecursionError:
@@ -114,10 +137,21 @@ class ParsePool:
 
     async def parse(self, job: ParseJob) -> ParsedFeed:
         """Parse ``job`` in a worker; :class:`ParseError` if it is refused, too slow or too big."""
+        result = await self._run(job, batch=False)
+        assert isinstance(result, ParsedFeed)
+        return result
+
+    async def batch(self, job: ParseJob) -> ParsedBatch:
+        """Parse ``job`` in a worker and get its entries serialised for publishing."""
+        result = await self._run(job, batch=True)
+        assert isinstance(result, ParsedBatch)
+        return result
+
+    async def _run(self, job: ParseJob, *, batch: bool) -> ParsedFeed | ParsedBatch:
         for attempt in (1, 2):
             executor, generation = self._pool()
             cpu = max(1, int(self.timeout))
-            future = asyncio.wrap_future(executor.submit(_limited_job, job, cpu))
+            future = asyncio.wrap_future(executor.submit(_limited_job, job, cpu, batch))
             try:
                 return await asyncio.wait_for(future, self.timeout * 2 + 1)
             except TimeoutError:
@@ -128,17 +162,6 @@ class ParsePool:
                 if attempt == 2:
                     raise ParseError("parser: worker died on this document") from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def parse_many(self, jobs: Sequence[ParseJob]) -> list[ParsedFeed | ParseError]:
-        """Parse several jobs at once; each result is the feed or its error."""
-        results = await asyncio.gather(*(self.parse(job) for job in jobs), return_exceptions=True)
-        out: list[ParsedFeed | ParseError] = []
-        for result in results:
-            if isinstance(result, ParsedFeed | ParseError):
-                out.append(result)
-            elif isinstance(result, BaseException):
-                raise result
-        return out
 
     def close(self) -> None:
         """Stop the workers."""

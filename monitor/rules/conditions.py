@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _WORD = re.compile(r"\w+")
@@ -16,7 +15,7 @@ _ABBREVIATION = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Hit:
     """One occurrence of one term in one field (offsets in the case-folded field text)."""
 
@@ -29,48 +28,40 @@ class Hit:
 class Hits:
     """Every hit of one entry, by term, plus lazily computed word and sentence positions."""
 
-    def __init__(self, texts: Sequence[str], by_term: dict[int, list[Hit]]) -> None:
+    def __init__(self, texts: Sequence[str], lookup: Callable[[int], list[Hit]]) -> None:
         self.texts = texts
-        self.by_term = by_term
-        self._words: dict[int, list[int]] = {}
-        self._sentences: dict[int, list[int]] = {}
+        self.lookup = lookup
 
     def of(self, terms: Sequence[int], fields: frozenset[int]) -> list[Hit]:
         """Hits of any of ``terms`` inside ``fields``."""
         found: list[Hit] = []
         for term in terms:
-            found.extend(h for h in self.by_term.get(term, ()) if h.field in fields)
+            for hit in self.lookup(term):
+                if hit.field in fields:
+                    found.append(hit)
         return found
 
-    def word_range(self, hit: Hit) -> tuple[int, int]:
-        """Index of the first and the last word the hit covers in its field."""
-        starts = self._words.get(hit.field)
-        if starts is None:
-            starts = [m.start() for m in _WORD.finditer(self.texts[hit.field])]
-            self._words[hit.field] = starts
-        first = bisect_left(starts, hit.start)
-        return first, max(first, bisect_left(starts, hit.end) - 1)
+    def words_between(self, field: int, start: int, end: int, limit: int) -> int:
+        """Words in ``texts[field][start:end]``, counted only up to ``limit + 1``."""
+        count = 0
+        if end > start:
+            for _ in _WORD.finditer(self.texts[field], start, end):
+                count += 1
+                if count > limit:
+                    break
+        return count
 
-    def sentence(self, hit: Hit) -> int:
-        """Index of the sentence the hit lies in, or -1 when it crosses a sentence end."""
-        starts = self._sentences.get(hit.field)
-        if starts is None:
-            starts = sentence_starts(self.texts[hit.field])
-            self._sentences[hit.field] = starts
-        index = bisect_right(starts, hit.start) - 1
-        return index if bisect_right(starts, hit.end - 1) - 1 == index else -1
+    def sentence_break(self, field: int, start: int, end: int) -> bool:
+        """Whether a sentence ends inside ``texts[field][start:end]``.
 
-
-def sentence_starts(text: str) -> list[int]:
-    """Offsets where sentences begin (abbreviations such as "U.S." or "Dr." do not end one)."""
-    starts = [0]
-    for m in _SENTENCE_END.finditer(text):
-        if m.group().startswith(".") and _ABBREVIATION.search(
-            text, max(0, m.start() - 8), m.start() + 1
-        ):
-            continue
-        starts.append(m.end())
-    return starts
+        Abbreviations such as "U.S." or "Dr." do not end a sentence.
+        """
+        text = self.texts[field]
+        for m in _SENTENCE_END.finditer(text, start, end):
+            dot = m.start()
+            if not (m.group()[0] == "." and _ABBREVIATION.search(text, max(0, dot - 8), dot + 1)):
+                return True
+        return False
 
 
 Result = list[Hit] | None
@@ -104,10 +95,19 @@ class TermLeaf(Condition):
 
 
 @dataclass(frozen=True, slots=True)
-class AllOf(Condition):
-    """Every child holds."""
+class _Composite(Condition):
+    """Base of conditions over child conditions."""
 
     children: tuple[Condition, ...]
+
+    def terms(self) -> set[int]:
+        """Term ids of the children."""
+        return set().union(*(c.terms() for c in self.children))
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf(_Composite):
+    """Every child holds."""
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The children's hits, if every child holds."""
@@ -119,16 +119,10 @@ class AllOf(Condition):
             found.extend(result)
         return found
 
-    def terms(self) -> set[int]:
-        """Term ids of the children."""
-        return set().union(*(c.terms() for c in self.children))
-
 
 @dataclass(frozen=True, slots=True)
-class AnyOf(Condition):
+class AnyOf(_Composite):
     """At least one child holds (every child that holds contributes its hits)."""
-
-    children: tuple[Condition, ...]
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The hits of the children that hold, if any does."""
@@ -139,16 +133,10 @@ class AnyOf(Condition):
                 found = (found or []) + result
         return found
 
-    def terms(self) -> set[int]:
-        """Term ids of the children."""
-        return set().union(*(c.terms() for c in self.children))
-
 
 @dataclass(frozen=True, slots=True)
-class NoneOf(Condition):
+class NoneOf(_Composite):
     """No child holds; contributes no hits."""
-
-    children: tuple[Condition, ...]
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """An empty hit list when no child holds, else ``None``."""
@@ -156,10 +144,6 @@ class NoneOf(Condition):
             if child.evaluate(hits, fields) is not None:
                 return None
         return []
-
-    def terms(self) -> set[int]:
-        """Term ids of the children."""
-        return set().union(*(c.terms() for c in self.children))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,36 +176,36 @@ class Near(_Grouped):
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The closest set of hits found, if they lie within the distance."""
-        for lists in (self._candidates(hits, fields) or {}).values():
+        for field, lists in (self._candidates(hits, fields) or {}).items():
             placed = sorted(
-                (hits.word_range(hit), index, hit)
+                (hit.start, index, hit)
                 for index, group_hits in enumerate(lists)
                 for hit in group_hits
             )
-            found = _window(placed, len(self.groups), self.within)
+            found = self._window(hits, field, placed)
             if found is not None:
                 return found
         return None
 
-
-def _window(
-    placed: list[tuple[tuple[int, int], int, Hit]], groups: int, within: int
-) -> list[Hit] | None:
-    """From each hit (in word order) take the next hit of every other group; check the gap."""
-    for i, (words, group, hit) in enumerate(placed):
-        chosen = {group: hit}
-        last_start, first_end = words
-        for (start, end), other, other_hit in placed[i + 1 :]:
-            if start - first_end - 1 > within:
-                break  # later hits start later still: the gap only grows
-            if other not in chosen:
-                chosen[other] = other_hit
-                last_start, first_end = max(last_start, start), min(first_end, end)
-                if len(chosen) == groups:
-                    break
-        if len(chosen) == groups and last_start - first_end - 1 <= within:
-            return list(chosen.values())
-    return None
+    def _window(self, hits: Hits, field: int, placed: list[tuple[int, int, Hit]]) -> Result:
+        """From each hit (in text order) take the next hit of every other group; check the gap."""
+        within = self.within
+        for i, (_, group, hit) in enumerate(placed):
+            chosen = {group: hit}
+            first_end, last_start = hit.end, hit.start
+            for _, other, other_hit in placed[i + 1 :]:
+                if hits.words_between(field, first_end, other_hit.start, within) > within:
+                    break  # later hits start later still: the gap only grows
+                if other not in chosen:
+                    chosen[other] = other_hit
+                    first_end = min(first_end, other_hit.end)
+                    last_start = max(last_start, other_hit.start)
+                    if len(chosen) == len(self.groups):
+                        break
+            complete = len(chosen) == len(self.groups)
+            if complete and hits.words_between(field, first_end, last_start, within) <= within:
+                return list(chosen.values())
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,25 +213,40 @@ class SameSentence(_Grouped):
     """One hit of each group inside one sentence of one field."""
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """The hits of the first sentence holding every group."""
-        for lists in (self._candidates(hits, fields) or {}).values():
-            sentences: list[dict[int, Hit]] = []
-            index_of: dict[int, int] = {}
-            for group, group_hits in enumerate(lists):
-                for hit in group_hits:
-                    sentence = hits.sentence(hit)
-                    if sentence < 0:
-                        continue
-                    slot = index_of.setdefault(sentence, len(sentences))
-                    if slot == len(sentences):
-                        sentences.append({})
-                    sentences[slot].setdefault(group, hit)
-            for chosen in sentences:
-                if len(chosen) == len(self.groups):
-                    return list(chosen.values())
+        """The first set of hits, one per group, with no sentence end among them."""
+        for field, lists in (self._candidates(hits, fields) or {}).items():
+            placed = sorted(
+                (hit.start, index, hit)
+                for index, group_hits in enumerate(lists)
+                for hit in group_hits
+            )
+            for i, (start, group, hit) in enumerate(placed):
+                chosen = {group: hit}
+                for _, other, other_hit in placed[i + 1 :]:
+                    if hits.sentence_break(field, start, max(hit.end, other_hit.end)):
+                        break  # later hits lie beyond this sentence end too
+                    chosen.setdefault(other, other_hit)
+                    if len(chosen) == len(self.groups):
+                        return list(chosen.values())
         return None
 
 
-def holds_without_hits(condition: Condition) -> bool:
-    """Whether the condition holds for an entry in which none of its terms occurs."""
-    return condition.evaluate(Hits((), {}), frozenset()) is not None
+def requirements(condition: Condition) -> list[frozenset[int]]:
+    """Groups of terms of which at least one each must occur for the condition to hold.
+
+    Empty when the condition can hold without any hit (a lone ``none``): such rules are
+    evaluated for every entry.
+    """
+    if isinstance(condition, TermLeaf):
+        return [frozenset(condition.ids)]
+    if isinstance(condition, _Grouped):
+        return [frozenset(group) for group in condition.groups]
+    if isinstance(condition, AllOf):
+        return [group for child in condition.children for group in requirements(child)]
+    if isinstance(condition, AnyOf):
+        # Some child must hold, so some term of (any one group of) each child must occur.
+        per_child = [requirements(child) for child in condition.children]
+        if not all(per_child):
+            return []
+        return [frozenset().union(*(groups[0] for groups in per_child))]
+    return []

@@ -1,11 +1,229 @@
-"""Due dates stated in treaty text ("within 60 days", "expires on 5 February 2026"). Pure."""
+"""Due dates stated in treaty text ("within 60 days", "expires on 5 February 2026"). Pure.
+
+The text is scanned for two kinds of candidate:
+
+- an absolute date ("2 August 2019", "February 5", "5 февраля 2021 года", "5. Februar 2026",
+  "30 de junio"), strong when a deadline word stands just before it ("takes effect on", "until",
+  "expires", "bis zum", "jusqu'au", "истекает", "hasta el") or, in German, just after it
+  ("am 17. Januar in Kraft");
+- a period ("within 60 days", "a 30-day clock", "six months after notice", "one year later",
+  "in sechs Monaten", "dans un délai de 30 jours", "через шесть месяцев", "en seis meses"),
+  counted from a date the text gives ("six months after 1 February 2019", "on 22 May ... six
+  months later") or else from publication.
+
+Strong dates win over periods, periods over other dates; a plain date in the past is ignored.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+# Feed text is hostile: bound the work done on one entry.
+_MAX_TEXT = 20_000
+
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "january jan janvier januar jänner enero января январь янв",
+        "february feb febr février fevrier februar febrero февраля февраль фев",
+        "march mar mars märz marz marzo марта март",
+        "april apr avril abril апреля апрель",
+        "may mai mayo мая май",
+        "june jun juin juni junio июня июнь",
+        "july jul juillet juli julio июля июль",
+        "august aug août aout agosto августа август",
+        "september sep sept septembre septiembre setiembre сентября сентябрь",
+        "october oct octobre oktober octubre октября октябрь",
+        "november nov novembre noviembre ноября ноябрь",
+        "december dec décembre decembre dezember diciembre декабря декабрь",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        _MONTHS[_name] = _number
+
+_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+_DAY_FIRST = re.compile(
+    rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?(?P<m>{_MONTH_RE})\b\.?"
+    r"(?:,?\s+(?:de\s+|del\s+)?(?P<y>(?:19|20)\d\d)\b)?"
+)
+_MONTH_FIRST = re.compile(
+    rf"\b(?P<m>{_MONTH_RE})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?!\s*[:.]\d)"
+    r"(?:,?\s+(?P<y>(?:19|20)\d\d)\b)?"
+)
+_ISO = re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")
+
+# Deadline words just before a date (within the window) make it a strong candidate.
+_CUE_BEFORE = re.compile(
+    r"\b(?:by|until|till|through|before|as of|no later than|expire[sd]?|expiry|expiring|"
+    r"effect|effective|deadline|due|force|ends?|ended|lapses?|lapsed|"
+    r"до|истекает|истек|истёк|истечет|истечёт|силу|срок|"
+    r"jusqu'au|jusqu’au|avant|expire|effet|vigueur|échéance|limite|"
+    r"bis|spätestens|frist|"
+    r"hasta|antes|vence|vigor|plazo|efectiva|efectivo|límite)\b[^.;!?\n]{0,24}$"
+)
+# "six months after 1 February": that date starts a period, it is not the due date itself.
+_ANCHOR_BEFORE = re.compile(
+    r"\b(?:after|from|following|après|nach|ab|después de|tras|после)\s+"
+    r"(?:(?:the|le|la|l'|dem|der|el|del)\s+)?$"
+)
+_CUE_AFTER = re.compile(r"^\s*(?:\S+\s+){0,2}?(?:in kraft|wirksam|ab|aus)\b")
+
+_NUMBER_WORDS: dict[str, int] = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18,
+    "thirty": 30, "sixty": 60, "ninety": 90,
+    "один": 1, "одного": 1, "одна": 1, "два": 2, "двух": 2, "три": 3, "трёх": 3, "трех": 3,
+    "шесть": 6, "шести": 6, "двенадцать": 12,
+    "un": 1, "une": 1, "uno": 1, "una": 1, "deux": 2, "dos": 2, "trois": 3, "tres": 3,
+    "seis": 6, "douze": 12, "doce": 12,
+    "ein": 1, "eine": 1, "einem": 1, "einen": 1, "einer": 1, "zwei": 2, "drei": 3,
+    "sechs": 6, "zwölf": 12,
+}  # fmt: skip
+_NUMBER_RE = r"\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+
+# unit word -> (days, months)
+_UNIT_PREFIXES: tuple[tuple[str, tuple[int, int]], ...] = (
+    ("day", (1, 0)), ("jour", (1, 0)), ("tag", (1, 0)), ("día", (1, 0)), ("dia", (1, 0)),
+    ("дн", (1, 0)), ("ден", (1, 0)), ("дня", (1, 0)),
+    ("week", (7, 0)), ("semaine", (7, 0)), ("woche", (7, 0)), ("semana", (7, 0)),
+    ("недел", (7, 0)),
+    ("month", (0, 1)), ("mois", (0, 1)), ("monat", (0, 1)), ("mes", (0, 1)),
+    ("месяц", (0, 1)),
+    ("year", (0, 12)), ("année", (0, 12)), ("an", (0, 12)), ("jahr", (0, 12)),
+    ("año", (0, 12)), ("год", (0, 12)), ("лет", (0, 12)),
+)  # fmt: skip
+_UNIT_RE = (
+    r"days?|jours?|tag(?:e|en)?|días?|dias?|дн(?:я|ей)|день|"
+    r"weeks?|semaines?|wochen?|semanas?|недел(?:ю|и|ь)|"
+    r"months?|mois|monat(?:e|en|s)?|mes(?:es)?|месяц(?:а|ев)?|"
+    r"years?|années?|ans?|jahr(?:e|en|es)?|años?|год(?:а)?|лет"
+)
+_PERIOD = re.compile(
+    rf"\b(?P<n>{_NUMBER_RE})(?:\s+|-)(?P<u>{_UNIT_RE})(?:'s|’s|')?(?![\w-])"
+    r"(?P<after>\s*\S+(?:\s+\S+)?)?"
+)
+_PERIOD_BEFORE = re.compile(
+    r"\b(?:within|in|after|binnen|innerhalb|nach|dans|délai de|d'ici|d’ici|après|"
+    r"через|течение|спустя|после|en|plazo de|después de|tras)\s+(?:(?:de|von|of)\s+)?$"
+)
+_PERIOD_AFTER_LATER = re.compile(
+    r"^\s*(?:later|plus tard|später|danach|más tarde|después|спустя)\b"
+)
+_PERIOD_AFTER_FROM = re.compile(
+    r"^\s*(?:after|from|following|après|nach|ab|después de|tras|после)\b"
+    r"\s*(?:(?:the|le|la|l'|dem|der|el|del)\s+)?"
+)
+_PERIOD_AFTER_KIND = re.compile(
+    r"^\s*(?:notice|clock|ultimatum|deadline|period|window|countdown|grace|"
+    r"préavis|délai|frist|kündigungsfrist|plazo|срок)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A date mentioned in the text and where."""
+
+    start: int
+    end: int
+    day: date
+    strong: bool
 
 
 def extract_deadline(text: str, published: datetime) -> date | None:
     """The due date the text states, counted from ``published`` when relative; else ``None``."""
-    del text, published
-    return None
+    text = text[:_MAX_TEXT].casefold()
+    base = published.date()
+    dates = _absolute_dates(text, base)
+    strong = [d.day for d in dates if d.strong]
+    if strong:
+        return max(strong)
+    relative = _periods(text, base, dates)
+    if relative:
+        return relative[0]
+    weak = [d.day for d in dates if d.day >= base]
+    return min(weak) if weak else None
+
+
+def _absolute_dates(text: str, base: date) -> list[_Found]:
+    """Every day-precise date in the text, each marked strong when a deadline word is beside it."""
+    found: dict[int, _Found] = {}
+    for pattern in (_ISO, _DAY_FIRST, _MONTH_FIRST):
+        for m in pattern.finditer(text):
+            if any(f.start <= m.start() < f.end for f in found.values()):
+                continue
+            month = _MONTHS.get(m["m"].rstrip(".")) if not m["m"].isdigit() else int(m["m"])
+            day = _make_date(m["y"], month, int(m["d"]), base)
+            if day is None:
+                continue
+            before = text[max(0, m.start() - 60) : m.start()]
+            cued = _CUE_BEFORE.search(before) or _CUE_AFTER.match(text[m.end() : m.end() + 30])
+            strong = bool(cued) and not _ANCHOR_BEFORE.search(before)
+            found[m.start()] = _Found(m.start(), m.end(), day, strong)
+    return sorted(found.values(), key=lambda f: f.start)
+
+
+def _make_date(year: str | None, month: int | None, day: int, base: date) -> date | None:
+    """A valid date; without a year, the one nearest to ``base``."""
+    if month is None or not 1 <= month <= 12 or not 1 <= day <= 31:
+        return None
+    years = [int(year)] if year else [base.year - 1, base.year, base.year + 1]
+    options = []
+    for y in years:
+        if day <= calendar.monthrange(y, month)[1]:
+            options.append(date(y, month, day))
+    if not options:
+        return None
+    return min(options, key=lambda d: abs((d - base).days))
+
+
+def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
+    """Due dates of the periods the text states, in order of appearance."""
+    results: list[date] = []
+    for m in _PERIOD.finditer(text):
+        if any(f.start <= m.start() < f.end for f in dates):
+            continue  # "5 February" is a date, not a period of five months
+        after = m["after"] or ""
+        before = text[max(0, m.start() - 20) : m.start()]
+        hyphenated = "-" in text[m.start() : m.end("u")]
+        is_period = (
+            _PERIOD_BEFORE.search(before)
+            or _PERIOD_AFTER_LATER.match(after)
+            or _PERIOD_AFTER_FROM.match(after)
+            or _PERIOD_AFTER_KIND.match(after)
+            or (hyphenated and not after.strip().startswith(("old", "long")))
+        )
+        if not is_period:
+            continue
+        anchor = _anchor(text, m, after, base, dates)
+        results.append(_add(anchor, _NUMBER_WORDS.get(m["n"]) or int(m["n"]), m["u"]))
+    return results
+
+
+def _anchor(text: str, m: re.Match[str], after: str, base: date, dates: list[_Found]) -> date:
+    """The date a period counts from: a date the text ties to it, else publication."""
+    tied = _PERIOD_AFTER_FROM.match(after)
+    if tied:
+        # "six months after 1 February 2019": the date must follow at once.
+        at = m.start("after") + tied.end()
+        following = [f for f in dates if f.start == at]
+        if following:
+            return following[0].day
+    if _PERIOD_AFTER_LATER.match(after):
+        preceding = [f for f in dates if m.start() - 200 <= f.end <= m.start()]
+        if preceding:
+            return preceding[-1].day
+    return base
+
+
+def _add(start: date, count: int, unit: str) -> date:
+    """``start`` plus ``count`` units (months clamp to the month's last day)."""
+    days, months = next(v for prefix, v in _UNIT_PREFIXES if unit.startswith(prefix))
+    if days:
+        return start + timedelta(days=days * count)
+    total = start.month - 1 + months * count
+    year, month = start.year + total // 12, total % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any, Protocol
 
 import re2
 
@@ -19,10 +20,6 @@ SEPARATOR = r"[\s\-\u2010\u2011\u2012\u2013\u2014]+"
 _WORD_SPLIT = re.compile(SEPARATOR)
 _TOKENS = re.compile(r"\[[^\[\]]*\]|[^\s\[\]]+")
 _MIN_PREFIX = 2
-# A match counts only on word boundaries: the char before a match that starts with a word char,
-# and the char after one that ends with a word char, must not be word chars.
-_START_BOUNDARY = r"(?:(?<!\w)|(?!\w))"
-_END_BOUNDARY = r"(?:(?!\w)|(?<!\w))"
 
 
 class TermError(ValueError):
@@ -39,16 +36,20 @@ class _Found(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A compiled term. ``literals`` feed the prefilter; ``regex`` is a prefilter pattern."""
+    """A compiled term. ``literals`` (or ``regex``) feed the prefilter scan."""
 
     source: str
     literals: tuple[str, ...]
     regex: str | None
     finder: _Finder
     checks_boundaries: bool
+    literal: str | None = None  # the whole term is this one literal: found by substring search
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
+        if self.literal is not None:
+            yield from literal_spans(text, self.literal)
+            return
         for found in self.finder.finditer(text):
             start, end = found.span()
             if end <= start:
@@ -100,13 +101,16 @@ def _compile_phrase(source: str) -> Term:
     if "[" in _TOKENS.sub("", source) or "]" in _TOKENS.sub("", source):
         raise TermError(f"unbalanced '[' or ']' in term {source!r}")
     pattern = SEPARATOR.join(_position_pattern(p) for p in positions)
-    exact = re.compile(_START_BOUNDARY + pattern + _END_BOUNDARY)
+    single = positions[0][0][0] if len(positions) == 1 and len(positions[0]) == 1 else ""
+    # Boundaries are checked after the match, not in the pattern: a pattern that starts with a
+    # literal lets the regex engine jump straight to candidates.
     return Term(
         source=source,
         literals=_prefilter_literals(positions),
         regex=None,
-        finder=exact,
-        checks_boundaries=False,
+        finder=re.compile(pattern),
+        checks_boundaries=True,
+        literal=single if single and not single.endswith("*") else None,
     )
 
 
@@ -166,7 +170,7 @@ _FORBIDDEN = {
 def _compile_regex(source: str, pattern: str) -> Term:
     if not pattern:
         raise TermError("empty regular expression after 're:'")
-    _reject_unsupported(pattern)
+    tree = _reject_unsupported(pattern)
     try:
         finder = re2.compile("(?i)" + pattern, _OPTIONS)
     except re2.error as exc:
@@ -174,17 +178,32 @@ def _compile_regex(source: str, pattern: str) -> Term:
         raise TermError(f"invalid regular expression {pattern!r}: {detail}") from None
     if finder.search("") is not None:
         raise TermError(f"regular expression {pattern!r} matches the empty string")
-    return Term(source=source, literals=(), regex=pattern, finder=finder, checks_boundaries=True)
+    literal = _required_literal(tree) if tree is not None else None
+    return Term(
+        source=source,
+        literals=(literal,) if literal else (),
+        regex=None if literal else pattern,
+        finder=finder,
+        checks_boundaries=True,
+    )
 
 
-def _reject_unsupported(pattern: str) -> None:
+def literal_spans(text: str, literal: str) -> Iterator[tuple[int, int]]:
+    """Spans of a one-word term: plain substring search, then the boundary check."""
+    size = len(literal)
+    start = text.find(literal)
+    while start >= 0:
+        if on_boundaries(text, start, start + size):
+            yield start, start + size
+        start = text.find(literal, start + 1)
+
+
+def _reject_unsupported(pattern: str) -> Any:
     """Name the constructs a linear-time engine cannot run (Python's parser knows them all)."""
-    from re import _parser  # type: ignore[attr-defined]
-
     try:
         tree = _parser.parse(pattern)
     except re.error:
-        return  # re2 has its own syntax (e.g. \pL); let re2 judge it
+        return None  # re2 has its own syntax (e.g. \pL); let re2 judge it
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -197,3 +216,25 @@ def _reject_unsupported(pattern: str) -> None:
                     stack.append(item)
                 elif isinstance(item, list | tuple):
                     stack.extend(i for i in item if isinstance(i, _parser.SubPattern))
+    return tree
+
+
+def _required_literal(tree: Any) -> str | None:
+    """The longest ASCII literal every match must contain (3+ chars), for the prefilter."""
+    runs: list[str] = []
+    current: list[str] = []
+    items = list(tree)
+    while items:
+        op, arg = items.pop(0)
+        name = str(op)
+        if name == "LITERAL" and arg < 128:
+            current.append(chr(arg))
+            continue
+        if name == "SUBPATTERN" and not any(str(o) == "BRANCH" for o, _ in arg[-1]):
+            items[:0] = list(arg[-1])  # a plain group is part of the sequence
+            continue
+        runs.append("".join(current))
+        current = []
+    runs.append("".join(current))
+    best = max(runs, key=len).casefold()
+    return best if len(best) >= 3 else None

@@ -1,0 +1,254 @@
+"""Precision and recall of a rule set on labelled items (``rules evaluate``). Pure.
+
+A labelled item is one JSON object per line: ``id``, ``lang``, ``title``, ``summary``,
+``published`` (ISO 8601), ``tags`` (a subset of :data:`TAGS`; none means "must not alert") and
+``deadline`` (``YYYY-MM-DD`` or null). An item counts as alerted when any rule matches it, and
+as carrying a tag when a matching rule carries that tag.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from monitor.errors import MonitorError
+from monitor.feeds.entry import Entry
+from monitor.rules.match import Match
+
+TAGS: tuple[str, ...] = (
+    "withdrawal",
+    "deadline",
+    "suspension",
+    "ratification",
+    "violation",
+    "talks",
+)
+
+
+class LabelError(MonitorError):
+    """A label file is invalid; the message names the source and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledItem:
+    """One news item with the tags a careful reader gave it."""
+
+    id: str
+    lang: str
+    title: str
+    summary: str
+    published: datetime
+    tags: frozenset[str]
+    deadline: date | None = None
+
+    def to_entry(self) -> Entry:
+        """The entry the rules see for this item."""
+        return Entry(
+            id=f"labels:{self.id}",
+            feed="labels",
+            feed_url="",
+            guid=self.id,
+            title=self.title,
+            link="",
+            summary=self.summary,
+            published=self.published,
+            fetched_at=self.published,
+            language=self.lang,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Counts of one yes/no decision over the items, with the usual ratios."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        """Share of alerts that were right (1.0 when nothing was claimed)."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Share of true cases found (1.0 when there was nothing to find)."""
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def add(self, expected: bool, predicted: bool) -> Score:
+        """This score with one more decision counted."""
+        return Score(
+            self.tp + (expected and predicted),
+            self.fp + (predicted and not expected),
+            self.fn + (expected and not predicted),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the rules did with one item."""
+
+    item: LabelledItem
+    rule_ids: tuple[str, ...]
+    tags: frozenset[str]
+    deadline: date | None
+
+    @property
+    def alerted(self) -> bool:
+        """Whether any rule matched."""
+        return bool(self.rule_ids)
+
+    @property
+    def missing(self) -> frozenset[str]:
+        """Labelled tags no matching rule carried."""
+        return self.item.tags - self.tags
+
+    @property
+    def extra(self) -> frozenset[str]:
+        """Tags carried by matching rules that the label does not give."""
+        return self.tags - self.item.tags
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Scores of a rule set on a list of labelled items."""
+
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def alerts(self) -> Score:
+        """The "alerts at all" decision: a tagged item should alert, an untagged one should not."""
+        return _score(self.outcomes, lambda o: (bool(o.item.tags), o.alerted))
+
+    def tag(self, tag: str) -> Score:
+        """The decision "this item carries ``tag``"."""
+        return _score(self.outcomes, lambda o: (tag in o.item.tags, tag in o.tags))
+
+    @property
+    def tag_f1(self) -> float:
+        """F1 averaged over the six tags (macro average)."""
+        return sum(self.tag(t).f1 for t in TAGS) / len(TAGS)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages of the items, most frequent first."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.item.lang] = counts.get(outcome.item.lang, 0) + 1
+        return tuple(sorted(counts, key=lambda lang: (-counts[lang], lang)))
+
+    def only(self, lang: str) -> Report:
+        """The report restricted to the items of one language."""
+        return Report(tuple(o for o in self.outcomes if o.item.lang == lang))
+
+    def except_lang(self, lang: str) -> Report:
+        """The report over every item not in ``lang``."""
+        return Report(tuple(o for o in self.outcomes if o.item.lang != lang))
+
+    @property
+    def misses(self) -> tuple[Outcome, ...]:
+        """Tagged items on which no rule fired."""
+        return tuple(o for o in self.outcomes if o.item.tags and not o.alerted)
+
+    @property
+    def false_alarms(self) -> tuple[Outcome, ...]:
+        """Untagged items on which a rule fired."""
+        return tuple(o for o in self.outcomes if not o.item.tags and o.alerted)
+
+    @property
+    def tag_errors(self) -> tuple[Outcome, ...]:
+        """Alerted, tagged items whose tags differ from the label."""
+        return tuple(
+            o for o in self.outcomes if o.item.tags and o.alerted and (o.missing or o.extra)
+        )
+
+    @property
+    def deadline_dates(self) -> tuple[int, int]:
+        """(right, checked): labelled due dates the ``deadline`` matches reproduced."""
+        checked = [o for o in self.outcomes if o.item.deadline and "deadline" in o.tags]
+        return sum(o.deadline == o.item.deadline for o in checked), len(checked)
+
+
+def _score(outcomes: Iterable[Outcome], decide: Callable[[Outcome], tuple[bool, bool]]) -> Score:
+    score = Score()
+    for outcome in outcomes:
+        score = score.add(*decide(outcome))
+    return score
+
+
+def evaluate(match: Callable[[Entry], Sequence[Match]], items: Iterable[LabelledItem]) -> Report:
+    """Run every item through ``match`` (e.g. ``RuleSet.match``) and collect the outcomes."""
+    outcomes = []
+    for item in items:
+        matches = match(item.to_entry())
+        due = next((m.deadline for m in matches if m.deadline is not None), None)
+        outcomes.append(
+            Outcome(
+                item=item,
+                rule_ids=tuple(m.rule_id for m in matches),
+                tags=frozenset(t for m in matches for t in m.tags if t in TAGS),
+                deadline=due,
+            )
+        )
+    return Report(tuple(outcomes))
+
+
+def parse_labels(lines: Iterable[str], source: str) -> list[LabelledItem]:
+    """Labelled items from JSON lines (blank lines skipped); raises :class:`LabelError`."""
+    items: list[LabelledItem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            data = json.loads(line)
+            item = _item(data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise LabelError(f"{where}: {_reason(exc)}") from None
+        if item.id in seen:
+            raise LabelError(f"{where}: duplicate id {item.id!r}")
+        seen.add(item.id)
+        items.append(item)
+    return items
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON ({exc.msg})"
+    return str(exc)
+
+
+def _item(data: Any) -> LabelledItem:
+    if not isinstance(data, dict):
+        raise TypeError("each line must be a JSON object")
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise TypeError("'tags' must be a list of strings")
+    unknown = sorted(set(tags) - set(TAGS))
+    if unknown:
+        raise ValueError(f"unknown tag(s) {', '.join(unknown)} (allowed: {', '.join(TAGS)})")
+    published = datetime.fromisoformat(str(data["published"]))
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    deadline = data.get("deadline")
+    return LabelledItem(
+        id=str(data["id"]),
+        lang=str(data.get("lang") or "und"),
+        title=str(data["title"]),
+        summary=str(data.get("summary") or ""),
+        published=published,
+        tags=frozenset(tags),
+        deadline=date.fromisoformat(str(deadline)) if deadline else None,
+    )

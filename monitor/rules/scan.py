@@ -1,0 +1,240 @@
+"""The one multi-pattern scan: a hyperscan database over every term, and per-entry hit lookup.
+
+Phrases are prefiltered by one literal each (the scan only says "may occur"); one-word terms get
+their spans straight from the scan; regex terms are prefiltered by hyperscan (or, if it cannot
+compile them, matched by re2 on every entry). Exact spans are computed lazily, only for the terms
+of rules that are still candidates. Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import hyperscan
+
+from monitor.rules.conditions import Condition, Hit, requirements
+from monitor.rules.terms import Term
+
+# Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
+FIELD_JOIN = "\n\x00\n"
+_REGEX_FLAGS = (
+    hyperscan.HS_FLAG_UTF8
+    | hyperscan.HS_FLAG_UCP
+    | hyperscan.HS_FLAG_CASELESS
+    | hyperscan.HS_FLAG_PREFILTER
+    | hyperscan.HS_FLAG_SINGLEMATCH
+)
+
+
+# The pattern id standing for "always present": terms hyperscan cannot prefilter.
+ALWAYS = -1
+
+
+@dataclass(frozen=True, slots=True)
+class RulePlan:
+    """What the scan needs to know about one enabled rule."""
+
+    index: int
+    condition: Condition
+    fields: frozenset[int]
+    requires: tuple[frozenset[int], ...]  # pattern groups: one of each must occur
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The compiled scan: hyperscan database and the maps from patterns to terms and rules."""
+
+    fields: tuple[str, ...]
+    rules: tuple[RulePlan | None, ...]
+    database: hyperscan.Database | None
+    term_patterns: dict[int, frozenset[int]]
+    trigger_rules: dict[int, tuple[int, ...]]
+    always_rules: tuple[int, ...]
+
+    def candidates(self, seen: set[int]) -> list[int]:
+        """Indexes of the rules worth evaluating given the patterns seen, in rule order."""
+        found = set(self.always_rules)
+        trigger_rules = self.trigger_rules
+        for pattern in seen:
+            if pattern in trigger_rules:
+                found.update(trigger_rules[pattern])
+        kept = []
+        for index in sorted(found):
+            plan = self.rules[index]
+            if plan is None:
+                continue
+            for group in plan.requires:
+                if group.isdisjoint(seen):
+                    break
+            else:
+                kept.append(index)
+        return kept
+
+
+class EntryScan:
+    """One entry's case-folded fields, what the scan saw, and exact hits computed on demand."""
+
+    def __init__(self, plan: Plan, terms: Sequence[Term], texts: list[str]) -> None:
+        self.plan = plan
+        self.terms = terms
+        self.texts = texts
+        self.folded = [text.casefold() for text in texts]
+        self.joined = FIELD_JOIN.join(self.folded)
+        self.seen = _scan(plan.database, self.joined)
+        self._starts: list[int] | None = None
+        self._cache: dict[int, list[Hit]] = {}
+
+    def hits(self, term_id: int) -> list[Hit]:
+        """Every exact hit of one term, in field coordinates (computed once)."""
+        cached = self._cache.get(term_id)
+        if cached is not None:
+            return cached
+        found: list[Hit] = []
+        patterns = self.plan.term_patterns.get(term_id)
+        if patterns is not None and not patterns.isdisjoint(self.seen):
+            found = self._exact(term_id)
+        self._cache[term_id] = found
+        return found
+
+    def _exact(self, term_id: int) -> list[Hit]:
+        spans = self.terms[term_id].spans(self.joined)
+        if self._starts is None:
+            self._starts = _field_starts(self.folded)
+        starts = self._starts
+        found = []
+        for start, end in spans:
+            index = bisect_right(starts, start) - 1
+            base = starts[index]
+            if end - base <= len(self.folded[index]):
+                found.append(Hit(index, start - base, end - base, term_id))
+        return found
+
+
+def _field_starts(folded: list[str]) -> list[int]:
+    starts = []
+    offset = 0
+    for text in folded:
+        starts.append(offset)
+        offset += len(text) + len(FIELD_JOIN)
+    return starts
+
+
+def _scan(database: hyperscan.Database | None, joined: str) -> set[int]:
+    """The patterns that occur in ``joined`` (each reported once: HS_FLAG_SINGLEMATCH)."""
+    seen = {ALWAYS}
+    if database is not None:
+        database.scan(
+            joined.encode("utf-8", "replace"),
+            match_event_handler=lambda pattern, _start, _end, _flags, _ctx: seen.add(pattern),
+        )
+    return seen
+
+
+@dataclass(frozen=True, slots=True)
+class RuleShape:
+    """The parts of a rule the plan needs (keeps this module free of the Rule type)."""
+
+    enabled: bool
+    fields: tuple[str, ...]
+    condition: Condition
+
+
+def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
+    """Compile the scan for the enabled rules."""
+    fields = tuple(dict.fromkeys(name for rule in rules if rule.enabled for name in rule.fields))
+    used = sorted({t for rule in rules if rule.enabled for t in rule.condition.terms()})
+    database, term_patterns = _compile(used, terms)
+    plans: list[RulePlan | None] = []
+    trigger_rules: dict[int, list[int]] = {}
+    always: list[int] = []
+    for index, rule in enumerate(rules):
+        if not rule.enabled:
+            plans.append(None)
+            continue
+        term_groups = requirements(rule.condition)
+        requires = tuple(
+            frozenset().union(*(term_patterns[t] for t in group)) for group in term_groups
+        )
+        field_ids = frozenset(fields.index(name) for name in rule.fields)
+        plans.append(RulePlan(index, rule.condition, field_ids, requires))
+        if not requires:
+            always.append(index)
+            continue
+        # Index the rule under its most selective required group only.
+        best = max(range(len(requires)), key=lambda i: _selectivity(term_groups[i], terms))
+        for pattern in requires[best]:
+            trigger_rules.setdefault(pattern, []).append(index)
+    return Plan(
+        fields=fields,
+        rules=tuple(plans),
+        database=database,
+        term_patterns=term_patterns,
+        trigger_rules={p: tuple(r) for p, r in trigger_rules.items()},
+        always_rules=tuple(always),
+    )
+
+
+def _selectivity(group: frozenset[int], terms: Sequence[Term]) -> float:
+    """Higher for groups less likely to occur: long literals, few alternatives."""
+    shortest = min(
+        (min((len(lit) for lit in terms[t].literals), default=4) for t in group), default=0
+    )
+    return shortest - 2 * math.log2(len(group))
+
+
+def _compile(
+    used: Sequence[int], terms: Sequence[Term]
+) -> tuple[hyperscan.Database | None, dict[int, frozenset[int]]]:
+    """One hyperscan database for every term; for each term, the patterns that announce it."""
+    expressions: list[bytes] = []
+    flags: list[int] = []
+    index: dict[bytes, int] = {}
+    term_patterns: dict[int, frozenset[int]] = {}
+
+    def pattern(expression: bytes, flag: int) -> int:
+        if expression not in index:
+            index[expression] = len(expressions)
+            expressions.append(expression)
+            flags.append(flag)
+        return index[expression]
+
+    for term_id in used:
+        term = terms[term_id]
+        if term.regex is not None:
+            expression = term.regex.encode("utf-8")
+            found = {pattern(expression, _REGEX_FLAGS) if _compiles(expression) else ALWAYS}
+        else:
+            single = hyperscan.HS_FLAG_SINGLEMATCH
+            found = {pattern(_literal_expression(lit), single) for lit in term.literals}
+        term_patterns[term_id] = frozenset(found)
+    database = None
+    if expressions:
+        database = hyperscan.Database()
+        database.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=flags,
+        )
+    return database, term_patterns
+
+
+def _literal_expression(literal: str) -> bytes:
+    """A hyperscan pattern matching exactly the UTF-8 bytes of ``literal``."""
+    return "".join(
+        c if c.isascii() and c.isalnum() else "".join(f"\\x{b:02x}" for b in c.encode("utf-8"))
+        for c in literal
+    ).encode("ascii")
+
+
+def _compiles(expression: bytes) -> bool:
+    """Whether hyperscan accepts a regex term (else it is matched by re2 on every entry)."""
+    try:
+        database = hyperscan.Database()
+        database.compile(expressions=[expression], ids=[0], elements=1, flags=[_REGEX_FLAGS])
+    except hyperscan.error:
+        return False
+    return True

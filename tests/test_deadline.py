@@ -1,0 +1,89 @@
+"""Due dates read from treaty text: each expected date was worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from monitor.rules.deadline import extract_deadline
+
+
+def _at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T09:30:00").replace(tzinfo=UTC)
+
+
+CASES = [
+    # absolute dates after a deadline word
+    ("Russia must comply by 2 February 2019, Washington says", "2018-12-04", "2019-02-02"),
+    ("New START expires on 5 February 2026", "2025-09-01", "2026-02-05"),
+    ("The treaty remains in force until February 5, 2026.", "2021-02-03", "2026-02-05"),
+    ("Withdrawal takes effect on 2 August 2019.", "2019-02-01", "2019-08-02"),
+    ("The deadline is 2026-03-01 for all parties.", "2026-01-10", "2026-03-01"),
+    # no year: the occurrence nearest to publication, across the turn of the year
+    ("The grain initiative expires on 18 March.", "2023-03-13", "2023-03-18"),
+    ("Treaty expires on 5 February, officials warn", "2020-12-20", "2021-02-05"),
+    # periods counted from publication
+    ("Pompeo: return to compliance within 60 days", "2018-12-04", "2019-02-02"),
+    ("Iran gives Europe a 60-day ultimatum on the nuclear deal", "2019-05-08", "2019-07-07"),
+    ("E3 start a 30-day clock on snapback", "2025-08-28", "2025-09-27"),
+    ("The exit takes effect six months after notice", "2025-08-20", "2026-02-20"),
+    ("Under the treaty, withdrawal requires one year's notice.", "2024-01-28", "2025-01-28"),
+    ("The treaty will enter into force in 90 days.", "2020-10-24", "2021-01-22"),
+    ("Notice period: within two weeks of the vote", "2024-02-26", "2024-03-11"),
+    # months clamp to the last day of a shorter month
+    ("The pact lapses in one month unless renewed.", "2024-01-31", "2024-02-29"),
+    # periods counted from a date the text gives
+    (
+        "Notice was given on 4 November 2019; the exit takes effect one year later.",
+        "2019-11-05",
+        "2020-11-04",
+    ),
+    ("The withdrawal takes effect six months after 1 February 2019.", "2019-02-05", "2019-08-01"),
+    ("They will notify on 22 May and leave six months later.", "2020-05-21", "2020-11-22"),
+    # a strong date wins over a period, a period over a plain date
+    ("A 60-day rollover of the deal, which expires on 18 March", "2023-03-13", "2023-03-18"),
+    ("Signed on 3 June; ratification needed within 30 days", "2024-06-05", "2024-07-05"),
+    # Russian, French, German, Spanish
+    ("Срок действия договора истекает 5 февраля 2021 года", "2021-01-26", "2021-02-05"),
+    ("Выход вступит в силу через шесть месяцев", "2019-02-01", "2019-08-01"),
+    ("Le retrait prendra effet dans un an.", "2025-01-21", "2026-01-21"),
+    ("L'accord est prolongé jusqu'au 17 juillet 2023.", "2023-05-17", "2023-07-17"),
+    ("Les sanctions seront rétablies dans un délai de 30 jours.", "2025-08-28", "2025-09-27"),
+    ("Der Vertrag läuft nun bis zum 5. Februar 2026.", "2021-02-03", "2026-02-05"),
+    ("Das Abkommen tritt am 17. Januar 2026 in Kraft.", "2025-09-19", "2026-01-17"),
+    ("Der Austritt wird in sechs Monaten wirksam.", "2019-02-01", "2019-08-01"),
+    ("Binnen 30 Tagen treten die Sanktionen wieder in Kraft.", "2025-08-28", "2025-09-27"),
+    ("El tratado vence el 5 de febrero de 2026.", "2025-10-01", "2026-02-05"),
+    ("La salida será efectiva en seis meses.", "2025-06-27", "2025-12-27"),
+    ("Entrará en vigor en 90 días.", "2020-10-24", "2021-01-22"),
+]
+
+
+@pytest.mark.parametrize(("text", "published", "expected"), CASES)
+def test_extract_deadline_returns_the_hand_computed_due_date(
+    text: str, published: str, expected: str
+) -> None:
+    """The stated or counted due date comes back as a date."""
+    assert extract_deadline(text, _at(published)) == date.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Russia and the US hold talks on the INF Treaty in Geneva",
+        "The treaty was signed on 8 December 1987 by Reagan and Gorbachev.",
+        "Finland will raise defence spending to 3% of GDP by 2029.",
+        "Five-year-old treaty under review",
+        "",
+    ],
+)
+def test_extract_deadline_returns_none_when_no_due_date_is_stated(text: str) -> None:
+    """Text without a deadline, or with only a past plain date or a bare year, gives None."""
+    assert extract_deadline(text, _at("2024-06-01")) is None
+
+
+def test_extract_deadline_stays_fast_on_huge_hostile_text() -> None:
+    """Text past the first 20,000 characters is not read, so a huge entry cannot stall matching."""
+    text = "1 January " * 100_000 + "expires on 5 February 2026"
+    assert extract_deadline(text, _at("2026-01-02")) is None

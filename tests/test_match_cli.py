@@ -1,0 +1,135 @@
+"""``treaty-monitor match``: rules per entry of a feed, as a highlighted table or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import _register, cli
+from tests.rules_helpers import write
+
+_register()
+
+RULES = """\
+version: 1
+rules:
+  - id: exit
+    title: Treaty exit
+    severity: high
+    channels: [treaties, urgent]
+    tags: [withdrawal]
+    match: {all: [INF Treaty, withdraw*]}
+  - id: talks
+    title: Treaty talks
+    severity: medium
+    channels: [treaties]
+    tags: [talks]
+    match: {all: [INF Treaty, talks]}
+"""
+
+FEED = """\
+<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Desk</title><link>https://example.org/</link>
+<item><title>US to withdraw from the INF Treaty</title>
+  <link>https://example.org/1</link><guid isPermaLink="false">item-1</guid>
+  <description>Talks on the INF Treaty failed.</description></item>
+<item><title>Weather: sunny \x1b[31mred</title><link>https://example.org/2</link></item>
+</channel></rss>
+"""
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Path:
+    """A local RSS file with one matching and one non-matching item."""
+    path = tmp_path / "feed.xml"
+    path.write_text(FEED.replace("\x1b", "&#27;"), encoding="utf-8")
+    return path
+
+
+def test_jsonl_prints_one_object_per_entry_matched_or_not(tmp_path: Path, feed: Path) -> None:
+    """Each entry gets its id, rules, tag and channel unions, top severity and spans."""
+    write(tmp_path / "rules", RULES)
+    result = CliRunner().invoke(
+        cli, ["match", "--rules", str(tmp_path / "rules"), "--format", "jsonl", str(feed)]
+    )
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.output.splitlines())
+    assert {k: first[k] for k in ("entry_id", "link", "rules", "tags", "channels")} == {
+        "entry_id": "item-1",
+        "link": "https://example.org/1",
+        "rules": ["exit", "talks"],
+        "tags": ["withdrawal", "talks"],
+        "channels": ["treaties", "urgent"],
+    }
+    assert (first["severity"], first["deadline"]) == ("high", None)
+    assert {(s["rule"], s["field"], s["text"]) for s in first["spans"]} == {
+        ("exit", "title", "withdraw"),
+        ("exit", "title", "INF Treaty"),
+        ("exit", "summary", "INF Treaty"),
+        ("talks", "title", "INF Treaty"),
+        ("talks", "summary", "Talks"),
+        ("talks", "summary", "INF Treaty"),
+    }
+    assert second["entry_id"] == "https://example.org/2"  # no guid: the link stands in
+    assert (second["rules"], second["severity"], second["spans"]) == ([], None, [])
+
+
+def test_the_table_shows_rules_and_matched_text_without_terminal_escapes(
+    tmp_path: Path, feed: Path
+) -> None:
+    """The table lists each entry's rules; feed text cannot inject escape sequences."""
+    write(tmp_path / "rules", RULES)
+    result = CliRunner().invoke(cli, ["match", "--rules", str(tmp_path / "rules"), str(feed)])
+    assert result.exit_code == 0, result.output
+    assert "exit (high)" in result.output
+    assert "talks (medium)" in result.output
+    assert "\x1b" not in result.output
+    assert result.output.rstrip().endswith("2 entries, 1 matched")
+
+
+def test_match_reports_an_invalid_rule_set_and_exits_1(tmp_path: Path, feed: Path) -> None:
+    """Rule errors are printed as file:line:col lines, exit code 1."""
+    write(tmp_path / "rules", RULES.replace("severity: high", "severity: hgh"))
+    result = CliRunner().invoke(cli, ["match", "--rules", str(tmp_path / "rules"), str(feed)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{tmp_path}/rules/rules.yaml:5:15: rules[0].severity:")
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_ships_the_rule_pack_and_match_uses_it(
+    tmp_path: Path, repo_root: Path, feed: Path
+) -> None:
+    """The wheel carries rules/ as monitor/_shipped/rules, and ``match`` finds it there."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(repo_root), "-w", str(tmp_path / "dist"),
+         "--no-deps", "-q"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert "monitor/_shipped/rules/treaties.yaml" in names
+        archive.extractall(tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    where = subprocess.run(
+        [sys.executable, "-c",
+         "import monitor.rules.loader as l; print(l.__file__); print(l.shipped_rules_dir())"],
+        check=True, capture_output=True, text=True, env=env, cwd=tmp_path,
+    ).stdout.split()  # fmt: skip
+    assert where[0].startswith(str(tmp_path / "site"))
+    assert where[1] == str(tmp_path / "site" / "monitor" / "_shipped" / "rules")
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "match", "--format", "jsonl", str(feed)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["rules"]  # the shipped pack matched the withdrawal story

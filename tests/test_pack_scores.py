@@ -1,0 +1,138 @@
+"""The shipped rule pack on the labelled corpus: scores stay above the targets, dates stay right."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from monitor.rules.deadline import extract_deadline
+from monitor.rules.engine import RuleSet
+from monitor.rules.evaluate import TAGS, LabelledItem, Report, evaluate, parse_labels
+from monitor.rules.loader import load_rule_set
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
+SPLITS = ("dev", "heldout")
+# Written after the pack was first frozen (see docs/rule-pack.md); scored like the others.
+SCORED = (*SPLITS, "fresh")
+OTHER_LANGUAGES = ("ru", "fr", "de", "es")
+
+# The targets of issue 5 (on items the rules were not written against: the held-out split).
+ALERTS_F1 = 0.95
+TAG_F1 = 0.90
+OTHER_LANGUAGES_F1 = 0.85
+
+
+@cache
+def _items(split: str) -> tuple[LabelledItem, ...]:
+    path = CORPUS / f"{split}.jsonl"
+    with path.open(encoding="utf-8") as handle:
+        return tuple(parse_labels(handle, str(path)))
+
+
+@cache
+def _rules(directory: str) -> RuleSet:
+    return load_rule_set([ROOT / directory])
+
+
+@cache
+def _report(split: str, directory: str = "rules") -> Report:
+    return evaluate(_rules(directory).match, _items(split))
+
+
+def test_corpus_is_large_balanced_and_multilingual() -> None:
+    """At least 300 items, 40% untagged, 20 in each other language, ids unique across splits."""
+    items = [item for split in SPLITS for item in _items(split)]
+    assert len(items) >= 300
+    assert sum(not item.tags for item in items) >= 0.4 * len(items)
+    languages = Counter(item.lang for item in items)
+    assert all(languages[lang] >= 20 for lang in OTHER_LANGUAGES), languages
+    assert len({item.id for item in items}) == len(items)
+    assert len({item.title.casefold() for item in items}) == len(items)
+    for tag in TAGS:
+        assert sum(tag in item.tags for item in items) >= 20, tag
+
+
+@pytest.mark.parametrize("split", SCORED)
+def test_pack_alerts_on_treaty_news_and_stays_quiet_otherwise(split: str) -> None:
+    """F1 of "alerts at all" stays at or above the target."""
+    assert _report(split).alerts.f1 >= ALERTS_F1
+
+
+@pytest.mark.parametrize("split", SCORED)
+def test_pack_tags_developments_correctly(split: str) -> None:
+    """F1 averaged over the six tags stays at or above the target."""
+    assert _report(split).tag_f1 >= TAG_F1
+
+
+@pytest.mark.parametrize("split", SCORED)
+@pytest.mark.parametrize("lang", OTHER_LANGUAGES)
+def test_pack_works_in_the_other_languages(split: str, lang: str) -> None:
+    """Each of ru, fr, de, es reaches the target F1 for alerts at all."""
+    assert _report(split).only(lang).alerts.f1 >= OTHER_LANGUAGES_F1
+
+
+@pytest.mark.parametrize("split", SCORED)
+def test_pack_beats_the_plain_keyword_baseline(split: str) -> None:
+    """The pack is clearly better than "treaty word AND keyword" on both decisions."""
+    pack, baseline = _report(split), _report(split, "tests/corpus/baseline_rules")
+    assert pack.alerts.f1 >= baseline.alerts.f1 + 0.05
+    assert pack.tag_f1 >= baseline.tag_f1 + 0.10
+
+
+@pytest.mark.parametrize("split", SCORED)
+def test_deadline_matches_carry_the_labelled_due_date(split: str) -> None:
+    """Every deadline-tagged item with a stated due date yields exactly that date."""
+    dated = [item for item in _items(split) if item.deadline]
+    assert dated
+    for item in dated:
+        found = extract_deadline(f"{item.title}\n{item.summary}", item.published)
+        assert found == item.deadline, (item.id, item.title)
+
+
+@pytest.mark.parametrize("split", SCORED)
+def test_corpus_due_dates_belong_to_deadline_items(split: str) -> None:
+    """A due date is only labelled on items tagged deadline (labels stay consistent)."""
+    for item in _items(split):
+        assert item.deadline is None or "deadline" in item.tags, item.id
+
+
+def test_every_pack_rule_carries_one_of_the_six_tags_and_a_treaties_or_urgent_channel() -> None:
+    """Each rule is tagged with a development kind and publishes to treaties or urgent."""
+    rules = _rules("rules").rules
+    assert rules
+    for rule in rules:
+        assert set(rule.tags) & set(TAGS), rule.id
+        assert set(rule.channels) & {"treaties", "urgent"}, rule.id
+        assert rule.examples_match, rule.id
+        assert rule.examples_no_match, rule.id
+    channels = {c for rule in rules for c in rule.channels}
+    assert {"treaties", "urgent"} <= channels
+
+
+def test_corpus_jsonl_lines_hold_exactly_the_documented_fields() -> None:
+    """Every line has id, lang, title, summary, published, tags, deadline and nothing else."""
+    fields = {"id", "lang", "title", "summary", "published", "tags", "deadline"}
+    for split in SPLITS:
+        for line in (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            assert set(json.loads(line)) == fields
+
+
+@pytest.mark.parametrize("split", SCORED)
+def test_everything_urgent_also_reaches_the_treaties_channel(split: str) -> None:
+    """The urgent rules are a subset: no item alerts on urgent without alerting on treaties."""
+    rule_set = _rules("rules")
+    for item in _items(split):
+        channels = {c for m in rule_set.match(item.to_entry()) for c in m.channels}
+        assert "urgent" not in channels or "treaties" in channels, item.id
+
+
+def test_pack_stays_quiet_on_adversarial_negatives() -> None:
+    """Headlines built to share the pack's words (states, parliaments, verbs) raise no alert."""
+    report = _report("adversarial")
+    assert report.outcomes
+    assert not report.false_alarms, [o.item.title for o in report.false_alarms]
