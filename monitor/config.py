@@ -96,6 +96,7 @@ class FetchSettings(_Section):
     parse_workers: int = Field(default=2, ge=1, le=64)
     parse_timeout: Duration = 20.0
     parse_memory_mb: int = Field(default=1024, ge=128)
+    seen_retention: Duration = Field(default=90 * 86400.0, ge=86400.0)
 
 
 class FeedSettings(_Section):

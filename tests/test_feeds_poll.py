@@ -154,3 +154,51 @@ async def test_first_poll_is_capped_at_max_items(
     outcome = await poller.poll(feed)  # type: ignore[arg-type]
     await poller.fetcher.close()
     assert outcome.new == 10
+
+
+@pytest.mark.parametrize(("old_ids", "pruned"), [(30, True), (3, False)])
+async def test_dedup_record_of_a_busy_feed_forgets_ids_older_than_the_retention(
+    old_ids: int,
+    pruned: bool,
+    site: FeedSite,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+    pool: ParsePool,
+) -> None:
+    """Ids first seen long ago go once the record is large; a small record keeps everything."""
+    await redis_client.hset(
+        keys.seen("news"), mapping={f"news:old{i}": "fp:1" for i in range(old_ids)}
+    )
+    site.docs["/feed"] = rss(2)
+    poller, feed = _poller(site, redis_client, keys, pool, max_items=5)
+    await poller.poll(feed)  # type: ignore[arg-type]
+    await poller.fetcher.close()
+    remaining = await redis_client.hkeys(keys.seen("news"))
+    assert len(remaining) == (2 if pruned else old_ids + 2)
+
+
+@pytest.mark.parametrize(("status", "moves"), [(301, True), (308, True), (302, False)])
+async def test_permanent_redirect_moves_the_feed_after_three_polls(
+    status: int,
+    moves: bool,
+    site: FeedSite,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+    pool: ParsePool,
+) -> None:
+    """301/308 seen on three polls moves the stored URL; a 302 never does."""
+    from aiohttp import web
+
+    async def moved(_request: web.Request) -> web.Response:
+        return web.Response(status=status, headers={"Location": "/new"})
+
+    site.extra["/feed"] = moved
+    site.docs["/new"] = rss(1)
+    poller, feed = _poller(site, redis_client, keys, pool)
+    for _ in range(4):
+        await poller.poll(feed)  # type: ignore[arg-type]
+    await poller.fetcher.close()
+    state = await poller.store.load("news")
+    assert state.url.endswith("/new") is moves
+    assert site.hits["/feed"] == (3 if moves else 4)
+    assert state.configured_url.endswith("/feed")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -133,3 +135,38 @@ def test_an_installed_wheel_ships_the_rule_pack_and_match_uses_it(
     assert result.returncode == 0, result.stderr
     first = json.loads(result.stdout.splitlines()[0])
     assert first["rules"]  # the shipped pack matched the withdrawal story
+
+
+def test_match_reads_a_feed_from_an_http_url(tmp_path: Path, feed: Path) -> None:
+    """FEED may be an http URL (here a server on 127.0.0.1)."""
+    write(tmp_path / "rules", RULES)
+    body = feed.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            del format, args
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+        result = CliRunner().invoke(
+            cli, ["match", "--rules", str(tmp_path / "rules"), "--format", "jsonl", url]
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["rules"] for line in result.output.splitlines()] == [
+        ["exit", "talks"],
+        [],
+    ]

@@ -28,6 +28,11 @@ TERMS = [
     ("pull* out of", "pullout of", None),
     ("[serves, served, serving] notice", "US served notice", "served notice"),
     ("[serves, served, serving] notice", "US serve notice", None),
+    # Alternatives that are prefixes of each other match whichever is written first
+    ("treaty [expire, expires, expired]", "the treaty expires soon", "treaty expires"),
+    ("treaty [expire, expires, expired]", "the treaty expired", "treaty expired"),
+    ("[formal, formally] [notify, notifies]", "formally notifies", "formally notifies"),
+    ("[a, b, c, ab, abc] x", "abc x", "abc x"),
     ("within [30, 60] days", "comply within 60 days", "within 60 days"),
     ("within [30, 60] days", "comply within 90 days", None),
     ("re:\\d+-day ultimatum", "a 60-day ultimatum", "60-day ultimatum"),
@@ -36,10 +41,21 @@ TERMS = [
     ("re:ab+c", "xabbbc", None),  # regex terms also sit on word boundaries
     ("re:ab+c", "an abbbc here", "abbbc"),
     ("U.S.", "the U.S. said", "U.S."),
+    ("Russia's withdrawal", "Russia\u2019s withdrawal", "Russia\u2019s withdrawal"),
+    ("Russia\u2019s withdrawal", "RUSSIA'S WITHDRAWAL", "RUSSIA'S WITHDRAWAL"),
     # Non-Latin scripts and Unicode case folding
     ("выход из ДРСМД", "Россия заявила: ВЫХОД ИЗ ДРСМД неизбежен", "ВЫХОД ИЗ ДРСМД"),
     ("выход* из ДРСМД", "о выходе из ДРСМД", "выходе из ДРСМД"),
     ("ДРСМД", "ДРСМДх", None),
+    ("[выход*, уход] из ДРСМД", "о ВЫХОДЕ из ДРСМД", "ВЫХОДЕ из ДРСМД"),
+    ("[выход*, уход] из ДРСМД", "о выходецах из ДРСМД", "выходецах из ДРСМД"),
+    ("[formal, official] notice", "an official\u00a0notice", "official\u00a0notice"),
+    ("[formal, official] notice", "unofficial notice", None),
+    # Four or more leading alternatives run in RE2: the same semantics
+    ("[выход*, уход, отказ, разрыв] из ДРСМД", "о ВЫХОДЕ из ДРСМД", "ВЫХОДЕ из ДРСМД"),
+    ("[formal, official, written, public] notice", "an official\u00a0notice", "official\u00a0notice"),  # noqa: E501
+    ("[formal, official, written, public] notice", "unofficial notice", None),
+    ("[formal, official, written, public] notice*", "public-notices", "public-notices"),
     ("retrait du traité", "Paris annonce le RETRAIT DU TRAITÉ", "RETRAIT DU TRAITÉ"),
     ("Austritt aus dem Vertrag", "Der AUSTRITT aus dem Vertrag", "AUSTRITT aus dem Vertrag"),
     ("retirada del tratado", "La Retirada del Tratado", "Retirada del Tratado"),
@@ -91,6 +107,8 @@ LOGIC = [
     ('{same_sentence: [withdraw*, treaty]}', "The U.S. will withdraw from the treaty.", True),
     ('{same_sentence: [withdraw*, treaty]}', "Talks end. US to withdraw from treaty!", True),
     ('{same_sentence: [[exit, withdraw*], [treaty, accord]]}', "Exit from the accord.", True),
+    ('{same_sentence: [[INF, INF Treaty], withdraw*]}', "INF Treaty: US withdraws", True),
+    ('{near: {terms: [[INF, INF Treaty], withdraw*], within: 1}}', "INF Treaty to withdraw", True),
 ]  # fmt: skip
 
 
@@ -263,3 +281,29 @@ def test_a_catastrophic_regex_over_100_kb_completes(tmp_path: Path) -> None:
 
 def _quote(term: str) -> str:
     return "'" + term.replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize(
+    "match",
+    ["{near: {terms: [treaty, withdraw*], within: 5}}", "{same_sentence: [treaty, withdraw*]}"],
+)
+def test_thousands_of_repeated_terms_do_not_make_proximity_quadratic(
+    tmp_path: Path, match: str
+) -> None:
+    """Proximity over 20,000 hits of one term finds the one close pair (sliding window)."""
+    rule_set = one_rule(tmp_path, match)
+    tail = ". Then many words lie between us and a withdrawal, far from any treaty"
+    content = "treaty " * 20_000 + tail
+    found = only(rule_set.match(entry(content=content)))
+    assert found is not None
+    assert [s.text for s in found.spans] == ["withdrawal", "treaty"]
+    assert found.spans[1].start == len(content) - len("treaty")
+
+
+def test_a_match_keeps_a_few_spans_per_term(tmp_path: Path) -> None:
+    """A term repeated thousands of times yields at most five spans, the first ones."""
+    rule_set = one_rule(tmp_path, "{all: [treaty, accord]}")
+    found = only(rule_set.match(entry(summary="accord " + "treaty " * 5000)))
+    assert found is not None
+    assert [s.text for s in found.spans] == ["accord"] + ["treaty"] * 5
+    assert found.spans[-1].start == len("accord ") + 4 * len("treaty ")

@@ -208,3 +208,10 @@ def test_the_yaml_example_of_a_doc_is_valid_and_its_examples_pass(
     results = run_examples(load_rule_set([tmp_path]))
     assert len(results) == examples
     assert all(r.passed for r in results)
+
+
+def test_a_file_with_a_byte_order_mark_and_crlf_line_ends_loads(tmp_path: Path) -> None:
+    """Files saved by Windows editors (BOM, CRLF) are read like any other."""
+    text = _file(RULE.format(id="a", severity="low", match="treaty"))
+    (tmp_path / "rules.yaml").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert [r.id for r in load_rule_set([tmp_path]).rules] == ["a"]

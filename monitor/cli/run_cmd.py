@@ -34,12 +34,14 @@ def run(config_path: Path | None, log_format: str | None, role: tuple[str, ...])
 
     async def main() -> None:
         await run_daemon(settings, roles, asyncio.Event())
+        # Stopped cleanly: a repeated signal while the loop and the worker pools are torn down
+        # must not turn that into a death by signal.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
 
     asyncio.run(main())
-    # The daemon has stopped cleanly; a repeated signal during interpreter teardown (worker
-    # pools, atexit) must not turn that into a death by signal.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_IGN)
 
 
 def register(cli: click.Group) -> None:

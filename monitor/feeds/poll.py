@@ -39,6 +39,8 @@ from monitor.feeds.workers import ParsedBatch, ParseJob
 log = structlog.get_logger(__name__)
 
 StateChanges = dict[str, str | int | float]
+# A feed's dedup record is only thinned out once it holds this many times max_items ids.
+SEEN_KEEP_FACTOR = 4
 
 
 class Parser(Protocol):
@@ -177,8 +179,21 @@ class FeedPoller:
             found["guid_shared"] = 1
         if parsed.title:
             found["title"] = parsed.title[:200]
-        new, edited = await self.store.publish(feed.name, parsed.records)
+        day = int(now // 86400)
+        new, edited = await self.store.publish(feed.name, parsed.records, day=day)
+        if state.pruned_day != day:
+            await self._prune(feed, day)
+            found["pruned_day"] = day
         return "ok", new, edited, found
+
+    async def _prune(self, feed: FeedSettings, day: int) -> None:
+        fetch = self.settings.fetch
+        before = day - int(fetch.seen_retention // 86400)
+        removed = await self.store.prune_seen(
+            feed.name, before_day=before, keep=SEEN_KEEP_FACTOR * fetch.max_items
+        )
+        if removed:
+            log.info("feed_seen_pruned", feed=feed.name, removed=removed)
 
     def _redirects(
         self, feed: FeedSettings, state: FeedState, result: FetchResult, url: str

@@ -130,6 +130,9 @@ class FeedScheduler:
             delay = jittered(self.poller.pacing(self.feeds[name]).interval, 0.1, self.rnd)
         finally:
             self._running.discard(task)
+        # Every fetcher wakes at a random moment just after the lease ends, so the work spreads
+        # over all of them instead of the last holder always winning.
+        delay += self.rnd.uniform(0.0, min(2.0, max(0.2, delay * 0.05)))
         self._schedule(name, datetime.now(UTC) + timedelta(seconds=delay))
 
     async def _turn(self, feed: FeedSettings) -> float:
@@ -152,8 +155,10 @@ class FeedScheduler:
     async def _wait_for_other(self, feed: FeedSettings) -> float:
         """Another fetcher holds the lease: look again shortly after it ends."""
         state = await self.store.load(feed.name)
-        # A lease taken for a poll in progress runs far longer than the poll usually takes (the
-        # holder shortens it afterwards): look again within an interval, not when it would end.
-        left = min(await self.store.lease_left(feed.name), self.poller.pacing(feed).interval)
-        until_due = max(0.0, state.next_due - time.time())
-        return max(left, until_due, 1.0) + self.rnd.uniform(0.0, 2.0)
+        until_due = state.next_due - time.time()
+        if until_due > 0:
+            return max(until_due, 0.2)
+        # The holder is polling right now (its lease runs long until the poll ends): look again
+        # soon instead of sleeping through the whole hold time.
+        left = await self.store.lease_left(feed.name)
+        return min(max(left, 0.2), 2.0)

@@ -19,15 +19,16 @@ from monitor.streams import Keys
 _PUBLISH = """
 local new, edited = 0, 0
 local rows = cjson.decode(ARGV[2])
+local day = ARGV[3]
 for i = 1, #rows do
   local id, fp, body = rows[i][1], rows[i][2], rows[i][3]
   local old = redis.call('HGET', KEYS[1], id)
   if not old then
-    redis.call('HSET', KEYS[1], id, fp)
+    redis.call('HSET', KEYS[1], id, fp .. ':' .. day)
     redis.call('XADD', KEYS[2], '*', 'entry', body, 'feed', ARGV[1], 'id', id)
     new = new + 1
-  elseif old ~= fp then
-    redis.call('HSET', KEYS[1], id, fp)
+  elseif string.match(old, '^[^:]*') ~= fp then
+    redis.call('HSET', KEYS[1], id, fp .. ':' .. day)
     redis.call('XADD', KEYS[2], '*', 'entry', body, 'feed', ARGV[1], 'id', id, 'edited', '1')
     edited = edited + 1
   end
@@ -35,6 +36,26 @@ end
 if new > 0 then redis.call('HINCRBY', KEYS[3], 'entries_seen', new) end
 if edited > 0 then redis.call('HINCRBY', KEYS[3], 'entries_edited', edited) end
 return {new, edited}
+"""
+
+# Forget entries first seen before ARGV[1] (a day number), only in hashes above ARGV[2] fields:
+# a small feed keeps every id forever, so an old item still listed can never alert again.
+_PRUNE = """
+if redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[2]) then return 0 end
+local cursor, removed, oldest = '0', 0, tonumber(ARGV[1])
+repeat
+  local reply = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', 1000)
+  cursor = reply[1]
+  local kv = reply[2]
+  for i = 1, #kv, 2 do
+    local day = tonumber(string.match(kv[i + 1], ':(%d+)$') or '')
+    if day and day < oldest then
+      redis.call("HDEL", KEYS[1], kv[i])
+      removed = removed + 1
+    end
+  end
+until cursor == '0'
+return removed
 """
 
 _RENEW = """
@@ -73,6 +94,7 @@ class FeedState:
     redirect_count: int = 0
     guid_shared: int = 0
     title: str = ""
+    pruned_day: int = 0
 
     @classmethod
     def from_hash(cls, raw: Mapping[str, str]) -> FeedState:
@@ -108,6 +130,7 @@ class FeedStore:
         self.keys = keys
         self._publish = client.register_script(_PUBLISH)
         self._renew = client.register_script(_RENEW)
+        self._prune = client.register_script(_PRUNE)
         self._registered: set[str] = set()
 
     async def load(self, feed: str) -> FeedState:
@@ -127,15 +150,21 @@ class FeedStore:
             await pipe.execute()
         self._registered.add(feed)
 
-    async def publish(self, feed: str, records: Sequence[tuple[str, str, str]]) -> tuple[int, int]:
+    async def publish(
+        self, feed: str, records: Sequence[tuple[str, str, str]], *, day: int = 0
+    ) -> tuple[int, int]:
         """Publish (id, fingerprint, entry JSON) records not seen before or edited: → counts."""
         if not records:
             return 0, 0
         # One argument for all records: packing thousands of arguments costs more than JSON.
         payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
         keys = [self.keys.seen(feed), self.keys.entries, self.keys.feed_state(feed)]
-        new, edited = await self._publish(keys=keys, args=[feed, payload])
+        new, edited = await self._publish(keys=keys, args=[feed, payload, day])
         return int(new), int(edited)
+
+    async def prune_seen(self, feed: str, *, before_day: int, keep: int) -> int:
+        """Forget ids first seen before ``before_day`` if the feed has seen over ``keep``."""
+        return int(await self._prune(keys=[self.keys.seen(feed)], args=[before_day, keep]))
 
     async def acquire(self, feed: str, holder: str, ttl: float, *, take_from: str = "") -> bool:
         """Take the lease for ``ttl`` seconds (also from a holder starting with ``take_from``)."""

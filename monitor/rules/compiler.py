@@ -244,7 +244,7 @@ def _near(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> Condition
 
 def _groups(
     ctx: _Context, source: SourceFile, path: Path_, raw: Any
-) -> tuple[tuple[int, ...], ...] | None:
+) -> tuple[frozenset[int], ...] | None:
     if not isinstance(raw, list) or len(raw) < 2:
         ctx.error(
             source,
@@ -253,7 +253,7 @@ def _groups(
             "(each a term or a list of terms)",
         )
         return None
-    groups: list[tuple[int, ...]] = []
+    groups: list[frozenset[int]] = []
     for i, item in enumerate(raw):
         items = item if isinstance(item, list) else [item]
         ids: list[int] = []
@@ -266,7 +266,7 @@ def _groups(
         if not ids:
             ctx.error(source, (*path, i), f"{_where((*path, i))}: expected at least one term")
             return None
-        groups.append(tuple(dict.fromkeys(ids)))
+        groups.append(frozenset(ids))
     return tuple(groups)
 
 
@@ -280,9 +280,9 @@ def _leaf(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> TermLeaf 
             known = ", ".join(f"${n}" for n in sorted(ctx.vocabularies)) or "none defined"
             ctx.error(source, path, f"{_where(path)}: unknown vocabulary {text} (known: {known})")
             return None
-        return TermLeaf(ctx.vocabularies[name])
+        return TermLeaf(frozenset(ctx.vocabularies[name]))
     term = ctx.term(source, path, text)
-    return None if term is None else TermLeaf((term,))
+    return None if term is None else TermLeaf(frozenset((term,)))
 
 
 def _term_text(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _WORD = re.compile(r"\w+")
 # A sentence ends at . ! ? … (and CJK stops) followed by space, or at a line break.
@@ -15,9 +16,12 @@ _ABBREVIATION = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Hit:
-    """One occurrence of one term in one field (offsets in the case-folded field text)."""
+class Hit(NamedTuple):
+    """One occurrence of one term in one field (offsets in the case-folded field text).
+
+    A named tuple: entries can hold thousands of hits, and tuples are the cheapest immutable,
+    hashable and orderable value Python builds.
+    """
 
     field: int
     start: int
@@ -26,16 +30,23 @@ class Hit:
 
 
 class Hits:
-    """Every hit of one entry, by term, plus lazily computed word and sentence positions."""
+    """Every hit of one entry, by term, and word and sentence questions about its fields."""
 
-    def __init__(self, texts: Sequence[str], lookup: Callable[[int], list[Hit]]) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        lookup: Callable[[int], list[Hit]],
+        present: frozenset[int] = frozenset(),
+    ) -> None:
         self.texts = texts
         self.lookup = lookup
+        self.present = present
 
-    def of(self, terms: Sequence[int], fields: frozenset[int]) -> list[Hit]:
+    def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
         """Hits of any of ``terms`` inside ``fields``."""
         found: list[Hit] = []
-        for term in terms:
+        # Only terms the scan may have seen: a vocabulary can hold hundreds of terms.
+        for term in sorted(self.present.intersection(terms)):
             for hit in self.lookup(term):
                 if hit.field in fields:
                     found.append(hit)
@@ -83,7 +94,7 @@ class Condition:
 class TermLeaf(Condition):
     """Any of the terms (one term, or a vocabulary's terms)."""
 
-    ids: tuple[int, ...]
+    ids: frozenset[int]
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """All hits of the terms, or ``None`` if there are none."""
@@ -150,7 +161,7 @@ class NoneOf(_Composite):
 class _Grouped(Condition):
     """Base of conditions that need one hit of each group of terms, placed together."""
 
-    groups: tuple[tuple[int, ...], ...]
+    groups: tuple[frozenset[int], ...]
 
     def terms(self) -> set[int]:
         """Term ids of every group."""
@@ -167,6 +178,40 @@ class _Grouped(Condition):
                 by_field.setdefault(hit.field, [[] for _ in self.groups])[index].append(hit)
         return {f: lists for f, lists in by_field.items() if all(lists)}
 
+    def _first_window(
+        self, hits: Hits, fields: frozenset[int], fits: Callable[[int, Hit, Hit], bool]
+    ) -> Result:
+        """The first minimal run of hits (in text order) covering every group that ``fits``.
+
+        A sliding window: linear in the number of hits, so thousands of repeated terms cannot
+        make it quadratic. ``fits`` judges a window by its first and last hit.
+        """
+        groups = len(self.groups)
+        for field, lists in (self._candidates(hits, fields) or {}).items():
+            placed = sorted(
+                (hit.start, group, hit)
+                for group, group_hits in enumerate(lists)
+                for hit in group_hits
+            )
+            counts = [0] * groups
+            covered = left = 0
+            for right, (_, group, hit) in enumerate(placed):
+                counts[group] += 1
+                covered += counts[group] == 1
+                while covered == groups:
+                    first_group, first = placed[left][1], placed[left][2]
+                    if counts[first_group] > 1:  # the first hit is not needed: drop it
+                        counts[first_group] -= 1
+                        left += 1
+                        continue
+                    if fits(field, first, hit):
+                        chosen = {g: h for _, g, h in placed[left : right + 1]}
+                        return list(chosen.values())
+                    counts[first_group] -= 1
+                    covered -= 1
+                    left += 1
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Near(_Grouped):
@@ -175,37 +220,13 @@ class Near(_Grouped):
     within: int = 0
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """The closest set of hits found, if they lie within the distance."""
-        for field, lists in (self._candidates(hits, fields) or {}).items():
-            placed = sorted(
-                (hit.start, index, hit)
-                for index, group_hits in enumerate(lists)
-                for hit in group_hits
-            )
-            found = self._window(hits, field, placed)
-            if found is not None:
-                return found
-        return None
-
-    def _window(self, hits: Hits, field: int, placed: list[tuple[int, int, Hit]]) -> Result:
-        """From each hit (in text order) take the next hit of every other group; check the gap."""
+        """The first tightest set of hits that lies within the distance."""
         within = self.within
-        for i, (_, group, hit) in enumerate(placed):
-            chosen = {group: hit}
-            first_end, last_start = hit.end, hit.start
-            for _, other, other_hit in placed[i + 1 :]:
-                if hits.words_between(field, first_end, other_hit.start, within) > within:
-                    break  # later hits start later still: the gap only grows
-                if other not in chosen:
-                    chosen[other] = other_hit
-                    first_end = min(first_end, other_hit.end)
-                    last_start = max(last_start, other_hit.start)
-                    if len(chosen) == len(self.groups):
-                        break
-            complete = len(chosen) == len(self.groups)
-            if complete and hits.words_between(field, first_end, last_start, within) <= within:
-                return list(chosen.values())
-        return None
+
+        def fits(field: int, first: Hit, last: Hit) -> bool:
+            return hits.words_between(field, first.end, last.start, within) <= within
+
+        return self._first_window(hits, fields, fits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,22 +234,12 @@ class SameSentence(_Grouped):
     """One hit of each group inside one sentence of one field."""
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """The first set of hits, one per group, with no sentence end among them."""
-        for field, lists in (self._candidates(hits, fields) or {}).items():
-            placed = sorted(
-                (hit.start, index, hit)
-                for index, group_hits in enumerate(lists)
-                for hit in group_hits
-            )
-            for i, (start, group, hit) in enumerate(placed):
-                chosen = {group: hit}
-                for _, other, other_hit in placed[i + 1 :]:
-                    if hits.sentence_break(field, start, max(hit.end, other_hit.end)):
-                        break  # later hits lie beyond this sentence end too
-                    chosen.setdefault(other, other_hit)
-                    if len(chosen) == len(self.groups):
-                        return list(chosen.values())
-        return None
+        """The first tightest set of hits, one per group, with no sentence end among them."""
+
+        def fits(field: int, first: Hit, last: Hit) -> bool:
+            return not hits.sentence_break(field, first.start, max(first.end, last.end))
+
+        return self._first_window(hits, fields, fits)
 
 
 def requirements(condition: Condition) -> list[frozenset[int]]:
@@ -238,9 +249,9 @@ def requirements(condition: Condition) -> list[frozenset[int]]:
     evaluated for every entry.
     """
     if isinstance(condition, TermLeaf):
-        return [frozenset(condition.ids)]
+        return [condition.ids]
     if isinstance(condition, _Grouped):
-        return [frozenset(group) for group in condition.groups]
+        return list(condition.groups)
     if isinstance(condition, AllOf):
         return [group for child in condition.children for group in requirements(child)]
     if isinstance(condition, AnyOf):

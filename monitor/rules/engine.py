@@ -1,8 +1,9 @@
 """The compiled rule set: one multi-pattern scan per entry, then the logic of the rules it touched.
 
-Per entry the matchable fields are case-folded and joined, hyperscan scans them once for every
-term (see :mod:`monitor.rules.scan`), and only the rules whose required terms were seen are
-evaluated, computing exact spans for just the terms they ask about. Pure: no I/O, no clock.
+Per entry the matchable fields are joined and scanned once by hyperscan for every term (see
+:mod:`monitor.rules.scan`); only the rules whose required terms were seen are evaluated, and only
+then are the fields case-folded and exact spans computed for the terms those rules ask about.
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from monitor.rules.scan import EntryScan, Plan, RuleShape, build_plan
 from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key
+
+MAX_SPANS = 50
+MAX_SPANS_PER_TERM = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +81,12 @@ class RuleSet:
         """Every enabled rule that matches the entry, in rule order, with its spans."""
         plan = self.plan
         scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
-        hits = Hits(scan.folded, scan.hits)
+        candidates = plan.candidates(scan.seen)
+        if not candidates:
+            return []
+        hits = Hits(scan.folded, scan.hits, scan.present)
         matches: list[Match] = []
-        for index in plan.candidates(scan.seen):
+        for index in candidates:
             rule = self.rules[index]
             rule_plan = plan.rules[index]
             if rule_plan is None or not rule.applies_to(entry):
@@ -133,10 +140,15 @@ class RuleSet:
         texts, folded, fields = scan.texts, scan.folded, self.plan.fields
         spans: list[Span] = []
         covered = (-1, -1)  # field and end of the last kept hit
+        per_term: dict[int, int] = {}
         for hit in sorted(set(found), key=lambda h: (h.field, h.start, -h.end, h.term)):
             if hit.field == covered[0] and hit.end <= covered[1]:
                 continue  # inside a longer span already shown ("Treaty" in "INF Treaty")
             covered = (hit.field, hit.end)
+            # A term repeated thousands of times must not bloat the alert: a few of each suffice.
+            per_term[hit.term] = per_term.get(hit.term, 0) + 1
+            if per_term[hit.term] > MAX_SPANS_PER_TERM or len(spans) >= MAX_SPANS:
+                continue
             start, end = _original_offsets(texts[hit.field], folded[hit.field], hit)
             text = texts[hit.field][start:end]
             term = self.terms[hit.term].source

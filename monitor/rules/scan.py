@@ -1,9 +1,11 @@
 """The one multi-pattern scan: a hyperscan database over every term, and per-entry hit lookup.
 
-Phrases are prefiltered by one literal each (the scan only says "may occur"); one-word terms get
-their spans straight from the scan; regex terms are prefiltered by hyperscan (or, if it cannot
-compile them, matched by re2 on every entry). Exact spans are computed lazily, only for the terms
-of rules that are still candidates. Pure.
+Every term is announced by patterns that must occur wherever it matches: a phrase by its most
+distinctive word (one literal per alternative of an inflection list), a regex by its longest
+mandatory literal or, failing that, by itself in hyperscan's prefilter mode (or by nothing: then
+it counts as always present). Each pattern reports once per entry (HS_FLAG_SINGLEMATCH). Rules are
+indexed by their most selective required group; exact spans are computed lazily, only for the
+terms of rules that are still candidates. Pure.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Plan:
     rules: tuple[RulePlan | None, ...]
     database: hyperscan.Database | None
     term_patterns: dict[int, frozenset[int]]
+    pattern_terms: dict[int, tuple[int, ...]]
     trigger_rules: dict[int, tuple[int, ...]]
     always_rules: tuple[int, ...]
 
@@ -81,21 +84,51 @@ class EntryScan:
         self.plan = plan
         self.terms = terms
         self.texts = texts
-        self.folded = [text.casefold() for text in texts]
-        self.joined = FIELD_JOIN.join(self.folded)
-        self.seen = _scan(plan.database, self.joined)
+        raw = FIELD_JOIN.join(texts)
+        # ASCII text needs no Unicode folding to be scanned: the literals are matched caseless.
+        # Folding (and everything after the scan) happens only for entries that have candidates.
+        self._ascii = raw.isascii()
+        self._folded: list[str] | None = None
+        self._joined = ""
+        self._present: frozenset[int] | None = None
+        self.seen = _scan(plan.database, raw if self._ascii else self.joined)
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
+
+    # Plain lazy attributes rather than functools.cached_property, which takes a lock per access
+    # in Python 3.11: these are read for every candidate rule of every entry.
+    @property
+    def present(self) -> frozenset[int]:
+        """Terms that may occur: those announced by a pattern the scan saw."""
+        if self._present is None:
+            pattern_terms = self.plan.pattern_terms
+            seen = self.seen
+            self._present = frozenset(
+                t for p in seen if p in pattern_terms for t in pattern_terms[p]
+            )
+        return self._present
+
+    @property
+    def folded(self) -> list[str]:
+        """The fields, case-folded (``lower`` is the same for ASCII, and faster)."""
+        if self._folded is None:
+            self._folded = [t.lower() if self._ascii else t.casefold() for t in self.texts]
+            self._joined = FIELD_JOIN.join(self._folded)
+        return self._folded
+
+    @property
+    def joined(self) -> str:
+        """The folded fields joined by :data:`FIELD_JOIN`."""
+        if self._folded is None:
+            self.folded  # noqa: B018 - computes both
+        return self._joined
 
     def hits(self, term_id: int) -> list[Hit]:
         """Every exact hit of one term, in field coordinates (computed once)."""
         cached = self._cache.get(term_id)
         if cached is not None:
             return cached
-        found: list[Hit] = []
-        patterns = self.plan.term_patterns.get(term_id)
-        if patterns is not None and not patterns.isdisjoint(self.seen):
-            found = self._exact(term_id)
+        found = self._exact(term_id) if term_id in self.present else []
         self._cache[term_id] = found
         return found
 
@@ -147,6 +180,10 @@ def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
     fields = tuple(dict.fromkeys(name for rule in rules if rule.enabled for name in rule.fields))
     used = sorted({t for rule in rules if rule.enabled for t in rule.condition.terms()})
     database, term_patterns = _compile(used, terms)
+    pattern_terms: dict[int, list[int]] = {}
+    for term_id, patterns in term_patterns.items():
+        for pattern in patterns:
+            pattern_terms.setdefault(pattern, []).append(term_id)
     plans: list[RulePlan | None] = []
     trigger_rules: dict[int, list[int]] = {}
     always: list[int] = []
@@ -172,6 +209,7 @@ def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
         rules=tuple(plans),
         database=database,
         term_patterns=term_patterns,
+        pattern_terms={p: tuple(t) for p, t in pattern_terms.items()},
         trigger_rules={p: tuple(r) for p, r in trigger_rules.items()},
         always_rules=tuple(always),
     )
@@ -207,7 +245,7 @@ def _compile(
             expression = term.regex.encode("utf-8")
             found = {pattern(expression, _REGEX_FLAGS) if _compiles(expression) else ALWAYS}
         else:
-            single = hyperscan.HS_FLAG_SINGLEMATCH
+            single = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
             found = {pattern(_literal_expression(lit), single) for lit in term.literals}
         term_patterns[term_id] = frozenset(found)
     database = None

@@ -48,7 +48,7 @@ def read_yaml(raw: bytes, file: str) -> Located:
     if len(raw) > MAX_FILE_BYTES:
         raise RuleError(f"file is larger than {MAX_FILE_BYTES} bytes", file=file, line=1)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # editors on Windows like to start with a BOM
     except UnicodeDecodeError as exc:
         raise RuleError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
     try:
