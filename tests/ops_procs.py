@@ -109,6 +109,7 @@ class Daemon:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -119,6 +120,7 @@ class Daemon:
         """Start the process (logs appended to ``<log_dir>/<name>.log``)."""
         env = {**os.environ, "TREATY_MONITOR_HTTP__LISTEN": f"127.0.0.1:{self.port}"}
         env.pop("NOTIFY_SOCKET", None)
+        env.update(self.extra_env)
         self.starts += 1
         with (self.log_dir / f"{self.name}.log").open("ab") as log:
             self.process = subprocess.Popen(
