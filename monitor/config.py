@@ -56,8 +56,10 @@ class RedisSettings(_Section):
 
     url: SecretStr | None = None
     prefix: str = Field(default="tm", pattern=r"^[A-Za-z0-9_.:-]+$")
-    sentinels: tuple[str, ...] = ()
+    sentinels: tuple[str, ...] = ()  # "host:port" of each Sentinel; then url is not used
     sentinel_service: str = "mymaster"
+    password: SecretStr | None = None  # the Redis server's password when using Sentinel
+    sentinel_password: SecretStr | None = None  # the Sentinels' own password, if they have one
     entries_maxlen: int = Field(default=100_000, ge=1000)
     alerts_maxlen: int = Field(default=100_000, ge=1000)
 

@@ -153,8 +153,13 @@ async def open_redis(
     embedded: EmbeddedRedis | None = None
     if settings.sentinels:
         hosts = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in settings.sentinels]
-        password = settings.url.get_secret_value() if settings.url else None
-        sentinel = Sentinel(hosts, decode_responses=True)  # type: ignore[no-untyped-call]
+        password = settings.password.get_secret_value() if settings.password else None
+        own = settings.sentinel_password
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            hosts,
+            sentinel_kwargs={"password": own.get_secret_value()} if own else None,
+            decode_responses=True,
+        )
         client: aioredis.Redis = sentinel.master_for(
             settings.sentinel_service, decode_responses=True, password=password
         )

@@ -81,7 +81,9 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             health.ready = True
             systemd.ready()
             systemd.status(f"running roles: {', '.join(sorted(roles))}")
-            beat = asyncio.create_task(_heartbeat(client, keys, instance, roles, systemd, stop))
+            beat = asyncio.create_task(
+                _heartbeat(client, keys, instance, roles, health, systemd, stop)
+            )
             await stop.wait()
             systemd.stopping()
             health.ready = False
@@ -221,6 +223,7 @@ async def _heartbeat(
     keys: Keys,
     instance: str,
     roles: frozenset[str],
+    health: HealthState,
     systemd: SystemdNotify,
     stop: asyncio.Event,
 ) -> None:
@@ -230,7 +233,10 @@ async def _heartbeat(
     while not stop.is_set():
         with contextlib.suppress(Exception):
             await client.hset(keys.heartbeats, instance, json.dumps({**record, "at": time.time()}))
-        systemd.watchdog()
+        # The watchdog follows the role loops, not just the event loop: a hung consumer gets the
+        # daemon restarted by systemd.
+        if health.alive(time.monotonic()):
+            systemd.watchdog()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 
