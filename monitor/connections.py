@@ -130,8 +130,9 @@ def client_from_url(url: str, *, decode_responses: bool = True) -> aioredis.Redi
 async def check_server(client: aioredis.Redis) -> None:
     """Refuse a Redis that could silently evict our streams and keys."""
     try:
-        policy = (await client.config_get("maxmemory-policy")).get("maxmemory-policy", "")
-        maxmemory = int((await client.config_get("maxmemory")).get("maxmemory", 0) or 0)
+        config = await client.config_get("maxmemory*")
+        policy = str(config.get("maxmemory-policy", ""))
+        maxmemory = int(config.get("maxmemory", 0) or 0)
     except RedisError as exc:
         # Managed services often forbid CONFIG; INFO still tells the policy.
         info = await client.info("memory")

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
+from monitor.alerts.attempts import sleep_or_stop
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.match import Match
@@ -95,16 +96,13 @@ class Engine:
                 messages += await self.consumer.read(self.batch, block_ms=500)
                 for message in messages:
                     await self.handle(message)
-            except ResponseError as exc:
+            except (RedisError, OSError) as exc:
                 log.warning("engine_redis_error", error=str(exc))
-                if "NOGROUP" in str(exc):
+                if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
                     # The stream or group vanished (a Redis without persistence restarted, or a
                     # flush): recreate it rather than spin on the error forever.
                     await self.consumer.ensure_group()
-                await _sleep_or_stop(stop, 1.0)
-            except (RedisError, OSError) as exc:
-                log.warning("engine_redis_error", error=str(exc))
-                await _sleep_or_stop(stop, 1.0)
+                await sleep_or_stop(1.0, stop)
         log.info("engine_stopped")
 
     async def handle(self, message: Message) -> int:
@@ -122,10 +120,12 @@ class Engine:
             return 0
         matches = self.rules().match(entry)
         metrics.ENTRIES_EVALUATED.inc()
+        earlier: set[str] | None = None
         if message.fields.get("edited") == "1":
-            matches = await self._only_new_rules(entry, matches)
+            earlier = await self._matched_before(entry)
+            matches = [m for m in matches if m.rule_id not in earlier]
         made = await self.publish(entry, matches, now=datetime.now(UTC))
-        await self._remember_rules(entry, matches)
+        await self._remember_rules(entry, matches, earlier)
         await self.consumer.ack(message.id)
         return made
 
@@ -176,23 +176,18 @@ class Engine:
                 )
         return made
 
-    async def _only_new_rules(self, entry: Entry, matches: list[Match]) -> list[Match]:
+    async def _matched_before(self, entry: Entry) -> set[str]:
         before = await self.client.get(self.keys.matched(entry.id))
-        earlier = set(json.loads(before)) if before else set()
-        return [m for m in matches if m.rule_id not in earlier]
+        return set(json.loads(before)) if before else set()
 
-    async def _remember_rules(self, entry: Entry, matches: Sequence[Match]) -> None:
+    async def _remember_rules(
+        self, entry: Entry, matches: Sequence[Match], earlier: set[str] | None
+    ) -> None:
+        """Add the matched rules to the entry's record (``earlier``: that record, if read)."""
         if not matches:
             return
-        key = self.keys.matched(entry.id)
-        before = await self.client.get(key)
-        rules = set(json.loads(before)) if before else set()
-        rules.update(m.rule_id for m in matches)
-        await self.client.set(key, json.dumps(sorted(rules)), ex=MATCHED_TTL_SECONDS)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        return
+        rules = earlier if earlier is not None else await self._matched_before(entry)
+        rules = rules | {m.rule_id for m in matches}
+        await self.client.set(
+            self.keys.matched(entry.id), json.dumps(sorted(rules)), ex=MATCHED_TTL_SECONDS
+        )

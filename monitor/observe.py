@@ -15,7 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from monitor.streams import Keys, decode_fields
+from monitor.streams import Keys, as_text, decode_fields
 
 # XINFO GROUPS reports ``lag`` from Redis 7; on 6.2 we count undelivered entries up to this cap.
 LAG_COUNT_CAP = 10_000
@@ -180,7 +180,7 @@ async def _count_after(client: aioredis.Redis, stream: str, last_id: str) -> tup
 
 
 def _names(members: Any) -> list[str]:
-    return sorted(m.decode("utf-8", "replace") if isinstance(m, bytes) else str(m) for m in members)
+    return sorted(as_text(m) for m in members)
 
 
 async def channels(client: aioredis.Redis, keys: Keys) -> list[str]:

@@ -14,13 +14,15 @@ import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 
 from monitor import metrics
+from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
 from monitor.config import Settings
 from monitor.connections import open_redis
@@ -30,7 +32,7 @@ from monitor.health import HealthState, beat_while, serve_health
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.reload import RuleWatcher
-from monitor.streams import Keys, safe_trim
+from monitor.streams import Keys, as_text, safe_trim
 from monitor.systemd import SystemdNotify
 
 log = structlog.get_logger(__name__)
@@ -195,11 +197,8 @@ def _reload_now(watcher: RuleWatcher) -> None:
 _background: set[asyncio.Task[None]] = set()
 
 
-def _spawn(coro: Awaitable[None], name: str) -> None:
-    async def wrapper() -> None:
-        await coro
-
-    task = asyncio.get_running_loop().create_task(wrapper(), name=name)
+def _spawn(coro: Coroutine[Any, Any, None], name: str) -> None:
+    task = asyncio.get_running_loop().create_task(coro, name=name)
     _background.add(task)
     task.add_done_callback(_background.discard)
 
@@ -237,8 +236,7 @@ async def _heartbeat(
         # daemon restarted by systemd.
         if health.alive(time.monotonic()):
             systemd.watchdog()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+        await sleep_or_stop(interval, stop)
 
 
 async def _trim_loop(
@@ -246,13 +244,11 @@ async def _trim_loop(
 ) -> None:
     """Keep streams bounded without ever dropping what a group still has to process."""
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), TRIM_EVERY_SECONDS)
+        await sleep_or_stop(TRIM_EVERY_SECONDS, stop)
         try:
             await safe_trim(client, keys.entries, settings.redis.entries_maxlen)
             for channel in await client.smembers(keys.channels):
-                channel = channel.decode() if isinstance(channel, bytes) else channel
-                await safe_trim(client, keys.alerts(channel), settings.redis.alerts_maxlen)
+                await safe_trim(client, keys.alerts(as_text(channel)), settings.redis.alerts_maxlen)
         except Exception as exc:
             log.warning("trim_failed", error=str(exc))
 
@@ -262,11 +258,3 @@ def _install_signals(stop: asyncio.Event, reload: Callable[[], None]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload)
-
-
-@contextlib.asynccontextmanager
-async def stop_event() -> AsyncIterator[asyncio.Event]:
-    """An event set by SIGTERM/SIGINT (also installed before the roles start)."""
-    stop = asyncio.Event()
-    _install_signals(stop, lambda: None)
-    yield stop

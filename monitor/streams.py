@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 ENGINE_GROUP = "engine"
+TRIM_STEP = 10_000  # the most entries one trim call reads and removes
 
 StreamId = str
 Fields = dict[str, str]
@@ -114,10 +115,11 @@ def subscription_group(name: str) -> str:
 
 def decode_fields(raw: Mapping[Any, Any]) -> Fields:
     """Stream fields as ``str`` whatever the client's ``decode_responses`` setting."""
-    return {_text(k): _text(v) for k, v in raw.items()}
+    return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A Redis reply value as ``str`` whatever the client's ``decode_responses`` setting."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
@@ -128,7 +130,15 @@ class Message:
     stream: str
     id: StreamId
     fields: Fields
-    deliveries: int = 1
+
+
+def messages_from_reply(reply: Any) -> list[Message]:
+    """The messages of an XREAD/XREADGROUP reply (any number of streams)."""
+    return [
+        Message(as_text(stream), as_text(mid), decode_fields(fields or {}))
+        for stream, entries in reply or ()
+        for mid, fields in entries
+    ]
 
 
 class GroupConsumer:
@@ -171,15 +181,15 @@ class GroupConsumer:
             start_id=self._claim_cursor,
             count=count,
         )
-        self._claim_cursor = _text(reply[0])
+        self._claim_cursor = as_text(reply[0])
         claimed = reply[1]
         # Redis >= 7 also returns ids whose payload was trimmed away; 6.2 returns them with nil.
         deleted: Sequence[Any] = reply[2] if len(reply) > 2 else ()
         messages = [
-            Message(self.stream, _text(mid), decode_fields(fields or {}), deliveries=2)
+            Message(self.stream, as_text(mid), decode_fields(fields or {}))
             for mid, fields in claimed
         ]
-        messages.extend(Message(self.stream, _text(mid), {}, deliveries=2) for mid in deleted)
+        messages.extend(Message(self.stream, as_text(mid), {}) for mid in deleted)
         return messages
 
     async def read(self, count: int = 100, block_ms: int | None = 1000) -> list[Message]:
@@ -187,23 +197,12 @@ class GroupConsumer:
         reply: Any = await self.client.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
         )
-        messages: list[Message] = []
-        for _stream, entries in reply or ():
-            for mid, fields in entries:
-                messages.append(Message(self.stream, _text(mid), decode_fields(fields or {})))
-        return messages
+        return messages_from_reply(reply)
 
     async def ack(self, *ids: StreamId) -> None:
         """Acknowledge finished messages."""
         if ids:
             await self.client.xack(self.stream, self.group, *ids)
-
-    async def delivery_count(self, message_id: StreamId) -> int:
-        """How often the group has handed out this message (1 on first delivery)."""
-        rows = await self.client.xpending_range(
-            self.stream, self.group, min=message_id, max=message_id, count=1
-        )
-        return int(rows[0]["times_delivered"]) if rows else 1
 
 
 async def ensure_group(
@@ -217,26 +216,27 @@ async def ensure_group(
             raise
 
 
-async def safe_trim(client: aioredis.Redis, stream: str, maxlen: int) -> int:
+async def safe_trim(
+    client: aioredis.Redis, stream: str, maxlen: int, *, step: int = TRIM_STEP
+) -> int:
     """Trim ``stream`` towards ``maxlen`` entries, never past one a group has not finished.
 
-    A message is kept while any group has it pending or has not yet delivered it.
+    A message is kept while any group has it pending or has not yet delivered it. Only the surplus
+    is read (at most ``step`` entries per call), never the entries that stay.
     """
-    length = int(await client.xlen(stream))
-    if length <= maxlen:
+    surplus = int(await client.xlen(stream)) - maxlen
+    if surplus <= 0:
         return 0
-    # The id of the maxlen-th newest entry: everything older may go, groups permitting.
-    newest: Any = await client.xrevrange(stream, count=maxlen, max="+", min="-")
-    if not newest:
+    oldest: Any = await client.xrange(stream, min="-", max="+", count=min(surplus, step))
+    if not oldest:
         return 0
-    limit = _parse_id(_text(newest[-1][0]))
+    limit = _next_id(_parse_id(as_text(oldest[-1][0])))
     groups: list[dict[str, Any]] = await client.xinfo_groups(stream)
     for group in groups:
-        name = _text(group["name"])
-        limit = min(limit, _next_id(_parse_id(_text(group["last-delivered-id"]))))
-        pending = await client.xpending(stream, name)
+        limit = min(limit, _next_id(_parse_id(as_text(group["last-delivered-id"]))))
+        pending = await client.xpending(stream, as_text(group["name"]))
         if pending and pending.get("pending"):
-            limit = min(limit, _parse_id(_text(pending["min"])))
+            limit = min(limit, _parse_id(as_text(pending["min"])))
     return int(await client.xtrim(stream, minid=f"{limit[0]}-{limit[1]}", approximate=False))
 
 

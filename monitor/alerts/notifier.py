@@ -34,7 +34,7 @@ from monitor.alerts.retry import backoff_delay
 from monitor.alerts.sinks import Pacer, Sink, build_sink
 from monitor.config import DeliverySettings, Settings, SubscriptionSettings
 from monitor.metrics import DEAD_LETTERS, DELIVERIES
-from monitor.streams import GroupConsumer, Keys, Message, decode_fields, subscription_group
+from monitor.streams import GroupConsumer, Keys, Message, messages_from_reply, subscription_group
 
 log = structlog.get_logger(__name__)
 
@@ -47,10 +47,6 @@ _BATCH = 20  # small batches: messages read but not yet started are not idle for
 # A sending lease outlives one send (sink timeouts default to 10 s) and is renewed per retry.
 LEASE_MIN_SECONDS = 30.0
 _TICK_SECONDS = 0.1  # how often follow-ups and digests are checked (one HGETALL each)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Notifier:
@@ -181,12 +177,7 @@ class Notifier:
         reply: Any = await self.client.xreadgroup(
             self.group, self.consumer, streams, count=_BATCH, block=block_ms
         )
-        messages = []
-        for stream, entries in reply or ():
-            for mid, fields in entries:
-                name, ident = _text(stream), _text(mid)
-                messages.append(Message(name, ident, decode_fields(fields or {})))
-        return messages
+        return messages_from_reply(reply)
 
     async def _handle_batch(self, messages: list[Message], stop: asyncio.Event) -> None:
         """Handle a batch, up to ``delivery.concurrency`` at once.

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from monitor.streams import Keys
+from monitor.streams import Keys, as_text, decode_fields
 
 _PUBLISH = """
 local new, edited = 0, 0
@@ -136,7 +136,7 @@ class FeedStore:
     async def load(self, feed: str) -> FeedState:
         """The stored state of ``feed`` (defaults when never fetched)."""
         raw = await self.client.hgetall(self.keys.feed_state(feed))
-        return FeedState.from_hash({_s(k): _s(v) for k, v in raw.items()})
+        return FeedState.from_hash(decode_fields(raw))
 
     async def save(self, feed: str, changes: Mapping[str, str | int | float]) -> None:
         """Write some fields of the state and register the feed."""
@@ -174,7 +174,7 @@ class FeedStore:
             return True
         if take_from:
             current = await self.client.get(key)
-            if current is not None and _s(current).startswith(take_from):
+            if current is not None and as_text(current).startswith(take_from):
                 return bool(await self.client.set(key, holder, xx=True, px=ms))
         return False
 
@@ -194,8 +194,4 @@ class FeedStore:
             for feed in feeds:
                 pipe.hgetall(self.keys.feed_state(feed))
             rows = await pipe.execute()
-        return [FeedState.from_hash({_s(k): _s(v) for k, v in row.items()}) for row in rows]
-
-
-def _s(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        return [FeedState.from_hash(decode_fields(row)) for row in rows]

@@ -8,6 +8,7 @@ tag, not one message per rule.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from monitor.rules.match import Match
 
@@ -29,14 +30,4 @@ def combine(matches: Sequence[Match]) -> Match:
     tags = tuple(dict.fromkeys(t for m in ordered for t in m.tags))
     spans = tuple(dict.fromkeys(s for m in ordered for s in m.spans))
     deadline = next((m.deadline for m in ordered if m.deadline is not None), None)
-    return Match(
-        rule_id=primary.rule_id,
-        rule_title=primary.rule_title,
-        severity=primary.severity,
-        channels=primary.channels,
-        tags=tags,
-        spans=spans,
-        deadline=deadline,
-        throttle_key=primary.throttle_key,
-        realert_seconds=primary.realert_seconds,
-    )
+    return replace(primary, tags=tags, spans=spans, deadline=deadline)
