@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import _register, cli
+from monitor.cli.match_cmd import excerpts
+from monitor.rules.match import Span
 from tests.rules_helpers import write
 
 _register()
@@ -170,3 +172,41 @@ def test_match_reads_a_feed_from_an_http_url(tmp_path: Path, feed: Path) -> None
         ["exit", "talks"],
         [],
     ]
+
+
+def _span(start: int, end: int) -> Span:
+    return Span(field="summary", start=start, end=end, text="x" * (end - start), term="x")
+
+
+@pytest.mark.parametrize(
+    ("spans", "expected"),
+    [
+        ([], []),
+        ([(50, 60)], [(10, 100)]),
+        ([(0, 5)], [(0, 45)]),  # clipped at the start
+        ([(190, 200)], [(150, 200)]),  # and at the end
+        ([(50, 60), (120, 130)], [(10, 170)]),  # windows that overlap become one excerpt
+        ([(120, 130), (50, 60)], [(10, 170)]),  # whatever the order of the spans
+        ([(10, 20), (150, 160)], [(0, 60), (110, 200)]),  # far apart: two excerpts
+        ([(50, 60), (55, 58)], [(10, 100)]),  # a span inside another
+    ],
+)
+def test_excerpts_merge_the_context_windows_of_nearby_spans(
+    spans: list[tuple[int, int]], expected: list[tuple[int, int]]
+) -> None:
+    """Each span gets 40 characters either side; windows that touch or overlap are merged."""
+    assert excerpts(200, [_span(s, e) for s, e in spans], context=40) == expected
+
+
+def test_the_table_shows_dense_matches_in_one_excerpt_per_field(tmp_path: Path) -> None:
+    """A summary with many spans is shown once with them all highlighted, not once per span."""
+    write(tmp_path / "rules", RULES)
+    summary = "Talks on the INF Treaty resumed; talks on the INF Treaty may withdraw talks."
+    path = tmp_path / "feed.xml"
+    path.write_text(FEED.replace("Talks on the INF Treaty failed.", summary), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["match", "--rules", str(tmp_path / "rules"), str(path)], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("summary:") == 1
+    assert summary in result.output

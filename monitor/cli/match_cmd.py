@@ -53,21 +53,36 @@ def highlighted(text: str, spans: list[Span]) -> Text:
     return result
 
 
+def excerpts(length: int, spans: list[Span], context: int = _CONTEXT) -> list[tuple[int, int]]:
+    """Windows of ``context`` characters around the spans, overlapping windows merged into one."""
+    windows: list[tuple[int, int]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        start, end = max(0, span.start - context), min(length, span.end + context)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+        else:
+            windows.append((start, end))
+    return windows
+
+
 def _snippets(entry: Entry, spans: list[Span]) -> Text:
-    """Matched spans outside the title, each shown with a little context."""
+    """Matched text outside the title: each field once, spans close together in one excerpt."""
     result = Text()
-    for span in spans:
-        if span.field == "title":
-            continue
-        text = entry.field_text(span.field)
-        start, end = max(0, span.start - _CONTEXT), min(len(text), span.end + _CONTEXT)
-        local = Span(span.field, span.start - start, span.end - start, span.text, span.term)
-        if result:
-            result.append("\n")
-        result.append(f"{span.field}: …" if start else f"{span.field}: ", style="dim")
-        result.append_text(highlighted(text[start:end], [local]))
-        if end < len(text):
-            result.append("…")
+    for name in dict.fromkeys(s.field for s in spans if s.field != "title"):
+        text = entry.field_text(name)
+        mine = [s for s in spans if s.field == name]
+        for start, end in excerpts(len(text), mine):
+            local = [
+                Span(s.field, s.start - start, s.end - start, s.text, s.term)
+                for s in mine
+                if start <= s.start and s.end <= end
+            ]
+            if result:
+                result.append("\n")
+            result.append(f"{name}: …" if start else f"{name}: ", style="dim")
+            result.append_text(highlighted(text[start:end], local))
+            if end < len(text):
+                result.append("…")
     return result
 
 
