@@ -51,6 +51,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+REDIS_MAX_CONNECTIONS = 256
+
+
 class RedisSettings(_Section):
     """Where Redis is: embedded (no url) or a server."""
 
@@ -62,6 +65,8 @@ class RedisSettings(_Section):
     sentinel_password: SecretStr | None = None  # the Sentinels' own password, if they have one
     entries_maxlen: int = Field(default=100_000, ge=1000)
     alerts_maxlen: int = Field(default=100_000, ge=1000)
+    # Per process; a command finding them all busy waits for one (up to 30 s) rather than failing.
+    max_connections: int = Field(default=REDIS_MAX_CONNECTIONS, ge=8)
 
     @field_validator("url")
     @classmethod

@@ -20,12 +20,14 @@ import structlog
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
-from monitor.config import RedisSettings
+from monitor.config import REDIS_MAX_CONNECTIONS, RedisSettings
 from monitor.errors import StoreError
 
 log = structlog.get_logger(__name__)
 
 _SAFE_POLICIES = {"noeviction"}
+# How long a command waits for a free connection when all of the pool's are busy.
+POOL_WAIT_SECONDS = 30.0
 
 
 def redis_server_binary() -> str:
@@ -122,9 +124,23 @@ class EmbeddedRedis:
         self.process = None
 
 
-def client_from_url(url: str, *, decode_responses: bool = True) -> aioredis.Redis:
-    """An asyncio client for ``redis://``, ``rediss://`` or ``unix://`` URLs."""
-    return aioredis.Redis.from_url(url, decode_responses=decode_responses, health_check_interval=30)
+def client_from_url(
+    url: str, *, decode_responses: bool = True, max_connections: int = REDIS_MAX_CONNECTIONS
+) -> aioredis.Redis:
+    """An asyncio client for ``redis://``, ``rediss://`` or ``unix://`` URLs.
+
+    Its pool blocks when all ``max_connections`` are busy: a burst of work (100 concurrent feed
+    polls next to the engine's and notifiers' blocking reads) waits for a free connection instead
+    of failing with redis-py's "Too many connections".
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_SECONDS,
+        decode_responses=decode_responses,
+        health_check_interval=30,
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
 async def check_server(client: aioredis.Redis) -> None:
@@ -162,16 +178,21 @@ async def open_redis(
             decode_responses=True,
         )
         client: aioredis.Redis = sentinel.master_for(
-            settings.sentinel_service, decode_responses=True, password=password
+            settings.sentinel_service,
+            decode_responses=True,
+            password=password,
+            max_connections=settings.max_connections,
         )
     elif settings.url is not None:
-        client = client_from_url(settings.url.get_secret_value())
+        client = client_from_url(
+            settings.url.get_secret_value(), max_connections=settings.max_connections
+        )
     else:
         if not embedded_ok:
             raise StoreError("no redis.url configured and the embedded server is not allowed here")
         embedded = EmbeddedRedis(state_dir)
         await asyncio.to_thread(embedded.start)
-        client = client_from_url(embedded.url)
+        client = client_from_url(embedded.url, max_connections=settings.max_connections)
     try:
         try:
             await client.ping()

@@ -144,3 +144,29 @@ async def test_a_worker_killed_by_its_cpu_limit_is_replaced() -> None:
     finally:
         pool.close()
     assert len(light.entries) == 2
+
+
+async def test_many_feeds_at_full_concurrency_all_poll_at_once_without_store_errors(
+    redis_client: aioredis.Redis, keys: Keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """250 feeds, 100 polls at a time: every feed's first poll happens at start, none is put
+    off by its own Redis client running out of connections ("Too many connections")."""
+    docs = {f"/f{i}": rss([(f"{i}-0", f"Feed {i} item")]) for i in range(250)}
+    async with serve_site(FeedSite(docs=docs)) as running:
+        cfg = settings(
+            [{"name": f"f{i}", "url": running.url(f"/f{i}"), "interval": "1h"} for i in range(250)],
+            parse_workers=2,
+            concurrency=100,
+        )
+        scheduler = FeedScheduler(cfg, redis_client, keys, instance="one")
+        await scheduler.start()
+
+        async def all_published() -> bool:
+            return int(await redis_client.xlen(keys.entries)) >= 250
+
+        try:
+            await _until(all_published, within=12.0)
+        finally:
+            await scheduler.stop()
+    assert "feed_store_unavailable" not in capsys.readouterr().out
+    assert running.hits == {f"/f{i}": 1 for i in range(250)}
