@@ -86,7 +86,7 @@ def test_test_runs_every_example_and_exits_0_when_all_pass(tmp_path: Path) -> No
 
 
 def test_test_prints_each_failure_with_the_spans_found_and_exits_1(tmp_path: Path) -> None:
-    """A failing example names the rule, what was expected and which spans were found."""
+    """A failing example names its own line, the rule, what was expected and the spans found."""
     text = GOOD.replace(
         '- "Bank raises cash withdrawal limit"', '- "Russia may withdraw from New START"'
     ).replace('- "US to withdraw from the INF Treaty"', '- "INF Treaty in force"')
@@ -94,9 +94,9 @@ def test_test_prints_each_failure_with_the_spans_found_and_exits_1(tmp_path: Pat
     code, output = run("rules", "test", str(tmp_path))
     assert code == 1
     assert output.splitlines() == [
-        f"{tmp_path}/rules.yaml:5: exit: should match: 'INF Treaty in force'",
+        f"{tmp_path}/rules.yaml:12: exit: should match: 'INF Treaty in force'",
         "    terms found (not enough to match): title[0:10] 'INF Treaty' (INF Treaty)",
-        f"{tmp_path}/rules.yaml:5: exit: should not match: 'Russia may withdraw from New START'",
+        f"{tmp_path}/rules.yaml:15: exit: should not match: 'Russia may withdraw from New START'",
         "    matched by: title[11:19] 'withdraw' (withdraw*), title[25:34] 'New START' (New START)",
         "FAILED: 2 of 3 examples (1 rules)",
     ]
@@ -164,3 +164,15 @@ def test_backtest_rejects_a_bad_since(tmp_path: Path) -> None:
     code, output = run("rules", "backtest", str(tmp_path), "--since", "lately")
     assert code == 2
     assert "invalid duration 'lately'" in output
+
+
+def test_the_rule_shown_in_the_readme_is_valid_and_its_examples_pass(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    """The README's example rule is real: it loads and ``rules test`` passes on it."""
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "examples:" in block
+    write(tmp_path, block)
+    code, output = run("rules", "test", str(tmp_path))
+    assert (code, output) == (0, "ok: 3 examples of 1 rules passed\n")

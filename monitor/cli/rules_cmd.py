@@ -91,7 +91,7 @@ def _describe_failure(result: ExampleResult) -> str:
     want = "should match" if result.expected else "should not match"
     example = result.example
     text = example.title + (f" | {example.summary}" if example.summary else "")
-    lines = [f"{rule.file}:{rule.line}: {rule.id}: {want}: {text!r}"]
+    lines = [f"{rule.file}:{example.line or rule.line}: {rule.id}: {want}: {text!r}"]
     if result.spans:
         label = "matched by" if result.matched else "terms found (not enough to match)"
         found = ", ".join(

@@ -155,15 +155,26 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
         condition=condition,
         realert_seconds=model.realert.window if model.realert else 0.0,
         realert_key=model.realert.key if model.realert else "story",
-        examples_match=_examples(examples.match if examples else ()),
-        examples_no_match=_examples(examples.no_match if examples else ()),
+        examples_match=_examples(
+            source, (*path, "examples", "match"), examples.match if examples else ()
+        ),
+        examples_no_match=_examples(
+            source, (*path, "examples", "no_match"), examples.no_match if examples else ()
+        ),
         file=source.name,
         line=source.located.position(path)[0],
     )
 
 
-def _examples(items: Sequence[str | ExampleModel]) -> tuple[ExampleModel, ...]:
-    return tuple(ExampleModel(title=i) if isinstance(i, str) else i for i in items)
+def _examples(
+    source: SourceFile, path: Path_, items: Sequence[str | ExampleModel]
+) -> tuple[ExampleModel, ...]:
+    return tuple(
+        (ExampleModel(title=item) if isinstance(item, str) else item).at_line(
+            source.located.position((*path, i))[0]
+        )
+        for i, item in enumerate(items)
+    )
 
 
 def _condition(

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+)
 
 from monitor.config import parse_duration
 from monitor.rules.match import Severity
@@ -38,7 +45,7 @@ class _Model(BaseModel):
 
 
 class ExampleModel(_Model):
-    """An example entry: a title plus optional other fields."""
+    """An example entry: a title plus optional other fields (and where the file gives it)."""
 
     title: str
     summary: str = ""
@@ -47,6 +54,18 @@ class ExampleModel(_Model):
     link: str = ""
     feed: str | None = None
     feed_tags: tuple[str, ...] | None = None
+    _line: int = PrivateAttr(default=0)
+
+    @property
+    def line(self) -> int:
+        """The line of the rule file the example is on (0 when not read from a file)."""
+        return self._line
+
+    def at_line(self, line: int) -> ExampleModel:
+        """A copy that knows its line in the rule file."""
+        copy = self.model_copy()
+        copy._line = line
+        return copy
 
 
 Example = str | ExampleModel
