@@ -176,3 +176,31 @@ def test_the_rule_shown_in_the_readme_is_valid_and_its_examples_pass(
     write(tmp_path, block)
     code, output = run("rules", "test", str(tmp_path))
     assert (code, output) == (0, "ok: 3 examples of 1 rules passed\n")
+
+
+def test_a_file_is_checked_with_its_siblings_and_tested_alone(tmp_path: Path) -> None:
+    """Vocabularies are shared by a directory's files: naming one file loads its directory (so
+    ``$treaties`` from a sibling resolves), and ``rules test FILE`` runs only that file's rules."""
+    write(tmp_path, "version: 1\nvocabularies:\n  treaties: [INF Treaty]\n", name="vocab.yaml")
+    exit_rule = """\
+        version: 1
+        rules:
+          - id: exit
+            title: Treaty exit
+            severity: high
+            channels: [treaties]
+            match: {all: [$treaties, withdraw*]}
+            examples: {match: ["US to withdraw from the INF Treaty"]}
+        """
+    talks_rule = exit_rule.replace("id: exit", "id: talks").replace("withdraw*", "talks")
+    path = write(tmp_path, exit_rule, name="exit.yaml")
+    write(tmp_path, talks_rule.replace('"US to withdraw', '"Failing: US to withdraw'), "t.yaml")
+    code, output = run("rules", "check", str(path))
+    assert (code, output.split(";")[0]) == (
+        0,
+        "ok: 2 rules (2 enabled), 3 terms, 1 channels in 3 file(s)",
+    )
+    assert run("rules", "test", str(path)) == (0, "ok: 1 examples of 1 rules passed\n")
+    code, output = run("rules", "test", str(tmp_path))
+    assert code == 1
+    assert output.splitlines()[0].startswith(f"{tmp_path}/t.yaml:8: talks: should match:")

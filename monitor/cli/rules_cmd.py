@@ -30,13 +30,19 @@ def printable(text: str) -> str:
 
 
 dirs_argument = click.argument(
-    "dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[DIR]..."
+    "dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[DIR|FILE]..."
 )
 
 
-def resolve_dirs(dirs: Sequence[Path]) -> list[Path]:
-    """The directories given, or the shipped pack when none."""
-    return list(dirs) or [shipped_rules_dir()]
+def resolve_dirs(paths: Sequence[Path]) -> list[Path]:
+    """The directories given, or the shipped pack when none.
+
+    A file stands for its directory: the files of a directory share their vocabularies, so one
+    file cannot be checked without its siblings.
+    """
+    if not paths:
+        return [shipped_rules_dir()]
+    return list(dict.fromkeys(path.parent if path.is_file() else path for path in paths))
 
 
 def load_or_exit(dirs: Sequence[Path]) -> RuleSet:
@@ -71,9 +77,15 @@ def check(dirs: tuple[Path, ...]) -> None:
 @rules.command("test")
 @dirs_argument
 def test(dirs: tuple[Path, ...]) -> None:
-    """Run every rule's examples (match / no_match); exit 1 on any failure."""
+    """Run every rule's examples (match / no_match); exit 1 on any failure.
+
+    Given a FILE, only the examples of that file's rules run (against the whole set).
+    """
     rule_set = load_or_exit(dirs)
     results = run_examples(rule_set)
+    files = {path.resolve() for path in dirs if path.is_file()}
+    if files:
+        results = [r for r in results if Path(r.rule.file).resolve() in files]
     failures = [r for r in results if not r.passed]
     for result in failures:
         click.echo(_describe_failure(result))
@@ -81,7 +93,8 @@ def test(dirs: tuple[Path, ...]) -> None:
     if failures:
         click.echo(f"FAILED: {len(failures)} of {len(results)} examples ({tested} rules)")
         sys.exit(1)
-    untested = sum(1 for r in rule_set.rules if r.enabled) - tested
+    in_scope = [r for r in rule_set.rules if not files or Path(r.file).resolve() in files]
+    untested = sum(1 for r in in_scope if r.enabled) - tested
     note = f"; {untested} enabled rule(s) have no examples" if untested else ""
     click.echo(f"ok: {len(results)} examples of {tested} rules passed{note}")
 
