@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import click
+import redis.asyncio as aioredis
 
 from monitor.config import Settings, load_settings
+from monitor.connections import open_redis
 from monitor.logs import configure_logging
 
 config_option = click.option(
@@ -33,3 +36,8 @@ def settings_from(
     settings = load_settings(config_path, **overrides)
     configure_logging(log_format or settings.log.format, settings.log.level)  # type: ignore[arg-type]
     return settings
+
+
+def redis_of(settings: Settings) -> AbstractAsyncContextManager[aioredis.Redis]:
+    """The configured Redis (the running daemon's embedded one, or a new one if none runs)."""
+    return open_redis(settings.redis, settings.resolve(settings.state_dir))

@@ -12,8 +12,7 @@ import redis.asyncio as aioredis
 
 from monitor.alerts.deadletter import DeadLetter, drop, drop_all, list_dead_letters, replay
 from monitor.alerts.textsafe import one_line
-from monitor.cli.common import config_option, log_format_option, settings_from
-from monitor.connections import open_redis
+from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
 from monitor.streams import Keys
 
 T = TypeVar("T")
@@ -25,7 +24,7 @@ def _with_redis(
     settings = settings_from(config_path, log_format)
 
     async def run() -> T:
-        async with open_redis(settings.redis, settings.resolve(settings.state_dir)) as client:
+        async with redis_of(settings) as client:
             return await work(client, Keys(settings.redis.prefix))
 
     return asyncio.run(run())

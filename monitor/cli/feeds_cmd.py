@@ -10,9 +10,8 @@ from typing import Any
 
 import click
 
-from monitor.cli.common import config_option, log_format_option, settings_from
+from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
 from monitor.config import Settings
-from monitor.connections import open_redis
 from monitor.feeds.store import FeedState, FeedStore
 from monitor.streams import Keys
 
@@ -47,7 +46,7 @@ def feeds(config_path: Path | None, log_format: str | None, fmt: str) -> None:
 
 
 async def _load(settings: Settings) -> list[tuple[str, bool, FeedState]]:
-    async with open_redis(settings.redis, settings.resolve(settings.state_dir)) as client:
+    async with redis_of(settings) as client:
         store = FeedStore(client, Keys(settings.redis.prefix))
         names = [f.name for f in settings.feeds]
         states = await store.states(names) if names else []

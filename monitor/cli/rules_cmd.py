@@ -11,9 +11,8 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.common import config_option, settings_from
+from monitor.cli.common import config_option, redis_of, settings_from
 from monitor.config import Settings, parse_duration
-from monitor.connections import open_redis
 from monitor.rules.backtest import Backtest, replay
 from monitor.rules.engine import RuleSet
 from monitor.rules.examples import ExampleResult, run_examples
@@ -141,7 +140,7 @@ async def _replay(
     settings: Settings, rule_set: RuleSet, since_ms: int, samples: int, limit: int
 ) -> Backtest:
     stream = Keys(settings.redis.prefix).entries
-    async with open_redis(settings.redis, settings.resolve(settings.state_dir)) as client:
+    async with redis_of(settings) as client:
         return await replay(client, stream, since_ms, Backtest(rule_set, samples), limit)
 
 

@@ -17,8 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor import observe
-from monitor.cli.common import config_option, settings_from
-from monitor.connections import open_redis
+from monitor.cli.common import config_option, redis_of, settings_from
 from monitor.streams import Keys
 
 # An instance whose heartbeat is older than this is shown as stale.
@@ -219,7 +218,7 @@ def render(report: StatusReport, console: Console, feed_limit: int = 30) -> None
 async def _status(config_path: Path | None, fmt: str, per_channel: int, feed_limit: int) -> None:
     settings = settings_from(config_path)
     keys = Keys(prefix=settings.redis.prefix)
-    async with open_redis(settings.redis, settings.resolve(settings.state_dir)) as client:
+    async with redis_of(settings) as client:
         report = await gather(client, keys, time.time(), per_channel)
     if fmt == "json":
         click.echo(json.dumps(report_dict(report), indent=2, ensure_ascii=False))

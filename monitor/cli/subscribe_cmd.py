@@ -13,9 +13,8 @@ import redis.asyncio as aioredis
 
 from monitor.alerts.alert import Alert
 from monitor.alerts.render import console_text
-from monitor.cli.common import config_option, log_format_option, settings_from
+from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
 from monitor.config import Settings
-from monitor.connections import open_redis
 from monitor.streams import Keys, decode_fields
 
 _STREAM_ID = re.compile(r"^(\$|0|\d+(-\d+)?)$")
@@ -71,7 +70,7 @@ async def tail(
     """Print alerts of ``channels`` as they arrive; stop after ``count`` when it is positive."""
     keys = Keys(settings.redis.prefix)
     colour = sys.stdout.isatty()
-    async with open_redis(settings.redis, settings.resolve(settings.state_dir)) as client:
+    async with redis_of(settings) as client:
         positions = await _start_positions(client, [keys.alerts(c) for c in channels], since)
         shown = 0
         while count <= 0 or shown < count:
