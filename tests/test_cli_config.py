@@ -153,3 +153,14 @@ def test_a_config_error_is_a_config_error(tmp_path: Path) -> None:
     config.write_text("state_dir = 3\n")
     with pytest.raises(ConfigError, match="state_dir"):
         load_settings(config)
+
+
+def test_one_shot_commands_print_their_answer_without_info_logs(tmp_path: Path) -> None:
+    """``status`` on the embedded Redis: the report on stdout, nothing on stderr (the embedded
+    server starting and stopping is info the user did not ask for); the daemon still logs it."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[log]\nformat = "json"\n')
+    result = _cli("status", "--format", "json", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert '"dead_letters": 0' in result.stdout

@@ -30,11 +30,22 @@ log_format_option = click.option(
 
 
 def settings_from(
-    config_path: Path | None, log_format: str | None = None, **overrides: Any
+    config_path: Path | None,
+    log_format: str | None = None,
+    *,
+    daemon: bool = False,
+    **overrides: Any,
 ) -> Settings:
-    """Load the settings and configure logging from them (CLI flags win)."""
+    """Load the settings and configure logging from them (CLI flags win).
+
+    One-shot commands log warnings and errors only (unless ``log.level`` is debug): their output
+    is the answer, not the embedded Redis starting and stopping.
+    """
     settings = load_settings(config_path, **overrides)
-    configure_logging(log_format or settings.log.format, settings.log.level)  # type: ignore[arg-type]
+    level = settings.log.level
+    if not daemon and level == "info":
+        level = "warning"
+    configure_logging(log_format or settings.log.format, level)  # type: ignore[arg-type]
     return settings
 
 

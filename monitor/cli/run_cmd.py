@@ -29,7 +29,7 @@ def run(config_path: Path | None, log_format: str | None, role: tuple[str, ...])
     """Run the daemon: fetch feeds, match rules, deliver alerts. Ctrl-C or SIGTERM stops it."""
     from monitor.service import run_daemon
 
-    settings = settings_from(config_path, log_format)
+    settings = settings_from(config_path, log_format, daemon=True)
     roles = frozenset(ROLES) if "all" in role else frozenset(role)
 
     async def main() -> None:
