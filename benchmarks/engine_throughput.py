@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import logging
 import os
 import sys
 import tempfile
@@ -25,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import redis.asyncio as aioredis  # noqa: E402
-import structlog  # noqa: E402
 
 from monitor.connections import EmbeddedRedis, client_from_url  # noqa: E402
 from monitor.engine import Engine  # noqa: E402
 from monitor.feeds.entry import Entry  # noqa: E402
+from monitor.logs import configure_logging  # noqa: E402
 from monitor.rules.evaluate import parse_labels  # noqa: E402
 from monitor.rules.loader import load_rule_set  # noqa: E402
 from monitor.streams import ENGINE_GROUP, Keys  # noqa: E402
@@ -110,7 +109,7 @@ async def run_once(client: aioredis.Redis, entries: list[Entry], label: str) -> 
 
 async def main() -> None:
     """Run against the embedded server, then REDIS_URL if set."""
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    configure_logging("console", "warning")  # the numbers, not a log line per alert
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=5000)
     args = parser.parse_args()

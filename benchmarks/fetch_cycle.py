@@ -26,6 +26,7 @@ from monitor.feeds.fetch import Fetcher
 from monitor.feeds.poll import FeedPoller
 from monitor.feeds.store import FeedStore
 from monitor.feeds.workers import ParseJob, ParsePool
+from monitor.logs import configure_logging
 from monitor.streams import Keys
 
 FEEDS = 1000
@@ -177,6 +178,7 @@ async def run(port: int, concurrency: int, workers: int) -> None:
 
 def main() -> None:
     """Start the server process, run the cycles, print the numbers."""
+    configure_logging("console", "warning")  # the numbers, not a log line per feed
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", metavar="PORT_FILE", help=argparse.SUPPRESS)
     parser.add_argument("--items", type=int, default=ITEMS, help="items per feed document")
