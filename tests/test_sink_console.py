@@ -28,6 +28,14 @@ async def test_console_prints_plain_lines_off_a_terminal() -> None:
     assert "\x1b" not in out.getvalue()
 
 
+async def test_console_shows_every_tag_of_a_combined_alert() -> None:
+    """One story that is several developments at once says so in its own line."""
+    out = io.StringIO()
+    alert = make_alert(tags=("withdrawal", "suspension", "deadline"))
+    await ConsoleSink("console", stream=out).send(alert)
+    assert "\n  tags:     withdrawal, suspension, deadline\n" in out.getvalue()
+
+
 async def test_console_colours_only_on_a_terminal() -> None:
     """On a TTY the severity is coloured; `never` turns that off."""
     tty = _Tty()

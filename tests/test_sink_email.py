@@ -38,6 +38,9 @@ async def test_email_is_multipart_text_and_html_to_every_recipient() -> None:
     assert msg["Subject"] == "[HIGH] INF <talks> Bcc: x@evil.example"
     types = [part.get_content_type() for part in msg.walk()]
     assert types == ["multipart/alternative", "text/plain", "text/html"]
+    text, html = (part.get_content() for part in list(msg.walk())[1:])
+    assert "\nTags:      inf\n" in text.replace("\r\n", "\n")
+    assert "<tr><td>Tags</td><td>inf</td></tr>" in html
 
 
 @pytest.mark.parametrize(

@@ -22,11 +22,13 @@ async def test_slack_accepts_on_200_ok_and_posts_block_kit() -> None:
     """A 200 `ok` is success; the body is Block Kit JSON with escaped text."""
     async with http_receiver() as server:
         sink = _sink(server.url)
-        await sink.send(make_alert("Talks <!channel>"))
+        await sink.send(make_alert("Talks <!channel>", tags=("talks", "violation")))
         await sink.aclose()
     body = server.received[0].json()
     assert body["blocks"][0]["type"] == "section"
     assert "&lt;!channel&gt;" in body["blocks"][0]["text"]["text"]
+    fields = [f["text"] for f in body["blocks"][1]["fields"]]
+    assert "*Tags*\ntalks, violation" in fields
     assert server.received[0].headers["Content-Type"].startswith("application/json")
 
 

@@ -49,6 +49,7 @@ class AlertView:
     feed: str
     published: str
     link: str
+    tags: tuple[str, ...]
     terms: tuple[str, ...]
     deadline: str
     summary: str
@@ -84,6 +85,7 @@ def alert_view(alert: Alert) -> AlertView:
         feed=one_line(entry.feed, 100),
         published=_when(entry.published),
         link=http_link(entry.link),
+        tags=tuple(t for t in (one_line(s, 60) for s in alert.tags) if t),
         terms=tuple(t for t in (one_line(s, 80) for s in alert.matched_terms) if t),
         deadline=alert.deadline.isoformat() if alert.deadline else "",
         summary=" ".join(summary.split()),
@@ -113,6 +115,8 @@ def console_text(alert: Alert, *, colour: bool = False) -> str:
     lines.append(f"  source:   {view.feed} · {view.published}")
     if view.link:
         lines.append(f"  link:     {view.link}")
+    if view.tags:
+        lines.append(f"  tags:     {', '.join(view.tags)}")
     if view.terms:
         lines.append(f"  matched:  {', '.join(view.terms)}")
     if view.deadline:
@@ -143,6 +147,8 @@ def _slack_alert_blocks(view: AlertView) -> list[dict[str, Any]]:
     ]
     fields = [_mrkdwn(f"*Source*\n{slack_escape(view.feed)}"),
               _mrkdwn(f"*Published*\n{view.published}")]  # fmt: skip
+    if view.tags:
+        fields.append(_mrkdwn(f"*Tags*\n{slack_escape(', '.join(view.tags))[:1900]}"))
     if view.terms:
         fields.append(_mrkdwn(f"*Matched*\n{slack_escape(', '.join(view.terms))[:1900]}"))
     if view.deadline:
