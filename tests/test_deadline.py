@@ -31,6 +31,16 @@ CASES = [
     ("Under the treaty, withdrawal requires one year's notice.", "2024-01-28", "2025-01-28"),
     ("The treaty will enter into force in 90 days.", "2020-10-24", "2021-01-22"),
     ("Notice period: within two weeks of the vote", "2024-02-26", "2024-03-11"),
+    # hours round up to whole days; periods granted to someone
+    ("Kyiv requests a meeting with Russia within 48 hours", "2022-02-13", "2022-02-15"),
+    ("Moscow must answer within 36 hours, the OSCE chair said", "2022-02-13", "2022-02-15"),
+    ("Iran gives Europe 60 days to save the nuclear deal", "2019-05-08", "2019-07-07"),
+    ("Rohaní dio 60 días a los firmantes para proteger sus ventas", "2019-05-08", "2019-07-07"),
+    (
+        "A notice delivered on January 25 gives Islamabad 90 days to enter negotiations.",
+        "2023-01-27",
+        "2023-04-25",
+    ),
     # months clamp to the last day of a shorter month
     ("The pact lapses in one month unless renewed.", "2024-01-31", "2024-02-29"),
     # periods counted from a date the text gives

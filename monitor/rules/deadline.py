@@ -17,6 +17,7 @@ Strong dates win over periods, periods over other dates; a plain date in the pas
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -85,8 +86,10 @@ _NUMBER_WORDS: dict[str, int] = {
 }  # fmt: skip
 _NUMBER_RE = r"\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 
-# unit word -> (days, months)
+# unit word -> (days, months); hours are rounded up to whole days
 _UNIT_PREFIXES: tuple[tuple[str, tuple[int, int]], ...] = (
+    ("hour", (-24, 0)), ("heure", (-24, 0)), ("stund", (-24, 0)), ("hora", (-24, 0)),
+    ("час", (-24, 0)),
     ("day", (1, 0)), ("jour", (1, 0)), ("tag", (1, 0)), ("día", (1, 0)), ("dia", (1, 0)),
     ("дн", (1, 0)), ("ден", (1, 0)), ("дня", (1, 0)),
     ("week", (7, 0)), ("semaine", (7, 0)), ("woche", (7, 0)), ("semana", (7, 0)),
@@ -97,6 +100,7 @@ _UNIT_PREFIXES: tuple[tuple[str, tuple[int, int]], ...] = (
     ("año", (0, 12)), ("год", (0, 12)), ("лет", (0, 12)),
 )  # fmt: skip
 _UNIT_RE = (
+    r"hours?|heures?|stunden?|horas?|час(?:а|ов)?|"
     r"days?|jours?|tag(?:e|en)?|días?|dias?|дн(?:я|ей)|день|"
     r"weeks?|semaines?|wochen?|semanas?|недел(?:ю|и|ь)|"
     r"months?|mois|monat(?:e|en|s)?|mes(?:es)?|месяц(?:а|ев)?|"
@@ -116,6 +120,11 @@ _PERIOD_AFTER_LATER = re.compile(
 _PERIOD_AFTER_FROM = re.compile(
     r"^\s*(?:after|from|following|après|nach|ab|después de|tras|после)\b"
     r"\s*(?:(?:the|le|la|l'|dem|der|el|del)\s+)?"
+)
+# "giving Islamabad 90 days to", "da 60 días a Europa": a period granted to someone
+_PERIOD_GIVEN = re.compile(
+    r"\b(?:gives?|gave|giving|given|grants?|granted|donne|donné|gibt|gab|da|dio|dará|dan|"
+    r"dieron|дал|дали|даёт|дает)\s+(?:\S+\s+){0,3}$"
 )
 _PERIOD_AFTER_KIND = re.compile(
     r"^\s*(?:notice|clock|ultimatum|deadline|period|window|countdown|grace|"
@@ -189,8 +198,10 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         after = m["after"] or ""
         before = text[max(0, m.start() - 20) : m.start()]
         hyphenated = "-" in text[m.start() : m.end("u")]
+        given = _PERIOD_GIVEN.search(text[max(0, m.start() - 40) : m.start()])
         is_period = (
             _PERIOD_BEFORE.search(before)
+            or given
             or _PERIOD_AFTER_LATER.match(after)
             or _PERIOD_AFTER_FROM.match(after)
             or _PERIOD_AFTER_KIND.match(after)
@@ -198,13 +209,19 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         )
         if not is_period:
             continue
-        anchor = _anchor(text, m, after, base, dates)
+        anchor = _anchor(text, m, after, base, dates, given=bool(given))
         results.append(_add(anchor, _NUMBER_WORDS.get(m["n"]) or int(m["n"]), m["u"]))
     return results
 
 
-def _anchor(text: str, m: re.Match[str], after: str, base: date, dates: list[_Found]) -> date:
-    """The date a period counts from: a date the text ties to it, else publication."""
+def _anchor(
+    text: str, m: re.Match[str], after: str, base: date, dates: list[_Found], *, given: bool
+) -> date:
+    """The date a period counts from: a date the text ties to it, else publication.
+
+    A period that runs "later", or one granted in a notice delivered on a stated day ("delivered
+    on January 25 ..., giving Islamabad 90 days"), counts from the date just before it.
+    """
     tied = _PERIOD_AFTER_FROM.match(after)
     if tied:
         # "six months after 1 February 2019": the date must follow at once.
@@ -212,7 +229,7 @@ def _anchor(text: str, m: re.Match[str], after: str, base: date, dates: list[_Fo
         following = [f for f in dates if f.start == at]
         if following:
             return following[0].day
-    if _PERIOD_AFTER_LATER.match(after):
+    if _PERIOD_AFTER_LATER.match(after) or given:
         preceding = [f for f in dates if m.start() - 200 <= f.end <= m.start()]
         if preceding:
             return preceding[-1].day
@@ -222,6 +239,8 @@ def _anchor(text: str, m: re.Match[str], after: str, base: date, dates: list[_Fo
 def _add(start: date, count: int, unit: str) -> date:
     """``start`` plus ``count`` units (months clamp to the month's last day)."""
     days, months = next(v for prefix, v in _UNIT_PREFIXES if unit.startswith(prefix))
+    if days < 0:  # hours: whole days, rounded up
+        return start + timedelta(days=math.ceil(count / -days))
     if days:
         return start + timedelta(days=days * count)
     total = start.month - 1 + months * count
