@@ -12,7 +12,9 @@ _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*\s+|\n+")
 _ABBREVIATION = re.compile(
     r"(?:^|\W)(?:\w|mr|mrs|ms|dr|st|no|vs|etc|gen|sen|rep|gov|jan|feb|mar|apr|jun|jul|aug|sep|"
-    r"sept|oct|nov|dec|approx|art|para|cf|e\.g|i\.e)\.$"
+    r"sept|oct|nov|dec|approx|art|para|cf|e\.g|i\.e|sr|sra|mme|nr|bzw|z\.b|ca)\.$"
+    # initialisms of doubled letters: "EE.UU." (Spanish for U.S.), "FF.AA."
+    r"|(?:^|\W)(?:\w{1,2}\.){2,}$"
 )
 
 
