@@ -41,6 +41,21 @@ CASES = [
         "2023-01-27",
         "2023-04-25",
     ),
+    # a background paragraph: the period runs from the day it was set, earlier in the sentence
+    (
+        "The US secretary of state said on December 4 that Washington would suspend its "
+        "obligations unless Moscow returned to compliance within 60 days.",
+        "2019-01-16",
+        "2019-02-02",
+    ),
+    (
+        "On 24 October Honduras became the 50th state to ratify, so the ban enters into force "
+        "in 90 days.",
+        "2020-10-26",
+        "2021-01-22",
+    ),
+    # a date in the future, or in another sentence, is not when the period was set
+    ("Talks resume on 3 March. Russia must comply within 30 days.", "2019-02-20", "2019-03-22"),
     # months clamp to the last day of a shorter month
     ("The pact lapses in one month unless renewed.", "2024-01-31", "2024-02-29"),
     # periods counted from a date the text gives

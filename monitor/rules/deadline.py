@@ -9,7 +9,8 @@ The text is scanned for two kinds of candidate:
 - a period ("within 60 days", "a 30-day clock", "six months after notice", "one year later",
   "in sechs Monaten", "dans un délai de 30 jours", "через шесть месяцев", "en seis meses"),
   counted from a date the text gives ("six months after 1 February 2019", "on 22 May ... six
-  months later") or else from publication.
+  months later", "said on 4 December that ... within 60 days": a past date earlier in the same
+  sentence) or else from publication.
 
 Strong dates win over periods, periods over other dates; a plain date in the past is ignored.
 """
@@ -126,6 +127,7 @@ _PERIOD_GIVEN = re.compile(
     r"\b(?:gives?|gave|giving|given|grants?|granted|donne|donné|gibt|gab|da|dio|dará|dan|"
     r"dieron|дал|дали|даёт|дает)\s+(?:\S+\s+){0,3}$"
 )
+_SENTENCE_END = re.compile(r"[.!?…;]\s|\n")  # a clause after ";" is a new statement
 _PERIOD_AFTER_KIND = re.compile(
     r"^\s*(?:notice|clock|ultimatum|deadline|period|window|countdown|grace|"
     r"préavis|délai|frist|kündigungsfrist|plazo|срок)"
@@ -233,6 +235,17 @@ def _anchor(
         preceding = [f for f in dates if m.start() - 200 <= f.end <= m.start()]
         if preceding:
             return preceding[-1].day
+    # "Pompeo said on December 4 that ... within 60 days": a past date earlier in the same
+    # sentence is when the period was set, not the day the story was published.
+    said = [
+        f
+        for f in dates
+        if m.start() - 300 <= f.end <= m.start()
+        and f.day <= base
+        and not _SENTENCE_END.search(text, f.end, m.start())
+    ]
+    if said:
+        return said[-1].day
     return base
 
 
