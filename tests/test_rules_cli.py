@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -180,7 +181,7 @@ def test_the_rule_shown_in_the_readme_is_valid_and_its_examples_pass(
 
 def test_a_file_is_checked_with_its_siblings_and_tested_alone(tmp_path: Path) -> None:
     """Vocabularies are shared by a directory's files: naming one file loads its directory (so
-    ``$treaties`` from a sibling resolves), and ``rules test FILE`` runs only that file's rules."""
+    ``$treaties`` from a sibling resolves); the commands then work on that file's rules only."""
     write(tmp_path, "version: 1\nvocabularies:\n  treaties: [INF Treaty]\n", name="vocab.yaml")
     exit_rule = """\
         version: 1
@@ -198,9 +199,39 @@ def test_a_file_is_checked_with_its_siblings_and_tested_alone(tmp_path: Path) ->
     code, output = run("rules", "check", str(path))
     assert (code, output.split(";")[0]) == (
         0,
-        "ok: 2 rules (2 enabled), 3 terms, 1 channels in 3 file(s)",
+        "ok: 1 rules (1 enabled), 3 terms, 1 channels in 3 file(s)",
     )
     assert run("rules", "test", str(path)) == (0, "ok: 1 examples of 1 rules passed\n")
     code, output = run("rules", "test", str(tmp_path))
     assert code == 1
     assert output.splitlines()[0].startswith(f"{tmp_path}/t.yaml:8: talks: should match:")
+
+
+RULES_EXIT = """\
+    version: 1
+    rules:
+      - id: exit
+        title: Treaty exit
+        severity: high
+        channels: [treaties]
+        match: {all: [$treaties, withdraw*]}
+    """
+
+
+def test_match_with_a_rule_file_reports_only_that_files_rules(tmp_path: Path) -> None:
+    """``match --rules FILE`` answers "what does this file catch", not the whole directory."""
+    write(tmp_path / "rules", "version: 1\nvocabularies:\n  treaties: [INF Treaty]\n", "v.yaml")
+    write(tmp_path / "rules", RULES_EXIT, "exit.yaml")
+    write(tmp_path / "rules", RULES_EXIT.replace("id: exit", "id: other"), "other.yaml")
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<rss version="2.0"><channel><title>d</title><item><title>US to withdraw from the INF'
+        " Treaty</title><link>https://example.org/1</link></item></channel></rss>",
+        encoding="utf-8",
+    )
+    for rules, expected in (("rules/exit.yaml", ["exit"]), ("rules", ["exit", "other"])):
+        code, output = run(
+            "match", "--rules", str(tmp_path / rules), "--format", "jsonl", str(feed)
+        )
+        assert code == 0, output
+        assert json.loads(output)["rules"] == expected

@@ -44,15 +44,33 @@ def resolve_dirs(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(path.parent if path.is_file() else path for path in paths))
 
 
-def load_or_exit(dirs: Sequence[Path]) -> RuleSet:
-    """Load the rule set, or print every error as ``file:line:col: message`` and exit 1."""
+def load_or_exit(paths: Sequence[Path]) -> RuleSet:
+    """Load the rule set, or print every error as ``file:line:col: message`` and exit 1.
+
+    Every file of the directories involved is validated; when files are named, the set keeps
+    only their rules (and every rule of any directory named).
+    """
     try:
-        return load_rule_set(resolve_dirs(dirs))
+        rule_set = load_rule_set(resolve_dirs(paths))
     except RuleSetError as exc:
         for error in exc.errors:
             click.echo(error.location_message(), err=False)
         click.echo(f"{len(exc.errors)} error(s)", err=True)
         sys.exit(1)
+    return _named_only(rule_set, paths)
+
+
+def _named_only(rule_set: RuleSet, paths: Sequence[Path]) -> RuleSet:
+    files = {path.resolve() for path in paths if path.is_file()}
+    if not files:
+        return rule_set
+    dirs = {path.resolve() for path in paths if path.is_dir()}
+    kept = tuple(
+        rule
+        for rule in rule_set.rules
+        if Path(rule.file).resolve() in files or Path(rule.file).resolve().parent in dirs
+    )
+    return RuleSet(rule_set.version, kept, rule_set.terms)
 
 
 @click.group("rules")
@@ -78,13 +96,10 @@ def check(dirs: tuple[Path, ...]) -> None:
 def test(dirs: tuple[Path, ...]) -> None:
     """Run every rule's examples (match / no_match); exit 1 on any failure.
 
-    Given a FILE, only the examples of that file's rules run (against the whole set).
+    Given a FILE, only the examples of that file's rules run.
     """
     rule_set = load_or_exit(dirs)
     results = run_examples(rule_set)
-    files = {path.resolve() for path in dirs if path.is_file()}
-    if files:
-        results = [r for r in results if Path(r.rule.file).resolve() in files]
     failures = [r for r in results if not r.passed]
     for result in failures:
         click.echo(_describe_failure(result))
@@ -92,8 +107,7 @@ def test(dirs: tuple[Path, ...]) -> None:
     if failures:
         click.echo(f"FAILED: {len(failures)} of {len(results)} examples ({tested} rules)")
         sys.exit(1)
-    in_scope = [r for r in rule_set.rules if not files or Path(r.file).resolve() in files]
-    untested = sum(1 for r in in_scope if r.enabled) - tested
+    untested = sum(1 for r in rule_set.rules if r.enabled) - tested
     note = f"; {untested} enabled rule(s) have no examples" if untested else ""
     click.echo(f"ok: {len(results)} examples of {tested} rules passed{note}")
 
