@@ -179,20 +179,23 @@ def test_the_rule_shown_in_the_readme_is_valid_and_its_examples_pass(
     assert (code, output) == (0, "ok: 3 examples of 1 rules passed\n")
 
 
+RULES_EXIT = """\
+    version: 1
+    rules:
+      - id: exit
+        title: Treaty exit
+        severity: high
+        channels: [treaties]
+        match: {all: [$treaties, withdraw*]}
+    """
+
+
 def test_a_file_is_checked_with_its_siblings_and_tested_alone(tmp_path: Path) -> None:
     """Vocabularies are shared by a directory's files: naming one file loads its directory (so
     ``$treaties`` from a sibling resolves); the commands then work on that file's rules only."""
     write(tmp_path, "version: 1\nvocabularies:\n  treaties: [INF Treaty]\n", name="vocab.yaml")
-    exit_rule = """\
-        version: 1
-        rules:
-          - id: exit
-            title: Treaty exit
-            severity: high
-            channels: [treaties]
-            match: {all: [$treaties, withdraw*]}
-            examples: {match: ["US to withdraw from the INF Treaty"]}
-        """
+    examples = '\n        examples: {match: ["US to withdraw from the INF Treaty"]}\n'
+    exit_rule = RULES_EXIT.rstrip() + examples
     talks_rule = exit_rule.replace("id: exit", "id: talks").replace("withdraw*", "talks")
     path = write(tmp_path, exit_rule, name="exit.yaml")
     write(tmp_path, talks_rule.replace('"US to withdraw', '"Failing: US to withdraw'), "t.yaml")
@@ -205,17 +208,6 @@ def test_a_file_is_checked_with_its_siblings_and_tested_alone(tmp_path: Path) ->
     code, output = run("rules", "test", str(tmp_path))
     assert code == 1
     assert output.splitlines()[0].startswith(f"{tmp_path}/t.yaml:8: talks: should match:")
-
-
-RULES_EXIT = """\
-    version: 1
-    rules:
-      - id: exit
-        title: Treaty exit
-        severity: high
-        channels: [treaties]
-        match: {all: [$treaties, withdraw*]}
-    """
 
 
 def test_match_with_a_rule_file_reports_only_that_files_rules(tmp_path: Path) -> None:
