@@ -147,16 +147,54 @@ def test_backtest_replays_the_stored_entries_of_the_period_and_sends_nothing(
     )
     assert code == 0, output
     assert output.splitlines() == [
-        "backtest over the last 2d: 3 entries, 2 would have alerted (nothing was sent); "
+        "backtest over the last 2d: 3 entries, 2 matched a rule (nothing was sent); "
         "1 unreadable entries skipped",
         "  exit        1  high",
         "                 - US to withdraw from the INF Treaty [2J  <https://example.org/1>",
         "  talks       1  medium",
         "                 - New START talks resume <https://example.org/2>",
+        "alerts per channel: talks 1, treaties 2",
     ]
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     assert sorted(client.keys(f"{keys.prefix}:*")) == before
     client.close()
+
+
+def test_backtest_holds_back_repeats_of_a_story_inside_the_realert_window(
+    tmp_path: Path, config: Path, redis_url: str, keys: Keys
+) -> None:
+    """As the engine would: the same story again within the rule's window is no new alert;
+    once the window (counted in stream time) has passed it alerts again."""
+    rules_dir = tmp_path / "rules"
+    write(
+        rules_dir,
+        GOOD.replace(
+            "    match: {all: [$treaties, withdraw*]}",
+            "    match: {all: [$treaties, withdraw*]}\n    realert: {window: 2h, key: story}",
+        ),
+    )
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    now_ms = int(time.time() * 1000)
+    story = "US to withdraw from the INF Treaty"
+    for n, hours_ago in enumerate((5.0, 4.5, 4.0, 2.5, 1.0)):
+        item = entry(title=story, guid=f"g{n}", link=f"https://outlet{n}.example/inf")
+        client.xadd(
+            keys.entries, {"entry": item.to_json()}, id=f"{now_ms - int(hours_ago * 3_600_000)}-0"
+        )
+    client.close()
+    code, output = run(
+        "rules", "backtest", str(rules_dir), "--since", "1d", "--config", str(config)
+    )
+    assert code == 0, output
+    assert (
+        output.splitlines()[0]
+        == "backtest over the last 1d: 5 entries, 5 matched a rule (nothing was sent)"
+    )
+    # windows open at -5h (holds -4.5h, -4h) and at -2.5h (holds -1h)
+    assert (
+        output.splitlines()[-1]
+        == "alerts per channel: treaties 2; 3 repeats held back by realert windows"
+    )
 
 
 def test_backtest_rejects_a_bad_since(tmp_path: Path) -> None:

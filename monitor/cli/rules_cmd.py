@@ -160,8 +160,8 @@ async def _replay(
 
 def _report(result: Backtest, since: str) -> None:
     click.echo(
-        f"backtest over the last {since}: {result.entries} entries, {result.matched} would have "
-        f"alerted (nothing was sent)"
+        f"backtest over the last {since}: {result.entries} entries, {result.matched} matched a "
+        f"rule (nothing was sent)"
         + (f"; {result.unreadable} unreadable entries skipped" if result.unreadable else "")
     )
     width = max((len(r.id) for r in result.rule_set.rules), default=4)
@@ -172,6 +172,12 @@ def _report(result: Backtest, since: str) -> None:
         for title, link in tally.samples if tally else ():
             shown = printable(title) + (f" <{printable(link)}>" if link else "")
             click.echo(f"  {'':<{width}}          - {shown}")
+    if result.channels or result.throttled:
+        sent = ", ".join(f"{c} {n}" for c, n in sorted(result.channels.items())) or "none"
+        held = (
+            f"; {result.throttled} repeats held back by realert windows" if result.throttled else ""
+        )
+        click.echo(f"alerts per channel: {sent}{held}")
 
 
 def register(cli: click.Group) -> None:

@@ -1,4 +1,9 @@
-"""Replay the entries kept in the entries stream through a rule set, sending nothing."""
+"""Replay the entries kept in the entries stream through a rule set, sending nothing.
+
+Counts what each rule matches and, as the engine would publish them, the alerts per channel: one
+per entry and channel, a story held back while its rule's realert window (counted in stream time)
+is still open.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from redis.exceptions import RedisError
 
 from monitor.errors import StoreError
 from monitor.feeds.entry import Entry
+from monitor.rules.combine import by_channel
 from monitor.rules.engine import RuleSet
-from monitor.streams import decode_fields
+from monitor.rules.match import Match
+from monitor.streams import as_text, decode_fields
 
 _BATCH = 500
 
@@ -34,9 +41,12 @@ class Backtest:
     matched: int = 0
     unreadable: int = 0
     tallies: dict[str, RuleTally] = field(default_factory=dict)
+    channels: dict[str, int] = field(default_factory=dict)  # alerts that would have been sent
+    throttled: int = 0  # matches held back by their rule's realert window
+    _windows: dict[tuple[str, str], float] = field(default_factory=dict)  # (rule, key) -> opened
 
-    def add(self, entry: Entry) -> None:
-        """Match one entry and count what would have alerted."""
+    def add(self, entry: Entry, at: float | None = None) -> None:
+        """Match one entry (added to the stream at ``at``, epoch seconds) and count its alerts."""
         self.entries += 1
         matches = self.rule_set.match(entry)
         if matches:
@@ -46,16 +56,31 @@ class Backtest:
             tally.count += 1
             if len(tally.samples) < self.samples:
                 tally.samples.append((entry.title, entry.link))
+        kept = [m for m in matches if self._outside_window(m, at)]
+        for channel, _match in by_channel(kept):
+            self.channels[channel] = self.channels.get(channel, 0) + 1
 
-    def add_raw(self, payloads: Iterable[str]) -> None:
-        """Match entries given as stream payloads (Entry JSON); unreadable ones are counted."""
-        for payload in payloads:
+    def _outside_window(self, match: Match, at: float | None) -> bool:
+        """Whether the engine would publish this match, given the windows opened before ``at``."""
+        if at is None or match.realert_seconds <= 0 or not match.throttle_key:
+            return True
+        key = (match.rule_id, match.throttle_key)
+        opened = self._windows.get(key)
+        if opened is not None and at < opened + match.realert_seconds:
+            self.throttled += 1
+            return False
+        self._windows[key] = at
+        return True
+
+    def add_raw(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Match ``(stream id, Entry JSON)`` rows in stream order; unreadable ones are counted."""
+        for stream_id, payload in rows:
             try:
                 entry = Entry.from_json(payload)
             except (ValueError, TypeError, KeyError):
                 self.unreadable += 1
                 continue
-            self.add(entry)
+            self.add(entry, at=int(stream_id.split("-", 1)[0]) / 1000)
 
 
 async def replay(
@@ -68,10 +93,10 @@ async def replay(
             rows = await client.xrange(stream, min=start, max="+", count=_BATCH)
             if not rows:
                 break
-            payloads = [decode_fields(fields or {}).get("entry", "") for _id, fields in rows]
-            backtest.add_raw(payloads)
-            last = rows[-1][0]
-            start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
+            backtest.add_raw(
+                (as_text(mid), decode_fields(fields or {}).get("entry", "")) for mid, fields in rows
+            )
+            start = "(" + as_text(rows[-1][0])
             if len(rows) < _BATCH or (limit and backtest.entries >= limit):
                 break
     except RedisError as exc:
