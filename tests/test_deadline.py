@@ -54,6 +54,11 @@ CASES = [
         "2020-10-26",
         "2021-01-22",
     ),
+    (
+        "Nicaragua condemned the vote of 7 November. The exit takes effect two years later.",
+        "2021-11-19",
+        "2023-11-19",
+    ),
     # a date in the future, or in another sentence, is not when the period was set
     ("Talks resume on 3 March. Russia must comply within 30 days.", "2019-02-20", "2019-03-22"),
     # months clamp to the last day of a shorter month

@@ -113,7 +113,8 @@ _PERIOD = re.compile(
 )
 _PERIOD_BEFORE = re.compile(
     r"\b(?:within|in|after|binnen|innerhalb|nach|dans|délai de|d'ici|d’ici|après|"
-    r"через|течение|спустя|после|en|plazo de|después de|tras)\s+(?:(?:de|von|of)\s+)?$"
+    r"через|течение|спустя|после|en|plazo de|después de|tras|tardará|tarda|llevará)"
+    r"\s+(?:(?:de|von|of)\s+)?$"
 )
 _PERIOD_AFTER_LATER = re.compile(
     r"^\s*(?:later|plus tard|später|danach|más tarde|después|спустя)\b"
@@ -127,6 +128,8 @@ _PERIOD_GIVEN = re.compile(
     r"\b(?:gives?|gave|giving|given|grants?|granted|donne|donné|gibt|gab|da|dio|dará|dan|"
     r"dieron|дал|дали|даёт|дает)\s+(?:\S+\s+){0,3}$"
 )
+# Searched from the last character of a date: "7 Nov." takes the sentence's full stop with it.
+_FULL_STOP = re.compile(r"[.!?…]\s|\n")
 _SENTENCE_END = re.compile(r"[.!?…;]\s|\n")  # a clause after ";" is a new statement
 _PERIOD_AFTER_KIND = re.compile(
     r"^\s*(?:notice|clock|ultimatum|deadline|period|window|countdown|grace|"
@@ -232,7 +235,12 @@ def _anchor(
         if following:
             return following[0].day
     if _PERIOD_AFTER_LATER.match(after) or given:
-        preceding = [f for f in dates if m.start() - 200 <= f.end <= m.start()]
+        preceding = [
+            f
+            for f in dates
+            if m.start() - 200 <= f.end <= m.start()
+            and not _FULL_STOP.search(text, f.end - 1, m.start())
+        ]
         if preceding:
             return preceding[-1].day
     # "Pompeo said on December 4 that ... within 60 days": a past date earlier in the same
@@ -242,7 +250,7 @@ def _anchor(
         for f in dates
         if m.start() - 300 <= f.end <= m.start()
         and f.day <= base
-        and not _SENTENCE_END.search(text, f.end, m.start())
+        and not _SENTENCE_END.search(text, f.end - 1, m.start())
     ]
     if said:
         return said[-1].day
