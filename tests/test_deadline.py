@@ -21,6 +21,7 @@ CASES = [
     ("Withdrawal takes effect on 2 August 2019.", "2019-02-01", "2019-08-02"),
     ("The deadline is 2026-03-01 for all parties.", "2026-01-10", "2026-03-01"),
     # no year: the occurrence nearest to publication, across the turn of the year
+    ("Withdrawal takes effect six months later, on 22 November.", "2020-05-21", "2020-11-22"),
     ("The grain initiative expires on 18 March.", "2023-03-13", "2023-03-18"),
     ("Treaty expires on 5 February, officials warn", "2020-12-20", "2021-02-05"),
     # periods counted from publication

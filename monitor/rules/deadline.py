@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+# A deadline named without a year and further back than this is taken to be the next one.
+_PASSED = timedelta(days=60)
 # Feed text is hostile: bound the work done on one entry.
 _MAX_TEXT = 20_000
 
@@ -176,6 +178,10 @@ def _absolute_dates(text: str, base: date) -> list[_Found]:
             before = text[max(0, m.start() - 60) : m.start()]
             cued = _CUE_BEFORE.search(before) or _CUE_AFTER.match(text[m.end() : m.end() + 30])
             strong = bool(cued) and not _ANCHOR_BEFORE.search(before)
+            if strong and not m["y"] and day < base - _PASSED:
+                # a deadline is ahead: "takes effect on 22 November" said in May is this November
+                # (one that just passed, "expired on 27 September" said on the 28th, stays)
+                day = _make_date(str(day.year + 1), month, day.day, base) or day
             found[m.start()] = _Found(m.start(), m.end(), day, strong)
     return sorted(found.values(), key=lambda f: f.start)
 
