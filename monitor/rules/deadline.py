@@ -89,14 +89,13 @@ _NUMBER_WORDS: dict[str, int] = {
 }  # fmt: skip
 _NUMBER_RE = r"\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 
-# unit word -> (days, months); hours are rounded up to whole days
+# unit word -> (hours, months); a period in hours ends on the day its last hour falls in
 _UNIT_PREFIXES: tuple[tuple[str, tuple[int, int]], ...] = (
-    ("hour", (-24, 0)), ("heure", (-24, 0)), ("stund", (-24, 0)), ("hora", (-24, 0)),
-    ("час", (-24, 0)),
-    ("day", (1, 0)), ("jour", (1, 0)), ("tag", (1, 0)), ("día", (1, 0)), ("dia", (1, 0)),
-    ("дн", (1, 0)), ("ден", (1, 0)), ("дня", (1, 0)),
-    ("week", (7, 0)), ("semaine", (7, 0)), ("woche", (7, 0)), ("semana", (7, 0)),
-    ("недел", (7, 0)),
+    ("hour", (1, 0)), ("heure", (1, 0)), ("stund", (1, 0)), ("hora", (1, 0)), ("час", (1, 0)),
+    ("day", (24, 0)), ("jour", (24, 0)), ("tag", (24, 0)), ("día", (24, 0)), ("dia", (24, 0)),
+    ("дн", (24, 0)), ("ден", (24, 0)), ("дня", (24, 0)),
+    ("week", (168, 0)), ("semaine", (168, 0)), ("woche", (168, 0)), ("semana", (168, 0)),
+    ("недел", (168, 0)),
     ("month", (0, 1)), ("mois", (0, 1)), ("monat", (0, 1)), ("mes", (0, 1)),
     ("месяц", (0, 1)),
     ("year", (0, 12)), ("année", (0, 12)), ("an", (0, 12)), ("jahr", (0, 12)),
@@ -265,11 +264,9 @@ def _anchor(
 
 def _add(start: date, count: int, unit: str) -> date:
     """``start`` plus ``count`` units (months clamp to the month's last day)."""
-    days, months = next(v for prefix, v in _UNIT_PREFIXES if unit.startswith(prefix))
-    if days < 0:  # hours: whole days, rounded up
-        return start + timedelta(days=math.ceil(count / -days))
-    if days:
-        return start + timedelta(days=days * count)
+    hours, months = next(v for prefix, v in _UNIT_PREFIXES if unit.startswith(prefix))
+    if hours:
+        return start + timedelta(days=math.ceil(hours * count / 24))
     total = start.month - 1 + months * count
     year, month = start.year + total // 12, total % 12 + 1
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
