@@ -60,6 +60,22 @@ CASES = [
         "2021-11-19",
         "2023-11-19",
     ),
+    (
+        "The exit will take effect one year after the notification was received on 2 June.",
+        "2025-06-03",
+        "2026-06-02",
+    ),
+    (
+        "La denuncia surtirá efecto el 3 de noviembre, seis meses después.",
+        "2007-05-03",
+        "2007-11-03",
+    ),
+    ("The remaining parties have 60 days to shield Iran's oil sales.", "2019-05-08", "2019-07-07"),
+    (
+        "Le retrait prendra effet six mois après le dépôt des instruments, le 27 décembre 2025.",
+        "2025-06-27",
+        "2025-12-27",
+    ),
     # a date in the future, or in another sentence, is not when the period was set
     ("Talks resume on 3 March. Russia must comply within 30 days.", "2019-02-20", "2019-03-22"),
     # months clamp to the last day of a shorter month

@@ -140,17 +140,19 @@ def test_pack_stays_quiet_on_adversarial_negatives() -> None:
     assert not report.false_alarms, [o.item.title for o in report.false_alarms]
 
 
-# fresh4 (blind, wide spread of treaty bodies) is held at the level measured after its fixes: its
-# alerts reach the target, its tag F1 does not (its labels count every "effective on" date and
-# entry into force as a deadline); see docs/rule-pack.md.
-FRESH4_TAG_F1 = 0.84
+# fresh4 (blind, the widest spread of treaty bodies) and fresh5 (blind, an ordinary year of a
+# desk's news) are held at the level measured after their fixes: their alerts reach the target,
+# their tag F1 does not (their labels count every "effective on" date and entry into force as a
+# deadline, and background mentions as tags); see docs/rule-pack.md.
+MEASURED_TAG_F1 = {"fresh4": 0.85, "fresh5": 0.86}
 
 
-def test_pack_holds_its_measured_level_on_the_widest_blind_set() -> None:
-    """fresh4: alerts at target in every language, tags at their measured floor, above baseline."""
-    pack, baseline = _report("fresh4"), _report("fresh4", "tests/corpus/baseline_rules")
+@pytest.mark.parametrize("split", sorted(MEASURED_TAG_F1))
+def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> None:
+    """Alerts at target in every language, tags at their measured floor, above the baseline."""
+    pack, baseline = _report(split), _report(split, "tests/corpus/baseline_rules")
     assert pack.alerts.f1 >= ALERTS_F1
-    assert pack.tag_f1 >= FRESH4_TAG_F1
+    assert pack.tag_f1 >= MEASURED_TAG_F1[split]
     assert all(pack.only(lang).alerts.f1 >= OTHER_LANGUAGES_F1 for lang in OTHER_LANGUAGES)
     assert pack.alerts.f1 >= baseline.alerts.f1 + 0.05
     assert pack.tag_f1 >= baseline.tag_f1 + 0.10

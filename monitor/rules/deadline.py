@@ -67,7 +67,7 @@ _CUE_BEFORE = re.compile(
     r"до|истекает|истек|истёк|истечет|истечёт|силу|срок|"
     r"jusqu'au|jusqu’au|avant|expire|effet|vigueur|échéance|limite|"
     r"bis|spätestens|frist|"
-    r"hasta|antes|vence|vigor|plazo|efectiva|efectivo|límite)\b[^.;!?\n]{0,24}$"
+    r"hasta|antes|vence|vigor|plazo|efectiva|efectivo|efecto|límite)\b[^.;!?\n]{0,24}$"
 )
 # "six months after 1 February": that date starts a period, it is not the due date itself.
 _ANCHOR_BEFORE = re.compile(
@@ -126,8 +126,8 @@ _PERIOD_AFTER_FROM = re.compile(
 )
 # "giving Islamabad 90 days to", "da 60 días a Europa": a period granted to someone
 _PERIOD_GIVEN = re.compile(
-    r"\b(?:gives?|gave|giving|given|grants?|granted|donne|donné|gibt|gab|da|dio|dará|dan|"
-    r"dieron|дал|дали|даёт|дает)\s+(?:\S+\s+){0,3}$"
+    r"\b(?:gives?|gave|giving|given|grants?|granted|has|have|had|donne|donné|gibt|gab|da|dio|"
+    r"dará|dan|dieron|дал|дали|даёт|дает)\s+(?:\S+\s+){0,3}$"
 )
 # Searched from the last character of a date: "7 Nov." takes the sentence's full stop with it.
 _FULL_STOP = re.compile(r"[.!?…]\s|\n")
@@ -234,9 +234,20 @@ def _anchor(
     """
     tied = _PERIOD_AFTER_FROM.match(after)
     if tied:
-        # "six months after 1 February 2019": the date must follow at once.
+        # "six months after 1 February 2019"; or a past date a little later in the same clause,
+        # "one year after the notification was received on 2 June" (a future one there is the
+        # due date itself: "six months after the deposit, on 27 December")
         at = m.start("after") + tied.end()
-        following = [f for f in dates if f.start == at]
+        following = [
+            f
+            for f in dates
+            if f.start == at
+            or (
+                at < f.start <= at + 60
+                and f.day <= base
+                and not _SENTENCE_END.search(text, at, f.start)
+            )
+        ]
         if following:
             return following[0].day
     if _PERIOD_AFTER_LATER.match(after) or given:
