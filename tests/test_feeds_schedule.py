@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -170,3 +174,64 @@ async def test_many_feeds_at_full_concurrency_all_poll_at_once_without_store_err
             await scheduler.stop()
     assert "feed_store_unavailable" not in capsys.readouterr().out
     assert running.hits == {f"/f{i}": 1 for i in range(250)}
+
+
+_OWNER = """
+import asyncio, os, sys
+from datetime import UTC, datetime
+from monitor.feeds.workers import ParseJob, ParsePool
+
+async def main():
+    pool = ParsePool(2, timeout=5, memory_bytes=1 << 30)
+    job = ParseJob(body=sys.argv[1].encode(), feed="f", feed_url="http://x/", now=datetime.now(UTC))
+    await asyncio.gather(pool.parse(job), pool.parse(job))
+    print(os.getpid(), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process whose chain of parents leads to ``pid`` (read from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def test_a_killed_daemon_leaves_no_parser_processes_behind(tmp_path: Path) -> None:
+    """SIGKILL the process that owns a parse pool: its forkserver and workers exit within
+    seconds instead of living on (they held each other alive before)."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, rss([("1", "Item")]).decode()],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    try:
+        assert owner.stdout is not None
+        pid = int(owner.stdout.readline())
+        helpers = _descendants(pid)
+        assert len(helpers) >= 3  # the forkserver and two workers
+    finally:
+        owner.kill()
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+    deadline = time.monotonic() + 10
+    alive = helpers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = {p for p in helpers if Path(f"/proc/{p}").exists() and not _zombie(p)}
+    assert not alive
+
+
+def _zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return True

@@ -13,8 +13,11 @@ import asyncio
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 import resource
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -26,6 +29,9 @@ from monitor.errors import ParseError
 from monitor.feeds.parse import ParsedFeed, fingerprint, parse_feed
 
 log = structlog.get_logger(__name__)
+
+# How often a worker checks that the daemon owning it is still alive.
+OWNER_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +85,29 @@ def run_job(job: ParseJob) -> ParsedFeed:
     )
 
 
-def _init_worker(memory_bytes: int) -> None:
+def _init_worker(memory_bytes: int, owner: int) -> None:
     # Ctrl-C reaches the whole process group; the daemon decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    threading.Thread(target=_exit_with_owner, args=(owner,), daemon=True).start()
+
+
+def _exit_with_owner(owner: int) -> None:
+    """End this worker once the daemon that owns the pool is gone (killed, not stopped).
+
+    A forkserver worker is not the daemon's child and never sees its queue close (it holds a copy
+    of the writing end itself), and the forkserver lives as long as its workers: without this, a
+    SIGKILLed daemon leaves the forkserver and its workers behind for good.
+    """
+    while True:
+        time.sleep(OWNER_CHECK_SECONDS)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            os._exit(0)  # another user's process has the pid now: the owner is gone as well
 
 
 def _limited_job(job: ParseJob, cpu_seconds: int, batch: bool) -> ParsedFeed | ParsedBatch:
@@ -118,7 +142,7 @@ class ParsePool:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(self.memory_bytes,),
+                initargs=(self.memory_bytes, os.getpid()),
             )
             self._generation += 1
         return self._executor, self._generation
