@@ -29,6 +29,7 @@ from monitor.connections import EmbeddedRedis, client_from_url  # noqa: E402
 from monitor.engine import Engine  # noqa: E402
 from monitor.feeds.entry import Entry  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
+from monitor.observe import stream_groups  # noqa: E402
 from monitor.rules.evaluate import parse_labels  # noqa: E402
 from monitor.rules.loader import load_rule_set  # noqa: E402
 from monitor.streams import ENGINE_GROUP, Keys  # noqa: E402
@@ -82,14 +83,9 @@ async def run_once(client: aioredis.Redis, entries: list[Entry], label: str) -> 
     task = asyncio.create_task(engine.run(stop))
     while True:
         await asyncio.sleep(0.05)
-        groups = await client.xinfo_groups(keys.entries)
-        group = next((g for g in groups if g["name"] == ENGINE_GROUP), None)
-        if group and group["pending"] == 0 and group.get("lag", 1) == 0:
+        groups = await stream_groups(client, keys.entries)  # lag on Redis 6.2 and 7 alike
+        if any(g.group == ENGINE_GROUP and g.lag == 0 and g.pending == 0 for g in groups):
             break
-        if group and group["pending"] == 0 and group["last-delivered-id"] != "0-0":
-            last = await client.xrevrange(keys.entries, count=1)
-            if last and last[0][0] == group["last-delivered-id"]:
-                break
     elapsed = time.perf_counter() - started
     stop.set()
     await task

@@ -230,17 +230,18 @@ async def safe_trim(
     oldest: Any = await client.xrange(stream, min="-", max="+", count=min(surplus, step))
     if not oldest:
         return 0
-    limit = _next_id(_parse_id(as_text(oldest[-1][0])))
+    limit = _next_id(parse_id(as_text(oldest[-1][0])))
     groups: list[dict[str, Any]] = await client.xinfo_groups(stream)
     for group in groups:
-        limit = min(limit, _next_id(_parse_id(as_text(group["last-delivered-id"]))))
+        limit = min(limit, _next_id(parse_id(as_text(group["last-delivered-id"]))))
         pending = await client.xpending(stream, as_text(group["name"]))
         if pending and pending.get("pending"):
-            limit = min(limit, _parse_id(as_text(pending["min"])))
+            limit = min(limit, parse_id(as_text(pending["min"])))
     return int(await client.xtrim(stream, minid=f"{limit[0]}-{limit[1]}", approximate=False))
 
 
-def _parse_id(value: str) -> tuple[int, int]:
+def parse_id(value: str) -> tuple[int, int]:
+    """A stream id as (milliseconds, sequence)."""
     ms, _, seq = value.partition("-")
     return int(ms), int(seq or 0)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.common import config_option, settings_from
-from monitor.cli.rules_cmd import load_or_exit
+from monitor.cli.rules_cmd import load_or_exit, rules_option
 from monitor.feeds.entry import Entry
 from monitor.feeds.oneshot import read_entries
 from monitor.rules.engine import RuleSet
@@ -23,13 +23,7 @@ from monitor.rules.evaluate import TAGS, LabelError, Outcome, Report, Score, eva
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JSON lines of labelled items (id, lang, title, summary, published, tags, deadline).",
 )
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Rule directory or file (repeatable; default: the shipped pack).",
-)
+@rules_option
 @click.option("--list/--no-list", "show_list", default=True, help="List misses and false alarms.")
 @click.argument("feeds", nargs=-1, metavar="[FEED]...")
 @config_option

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.common import config_option, settings_from
-from monitor.cli.rules_cmd import load_or_exit, printable
+from monitor.cli.rules_cmd import load_or_exit, printable, rules_option
 from monitor.feeds.entry import Entry
 from monitor.feeds.oneshot import read_entries
 from monitor.rules.match import Match, Span
@@ -111,13 +111,7 @@ def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
 
 @click.command("match")
 @click.argument("feeds", nargs=-1, required=True, metavar="FEED...")
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Rule directory (repeatable; default: the shipped pack).",
-)
+@rules_option
 @click.option(
     "--format",
     "output",

@@ -6,7 +6,7 @@ import asyncio
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -14,7 +14,7 @@ import click
 from monitor.cli.common import config_option, redis_of, settings_from
 from monitor.config import Settings, parse_duration
 from monitor.rules.backtest import Backtest, replay
-from monitor.rules.engine import RuleSet
+from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.examples import ExampleResult, run_examples
 from monitor.rules.loader import RuleSetError, load_rule_set, rule_files, shipped_rules_dir
 from monitor.streams import Keys
@@ -30,6 +30,13 @@ def printable(text: str) -> str:
 
 dirs_argument = click.argument(
     "dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[DIR|FILE]..."
+)
+rules_option = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Rule directory or file (repeatable; default: the shipped pack).",
 )
 
 
@@ -51,26 +58,26 @@ def load_or_exit(paths: Sequence[Path]) -> RuleSet:
     only their rules (and every rule of any directory named).
     """
     try:
-        rule_set = load_rule_set(resolve_dirs(paths))
+        return load_rule_set(resolve_dirs(paths), keep=_named_only(paths))
     except RuleSetError as exc:
         for error in exc.errors:
             click.echo(error.location_message(), err=False)
         click.echo(f"{len(exc.errors)} error(s)", err=True)
         sys.exit(1)
-    return _named_only(rule_set, paths)
 
 
-def _named_only(rule_set: RuleSet, paths: Sequence[Path]) -> RuleSet:
+def _named_only(paths: Sequence[Path]) -> Callable[[Rule], bool] | None:
+    """When files are named: keep their rules and those of any directory named."""
     files = {path.resolve() for path in paths if path.is_file()}
     if not files:
-        return rule_set
+        return None
     dirs = {path.resolve() for path in paths if path.is_dir()}
-    kept = tuple(
-        rule
-        for rule in rule_set.rules
-        if Path(rule.file).resolve() in files or Path(rule.file).resolve().parent in dirs
-    )
-    return RuleSet(rule_set.version, kept, rule_set.terms)
+
+    def keep(rule: Rule) -> bool:
+        where = Path(rule.file).resolve()
+        return where in files or where.parent in dirs
+
+    return keep
 
 
 @click.group("rules")

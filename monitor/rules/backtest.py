@@ -18,7 +18,7 @@ from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.engine import RuleSet
 from monitor.rules.match import Match
-from monitor.streams import as_text, decode_fields
+from monitor.streams import as_text, decode_fields, parse_id
 
 _BATCH = 500
 
@@ -80,7 +80,7 @@ class Backtest:
             except (ValueError, TypeError, KeyError):
                 self.unreadable += 1
                 continue
-            self.add(entry, at=int(stream_id.split("-", 1)[0]) / 1000)
+            self.add(entry, at=parse_id(stream_id)[0] / 1000)
 
 
 async def replay(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,13 @@ class _Context:
         return self.term_ids[key]
 
 
-def compile_rule_set(sources: Sequence[SourceFile]) -> tuple[RuleSet | None, list[RuleError]]:
-    """Validate and compile the files as one set; the set is ``None`` when any error was found."""
+def compile_rule_set(
+    sources: Sequence[SourceFile], keep: Callable[[Rule], bool] | None = None
+) -> tuple[RuleSet | None, list[RuleError]]:
+    """Validate and compile the files as one set; the set is ``None`` when any error was found.
+
+    Every file is validated; ``keep``, when given, chooses the rules the set runs.
+    """
     ctx = _Context()
     files: list[tuple[SourceFile, FileModel]] = []
     for source in sources:
@@ -99,7 +104,8 @@ def compile_rule_set(sources: Sequence[SourceFile]) -> tuple[RuleSet | None, lis
             rules.append(rule)
     if ctx.errors:
         return None, ctx.errors
-    return RuleSet(version=_version(sources), rules=tuple(rules), terms=tuple(ctx.terms)), []
+    kept = tuple(rule for rule in rules if keep is None or keep(rule))
+    return RuleSet(version=_version(sources), rules=kept, terms=tuple(ctx.terms)), []
 
 
 def _version(sources: Sequence[SourceFile]) -> str:

@@ -251,26 +251,34 @@ def _anchor(
         if following:
             return following[0].day
     if _PERIOD_AFTER_LATER.match(after) or given:
-        preceding = [
-            f
-            for f in dates
-            if m.start() - 200 <= f.end <= m.start()
-            and not _FULL_STOP.search(text, f.end - 1, m.start())
-        ]
-        if preceding:
-            return preceding[-1].day
+        preceding = _last_before(text, dates, m.start(), 200, _FULL_STOP)
+        if preceding is not None:
+            return preceding
     # "Pompeo said on December 4 that ... within 60 days": a past date earlier in the same
     # sentence is when the period was set, not the day the story was published.
-    said = [
-        f
+    said = _last_before(text, dates, m.start(), 300, _SENTENCE_END, not_after=base)
+    return said if said is not None else base
+
+
+def _last_before(
+    text: str,
+    dates: list[_Found],
+    end: int,
+    reach: int,
+    stop: re.Pattern[str],
+    *,
+    not_after: date | None = None,
+) -> date | None:
+    """The last date ending within ``reach`` characters before ``end``, with no ``stop`` between
+    it and ``end`` (and, if given, not later than ``not_after``)."""
+    found = [
+        f.day
         for f in dates
-        if m.start() - 300 <= f.end <= m.start()
-        and f.day <= base
-        and not _SENTENCE_END.search(text, f.end - 1, m.start())
+        if end - reach <= f.end <= end
+        and (not_after is None or f.day <= not_after)
+        and not stop.search(text, f.end - 1, end)
     ]
-    if said:
-        return said[-1].day
-    return base
+    return found[-1] if found else None
 
 
 def _add(start: date, count: int, unit: str) -> date:

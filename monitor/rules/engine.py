@@ -9,6 +9,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from monitor.feeds.entry import Entry
 from monitor.rules.conditions import Condition, Hit, Hits
@@ -86,6 +87,8 @@ class RuleSet:
             return []
         hits = Hits(scan.folded, scan.hits, scan.present)
         matches: list[Match] = []
+        # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
+        deadlines: dict[tuple[str, ...], date | None] = {}
         for index in candidates:
             rule = self.rules[index]
             rule_plan = plan.rules[index]
@@ -93,7 +96,7 @@ class RuleSet:
                 continue
             found = rule_plan.condition.evaluate(hits, rule_plan.fields)
             if found is not None:
-                matches.append(self._match(rule, entry, found, scan))
+                matches.append(self._match(rule, entry, found, scan, deadlines))
         return matches
 
     def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
@@ -118,12 +121,15 @@ class RuleSet:
         entry: Entry,
         found: list[Hit],
         scan: EntryScan,
+        deadlines: dict[tuple[str, ...], date | None],
     ) -> Match:
         spans = self._spans(found, scan)
         deadline = None
         if "deadline" in rule.tags:
-            text = "\n".join(entry.field_text(name) for name in rule.fields)
-            deadline = extract_deadline(text, entry.published)
+            if rule.fields not in deadlines:
+                text = "\n".join(entry.field_text(name) for name in rule.fields)
+                deadlines[rule.fields] = extract_deadline(text, entry.published)
+            deadline = deadlines[rule.fields]
         return Match(
             rule_id=rule.id,
             rule_title=rule.title,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from monitor.errors import RuleError
 from monitor.rules.compiler import SourceFile, compile_rule_set
-from monitor.rules.engine import RuleSet
+from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.yamlsource import MAX_FILE_BYTES, read_yaml
 
 MAX_FILES = 1000
@@ -58,8 +58,11 @@ def rule_files(dirs: Sequence[Path]) -> tuple[list[Path], list[RuleError]]:
     return files, errors
 
 
-def load_rule_set(dirs: Sequence[Path]) -> RuleSet:
-    """Load, validate and compile every rule file of ``dirs``; raises :class:`RuleSetError`."""
+def load_rule_set(dirs: Sequence[Path], keep: Callable[[Rule], bool] | None = None) -> RuleSet:
+    """Load, validate and compile every rule file of ``dirs``; raises :class:`RuleSetError`.
+
+    ``keep`` chooses the rules the set runs (all files are validated either way).
+    """
     if not dirs:
         raise RuleSetError([RuleError("no rule directories given")])
     files, errors = rule_files(dirs)
@@ -78,7 +81,7 @@ def load_rule_set(dirs: Sequence[Path]) -> RuleSet:
             errors.append(exc)
     if errors:
         raise RuleSetError(errors)
-    rule_set, errors = compile_rule_set(sources)
+    rule_set, errors = compile_rule_set(sources, keep)
     if rule_set is None:
         raise RuleSetError(errors)
     return rule_set
