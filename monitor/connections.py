@@ -172,7 +172,7 @@ async def open_redis(
         hosts = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in settings.sentinels]
         password = settings.password.get_secret_value() if settings.password else None
         own = settings.sentinel_password
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(
             hosts,
             sentinel_kwargs={"password": own.get_secret_value()} if own else None,
             decode_responses=True,

@@ -112,10 +112,11 @@ def test_an_installed_wheel_ships_the_rule_pack_and_match_uses_it(
 ) -> None:
     """The wheel carries rules/ as monitor/_shipped/rules, and ``match`` finds it there."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(repo_root), "-w", str(tmp_path / "dist"),
-         "--no-deps", "-q"],
+        [sys.executable, "-m", "hatchling", "build", "--target", "wheel",
+         "--directory", str(tmp_path / "dist")],
         check=True,
         capture_output=True,
+        cwd=repo_root,
     )  # fmt: skip
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
