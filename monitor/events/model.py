@@ -1,0 +1,48 @@
+"""The event an alert reports: treaty, actors, development, due date, publication time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One treaty development as the text reports it.
+
+    ``treaty`` is a canonical vocabulary id (``inf``, ``new-start``), ``actors`` are ISO 3166
+    alpha-2 codes or organisation ids, sorted; ``development`` is the primary tag and
+    ``secondary`` the other tags the entry carries.
+    """
+
+    treaty: str | None
+    actors: tuple[str, ...]
+    development: str
+    secondary: tuple[str, ...] = ()
+    due: date | None = None
+    published: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; the ``event`` object of alerts and ``match --format jsonl`` rows."""
+        return {
+            "treaty": self.treaty,
+            "actors": list(self.actors),
+            "development": self.development,
+            "secondary": list(self.secondary),
+            "due": self.due.isoformat() if self.due else None,
+            "published": self.published.isoformat() if self.published else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """Inverse of :meth:`to_dict`."""
+        due, published = data.get("due"), data.get("published")
+        return cls(
+            treaty=data.get("treaty"),
+            actors=tuple(data.get("actors", ())),
+            development=str(data["development"]),
+            secondary=tuple(data.get("secondary", ())),
+            due=date.fromisoformat(due) if due else None,
+            published=datetime.fromisoformat(published) if published else None,
+        )
