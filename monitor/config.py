@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -85,6 +86,16 @@ class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+def _redirect_host(value: str) -> str:
+    from monitor.feeds.netpolicy import parse_endpoint  # imports aiohttp: only when one is set
+
+    parse_endpoint(value)
+    return value
+
+
+RedirectHost = Annotated[str, AfterValidator(_redirect_host)]
+
+
 class FetchSettings(_Section):
     """Defaults and hard limits for every fetch."""
 
@@ -97,6 +108,9 @@ class FetchSettings(_Section):
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=20, ge=1, le=1000)
     allow_private_networks: bool = False
+    # Private hosts ("host" or "host:port") that redirects from a feed on a private host may
+    # reach besides that host itself; link-local and metadata addresses stay refused.
+    private_redirect_hosts: tuple[RedirectHost, ...] = ()
     contact: str = ""
     backoff_max: Duration = 6 * 3600.0
     cache_max: Duration = 3600.0
@@ -115,6 +129,8 @@ class FeedSettings(_Section):
     tags: tuple[str, ...] = ()
     enabled: bool = True
     language: str = ""
+    # More hosts this feed's redirects may reach (see fetch.private_redirect_hosts).
+    private_redirect_hosts: tuple[RedirectHost, ...] = ()
 
     @field_validator("url")
     @classmethod

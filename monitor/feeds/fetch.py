@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,10 +78,12 @@ class Fetcher:
         self.settings = settings
         self.policy = policy or AddressPolicy(allow_private=settings.allow_private_networks)
         self._inner_resolver = resolver
-        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        # One session per policy: the strict one, and one per feed on a private host (its
+        # resolver opens only that host), so no connection or DNS answer crosses policies.
+        self._sessions: dict[AddressPolicy, aiohttp.ClientSession] = {}
 
     def _session(self, policy: AddressPolicy) -> aiohttp.ClientSession:
-        key = policy.allow_private
+        key = policy
         session = self._sessions.get(key)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
@@ -121,8 +124,13 @@ class Fetcher:
         configured_url: str,
         etag: str = "",
         last_modified: str = "",
+        redirect_hosts: Iterable[str] = (),
     ) -> FetchResult:
-        """Fetch ``url`` (the feed's current URL; ``configured_url`` is what the config names)."""
+        """Fetch ``url`` (the feed's current URL; ``configured_url`` is what the config names).
+
+        ``redirect_hosts`` are private hosts this feed's redirects may reach besides its own
+        (added to ``fetch.private_redirect_hosts``; used only when the feed itself is private).
+        """
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
@@ -134,7 +142,8 @@ class Fetcher:
             return FetchResult(200, url, body, elapsed=time.monotonic() - started)
         if scheme not in ("http", "https"):
             raise PermanentFetchError(f"fetcher: unsupported scheme {scheme!r}", kind="scheme")
-        policy = self.policy.exempting(urlsplit(configured_url).hostname or "")
+        listed = (*self.settings.private_redirect_hosts, *redirect_hosts)
+        policy = self.policy.exempting(configured_url, listed)
         try:
             async with asyncio.timeout(self.settings.timeout):
                 result = await self._follow(url, policy, etag, last_modified)
@@ -312,7 +321,7 @@ def _check_target(url: URL, policy: AddressPolicy) -> None:
         raise PermanentFetchError(
             f"fetcher: redirect to unsupported scheme {url.scheme!r}", kind="scheme"
         )
-    if not url.host or not policy.allows_host(url.host):
+    if not url.host or not policy.allows_host(url.host, url.port):
         raise PermanentFetchError(
             "fetcher: refused to connect to a non-public address", kind="private_address"
         )
