@@ -227,6 +227,25 @@ async def test_429_with_retry_after_delays_the_next_poll(
     _assert_good(good)
 
 
+@pytest.mark.parametrize("header", ["1e9", "120.5e7", "Fri, 31 Dec 9999 23:59:59"])
+async def test_429_with_a_huge_retry_after_waits_backoff_max_at_most(
+    good_site: FeedSite, redis_client: aioredis.Redis, keys: Keys, pool: ParsePool, header: str
+) -> None:
+    """A 429 asking for ~10⁹ s (number or zoneless date) is honoured up to backoff_max only."""
+
+    async def limited(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(_head("429 Too Many Requests", Retry_After=header, Content_Length="0"))
+        await w.drain()
+
+    bad, state, good = await _poll_both(
+        limited, good_site, redis_client, keys, pool, backoff_max="1h"
+    )
+    assert (bad.status, state.error_kind) == ("error", "rate_limited")
+    assert bad.delay == 3600.0
+    assert state.next_due == pytest.approx(state.last_attempt + 3600.0)
+    _assert_good(good)
+
+
 async def test_503_counts_one_error_and_backs_off(
     good_site: FeedSite, redis_client: aioredis.Redis, keys: Keys, pool: ParsePool
 ) -> None:

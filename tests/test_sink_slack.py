@@ -169,3 +169,16 @@ async def test_digest_titles_with_formatting_characters_reach_slack_unformatted(
         assert "<!here>" not in text
     assert "|Deal ∗void∗ ˍnowˍ ∼off∼ ˋrmˋ>" in texts[1]
     assert "&lt;!here&gt;" in texts[2]
+
+
+async def test_slack_429_with_a_huge_retry_after_holds_the_pacer_at_most_backoff_max() -> None:
+    """`Retry-After: 1e9` defers the shared pacer by delivery.backoff_max, not 10⁹ s."""
+    pacer = Pacer(1.0, clock=lambda: 1000.0, max_defer=600.0)
+    async with http_receiver() as server:
+        server.script.append(Reply(429, "rate_limited", {"Retry-After": "1e9"}))
+        sink = SlackSink("slack", SecretStr(server.url), pacer=pacer, timeout=5.0)
+        with pytest.raises(RetryableDelivery) as info:
+            await sink.send(make_alert())
+        await sink.aclose()
+    assert info.value.retry_after == 600.0
+    assert pacer.delay() == 600.0
