@@ -97,6 +97,7 @@ def test_feed_configured_on_a_private_address_opens_only_its_own_host() -> None:
     assert odd_port.allows_host("10.0.0.5", 8080)
     assert not odd_port.allows_host("10.0.0.5", 80)
     assert AddressPolicy().exempting("http://news.example/feed") == AddressPolicy()
+    assert not AddressPolicy().exempting("http://10.0.0.5:99999/feed").allows_host("10.0.0.5")
 
 
 def test_listed_hosts_open_to_a_private_feeds_redirects_only() -> None:

@@ -121,7 +121,10 @@ def url_endpoints(url: str) -> frozenset[Endpoint]:
     """The endpoints a feed URL names: its host on its port (http↔https default ports both)."""
     parts = urlsplit(url)
     host = normalise_host(parts.hostname or "")
-    port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:  # a port out of range: the fetch fails anyway, open nothing
+        return frozenset()
     ports = {port}
     if port in _DEFAULT_PORTS.values():
         ports |= set(_DEFAULT_PORTS.values())  # an http → https upgrade stays on the host
