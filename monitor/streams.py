@@ -107,6 +107,16 @@ class Keys:
         """Hash: the running rule set's version and last reload error."""
         return f"{self.prefix}:rules"
 
+    @property
+    def silences(self) -> str:
+        """Hash: silence id → silence JSON (expired ones kept for a while, then dropped)."""
+        return f"{self.prefix}:silences"
+
+    @property
+    def silenced(self) -> str:
+        """Stream (capped): alerts a silence held back; fields alert, subscription, silence."""
+        return f"{self.prefix}:silenced"
+
 
 def subscription_group(name: str) -> str:
     """The consumer-group name of one subscription on a channel stream."""
