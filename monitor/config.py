@@ -218,6 +218,13 @@ class DeliverySettings(_Section):
     concurrency: int = Field(default=1, ge=1, le=256)
 
 
+class HistorySettings(_Section):
+    """Alert history for the desk and the API: one record per story, indexed for filters."""
+
+    enabled: bool = True
+    retention: Duration = 90 * 86400.0
+
+
 class HttpSettings(_Section):
     """The health and metrics endpoint."""
 
@@ -240,6 +247,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     rules: RulesSettings = RulesSettings()
     http: HttpSettings = HttpSettings()
+    history: HistorySettings = HistorySettings()
     delivery: DeliverySettings = DeliverySettings()
     feeds: tuple[FeedSettings, ...] = ()
     sinks: tuple[SinkSettings, ...] = (SinkSettings(name="console", type="console"),)

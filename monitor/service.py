@@ -16,6 +16,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -30,6 +31,7 @@ from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
 from monitor.health import HealthState, beat_while, serve_health
+from monitor.history.recorder import HistoryRecorder
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.reload import RuleWatcher
@@ -159,6 +161,13 @@ async def _start_roles(
         running.tasks += sending
         alive = lambda: not any(t.done() for t in sending)  # noqa: E731
         running.tasks.append(asyncio.create_task(beat_while(health, "notifier", alive, stop)))
+        if settings.history.enabled:
+            recorder = HistoryRecorder(
+                client, keys, consumer=instance,
+                retention=timedelta(seconds=settings.history.retention),
+                claim_idle_ms=int(settings.delivery.claim_idle * 1000),
+            )  # fmt: skip
+            running.tasks.append(asyncio.create_task(recorder.run(stop), name="history"))
     if "fetcher" in roles:
         scheduler = FeedScheduler(settings, client, keys, instance=instance)
         await scheduler.start()
