@@ -274,6 +274,8 @@ async def test_metadata_name_is_refused_even_when_it_resolves_to_loopback(site: 
     finally:
         await fetcher.close()
     assert direct.value.kind == redirected.value.kind == "private_address"
+    assert "metadata" in str(direct.value)
+    assert "metadata" in str(redirected.value)
     assert site.hits == {"/hop": 1}
 
 
@@ -303,6 +305,8 @@ async def test_private_feed_may_not_redirect_to_another_private_host(
     finally:
         await fetcher.close()
     assert caught.value.kind == "private_address"
+    assert f"127.0.0.2:{other_host.port}" in str(caught.value)
+    assert "private_redirect_hosts" in str(caught.value)
     assert site.hits == {"/feed": 1}
     assert other_host.hits == {}
 

@@ -326,8 +326,10 @@ def _check_target(url: URL, policy: AddressPolicy) -> None:
             f"fetcher: redirect to unsupported scheme {url.scheme!r}", kind="scheme"
         )
     if not url.host or not policy.allows_host(url.host, url.port):
+        host = url.host or ""
         raise PermanentFetchError(
-            "fetcher: refused to connect to a non-public address", kind="private_address"
+            f"fetcher: refused {host[:100]}:{url.port}: {policy.refusal(host)}",
+            kind="private_address",
         )
 
 
@@ -360,9 +362,7 @@ def _translate(exc: aiohttp.ClientError) -> FetchError:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ForbiddenAddress):
-            return PermanentFetchError(
-                "fetcher: refused to connect to a non-public address", kind="private_address"
-            )
+            return PermanentFetchError(f"fetcher: refused: {cause}", kind="private_address")
         cause = cause.__cause__ or getattr(cause, "os_error", None)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return RetryableFetchError(f"fetcher: cannot resolve host: {exc}", kind="dns")

@@ -181,6 +181,18 @@ class AddressPolicy:
         addr = literal_address(host)
         return addr is None or self.allows(addr, host, port)
 
+    def refusal(self, host: str) -> str:
+        """Why ``host`` was refused, for the feed's error message."""
+        addr = literal_address(host)
+        if is_metadata_name(host) or (addr is not None and is_metadata(addr)):
+            return "a link-local or cloud-metadata address, always refused"
+        if self.private_endpoints:
+            return (
+                "a private address; a feed on a private address may redirect only within its "
+                "own host and port, or to private_redirect_hosts"
+            )
+        return "not a public address (fetch.allow_private_networks is off)"
+
     def _exempt(self, host: str, port: int | None) -> bool:
         if not self.private_endpoints or not host:
             return False
@@ -215,7 +227,7 @@ class PolicyResolver(AbstractResolver):
         address is refused outright, whatever else it resolves to.
         """
         if is_metadata_name(host):
-            raise ForbiddenAddress(f"{host} names a cloud metadata service")
+            raise ForbiddenAddress(f"{host} names a cloud metadata service, always refused")
         results = await self.inner.resolve(host, port, family)
         addresses = [_address(r) for r in results]
         if any(a is not None and is_metadata(a) for a in addresses):
