@@ -89,9 +89,12 @@ class LogSettings(_Section):
 
 
 def _redirect_host(value: str) -> str:
-    from monitor.feeds.netpolicy import parse_endpoint  # imports aiohttp: only when one is set
+    from monitor.feeds import netpolicy  # imports aiohttp: only when a host is listed
 
-    parse_endpoint(value)
+    host, _port = netpolicy.parse_endpoint(value)
+    addr = netpolicy.literal_address(host)
+    if netpolicy.is_metadata_name(host) or (addr is not None and netpolicy.is_metadata(addr)):
+        raise ValueError(f"{value!r} is a link-local or cloud-metadata address, always refused")
     return value
 
 

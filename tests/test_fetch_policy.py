@@ -358,7 +358,17 @@ async def test_private_feed_may_redirect_to_a_listed_host(
     assert other_host.hits == {"/secret": 1}
 
 
-def test_a_malformed_redirect_host_is_a_config_error() -> None:
-    """`private_redirect_hosts` entries must be a host or host:port; the error names the field."""
-    with pytest.raises(ValidationError, match="private_redirect_hosts"):
-        FetchSettings(private_redirect_hosts=["feeds.intranet:notaport"])
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("feeds.intranet:notaport", "not a host or host:port"),
+        ("", "not a host or host:port"),
+        ("169.254.169.254", "always refused"),
+        ("metadata.google.internal:80", "always refused"),
+    ],
+)
+def test_a_malformed_or_metadata_redirect_host_is_a_config_error(entry: str, reason: str) -> None:
+    """`private_redirect_hosts` takes host or host:port, never metadata; errors name the field."""
+    with pytest.raises(ValidationError, match="private_redirect_hosts") as caught:
+        FetchSettings(private_redirect_hosts=[entry])
+    assert reason in str(caught.value)
