@@ -21,6 +21,7 @@ from monitor.alerts.sinks.email import build_message
 from monitor.alerts.textsafe import (
     header_text,
     one_line,
+    slack_cut,
     slack_escape,
     slack_link,
     slack_mrkdwn,
@@ -85,6 +86,22 @@ def test_slack_renders_only_the_entrys_http_link() -> None:
 def test_slack_mrkdwn_text_has_no_formatting_characters(raw: str, shown: str) -> None:
     """Formatting characters become look-alikes Slack does not parse; controls stay escaped."""
     assert slack_mrkdwn(raw) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "cut"),
+    [
+        ("abcdef", 10, "abcdef"),
+        ("abcdef", 4, "abc…"),
+        ("&amp;&amp;", 7, "&amp;…"),
+        ("ab&lt;", 5, "ab…"),
+        ("ab&gt;cd", 7, "ab&gt;…"),
+    ],
+)
+def test_slack_cut_never_splits_an_entity(text: str, limit: int, cut: str) -> None:
+    """Escaped text is cut within the limit, before a half entity rather than through it."""
+    assert slack_cut(text, limit) == cut
+    assert len(slack_cut(text, limit)) <= limit
 
 
 def test_slack_link_label_cannot_format() -> None:

@@ -182,3 +182,24 @@ async def test_slack_429_with_a_huge_retry_after_holds_the_pacer_at_most_backoff
         await sink.aclose()
     assert info.value.retry_after == 600.0
     assert pacer.delay() == 600.0
+
+
+async def test_escaping_cannot_push_a_text_object_past_slacks_limits() -> None:
+    """Titles, links and terms full of `&` still fit Slack's 3000/2000-character limits."""
+    link = "https://example.org/?" + "a=1&" * 500
+    alert = make_alert("&" * 300, link=link, summary="<" * 600, terms=("&" * 80,) * 40)
+    async with http_receiver() as server:
+        sink = _sink(server.url)
+        await sink.send(alert)
+        await sink.send_digest(Digest("d1", "desk", (alert,)))
+        await sink.aclose()
+    for received in server.received:
+        body = received.json()
+        assert len(body["text"]) <= 3000
+        for block in body["blocks"]:
+            for obj in _text_objects(block.get("fields", [])):
+                assert len(str(obj["text"])) <= 2000
+            for obj in _text_objects([block.get("text"), *block.get("elements", [])]):
+                assert len(str(obj["text"])) <= 3000
+    first = server.received[0].json()["blocks"][0]["text"]["text"]
+    assert first.endswith("*" + "&amp;" * 300 + "*")

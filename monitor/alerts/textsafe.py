@@ -21,6 +21,7 @@ _ENCODED_WORD = re.compile(r"=\?", re.ASCII)
 # Slack mrkdwn has no escape for its formatting characters (a backslash stays visible), so in
 # mrkdwn text they become look-alikes Slack does not parse: ∗ (U+2217), ˍ (U+02CD), ∼ (U+223C),
 # ˋ (U+02CB). Text objects of type plain_text are never formatted and keep the originals.
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _SLACK_FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 
 
@@ -40,6 +41,13 @@ def one_line(text: str, limit: int = 0) -> str:
 def slack_escape(text: str) -> str:
     """Escape the three characters Slack parses as control sequences (mentions, links)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_cut(text: str, limit: int) -> str:
+    """Escaped Slack text cut to ``limit`` characters, never through an entity like ``&amp;``."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: max(limit - 1, 0)]) + "…"
 
 
 def slack_mrkdwn(text: str) -> str:
