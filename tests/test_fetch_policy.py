@@ -372,3 +372,15 @@ def test_a_malformed_or_metadata_redirect_host_is_a_config_error(entry: str, rea
     with pytest.raises(ValidationError, match="private_redirect_hosts") as caught:
         FetchSettings(private_redirect_hosts=[entry])
     assert reason in str(caught.value)
+
+
+async def test_feed_configured_on_localhost_is_fetched_through_the_resolver(site: FeedSite) -> None:
+    """`localhost` opens itself by name at the resolver: the private feed is fetched."""
+    fetcher = Fetcher(FetchSettings())
+    url = site.url("/feed", "localhost")
+    try:
+        result = await fetcher.fetch(url, configured_url=url)
+    finally:
+        await fetcher.close()
+    assert result.status == 200
+    assert site.hits == {"/feed": 1}
