@@ -113,8 +113,8 @@ class FetchSettings(_Section):
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=20, ge=1, le=1000)
     allow_private_networks: bool = False
-    # Private hosts ("host" or "host:port") that redirects from a feed on a private host may
-    # reach besides that host itself; link-local and metadata addresses stay refused.
+    # Hosts ("host" or "host:port") that redirects from a feed on a private address may reach
+    # besides that feed's own host; link-local and metadata addresses stay refused.
     private_redirect_hosts: tuple[RedirectHost, ...] = ()
     contact: str = ""
     backoff_max: Duration = 6 * 3600.0

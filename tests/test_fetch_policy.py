@@ -384,3 +384,27 @@ async def test_feed_configured_on_localhost_is_fetched_through_the_resolver(site
         await fetcher.close()
     assert result.status == 200
     assert site.hits == {"/feed": 1}
+
+
+@pytest.mark.parametrize("listed", [False, True])
+async def test_private_feed_may_not_redirect_to_a_public_host_unless_listed(
+    site: FeedSite, other_host: FeedSite, listed: bool
+) -> None:
+    """A private feed's redirect leaves its host only for a listed one, even a public one."""
+    # cdn.news.example resolves to 127.0.0.2, which this policy counts as public.
+    resolver = StaticResolver({"cdn.news.example": ["127.0.0.2"]})
+    policy = AddressPolicy(treat_as_public=(ipaddress.ip_network("127.0.0.2/32"),))
+    site.extra["/feed"] = _redirect_to(other_host.url("/secret", "cdn.news.example"))
+    settings = FetchSettings(private_redirect_hosts=["cdn.news.example"] if listed else [])
+    fetcher = Fetcher(settings, policy=policy, resolver=resolver)
+    try:
+        if listed:
+            result = await fetcher.fetch(site.url("/feed"), configured_url=site.url("/feed"))
+            assert result.status == 200
+        else:
+            with pytest.raises(PermanentFetchError) as caught:
+                await fetcher.fetch(site.url("/feed"), configured_url=site.url("/feed"))
+            assert caught.value.kind == "private_address"
+    finally:
+        await fetcher.close()
+    assert other_host.hits == ({"/secret": 1} if listed else {})

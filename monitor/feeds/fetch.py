@@ -129,8 +129,8 @@ class Fetcher:
     ) -> FetchResult:
         """Fetch ``url`` (the feed's current URL; ``configured_url`` is what the config names).
 
-        ``redirect_hosts`` are private hosts this feed's redirects may reach besides its own
-        (added to ``fetch.private_redirect_hosts``; used only when the feed itself is private).
+        ``redirect_hosts`` are hosts this feed's redirects may reach besides its own (added to
+        ``fetch.private_redirect_hosts``; used only when the feed itself is on a private address).
         """
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()

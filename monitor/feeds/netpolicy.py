@@ -10,8 +10,8 @@ on the connection that would use it.
 
 A feed the operator configured on a private address (``http://10.0.0.5/feed``) may be fetched
 without ``allow_private_networks``, but only that host (and port) is opened: its redirects may
-stay there, go to a public address, or go to a host listed in ``private_redirect_hosts``; any
-other private address is refused. Link-local and cloud-metadata addresses and names are refused
+stay there or go to a host listed in ``private_redirect_hosts``; any other host, private or
+public, is refused. Link-local and cloud-metadata addresses and names are refused
 always, even with ``allow_private_networks``: nothing a feed offers is worth an instance's
 credentials.
 """
@@ -153,8 +153,9 @@ class AddressPolicy:
 
     ``treat_as_public`` lists networks to handle as public (tests run on 127.0.0.1 and need the
     feed's own address to count as public to exercise the policy end to end).
-    ``private_endpoints`` are the hosts (and ports) allowed to be private: a private feed's own.
-    Metadata addresses and names are refused whatever the other fields say.
+    ``private_endpoints``, when set, are the only hosts (and ports) allowed, private or not: a
+    private feed's own and those listed for it. Metadata addresses and names are refused whatever
+    the other fields say.
     """
 
     allow_private: bool = False
@@ -165,9 +166,11 @@ class AddressPolicy:
         """Whether a connection to ``addr`` (resolved from ``host``, on ``port``) is allowed."""
         if is_metadata(addr):
             return False
-        if self.allow_private or any(addr in net for net in self.treat_as_public):
+        if self.allow_private:
             return True
-        return is_public(addr) or self._exempt(host or str(addr), port)
+        if self.private_endpoints:  # a feed on a private address: its own and listed hosts only
+            return self._exempt(host or str(addr), port)
+        return is_public(addr) or any(addr in net for net in self.treat_as_public)
 
     def allows_host(self, host: str, port: int | None = None) -> bool:
         """Whether a host is allowed as far as can be told without resolving it."""
@@ -188,8 +191,8 @@ class AddressPolicy:
             return "a link-local or cloud-metadata address, always refused"
         if self.private_endpoints:
             return (
-                "a private address; a feed on a private address may redirect only within its "
-                "own host and port, or to private_redirect_hosts"
+                "a feed on a private address may redirect only within its own host and port, "
+                "or to private_redirect_hosts"
             )
         return "not a public address (fetch.allow_private_networks is off)"
 
@@ -202,7 +205,7 @@ class AddressPolicy:
     def exempting(self, configured_url: str, listed: Iterable[str] = ()) -> AddressPolicy:
         """The policy for a feed at ``configured_url``; a private feed opens only its own host.
 
-        ``listed`` (``host`` or ``host:port``) are further private hosts its redirects may reach.
+        ``listed`` (``host`` or ``host:port``) are further hosts its redirects may reach.
         """
         host = urlsplit(configured_url).hostname or ""
         if self.allow_private or self.allows_host(host):
