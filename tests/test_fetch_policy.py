@@ -405,6 +405,7 @@ async def test_private_feed_may_not_redirect_to_a_public_host_unless_listed(
             with pytest.raises(PermanentFetchError) as caught:
                 await fetcher.fetch(site.url("/feed"), configured_url=site.url("/feed"))
             assert caught.value.kind == "private_address"
+            assert f"cdn.news.example:{other_host.port}" in str(caught.value)
     finally:
         await fetcher.close()
     assert other_host.hits == ({"/secret": 1} if listed else {})

@@ -241,7 +241,7 @@ class PolicyResolver(AbstractResolver):
             if a is not None and self.policy.allows(a, host, port)
         ]
         if results and not allowed:
-            raise ForbiddenAddress(f"{host} resolves only to non-public addresses")
+            raise ForbiddenAddress(f"{host}:{port}: {self.policy.refusal(host)}")
         return allowed
 
     async def close(self) -> None:
