@@ -18,10 +18,10 @@ _ESCAPES = re.compile(
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 _WHITESPACE = re.compile(r"\s+")
 _ENCODED_WORD = re.compile(r"=\?", re.ASCII)
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")  # the tail of an entity cut short: "&am", "&l"
 # Slack mrkdwn has no escape for its formatting characters (a backslash stays visible), so in
 # mrkdwn text they become look-alikes Slack does not parse: ∗ (U+2217), ˍ (U+02CD), ∼ (U+223C),
 # ˋ (U+02CB). Text objects of type plain_text are never formatted and keep the originals.
-_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _SLACK_FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 
 
