@@ -136,6 +136,11 @@ class Keys:
         return f"{self.prefix}:hist:updates"
 
     @property
+    def history_due(self) -> str:
+        """Sorted set: story ids that have a due date, scored by it (midnight UTC)."""
+        return f"{self.prefix}:hist:due"
+
+    @property
     def history_seen(self) -> str:
         """Sorted set: every recorded story id, scored by when it was first recorded (retention)."""
         return f"{self.prefix}:hist:seen"
