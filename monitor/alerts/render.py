@@ -54,6 +54,9 @@ class AlertView:
     deadline: str
     summary: str
     sources: tuple[str, ...]
+    # "Russia · New START · suspension" when the alert carries its event, else "".
+    event_line: str = ""
+    story: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +90,18 @@ def alert_view(alert: Alert) -> AlertView:
         link=http_link(entry.link),
         tags=tuple(t for t in (one_line(s, 60) for s in alert.tags) if t),
         terms=tuple(t for t in (one_line(s, 80) for s in alert.matched_terms) if t),
-        deadline=alert.deadline.isoformat() if alert.deadline else "",
+        deadline=_due(alert),
         summary=" ".join(summary.split()),
         sources=tuple(one_line(s, 100) for s in alert.sources),
+        event_line=one_line(alert.event.line(), 300) if alert.event is not None else "",
+        story=one_line(alert.story or "", 100),
     )
+
+
+def _due(alert: Alert) -> str:
+    """The due date every copy shows: the alert's deadline, else its event's due date."""
+    due = alert.deadline or (alert.event.due if alert.event is not None else None)
+    return due.isoformat() if due else ""
 
 
 def _sources_note(view: AlertView) -> str:
@@ -110,6 +121,8 @@ def console_text(alert: Alert, *, colour: bool = False) -> str:
     else:
         title = view.title
     lines = [f"{label} {view.rule_id} · {title}"]
+    if view.event_line:
+        lines.append(f"  event:    {view.event_line}")
     if note := _sources_note(view):
         lines.append(f"  {note}")
     lines.append(f"  source:   {view.feed} · {view.published}")
@@ -142,8 +155,9 @@ def _slack_alert_blocks(view: AlertView) -> list[dict[str, Any]]:
     emoji = _SEVERITY_EMOJI.get(view.severity, "")
     head = f"{emoji} *{view.severity.upper()}* · {slack_escape(view.rule_title)}"
     title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
+    event = f"\n{slack_escape(view.event_line)}" if view.event_line else ""
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": _mrkdwn(f"{head}\n*{title}*")},
+        {"type": "section", "text": _mrkdwn(f"{head}\n*{title}*{event}")},
     ]
     fields = [_mrkdwn(f"*Source*\n{slack_escape(view.feed)}"),
               _mrkdwn(f"*Published*\n{view.published}")]  # fmt: skip
@@ -210,6 +224,9 @@ def webhook_payload(alert: Alert, subscription: str) -> dict[str, Any]:
         "schema": WEBHOOK_SCHEMA,
         "type": "followup" if alert.sources else "alert",
         "subscription": subscription,
+        "story": alert.story,
+        "event": alert.event.to_dict() if alert.event is not None else None,
+        "due": _due(alert) or None,
         "alert": _wire_alert(alert),
     }
 
