@@ -83,6 +83,8 @@ class LogSettings(_Section):
 
     format: Literal["auto", "console", "json"] = "auto"
     level: Literal["debug", "info", "warning", "error"] = "info"
+    # The daemon's "what I did" line (feeds polled, new entries, alerts); 0 turns it off.
+    activity_every: Duration = 60.0
 
 
 class FetchSettings(_Section):

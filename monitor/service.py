@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from monitor import metrics
+from monitor.activity import report_activity
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
 from monitor.config import Settings
@@ -86,6 +87,7 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             beat = asyncio.create_task(
                 _heartbeat(client, keys, instance, roles, health, systemd, stop)
             )
+            _spawn(report_activity(stop, settings.log.activity_every), "activity")
             await stop.wait()
             systemd.stopping()
             health.ready = False
