@@ -60,7 +60,7 @@ class StoryFlow:
         thread = await self.book.arrive(alert, self.clock(), (message.stream, group, message.id))
         outcome = "held" if not thread.sent else "absorbed"
         DELIVERIES.labels(sink=self.sink.name, outcome=outcome).inc()
-        self.log.info("story_copy_recorded", alert_id=alert.id, story=thread.story,
+        self.log.debug("story_copy_recorded", alert_id=alert.id, story=thread.story,
                       outcome=outcome, outlets=len(thread.outlets))  # fmt: skip
 
     async def tick(self, now: float, stop: asyncio.Event) -> None:
@@ -112,7 +112,7 @@ class StoryFlow:
         await self.book.change(thread.story, mark, now=now)
         if outcome.status == "delivered":
             DELIVERIES.labels(sink=self.sink.name, outcome="delivered").inc()
-            self.log.info("story_delivered", alert_id=message.id, story=thread.story,
+            self.log.info("alert_delivered", alert_id=message.id, story=thread.story,
                           severity=message.severity.label)  # fmt: skip
 
     async def _send_followup(self, thread: Thread, stop: asyncio.Event) -> None:
