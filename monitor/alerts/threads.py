@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from monitor.alerts.alert import Alert
-from monitor.rules.match import Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,7 @@ def arrive(thread: Thread | None, alert: Alert, *, now: float, hold: float) -> T
     return replace(thread, alert=merge(thread.alert, alert), outlets=outlets)
 
 
-def due_date_of(alert: Alert) -> Any:
+def due_date_of(alert: Alert) -> date | None:
     """The date the story falls due (the alert's deadline, else its event's due), or None."""
     if alert.deadline is not None:
         return alert.deadline
@@ -179,11 +179,3 @@ def followup_sent(thread: Thread, followup: Followup, *, now: float) -> Thread:
         followups=thread.followups + 1,
         last_sent=now,
     )
-
-
-def severity_label(value: int) -> str:
-    """The label of a stored severity value (``info`` when unknown)."""
-    try:
-        return Severity(value).label
-    except ValueError:
-        return Severity.INFO.label
