@@ -169,7 +169,9 @@ class SinkSettings(_Section):
     def _required_per_type(self) -> SinkSettings:
         bot = bool(self.token or self.token_env)
         if self.type == "slack" and not (self.webhook_url or self.webhook_url_env or bot):
-            raise ValueError("a slack sink needs webhook_url(_env), or token(_env) and channel")
+            raise ValueError(
+                "a slack sink needs webhook_url or webhook_url_env (or token and channel)"
+            )
         if self.type == "slack" and bot and not self.channel:
             raise ValueError("a slack sink with a bot token needs channel (a channel id)")
         if self.type in ("webhook", "apprise") and not (self.url or self.url_env):

@@ -23,7 +23,7 @@ from monitor.alerts.sinks.slack_api import SlackApiSink
 from monitor.alerts.sinks.webhook import WebhookSink
 from monitor.alerts.threads import Followup
 from monitor.config import SinkSettings
-from monitor.errors import PermanentDelivery, RetryableDelivery
+from monitor.errors import ConfigError, PermanentDelivery, RetryableDelivery
 from monitor.events.model import Event
 from monitor.streams import Keys
 from tests.delivery_helpers import Reply, http_receiver, publish
@@ -140,6 +140,9 @@ def test_a_slack_sink_with_a_token_builds_the_bot_sink_and_needs_a_channel() -> 
     assert isinstance(build_sink(settings, {}, subscription="d"), SlackApiSink)
     with pytest.raises(ValueError, match="channel"):
         SinkSettings(name="s", type="slack", token=SecretStr(TOKEN))
+    unset = SinkSettings(name="s", type="slack", token_env="TM_TEST_UNSET_TOKEN", channel="C1")
+    with pytest.raises(ConfigError, match="token_env names an unset variable"):
+        build_sink(unset, {}, subscription="d")
 
 
 async def test_slack_webhook_followup_is_a_short_escaped_message() -> None:

@@ -35,6 +35,8 @@ def build_sink(settings: SinkSettings, pacers: dict[str, Pacer], *, subscription
             settings.name, token, channel=settings.channel or "", pacer=pacer,
             timeout=settings.timeout, api_url=settings.api_url,
         )  # fmt: skip
+    if settings.type == "slack" and (settings.token or settings.token_env):
+        raise ConfigError(f"sinks: {settings.name!r}: token_env names an unset variable")
     if settings.type == "slack":
         url = settings.secret("webhook_url")
         if url is None:
