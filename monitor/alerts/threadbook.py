@@ -49,6 +49,7 @@ class ThreadBook:
         self.offsets = offsets
         self.due_key = keys.threads_due(subscription)
         self.reminder_key = keys.reminders(subscription)
+        self.conflicts = 0  # WATCH conflicts retried (another notifier changed a thread first)
 
     def _key(self, story: str) -> str:
         return self.keys.thread(self.subscription, story)
@@ -85,6 +86,7 @@ class ThreadBook:
                     await pipe.execute()
                     return after
                 except WatchError:
+                    self.conflicts += 1
                     continue
 
     def _write(
