@@ -142,8 +142,14 @@ async def test_the_engine_fed_story_reaches_the_webhook_as_one_alert_then_follow
             await running.stop()
             pytest.skip("the engine does not assign stories yet (events branch)")
         await until(lambda: drained(redis_client, keys))
-        for _ in range(3):
+
+        def advanced() -> bool:
             clock.advance(STORY_DELIVERY.followup_delay + STORY_DELIVERY.merge_delay)
-            await asyncio.sleep(0.5)
+            return len(server.received) >= 2
+
+        await until(advanced)
+        for _ in range(10):
+            advanced()
+            await asyncio.sleep(0.05)
         await running.stop()
     _check([r.json() for r in server.received])

@@ -164,10 +164,15 @@ async def test_two_notifiers_racing_on_one_story_send_one_alert_then_followups(
                for f in ("reuters", "ap", "ria") for ch in ("treaties", "urgent")]  # fmt: skip
     await asyncio.gather(*(publish(redis_client, keys, c) for c in copies))
     await until(lambda: drained(redis_client, keys))
-    for _ in range(3):
+
+    def advanced() -> bool:
         clock.advance(STORY_DELIVERY.followup_delay + STORY_DELIVERY.merge_delay)
-        await asyncio.sleep(0.5)
-    await until(lambda: len(alerts) == 1 and len(followups) == 1)
+        return len(alerts) == 1 and len(followups) == 1
+
+    await until(advanced)
+    for _ in range(10):
+        advanced()
+        await asyncio.sleep(0.05)
     for run in runs:
         await run.stop()
     assert len(alerts) == 1
