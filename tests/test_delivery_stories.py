@@ -247,3 +247,30 @@ async def test_story_book_opens_a_story_once_when_two_clients_race(
     finally:
         for client in clients:
             await client.aclose()
+
+
+async def test_a_dead_lettered_first_message_closes_the_thread_for_the_next_report(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A refused first message goes to the dead-letter stream with its subscription; the
+    story's next report opens the thread again and is delivered as its first message."""
+    from monitor.errors import PermanentDelivery
+
+    sink, clock = RecordingSink("rec"), Clock()
+    sink.fail_next(PermanentDelivery("webhook: HTTP 400"))
+    running = start(redis_client, keys, sink, clock)
+    await until(lambda: drained(redis_client, keys))
+    await publish(redis_client, keys, copy("treaties", due=DUE))
+    await until(lambda: drained(redis_client, keys))
+    clock.advance(STORY_DELIVERY.merge_delay + 1)
+    await until(lambda: redis_client.xlen(keys.dead_letters))  # type: ignore[arg-type]
+    assert not await redis_client.exists(keys.thread("desk", "story-1"))
+    await publish(redis_client, keys, copy("urgent", feed="ap", entry_id="ap:1"))
+    await until(lambda: drained(redis_client, keys))
+    clock.advance(STORY_DELIVERY.merge_delay + 1)
+    await until(lambda: len(sink.alerts) == 1)
+    await running.stop()
+    [(_, fields)] = await redis_client.xrange(keys.dead_letters)
+    assert fields["subscription"] == "desk"
+    assert Alert.from_json(fields["alert"]).story == "story-1"
+    assert sink.alerts[0].entry.feed == "ap"
