@@ -33,6 +33,7 @@ CHATTER = frozenset(
         "alert_throttled",
         "digest_delivered",
         "followup_delivered",
+        "alert_silenced",
     }
 )
 # Third-party loggers that narrate every job run or request at info level.
