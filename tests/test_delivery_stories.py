@@ -274,3 +274,50 @@ async def test_a_dead_lettered_first_message_closes_the_thread_for_the_next_repo
     assert fields["subscription"] == "desk"
     assert Alert.from_json(fields["alert"]).story == "story-1"
     assert sink.alerts[0].entry.feed == "ap"
+
+
+async def test_a_silence_on_the_story_holds_back_its_followups_and_reminders(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A silence active when a follow-up or reminder falls due holds it back (and records it);
+    the first message, sent before the silence began, went out."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.alerts import reminders
+    from monitor.silences.model import Matcher, new_silence
+    from monitor.silences.store import SilenceStore
+
+    clock = Clock()
+    now = datetime.fromtimestamp(clock(), UTC)
+    due = now.date() + timedelta(days=10)
+    silence = new_silence(
+        "s1", (Matcher("story", "=", "story-1"),), starts_at=now + timedelta(hours=1),
+        ends_at=now + timedelta(days=30), created_by="desk", comment="known", now=now,
+    )  # fmt: skip
+    await SilenceStore(redis_client, keys).add(silence)
+    sink = RecordingSink("rec")
+    sub = DESK.model_copy(update={"reminders": ("7d",)})
+    running = start(redis_client, keys, sink, clock, sub=sub)
+    await until(lambda: drained(redis_client, keys))
+    await publish(redis_client, keys, copy("treaties", due=due))
+    await until(lambda: drained(redis_client, keys))
+    clock.advance(STORY_DELIVERY.merge_delay + 1)
+    await until(lambda: len(sink.alerts) == 1)
+    await publish(redis_client, keys, copy("treaties", feed="ap", entry_id="ap:1", due=due))
+    await until(lambda: drained(redis_client, keys))
+    clock.advance(2 * 3600)
+    await until(lambda: redis_client.exists(keys.reminders("desk")))  # type: ignore[arg-type]
+
+    async def followup_settled() -> bool:
+        raw = await redis_client.get(keys.thread("desk", "story-1"))
+        return '"reported":2' in raw
+
+    await until(followup_settled)
+    clock.to(reminders.due_start(due) - 7 * 86400 + 60)
+    claim = keys.reminded("desk", "story-1", "7d")
+    await until(lambda: redis_client.exists(claim))  # type: ignore[arg-type]
+    await asyncio.sleep(0.3)
+    await running.stop()
+    assert len(sink.alerts) == 1
+    assert sink.followups == []
+    assert await redis_client.get(claim) == "sent"

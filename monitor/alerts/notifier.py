@@ -109,7 +109,7 @@ class Notifier:
         self.threads = StoryFlow(
             book, sink, exclusive=self._exclusive, attempts=self.attempts,
             dead_letter=self._dead_letter_alert, clock=clock, owner=consumer,
-            lease_ms=self.ledger.lease_ms, log=self.log,
+            lease_ms=self.ledger.lease_ms, log=self.log, silenced=self._silenced,
         )  # fmt: skip
         # Called after every healthy loop turn (at least every 0.5 s): a liveness hook.
         self.beat: Callable[[], None] = lambda: None

@@ -4,7 +4,8 @@ Alerts carrying ``story`` are not sent as they are read. :meth:`StoryFlow.arrive
 copy in the story's thread (and acknowledges it) in one transaction; :meth:`StoryFlow.tick`
 sends what is due: the first message when the merge hold ends, follow-ups, deadline reminders.
 Sends go through the notifier's lease and delivered marker (``exclusive``), so two notifiers of
-one subscription never send one message twice.
+one subscription never send one message twice. A silence that holds the story back when a
+message falls due holds that message back too (it counts as told: no later catch-up).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from monitor.streams import Message
 Send = Callable[[], Awaitable[object]]
 Exclusive = Callable[[str, Send, asyncio.Event], Awaitable[Outcome]]
 DeadLetter = Callable[[Alert, Outcome], Awaitable[None]]
+Silenced = Callable[[Alert], Awaitable[bool]]
+
+
+async def _never(alert: Alert) -> bool:
+    return False
 
 
 class StoryFlow:
@@ -43,7 +49,7 @@ class StoryFlow:
     def __init__(
         self, book: ThreadBook, sink: Sink, *, exclusive: Exclusive, attempts: Attempts,
         dead_letter: DeadLetter, clock: Callable[[], float], owner: str, lease_ms: int,
-        log: FilteringBoundLogger,
+        log: FilteringBoundLogger, silenced: Silenced = _never,
     ) -> None:  # fmt: skip
         self.book = book
         self.sink = sink
@@ -54,6 +60,7 @@ class StoryFlow:
         self.owner = owner
         self.lease_ms = lease_ms
         self.log = log
+        self.silenced = silenced
 
     async def arrive(self, alert: Alert, message: Message, group: str) -> None:
         """Record one copy of a story; the stream message is acknowledged with it."""
@@ -88,6 +95,9 @@ class StoryFlow:
     async def _send_first(self, thread: Thread, stop: asyncio.Event) -> None:
         message = thread.alert
         refs: list[str] = []
+        if await self.silenced(message):
+            await self._mark_first(thread, message, "")
+            return
 
         async def send() -> None:
             ref = await self.sink.send(message)
@@ -101,7 +111,13 @@ class StoryFlow:
             # Nobody saw it: the story's next report may open it again.
             await self.book.change(thread.story, lambda t: None, now=self.clock())
             return
-        ref = refs[-1] if refs else ""
+        await self._mark_first(thread, message, refs[-1] if refs else "")
+        if outcome.status == "delivered":
+            DELIVERIES.labels(sink=self.sink.name, outcome="delivered").inc()
+            self.log.info("alert_delivered", alert_id=message.id, story=thread.story,
+                          severity=message.severity.label)  # fmt: skip
+
+    async def _mark_first(self, thread: Thread, message: Alert, ref: str) -> None:
         now = self.clock()
 
         def mark(current: Thread | None) -> Thread | None:
@@ -110,13 +126,12 @@ class StoryFlow:
             return first_sent(current, message, ref, now=now)
 
         await self.book.change(thread.story, mark, now=now)
-        if outcome.status == "delivered":
-            DELIVERIES.labels(sink=self.sink.name, outcome="delivered").inc()
-            self.log.info("alert_delivered", alert_id=message.id, story=thread.story,
-                          severity=message.severity.label)  # fmt: skip
 
     async def _send_followup(self, thread: Thread, stop: asyncio.Event) -> None:
         followup = followup_of(thread)
+        if await self.silenced(followup.alert):
+            await self._mark_followup(thread, followup)
+            return
         outcome = await self.exclusive(
             followup.id, lambda: send_followup(self.sink, followup), stop
         )
@@ -126,6 +141,9 @@ class StoryFlow:
             self.log.warning("followup_dropped", alert_id=followup.id, error=outcome.error)
         elif outcome.status == "delivered":
             DELIVERIES.labels(sink=self.sink.name, outcome="followup").inc()
+        await self._mark_followup(thread, followup)
+
+    async def _mark_followup(self, thread: Thread, followup: Followup) -> None:
         now = self.clock()
 
         def mark(current: Thread | None) -> Thread | None:
@@ -163,6 +181,10 @@ class StoryFlow:
         async def refresh() -> None:
             await self.book.refresh_reminder(thread.story, offset, lease_ms=self.lease_ms)
 
+        keep = reminders.lifetime(due, self.clock())
+        if await self.silenced(note.alert):
+            await self.book.reminder_sent(thread.story, offset, keep=keep)
+            return True
         try:
             outcome = await self.attempts.run(
                 note.id, lambda: send_followup(self.sink, note), stop, refresh
@@ -179,6 +201,5 @@ class StoryFlow:
             DELIVERIES.labels(sink=self.sink.name, outcome="reminder").inc()
             self.log.info("reminder_delivered", story=thread.story, reminder=offset,
                           due=due.isoformat())  # fmt: skip
-        keep = reminders.lifetime(due, self.clock())
         await self.book.reminder_sent(thread.story, offset, keep=keep)
         return True
