@@ -161,3 +161,22 @@ def test_a_subscription_refuses_unreadable_or_repeated_reminders(bad: list[objec
     """Reminder offsets are durations, each listed once."""
     with pytest.raises(ValueError, match="reminder"):
         SubscriptionSettings(name="d", channels=("x",), sink="s", reminders=bad)  # type: ignore[arg-type]
+
+
+def test_a_due_date_learned_after_the_first_message_is_news_told_once() -> None:
+    """The urgent copy went out without a due date; the lagging treaties copy (same outlet, lower
+    severity) brings one: a follow-up says so, and after it nothing is news."""
+    thread = _sent(arrive(None, copy("urgent", severity=Severity.CRITICAL), now=100.0, hold=5.0))
+    assert not has_news(thread)
+    thread = arrive(thread, copy("treaties", due=DUE), now=300.0, hold=5.0)
+    assert has_news(thread)
+    note = followup_of(thread)
+    assert (note.reason, note.sources, note.alert.deadline) == ("due", (), DUE)
+    assert note.alert.severity is Severity.CRITICAL
+    assert not has_news(followup_sent(thread, note, now=400.0))
+
+
+def test_a_first_message_with_its_due_date_leaves_nothing_to_tell() -> None:
+    """A thread sent with the due date has no news until another outlet or severity comes."""
+    thread = _sent(arrive(None, copy("treaties", due=DUE), now=100.0, hold=5.0))
+    assert not has_news(arrive(thread, copy("urgent", due=DUE), now=300.0, hold=5.0))

@@ -234,3 +234,20 @@ async def test_a_story_threads_under_the_first_slack_message_through_the_notifie
     assert "thread_ts" not in first
     assert followup["thread_ts"] == TS
     assert "+1 sources: ap" in followup["text"]
+
+
+async def test_a_due_date_followup_says_the_date_once_on_the_console_and_why_on_webhooks() -> None:
+    """A follow-up that only brings the due date reads "due <date>" (not twice); webhooks get
+    ``reason: due``."""
+    note = replace(_story(), sources=(), reason="due")
+    out = io.StringIO()
+    await ConsoleSink("console", stream=out).send_followup(note)
+    assert out.getvalue().strip() == ("[MEDIUM] follow-up · due 2023-03-01 · Russia · New START "
+                                      "· suspension · Russia suspends New START")  # fmt: skip
+    async with http_receiver() as server:
+        sink = WebhookSink("hook", SecretStr(server.url), secret=None, pacer=Pacer(0),
+                           timeout=5.0, subscription="desk")  # fmt: skip
+        await sink.send_followup(note)
+        await sink.aclose()
+    body = server.received[0].json()
+    assert (body["type"], body["reason"], body["sources"]) == ("followup", "due", [])

@@ -29,6 +29,8 @@ def _news(note: Followup, view: AlertView) -> str:
         return f"Reminder: {reminders.phrase(note.reminder)} ({view.deadline})"
     if note.sources:
         return f"+{len(note.sources)} sources: {', '.join(view.sources)}"
+    if note.reason == "due":
+        return f"due {view.deadline}"
     return f"now {view.severity.upper()}"
 
 
@@ -43,7 +45,7 @@ def followup_line(note: Followup) -> str:
     parts = [f"[{view.severity.upper()}] {kind}", _news(note, view)]
     if view.event_line:
         parts.append(view.event_line)
-    if view.deadline and note.kind != "reminder":
+    if view.deadline and note.kind != "reminder" and note.reason != "due":
         parts.append(f"due {view.deadline}")
     parts.append(view.title)
     return " · ".join(parts)
@@ -80,6 +82,7 @@ def webhook_followup_payload(note: Followup, subscription: str) -> dict[str, Any
         "due": _view(note).deadline or None,
         "sources": list(note.sources),
         "sources_total": note.total_sources,
+        "reason": note.reason if note.kind == "followup" else "reminder",
         "alert": _wire_alert(alert),
     }
     if note.kind == "reminder":

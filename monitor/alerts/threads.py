@@ -34,6 +34,9 @@ class Followup:
     thread: str = ""
     kind: str = "followup"  # followup | reminder
     reminder: str = ""  # the reminder's offset as configured ("7d")
+    # What a follow-up tells: "sources" (new outlets), "severity" (raised), "due" (a due date
+    # the messages so far did not carry).
+    reason: str = "sources"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class Thread:
     followups: int = 0
     last_sent: float = 0.0
     ref: str = ""
+    due_told: bool = False  # whether a message sent so far carried the due date
 
     def to_json(self) -> str:
         """Serialise for Redis."""
@@ -68,6 +72,7 @@ class Thread:
             "followups": self.followups,
             "last_sent": self.last_sent,
             "ref": self.ref,
+            "due_told": self.due_told,
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -88,6 +93,7 @@ class Thread:
             followups=int(data["followups"]),
             last_sent=float(data["last_sent"]),
             ref=str(data.get("ref", "")),
+            due_told=bool(data.get("due_told", False)),
         )
 
 
@@ -136,7 +142,9 @@ def due_date_of(alert: Alert) -> date | None:
 def has_news(thread: Thread) -> bool:
     """Whether a sent thread has something its messages have not said yet."""
     return thread.sent and (
-        len(thread.outlets) > thread.reported or thread.alert.severity > thread.sent_severity
+        len(thread.outlets) > thread.reported
+        or thread.alert.severity > thread.sent_severity
+        or (not thread.due_told and due_date_of(thread.alert) is not None)
     )
 
 
@@ -152,11 +160,16 @@ def next_look(thread: Thread, *, followup_delay: float) -> float | None:
 def followup_of(thread: Thread) -> Followup:
     """The follow-up a thread with news sends next (its id stable until it is sent)."""
     sequence = thread.followups + 1
+    sources = thread.outlets[thread.reported :]
+    reason = "sources" if sources else "due"
+    if not sources and thread.alert.severity > thread.sent_severity:
+        reason = "severity"
     return Followup(
+        reason=reason,
         id=f"{thread.first_id}.{sequence}",
         story=thread.story,
         alert=replace(thread.alert, id=f"{thread.first_id}.{sequence}"),
-        sources=thread.outlets[thread.reported :],
+        sources=sources,
         total_sources=len(thread.outlets),
         thread=thread.ref,
     )
@@ -166,7 +179,7 @@ def first_sent(thread: Thread, message: Alert, ref: str, *, now: float) -> Threa
     """``thread`` after its first message (``message``, as sent) was accepted."""
     return replace(
         thread, sent=True, reported=1, sent_severity=int(message.severity), last_sent=now,
-        ref=ref or thread.ref,
+        ref=ref or thread.ref, due_told=due_date_of(message) is not None,
     )  # fmt: skip
 
 
@@ -178,4 +191,5 @@ def followup_sent(thread: Thread, followup: Followup, *, now: float) -> Thread:
         sent_severity=max(thread.sent_severity, int(followup.alert.severity)),
         followups=thread.followups + 1,
         last_sent=now,
+        due_told=thread.due_told or due_date_of(followup.alert) is not None,
     )
