@@ -15,9 +15,9 @@ from monitor.alerts.render import (
     WEBHOOK_SCHEMA,
     AlertView,
     EmailParts,
-    _templates,
-    _wire_alert,
     alert_view,
+    mail_templates,
+    wire_alert,
 )
 from monitor.alerts.textsafe import header_text, slack_escape, slack_link
 from monitor.alerts.threads import Followup
@@ -83,7 +83,7 @@ def webhook_followup_payload(note: Followup, subscription: str) -> dict[str, Any
         "sources": list(note.sources),
         "sources_total": note.total_sources,
         "reason": note.reason if note.kind == "followup" else "reminder",
-        "alert": _wire_alert(alert),
+        "alert": wire_alert(alert),
     }
     if note.kind == "reminder":
         body["reminder"] = note.reminder
@@ -98,7 +98,7 @@ def email_followup_parts(note: Followup) -> EmailParts:
         subject = f"[{view.severity.upper()}] {news}: {view.title}"
     else:
         subject = f"Re: [{view.severity.upper()}] {view.title}"
-    env = _templates()
+    env = mail_templates()
     context = {"view": view, "news": news}
     return EmailParts(
         subject=header_text(subject, 200),

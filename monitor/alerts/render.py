@@ -212,7 +212,8 @@ def slack_digest_payload(digest: Digest, *, limit: int = 40) -> dict[str, Any]:
 # --- webhook ----------------------------------------------------------------------------------
 
 
-def _wire_alert(alert: Alert) -> dict[str, Any]:
+def wire_alert(alert: Alert) -> dict[str, Any]:
+    """The alert as webhooks carry it (the entry's link emptied unless http(s))."""
     data = alert.to_dict()
     data["entry"]["link"] = http_link(alert.entry.link)
     return data
@@ -227,7 +228,7 @@ def webhook_payload(alert: Alert, subscription: str) -> dict[str, Any]:
         "story": alert.story,
         "event": alert.event.to_dict() if alert.event is not None else None,
         "due": _due(alert) or None,
-        "alert": _wire_alert(alert),
+        "alert": wire_alert(alert),
     }
 
 
@@ -238,7 +239,7 @@ def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
         "type": "digest",
         "subscription": digest.subscription,
         "digest_id": digest.id,
-        "alerts": [_wire_alert(a) for a in digest.alerts],
+        "alerts": [wire_alert(a) for a in digest.alerts],
     }
 
 
@@ -255,7 +256,8 @@ class EmailParts:
 
 
 @lru_cache(maxsize=1)
-def _templates() -> jinja2.Environment:
+def mail_templates() -> jinja2.Environment:
+    """The Jinja2 environment of the email templates (autoescape for HTML)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
@@ -271,7 +273,7 @@ def email_parts(alert: Alert) -> EmailParts:
     view = alert_view(alert)
     prefix = f"+{len(view.sources)} sources: " if view.sources else ""
     subject = header_text(f"[{view.severity.upper()}] {prefix}{view.title}", 200)
-    env = _templates()
+    env = mail_templates()
     context = {"view": view, "sources_note": _sources_note(view)}
     return EmailParts(
         subject=subject,
@@ -286,7 +288,7 @@ def email_digest_parts(digest: Digest) -> EmailParts:
     top = max((a.severity for a in digest.alerts), default=None)
     label = top.label.upper() if top is not None else "INFO"
     subject = header_text(f"[{label}] treaty-monitor digest: {len(views)} alerts", 200)
-    env = _templates()
+    env = mail_templates()
     context = {"views": views, "subscription": one_line(digest.subscription)}
     return EmailParts(
         subject=subject,
