@@ -321,3 +321,35 @@ async def test_a_silence_on_the_story_holds_back_its_followups_and_reminders(
     assert len(sink.alerts) == 1
     assert sink.followups == []
     assert await redis_client.get(claim) == "sent"
+
+
+async def test_thread_copies_recorded_by_two_clients_at_once_are_all_counted(
+    redis_url: str, keys: Keys
+) -> None:
+    """Two notifiers recording copies of one story at the same moment: one thread, every outlet
+    counted once, both stream messages acknowledged (WATCH/MULTI retried on conflict)."""
+    from monitor.alerts.threadbook import ThreadBook
+
+    clients = [client_from_url(redis_url) for _ in range(2)]
+    try:
+        stream = keys.alerts("treaties")
+        await clients[0].xgroup_create(stream, "sub:desk", id="0", mkstream=True)
+        for round_ in range(20):
+            books = [ThreadBook(c, keys, "desk", hold=5.0, followup_delay=60.0, keep=600.0)
+                     for c in clients]  # fmt: skip
+            story = f"race-{round_}"
+            copies = [copy("treaties", feed=f, entry_id=f"{f}:{round_}", story=story)
+                      for f in ("tass", "ap")]  # fmt: skip
+            ids = [await clients[0].xadd(stream, {"n": "1"}) for _ in copies]
+            await clients[0].xreadgroup("sub:desk", "c", {stream: ">"})
+            await asyncio.gather(*(
+                book.arrive(c, 1000.0, (stream, "sub:desk", i))
+                for book, c, i in zip(books, copies, ids, strict=True)
+            ))  # fmt: skip
+            thread = await books[0].load(story)
+            assert thread is not None
+            assert sorted(thread.outlets) == ["ap", "tass"]
+        assert (await clients[0].xpending(stream, "sub:desk"))["pending"] == 0
+    finally:
+        for client in clients:
+            await client.aclose()
