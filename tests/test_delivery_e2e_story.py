@@ -72,7 +72,7 @@ def _engine_alerts(rules: RuleSet, entry: Entry) -> list[Alert]:
 def _webhook(server: HttpReceiver) -> object:
     settings = SinkSettings(name="hook", type="webhook", url=SecretStr(server.url),
                             rate_per_second=1000)  # fmt: skip
-    return build_sink(settings, {}, subscription="desk")
+    return build_sink(settings, {}, subscription="desk", backoff_max=60.0)
 
 
 def _check(bodies: list[dict[str, object]]) -> None:

@@ -87,6 +87,13 @@ def _api_sink(url: str) -> SlackApiSink:
                         api_url=base)  # fmt: skip
 
 
+def _texts(body: dict[str, object]) -> str:
+    """Every text of a Block Kit body's sections, one per line."""
+    blocks = body["blocks"]
+    assert isinstance(blocks, list)
+    return "\n".join(b["text"]["text"] for b in blocks if "text" in b)
+
+
 def _ok(ts: str = TS) -> Reply:
     return Reply(200, json.dumps({"ok": True, "channel": "C0123", "ts": ts}))
 
@@ -107,12 +114,12 @@ async def test_slack_bot_posts_return_the_ts_and_followups_go_into_its_thread() 
     assert server.received[0].headers["Authorization"] == f"Bearer {TOKEN}"
     assert first["channel"] == "C0123"
     assert "thread_ts" not in first
-    assert "Russia · New START · suspension" in first["blocks"][0]["text"]["text"]
+    assert "Russia · New START · suspension" in _texts(first)
     assert (followup["thread_ts"], followup.get("reply_broadcast")) == (TS, None)
-    assert "+2 sources: reuters, ria" in followup["blocks"][0]["text"]["text"]
-    assert "2023-03-01" in followup["blocks"][0]["text"]["text"]
+    assert "+2 sources: reuters, ria" in _texts(followup)
+    assert "2023-03-01" in _texts(followup)
     assert (reminder["thread_ts"], reminder["reply_broadcast"]) == (TS, True)
-    assert "due in 7 days" in reminder["blocks"][0]["text"]["text"]
+    assert "due in 7 days" in _texts(reminder)
 
 
 @pytest.mark.parametrize(
@@ -137,12 +144,12 @@ async def test_slack_bot_errors_are_retried_or_dead_lettered_and_never_show_the_
 def test_a_slack_sink_with_a_token_builds_the_bot_sink_and_needs_a_channel() -> None:
     """token + channel: the Web API sink; a token without a channel is refused."""
     settings = SinkSettings(name="s", type="slack", token=SecretStr(TOKEN), channel="C1")
-    assert isinstance(build_sink(settings, {}, subscription="d"), SlackApiSink)
+    assert isinstance(build_sink(settings, {}, subscription="d", backoff_max=60.0), SlackApiSink)
     with pytest.raises(ValueError, match="channel"):
         SinkSettings(name="s", type="slack", token=SecretStr(TOKEN))
     unset = SinkSettings(name="s", type="slack", token_env="TM_TEST_UNSET_TOKEN", channel="C1")
     with pytest.raises(ConfigError, match="token_env names an unset variable"):
-        build_sink(unset, {}, subscription="d")
+        build_sink(unset, {}, subscription="d", backoff_max=60.0)
 
 
 async def test_slack_webhook_followup_is_a_short_escaped_message() -> None:
@@ -153,7 +160,7 @@ async def test_slack_webhook_followup_is_a_short_escaped_message() -> None:
         sink = SlackSink("slack", SecretStr(server.url), pacer=Pacer(0), timeout=5.0)
         await sink.send_followup(note)
         await sink.aclose()
-    text = server.received[0].json()["blocks"][0]["text"]["text"]
+    text = _texts(server.received[0].json())
     assert "&lt;!channel&gt;" in text
     assert "<!channel>" not in text
     assert "+2 sources: reuters, ria" in text
@@ -208,7 +215,9 @@ async def test_a_hostile_event_line_is_escaped_in_every_sink() -> None:
     assert "\x1b" not in out.getvalue()
     from monitor.alerts.render import email_parts, slack_payload
 
-    assert "&lt;!channel&gt;" in slack_payload(alert)["blocks"][0]["text"]["text"]
+    event_block = slack_payload(alert)["blocks"][1]["text"]
+    assert event_block["type"] == "plain_text"
+    assert "&lt;b&gt;INF&lt;/b&gt; &lt;!channel&gt;" in event_block["text"]
     assert "&lt;b&gt;INF&lt;/b&gt;" in email_parts(alert).html
 
 

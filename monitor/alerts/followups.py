@@ -17,9 +17,10 @@ from monitor.alerts.render import (
     EmailParts,
     alert_view,
     mail_templates,
+    slack_note_payload,
     wire_alert,
 )
-from monitor.alerts.textsafe import header_text, slack_escape, slack_link
+from monitor.alerts.textsafe import header_text
 from monitor.alerts.threads import Followup
 
 
@@ -54,20 +55,7 @@ def followup_line(note: Followup) -> str:
 def slack_followup_payload(note: Followup) -> dict[str, Any]:
     """A short Block Kit message (the thread's reply, when the sink threads)."""
     view = _view(note)
-    title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
-    lines = [f"*{slack_escape(_news(note, view))}*"]
-    if view.event_line:
-        lines.append(slack_escape(view.event_line))
-    if view.deadline:
-        lines.append(f"*Deadline* {view.deadline}")
-    lines.append(title)
-    text = {"type": "mrkdwn", "text": "\n".join(lines)[:2900], "verbatim": True}
-    return {
-        "text": slack_escape(f"{_news(note, view)} · {view.title}")[:3000],
-        "blocks": [{"type": "section", "text": text}],
-        "unfurl_links": False,
-        "unfurl_media": False,
-    }
+    return slack_note_payload(view, _news(note, view))
 
 
 def webhook_followup_payload(note: Followup, subscription: str) -> dict[str, Any]:
