@@ -141,6 +141,8 @@ class StoryFlow:
             self.log.warning("followup_dropped", alert_id=followup.id, error=outcome.error)
         elif outcome.status == "delivered":
             DELIVERIES.labels(sink=self.sink.name, outcome="followup").inc()
+            self.log.info("followup_delivered", alert_id=followup.id, story=thread.story,
+                          sources=len(followup.sources), reason=followup.reason)  # fmt: skip
         await self._mark_followup(thread, followup)
 
     async def _mark_followup(self, thread: Thread, followup: Followup) -> None:
