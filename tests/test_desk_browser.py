@@ -80,9 +80,10 @@ async def test_an_analyst_watches_filters_and_silences_stories_in_the_browser(
     sub = SubscriptionSettings(name="desk", channels=("treaties",), sink="rec")
     notifier = Notifier(sub, sink, redis_client, keys, DeliverySettings(group_window=0),
                         consumer="n1")  # fmt: skip
-    await _publish(redis_client, keys, replace(story_alert(
-        "INF: Washington gives Moscow 60 days", story="inf", treaty="inf", tags=("deadline",), actors=("us",),
-    ), deadline=datetime.now(UTC).date() + timedelta(days=60)))  # fmt: skip
+    inf = story_alert("INF: Washington gives Moscow 60 days", story="inf", treaty="inf",
+                      tags=("deadline",), actors=("us",))  # fmt: skip
+    due = datetime.now(UTC).date() + timedelta(days=60)
+    await _publish(redis_client, keys, replace(inf, deadline=due))
     tasks = [asyncio.create_task(recorder.run(stop)), asyncio.create_task(notifier.run(stop))]
     folder = _shots(tmp_path)
     try:
