@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import subprocess
 import sys
@@ -161,6 +162,7 @@ async def test_many_feeds_at_full_concurrency_all_poll_at_once_without_store_err
             [{"name": f"f{i}", "url": running.url(f"/f{i}"), "interval": "1h"} for i in range(250)],
             parse_workers=2,
             concurrency=100,
+            per_host_concurrency=100,  # one test server stands in for 250 hosts
         )
         scheduler = FeedScheduler(cfg, redis_client, keys, instance="one")
         await scheduler.start()
@@ -174,6 +176,40 @@ async def test_many_feeds_at_full_concurrency_all_poll_at_once_without_store_err
             await scheduler.stop()
     assert "feed_store_unavailable" not in capsys.readouterr().out
     assert running.hits == {f"/f{i}": 1 for i in range(250)}
+
+
+async def test_a_slow_host_cannot_hold_up_a_feed_on_another_host(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """25 feeds on a host dripping a byte a second take at most ``per_host_concurrency`` of the
+    poll slots, so a feed on another loopback host keeps its 2 s interval (gaps within 1 s)."""
+
+    async def drip(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(60):
+            w.write(b" ")
+            await w.drain()
+            await asyncio.sleep(1.0)
+
+    fast = FeedSite(docs={"/fast": rss(1)})
+    async with raw_server(drip) as slow_base, serve_site(fast, host="127.0.0.2"):
+        feeds = [{"name": "fast", "url": fast.url("/fast", host="127.0.0.2"), "interval": "2s"}]
+        feeds += [{"name": f"slow{i}", "url": f"{slow_base}/feed{i}"} for i in range(25)]
+        cfg = settings(
+            feeds, concurrency=4, per_host_concurrency=2, timeout=6, jitter=0, parse_workers=1
+        )
+        scheduler = FeedScheduler(cfg, redis_client, keys, instance="x", stop_grace=0.5)
+        # A warm parser, so the first gap measures scheduling and not the pool's start-up.
+        await scheduler.pool.parse(ParseJob(rss(1), "warm", "http://x/", datetime.now(UTC)))
+        await scheduler.start()
+        try:
+            await asyncio.sleep(9)
+        finally:
+            await scheduler.stop()
+    polls = fast.hit_times["/fast"]
+    gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(polls)]
+    assert len(gaps) >= 3, gaps
+    assert all(abs(gap - 2.0) <= 1.0 for gap in gaps), gaps
 
 
 _OWNER = """
