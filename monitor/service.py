@@ -16,12 +16,14 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 
 from monitor import metrics
+from monitor.activity import report_activity
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
 from monitor.config import Settings
@@ -29,6 +31,7 @@ from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
 from monitor.health import HealthState, beat_while, serve_health
+from monitor.history.recorder import HistoryRecorder
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.reload import RuleWatcher
@@ -86,6 +89,7 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             beat = asyncio.create_task(
                 _heartbeat(client, keys, instance, roles, health, systemd, stop)
             )
+            _spawn(report_activity(stop, settings.log.activity_every), "activity")
             await stop.wait()
             systemd.stopping()
             health.ready = False
@@ -157,6 +161,13 @@ async def _start_roles(
         running.tasks += sending
         alive = lambda: not any(t.done() for t in sending)  # noqa: E731
         running.tasks.append(asyncio.create_task(beat_while(health, "notifier", alive, stop)))
+        if settings.history.enabled:
+            recorder = HistoryRecorder(
+                client, keys, consumer=instance,
+                retention=timedelta(seconds=settings.history.retention),
+                claim_idle_ms=int(settings.delivery.claim_idle * 1000),
+            )  # fmt: skip
+            running.tasks.append(asyncio.create_task(recorder.run(stop), name="history"))
     if "fetcher" in roles:
         scheduler = FeedScheduler(settings, client, keys, instance=instance)
         await scheduler.start()
