@@ -184,7 +184,10 @@ async def test_a_slow_host_cannot_hold_up_a_feed_on_another_host(
     """25 feeds on a host dripping a byte a second take at most ``per_host_concurrency`` of the
     poll slots, so a feed on another loopback host keeps its 2 s interval (gaps within 1 s)."""
 
+    drips: list[float] = []
+
     async def drip(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        drips.append(time.monotonic())
         w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
         for _ in range(60):
             w.write(b" ")
@@ -210,6 +213,8 @@ async def test_a_slow_host_cannot_hold_up_a_feed_on_another_host(
     gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(polls)]
     assert len(gaps) >= 3, gaps
     assert all(abs(gap - 2.0) <= 1.0 for gap in gaps), gaps
+    # The slow host's first two polls hold its two slots until their 6 s deadline.
+    assert len([t for t in drips if t < drips[0] + 5.0]) == 2, drips
 
 
 _OWNER = """
