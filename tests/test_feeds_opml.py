@@ -31,6 +31,7 @@ READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
       <outline type="atom" title="\xc3\x9cn\xc3\xafcode News" xmlurl="http://un.example/feed"
                language="fr"/>
       <outline type="rss" text="local" xmlUrl="file:///etc/passwd"/>
+      <outline type="rss" text="spaced" xmlUrl="https://bad.example/a b&#x9b;"/>
       <outline type="link" text="just a link" url="https://un.example/"/>
     </outline>
   </body>
@@ -53,9 +54,13 @@ def test_nested_folders_and_categories_become_tags_and_repeats_merge() -> None:
 
 
 def test_non_http_feeds_are_skipped_with_file_and_line() -> None:
-    """A file:// (or other) xmlUrl is not imported, and the note says where it was."""
+    """A file:// or malformed xmlUrl is not imported (controls removed from the note), and the
+    note says where it was."""
     skipped = read_opml(READER_EXPORT, "my.opml").skipped
-    assert skipped == ("my.opml:17: 'file:///etc/passwd': only http(s) feeds",)
+    assert skipped == (
+        "my.opml:17: 'file:///etc/passwd': only http(s) feeds",
+        "my.opml:18: 'https://bad.example/a b': not a valid URL",
+    )
 
 
 @pytest.mark.parametrize(
@@ -134,7 +139,7 @@ def test_written_opml_reads_back_to_the_same_feeds() -> None:
     feeds = [
         {"name": "un-news", "url": "https://news.un.org/rss.xml?a=1&b=2", "tags": ["un", "wire"],
          "language": "en", "interval": 900.0, "enabled": True},
-        {"name": "quiet", "url": "https://q.example/<feed>", "tags": [], "language": "",
+        {"name": "quiet", "url": "https://q.example/feed", "tags": [], "language": "",
          "interval": None, "enabled": False, "title": 'Q "&" <A>'},
     ]  # fmt: skip
     document = write_opml(feeds, title="desk & co")
@@ -145,7 +150,7 @@ def test_written_opml_reads_back_to_the_same_feeds() -> None:
     assert tables == [
         {"name": "un-news", "url": "https://news.un.org/rss.xml?a=1&b=2", "tags": ["un", "wire"],
          "language": "en", "interval": "900"},
-        {"name": "quiet", "url": "https://q.example/<feed>", "enabled": False},
+        {"name": "quiet", "url": "https://q.example/feed", "enabled": False},
     ]  # fmt: skip
 
 

@@ -29,12 +29,13 @@ from pydantic import ValidationError
 
 from monitor.config import FeedSettings
 from monitor.errors import FeedListError
+from monitor.feeds.text import safe_link
 
 NAMESPACE = "urn:treaty-monitor:opml:1"
 MAX_FEEDS = 10_000
 _SLUG = re.compile(r"[^a-z0-9]+")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAX_NAME = 60
 _MAX_TAG = 40
 _REFUSED = {
@@ -167,6 +168,9 @@ class _Outlines(ContentHandler):
         line = self.line()
         if urlsplit(url).scheme.lower() not in ("http", "https"):
             self.skipped.append(f"{self.source}:{line}: {url[:100]!r}: only http(s) feeds")
+            return
+        if not safe_link(url):
+            self.skipped.append(f"{self.source}:{line}: {url[:100]!r}: not a valid URL")
             return
         if len(self.feeds) >= MAX_FEEDS:
             raise FeedListError(f"{self.source}:{line}: more than {MAX_FEEDS} feeds")
