@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import socket
 import subprocess
 import sys
@@ -91,6 +92,30 @@ async def test_stop_returns_in_bounded_time_with_a_poll_in_flight(
         started = time.monotonic()
         await scheduler.stop()
         assert time.monotonic() - started < 3
+
+
+async def test_stop_cancels_polls_waiting_for_their_host_without_error_logs(
+    redis_client: aioredis.Redis, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Polls queued behind a slow host's slot are cancelled at stop quietly: no scheduler
+    "raised an exception" tracebacks, one count of cancelled polls."""
+
+    async def drip(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(100):
+            w.write(b" ")
+            await w.drain()
+            await asyncio.sleep(0.1)
+
+    async with raw_server(drip) as base:
+        feeds = [{"name": f"slow{i}", "url": f"{base}/{i}"} for i in range(4)]
+        cfg = settings(feeds, timeout=60, per_host_concurrency=1, parse_workers=1)
+        scheduler = FeedScheduler(cfg, redis_client, keys, instance="x", stop_grace=0.3)
+        await scheduler.start()
+        await asyncio.sleep(0.5)
+        with caplog.at_level(logging.WARNING):
+            await scheduler.stop()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler")] == []
 
 
 async def test_restarted_instance_polls_at_once_despite_its_own_lease(

@@ -128,6 +128,8 @@ class FeedScheduler:
         try:
             delay = await self._turn(self.feeds[name])
         except asyncio.CancelledError:
+            if self._stopping:
+                return  # stop() gave up on this poll and counts it; nothing for the job to report
             raise
         except RedisError as exc:
             log.error("feed_store_unavailable", feed=name, error=str(exc))
