@@ -1,4 +1,7 @@
-"""``treaty-monitor feeds``: every configured feed's health, from Redis."""
+"""``treaty-monitor feeds``: every configured feed's health, from Redis.
+
+``feeds`` is also the group of ``discover``, ``import`` and ``export`` (``feeds_io_cmd``).
+"""
 
 from __future__ import annotations
 
@@ -75,7 +78,9 @@ def echo_list(rows: list[dict[str, Any]], fmt: str, columns: tuple[str, ...] = (
             click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
 
 
-def parent_settings(ctx: click.Context, config_path: Path | None, log_format: str | None) -> Any:
+def parent_settings(
+    ctx: click.Context, config_path: Path | None, log_format: str | None
+) -> Settings:
     """The settings, from this command's options or else the ``feeds`` group's."""
     group = ctx.find_object(dict) or {}
     return settings_from(
