@@ -230,6 +230,10 @@ class HttpSettings(_Section):
     """The health and metrics endpoint."""
 
     listen: str | None = "127.0.0.1:9464"
+    # The desk (web pages and /api/v1) on the same endpoint. Open to read on loopback; any other
+    # address needs the token, and every write needs it: the name of the variable that holds it.
+    desk: bool = True
+    token_env: str | None = None
 
 
 class Settings(BaseSettings):

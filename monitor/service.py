@@ -21,6 +21,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from aiohttp import web
 
 from monitor import metrics
 from monitor.activity import report_activity
@@ -30,7 +31,7 @@ from monitor.config import Settings
 from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
-from monitor.health import HealthState, beat_while, serve_health
+from monitor.health import HealthState, beat_while, parse_listen, serve_health
 from monitor.history.recorder import HistoryRecorder
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
@@ -79,7 +80,9 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
         async with contextlib.AsyncExitStack() as stack:
             if settings.http.listen:
                 await stack.enter_async_context(
-                    serve_health(health, client, keys, settings.http.listen)
+                    serve_health(
+                        health, client, keys, settings.http.listen, _desk(settings, client, keys)
+                    )
                 )
             tasks = await _start_roles(settings, roles, client, keys, instance, rules, health, stop)
             _install_signals(stop, tasks.reload)
@@ -101,6 +104,18 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             with contextlib.suppress(Exception):
                 await client.hdel(keys.heartbeats, instance)
     log.info("daemon_stopped", instance=instance)
+
+
+def _desk(
+    settings: Settings, client: aioredis.Redis, keys: Keys
+) -> Callable[[web.Application], None] | None:
+    """The desk's installer for the HTTP endpoint (None when the desk is off)."""
+    if not settings.http.desk or not settings.http.listen:
+        return None
+    from monitor.desk.app import guard_for, install
+
+    guard = guard_for(parse_listen(settings.http.listen)[0], settings.http.token_env)
+    return lambda app: install(app, client, keys, guard)
 
 
 @dataclass

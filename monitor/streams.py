@@ -131,6 +131,11 @@ class Keys:
         return f"{self.prefix}:hist:all"
 
     @property
+    def history_updates(self) -> str:
+        """Stream (capped): field ``story`` whenever a story record changes (the live feed)."""
+        return f"{self.prefix}:hist:updates"
+
+    @property
     def history_seen(self) -> str:
         """Sorted set: every recorded story id, scored by when it was first recorded (retention)."""
         return f"{self.prefix}:hist:seen"

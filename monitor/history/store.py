@@ -29,6 +29,7 @@ _ATTEMPTS = 20
 _BATCH = 200
 # A search reads at most this many candidate stories per page: the bound of one request's work.
 SCAN_LIMIT = 20_000
+UPDATES_MAXLEN = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class HistoryStore:
                     for label, values in record.labels().items():
                         for value in values:
                             pipe.zadd(self.keys.history_index(label, value), {record.story: score})
+                    pipe.xadd(self.keys.history_updates, {"story": record.story},
+                              maxlen=UPDATES_MAXLEN, approximate=True)  # fmt: skip
                     await pipe.execute()
                     return record
                 except WatchError:
