@@ -118,6 +118,23 @@ def test_names_are_slugs_made_unique_and_configured_urls_are_left_out() -> None:
     assert left_out == ["list.opml:6: https://known.example/rss is already configured as known"]
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:6379/", "http://localhost:8080/rss", "http://10.0.0.5/feed",
+     "http://[::1]/feed", "http://169.254.169.254/latest/", "http://metadata.google.internal/"],
+)  # fmt: skip
+def test_feeds_on_private_addresses_are_imported_only_when_asked(url: str) -> None:
+    """A list from elsewhere cannot point the daemon at internal services: a feed on a private
+    address is left out (naming file and line) unless --allow-private; metadata ones always."""
+    feeds = [OutlineFeed(url, 9, title="inside"), OutlineFeed("https://a.example/rss", 10)]
+    tables, left_out = feed_tables(feeds, "x.opml", taken_names=set(), taken_urls={})
+    assert [t["url"] for t in tables] == ["https://a.example/rss"]
+    assert left_out == [f"x.opml:9: {url}: on a private address (see --allow-private)"]
+    allowed, _ = feed_tables(feeds, "x.opml", taken_names=set(), taken_urls={}, allow_private=True)
+    metadata = "169.254" in url or "metadata" in url
+    assert len(allowed) == (1 if metadata else 2)
+
+
 def test_a_feed_the_config_would_refuse_is_left_out_naming_line_and_field() -> None:
     """A bad value from our own attributes (an interval) is reported, the rest imported."""
     document = (

@@ -56,6 +56,11 @@ def discover(
     help="Append the new [[feeds]] to the config file (-c) instead of printing them.",
 )
 @click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Also import feeds on private addresses (localhost, 10.x, ...); left out by default.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["toml", "json", "jsonl"]),
@@ -70,6 +75,7 @@ def import_opml(
     config_path: Path | None,
     log_format: str | None,
     write: bool,
+    allow_private: bool,
     fmt: str,
 ) -> None:
     """Turn an OPML file into [[feeds]] config.
@@ -92,6 +98,7 @@ def import_opml(
         str(opml_file),
         taken_names={f.name for f in settings.feeds},
         taken_urls=configured,
+        allow_private=allow_private,
     )
     for note in (*feed_list.skipped, *left_out):
         click.echo(f"skipped: {note}", err=True)

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from monitor.config import FeedSettings
 from monitor.errors import FeedListError
+from monitor.feeds.netpolicy import AddressPolicy
 from monitor.feeds.text import safe_link
 
 NAMESPACE = "urn:treaty-monitor:opml:1"
@@ -218,20 +219,28 @@ def feed_tables(
     *,
     taken_names: set[str],
     taken_urls: dict[str, str],
+    allow_private: bool = False,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """``[[feeds]]`` tables for the feeds not configured yet → (tables, what was left out and why).
 
     Names come from the export's own name attribute, else the title, else the host, made unique
     against ``taken_names``; ``taken_urls`` (URL → feed name) are already configured. Each table
-    is validated as the config would validate it.
+    is validated as the config would validate it. A feed on a private address (``localhost``,
+    ``10.0.0.5``) is left out unless ``allow_private``: a configured feed may reach its own
+    private host, and a list from elsewhere must not point the daemon at internal services.
     """
     tables: list[dict[str, Any]] = []
     left_out: list[str] = []
     names = set(taken_names)
+    policy = AddressPolicy(allow_private=allow_private)  # metadata addresses: refused always
+    refused = "a metadata address" if allow_private else "a private address (see --allow-private)"
     for feed in feeds:
         where = f"{source}:{feed.line}"
         if feed.url in taken_urls:
             left_out.append(f"{where}: {feed.url} is already configured as {taken_urls[feed.url]}")
+            continue
+        if not policy.allows_host(urlsplit(feed.url).hostname or ""):
+            left_out.append(f"{where}: {feed.url}: on {refused}")
             continue
         table = _table(feed, _unique(_name_for(feed), names))
         try:
