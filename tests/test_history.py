@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,7 +12,7 @@ import redis.asyncio as aioredis
 
 from monitor.alerts.alert import Alert
 from monitor.events.model import Event
-from monitor.history.record import Cursor, fold, wanted
+from monitor.history.record import Cursor, StoryRecord, fold, may_contain, wanted
 from monitor.history.recorder import HistoryRecorder
 from monitor.history.store import HistoryStore
 from monitor.rules.match import Severity
@@ -77,6 +78,34 @@ def test_filters_and_search_select_stories(
 ) -> None:
     """Every filter must hold and the text must appear in a title or the summary."""
     assert wanted(fold(None, _report(), NOW), filters, text) is expected
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        ("Russia suspends New START", "new start", True),
+        ("Russia suspends New START", "withdraws", False),  # no parse needed to say no
+        ("Россия приостановила СНВ-III", "снв", True),  # verbatim, not \\u-escaped
+        ("Die Straße nach Genf", "STRASSE", True),  # ß folds to ss in the JSON too
+        ('He said "no deal"', 'said "no', True),  # an escaped character: parse to be sure
+        ("first line\nsecond", "line second", False),  # \\n escaped, yet no text spans it
+    ],
+)
+def test_a_search_skips_only_records_whose_json_cannot_hold_the_text(
+    title: str, text: str, expected: bool
+) -> None:
+    """The unparsed check says no only where the parsed search would say no too."""
+    record = fold(None, _report(title=title), NOW)
+    assert may_contain(record.to_json(), text) is expected
+    assert wanted(record, {}, text) is expected
+
+
+def test_a_record_with_unicode_escapes_is_always_parsed_to_search() -> None:
+    """A record written with ``\\u`` escapes (not verbatim) is never skipped unparsed."""
+    record = fold(None, _report(title="Россия"), NOW)
+    escaped = json.dumps(record.to_dict())  # ensure_ascii: "\\u0420..."
+    assert may_contain(escaped, "россия")
+    assert wanted(StoryRecord.from_json(escaped), {}, "россия")
 
 
 def test_a_cursor_round_trips_and_rejects_garbage() -> None:

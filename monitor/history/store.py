@@ -26,6 +26,7 @@ from monitor.history.record import (
     Cursor,
     StoryRecord,
     fold,
+    may_contain,
     story_of,
     wanted,
 )
@@ -117,6 +118,8 @@ class HistoryStore:
                 last = Cursor(score, story)
                 if raw is None:
                     continue  # pruned meanwhile
+                if text and not may_contain(as_text(raw), text):
+                    continue  # parsing is most of a search's cost; most records fail here
                 record = StoryRecord.from_json(raw)
                 if wanted(record, filters, text):
                     found.append(record)
