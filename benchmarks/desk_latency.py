@@ -63,7 +63,7 @@ WORDS = ("minister", "talks", "Geneva", "Vienna", "delegation", "inspection", "m
          "ministry", "defence", "launch", "test", "site", "facility", "enrichment", "uranium",
          "stockpile", "limits", "extension", "expiry", "data", "exchange", "visit", "military",
          "exercise", "border", "security", "proposal", "response", "warning", "accord")  # fmt: skip
-SUMMARY_WORDS = WORDS + ("the", "a", "of", "on", "in", "and", "to", "said", "would", "after")
+SUMMARY_WORDS = (*WORDS, "the", "a", "of", "on", "in", "and", "to", "said", "would", "after")
 
 
 def _zipf(n: int, s: float = 1.1) -> list[float]:
@@ -93,15 +93,19 @@ def _story(rng: random.Random, n: int, published: datetime) -> Story:
     treaty = rng.choices(TREATIES, _zipf(len(TREATIES)))[0]
     actors = tuple(sorted(set(rng.choices(ACTORS, _zipf(len(ACTORS)), k=rng.choice((1, 1, 2))))))
     tags = tuple(dict.fromkeys(rng.choices(TAGS, TAG_WEIGHTS, k=rng.choice((1, 1, 2)))))
-    feeds = list(dict.fromkeys(rng.choices(FEEDS, _zipf(len(FEEDS), 0.9),
-                                           k=rng.choices((1, 2, 3, 4, 5), (40, 25, 15, 12, 8))[0])))  # fmt: skip
-    channels = tuple(dict.fromkeys(rng.choices(CHANNELS, CHANNEL_WEIGHTS, k=rng.choice((1, 1, 2)))))
+    outlets = rng.choices((1, 2, 3, 4, 5), (40, 25, 15, 12, 8))[0]
+    feeds = list(dict.fromkeys(rng.choices(FEEDS, _zipf(len(FEEDS), 0.9), k=outlets)))
+    copies = rng.choice((1, 1, 2))
+    channels = tuple(dict.fromkeys(rng.choices(CHANNELS, CHANNEL_WEIGHTS, k=copies)))
     due_share = 0.3 if "deadline" in tags else 0.05
-    due = published.date() + timedelta(days=rng.randint(1, 120)) if rng.random() < due_share else None
+    due = None
+    if rng.random() < due_share:
+        due = published.date() + timedelta(days=rng.randint(1, 120))
     rare = rng.random() < 0.01
     story = f"s{n:06d}"
+    names = tuple(a.upper() for a in actors)
     event = Event(treaty=treaty, actors=actors, development=tags[0], due=due, published=published,
-                  treaty_name=treaty.upper(), actor_names=tuple(a.upper() for a in actors))  # fmt: skip
+                  treaty_name=treaty.upper(), actor_names=names)  # fmt: skip
     severity = rng.choices(list(Severity), (5, 20, 40, 25, 10))[0]
     alerts = []
     for k, feed in enumerate(feeds):
@@ -160,7 +164,7 @@ async def record_year(
             await store.add(alert, alert.created_at + timedelta(seconds=30))
 
     rest: list[list[Alert]] = [[] for _ in range(writers)]
-    for alert in alerts[len(head):]:
+    for alert in alerts[len(head) :]:
         rest[hash(alert.story) % writers].append(alert)
     await asyncio.gather(*(writer(part) for part in rest))
     seconds = time.perf_counter() - started
@@ -358,8 +362,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=15_000, help="stories in the year")
     parser.add_argument("--requests", type=int, default=200, help="requests per route")
-    parser.add_argument("--budget", type=float, default=20.0, help="seconds per route at most")
-    parser.add_argument("--writers", type=int, default=8, help="concurrent writers (history)")
+    parser.add_argument("--budget", type=float, default=10.0, help="seconds per route at most")
+    parser.add_argument("--writers", type=int, default=16, help="concurrent writers (history)")
     parser.add_argument("--live", type=int, default=100, help="alerts published for /live")
     asyncio.run(bench(parser.parse_args()))
 

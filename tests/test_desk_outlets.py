@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import feedparser
 import icalendar
+import pytest
 import redis.asyncio as aioredis
 
+from monitor.desk import outlets
 from monitor.streams import Keys
 from tests.desk_helpers import record, running_desk, story_alert
 
@@ -99,3 +101,19 @@ async def test_the_calendar_has_one_event_per_due_date_with_reminders(
     assert [str(e["uid"]) for e in icalendar.Calendar.from_ical(channel_only).walk("VEVENT")] == [
         "due-os@treaty-monitor"
     ]
+
+
+async def test_a_full_calendar_keeps_upcoming_dates_and_drops_the_oldest_passed_ones(
+    redis_client: aioredis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its size, the calendar leaves out the oldest passed due dates, never upcoming ones."""
+    await _scene(redis_client, keys)
+    older = PASSED - timedelta(days=30)
+    await record(redis_client, keys, replace(
+        story_alert("INF talks end", story="older", treaty="inf"), deadline=older
+    ))  # fmt: skip
+    monkeypatch.setattr(outlets, "CALENDAR_SIZE", 2)
+    async with running_desk(redis_client, keys) as base:
+        _, _, body = await _fetch(f"{base}/calendar.ics")
+    events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert sorted(e.decoded("dtstart") for e in events) == [PASSED, SOON]

@@ -160,6 +160,24 @@ async def test_a_search_reads_a_bounded_number_of_stories_per_page(
     assert rest.next is None
 
 
+async def test_due_dates_pass_their_filter_beyond_the_first_limit_in_the_window(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A filtered due-date query reads on past non-matching dates; latest first on request."""
+    store = HistoryStore(redis_client, keys)
+    inf = Event(treaty="inf", actors=("us",), development="withdrawal")
+    for n in range(5):
+        alert = _report(story=f"d{n}", deadline=date(2027, 1, 1 + n))
+        if n >= 3:  # the soonest three are not INF
+            alert = replace(alert, event=inf)
+        await store.add(alert, NOW)
+    window = (date(2027, 1, 1), date(2027, 1, 31))
+    assert [r.story for r in await store.due(*window, {"treaty": "inf"}, limit=2)] == ["d3", "d4"]
+    assert [r.story for r in await store.due(*window, {}, limit=2)] == ["d0", "d1"]
+    latest = await store.due(*window, {}, limit=2, latest_first=True)
+    assert [r.story for r in latest] == ["d4", "d3"]
+
+
 async def test_two_recorders_folding_one_story_at_once_lose_nothing(
     redis_url: str, keys: Keys
 ) -> None:

@@ -12,6 +12,7 @@ from monitor.desk.syndication import atom_feed, calendar, json_feed
 from monitor.history.record import StoryRecord
 
 FEED_SIZE = 50
+CALENDAR_SIZE = 1000  # due dates in one calendar
 _CHANNEL = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 # The calendar covers what the history keeps: a year back, ten years ahead.
 _PAST, _AHEAD = timedelta(days=365), timedelta(days=3650)
@@ -42,7 +43,14 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
 
     async def ics(request: web.Request) -> web.Response:
         today = datetime.now(UTC).date()
-        records = await ctx.history.due(today - _PAST, today + _AHEAD, filters_of(request.query))
+        filters = filters_of(request.query)
+        # Upcoming dates first: past the size, the oldest passed ones are the ones left out.
+        records = await ctx.history.due(today, today + _AHEAD, filters, limit=CALENDAR_SIZE)
+        if len(records) < CALENDAR_SIZE:
+            records += await ctx.history.due(
+                today - _PAST, today - timedelta(days=1), filters,
+                limit=CALENDAR_SIZE - len(records), latest_first=True,
+            )  # fmt: skip
         body = calendar(records, now=datetime.now(UTC))
         return web.Response(
             body=body, content_type="text/calendar", charset="utf-8",

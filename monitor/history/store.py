@@ -155,17 +155,39 @@ class HistoryStore:
         return out
 
     async def due(
-        self, start: date, end: date, filters: Mapping[str, str], *, limit: int = 1000
+        self,
+        start: date,
+        end: date,
+        filters: Mapping[str, str],
+        *,
+        limit: int = 1000,
+        latest_first: bool = False,
     ) -> list[StoryRecord]:
-        """Stories falling due from ``start`` to ``end`` (inclusive) that pass ``filters``."""
-        ids = await self.client.zrangebyscore(
-            self.keys.history_due, _midnight(start), _midnight(end), start=0, num=limit
-        )
-        if not ids:
-            return []
-        raws = await self.client.mget([self.keys.history_story(as_text(i)) for i in ids])
-        records = [StoryRecord.from_json(raw) for raw in raws if raw is not None]
-        return [r for r in records if wanted(r, filters)]
+        """Up to ``limit`` stories falling due from ``start`` to ``end`` (inclusive) that pass
+        ``filters``, soonest first (latest first with ``latest_first``).
+
+        Filters are checked on each record, reading on until ``limit`` pass (at most
+        ``SCAN_LIMIT`` records), so a filter never empties a window holding more than ``limit``.
+        """
+        low, high = _midnight(start), _midnight(end)
+        found: list[StoryRecord] = []
+        offset = 0
+        while len(found) < limit and offset < SCAN_LIMIT:
+            if latest_first:
+                ids = await self.client.zrevrangebyscore(
+                    self.keys.history_due, high, low, start=offset, num=_BATCH
+                )
+            else:
+                ids = await self.client.zrangebyscore(
+                    self.keys.history_due, low, high, start=offset, num=_BATCH
+                )
+            if not ids:
+                break
+            offset += len(ids)
+            raws = await self.client.mget([self.keys.history_story(as_text(i)) for i in ids])
+            records = (StoryRecord.from_json(raw) for raw in raws if raw is not None)
+            found += [r for r in records if wanted(r, filters)][: limit - len(found)]
+        return found
 
     async def values(self, label: str) -> list[str]:
         """The values ``label`` has had in the kept history, most recently seen first."""
