@@ -314,10 +314,11 @@ def report(year: dict[str, Any], routes: list[Any], live: tuple[list[float], lis
           f"{year['memory'] / year['stories'] / 1024:.2f} KiB per story")  # fmt: skip
     print(f"search bound: one request reads at most SCAN_LIMIT = {SCAN_LIMIT:,} candidate records")
     print()
-    print(f"{'route':<46} {'n':>4} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}  status, bytes")
+    head = f"{'route':<46} {'n':>4} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}  {'1st ms':>8}"
+    print(f"{head}  status, bytes")
     for route, latencies, status, size in routes:
         shown = route if len(route) <= 46 else route[:40] + "…" + route[-5:]
-        print(_row(shown, latencies, f"{status}, {size:,}"))
+        print(_row(shown, latencies, f"{latencies[0]:>8.1f}  {status}, {size:,}"))
     print()
     print(_row("publish (XADD) → /live alert event", live[0]))
     print(_row("publish (XADD) → /fragment/story fetched", live[1]))
