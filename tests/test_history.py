@@ -178,6 +178,20 @@ async def test_due_dates_pass_their_filter_beyond_the_first_limit_in_the_window(
     assert [r.story for r in latest] == ["d4", "d3"]
 
 
+async def test_the_newest_story_of_each_value_is_read_in_one_go(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Each treaty gets its newest story; a treaty with none is left out."""
+    store = HistoryStore(redis_client, keys)
+    inf = Event(treaty="inf", actors=("us",), development="withdrawal")
+    await store.add(_report(story="ns-old", published=NOW - timedelta(days=2)), NOW)
+    await store.add(_report(story="ns-new", published=NOW), NOW)
+    await store.add(replace(_report(story="inf-1"), event=inf), NOW)
+    newest = await store.latest("treaty", ["new-start", "inf", "ctbt"])
+    assert {t: r.story for t, r in newest.items()} == {"new-start": "ns-new", "inf": "inf-1"}
+    assert await store.latest("treaty", []) == {}
+
+
 async def test_two_recorders_folding_one_story_at_once_lose_nothing(
     redis_url: str, keys: Keys
 ) -> None:

@@ -173,13 +173,14 @@ class HistoryStore:
         found: list[StoryRecord] = []
         offset = 0
         while len(found) < limit and offset < SCAN_LIMIT:
+            batch = max(limit - len(found), _BATCH)  # unfiltered: one read
             if latest_first:
                 ids = await self.client.zrevrangebyscore(
-                    self.keys.history_due, high, low, start=offset, num=_BATCH
+                    self.keys.history_due, high, low, start=offset, num=batch
                 )
             else:
                 ids = await self.client.zrangebyscore(
-                    self.keys.history_due, low, high, start=offset, num=_BATCH
+                    self.keys.history_due, low, high, start=offset, num=batch
                 )
             if not ids:
                 break
@@ -195,10 +196,17 @@ class HistoryStore:
             as_text(v) for v in await self.client.zrevrange(self.keys.history_values(label), 0, -1)
         ]
 
-    async def latest(self, label: str, value: str) -> StoryRecord | None:
-        """The newest story with ``label`` = ``value``."""
-        ids = await self.client.zrevrange(self.keys.history_index(label, value), 0, 0)
-        return await self.get(as_text(ids[0])) if ids else None
+    async def latest(self, label: str, values: list[str]) -> dict[str, StoryRecord]:
+        """The newest story of each of ``values`` of ``label`` (a value with none is left out)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for value in values:
+                pipe.zrevrange(self.keys.history_index(label, value), 0, 0)
+            tops = await pipe.execute()
+        ids = {v: as_text(top[0]) for v, top in zip(values, tops, strict=True) if top}
+        if not ids:
+            return {}
+        raws = await self.client.mget([self.keys.history_story(i) for i in ids.values()])
+        return {v: StoryRecord.from_json(r) for v, r in zip(ids, raws, strict=True) if r}
 
     async def count_since(self, label: str, value: str, since: datetime) -> int:
         """Stories with ``label`` = ``value`` published since ``since``."""
