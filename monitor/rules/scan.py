@@ -251,12 +251,10 @@ def _compile(
     database = None
     if expressions:
         database = hyperscan.Database()
-        database.compile(
-            expressions=expressions,
-            ids=list(range(len(expressions))),
-            elements=len(expressions),
-            flags=flags,
-        )
+        # No ids list: hyperscan then numbers the patterns 0..n-1 itself, which is what we want.
+        # python-hyperscan (0.9.1) keeps a reference to every id it is given and never releases
+        # it, so a list of n ints leaked n ints (2 MB per 50,000-term reload) on every compile.
+        database.compile(expressions=expressions, elements=len(expressions), flags=flags)
     return database, term_patterns
 
 
