@@ -3,15 +3,18 @@
 Loading and compiling run in a worker thread (``asyncio.to_thread``), never on the event loop:
 a 50,000-term file takes seconds to compile, and the loop must keep answering ``/healthz`` and
 evaluating entries with the old set meanwhile. Hyperscan's compile releases the GIL; the Python
-part (YAML, one ``re`` per term) shares it, so the loop is slowed, not stopped. Reloads run one at
-a time; a request that arrives while one is waiting to start is folded into it.
+part (YAML, one ``re`` per term) shares it, so the loop is slowed, not stopped; the cycle
+collector is paused meanwhile (its full collections would stop the loop for tenths of a second).
+Reloads run one at a time; a request that arrives while one is waiting to start is folded in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import structlog
@@ -72,7 +75,8 @@ class RuleWatcher:
             self.on_compiling(True)
             started = time.perf_counter()
             try:
-                loaded = await asyncio.to_thread(_load, self.dirs)
+                with _cycle_collector_paused():
+                    loaded = await asyncio.to_thread(_load, self.dirs)
             finally:
                 self.on_compiling(False)
             return self._apply(loaded, time.perf_counter() - started)
@@ -122,6 +126,23 @@ class RuleWatcher:
             recursive=False,
         ):
             await self.reload()
+
+
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a set compiles.
+
+    A compile creates objects by the hundred thousand, and every 25 % of heap growth triggers a
+    full collection; each holds the GIL (and so stops the event loop) for 0.1–0.7 s with a
+    50,000-term file. Reference counting still frees everything acyclic meanwhile.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _load(dirs: Sequence[Path]) -> RuleSet | RuleSetError:

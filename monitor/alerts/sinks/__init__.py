@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from monitor.alerts.recipients import RecipientStore
 from monitor.alerts.sinks.base import Pacer, Sink
 from monitor.alerts.sinks.console import ConsoleSink
 from monitor.alerts.sinks.email import EmailSink, SmtpOptions
@@ -23,8 +24,17 @@ def _pacer(pacers: dict[str, Pacer], settings: SinkSettings, target: str) -> Pac
     return pacers[key]
 
 
-def build_sink(settings: SinkSettings, pacers: dict[str, Pacer], *, subscription: str) -> Sink:
-    """The sink ``settings`` describe; secrets are read here (file, else environment)."""
+def build_sink(
+    settings: SinkSettings,
+    pacers: dict[str, Pacer],
+    *,
+    subscription: str,
+    recipients: RecipientStore | None = None,
+) -> Sink:
+    """The sink ``settings`` describe; secrets are read here (file, else environment).
+
+    ``recipients`` keeps an email's per-recipient retry state (in memory when not given).
+    """
     if settings.type == "console":
         return ConsoleSink(settings.name, colour=settings.color)
     if settings.type == "slack":
@@ -45,7 +55,7 @@ def build_sink(settings: SinkSettings, pacers: dict[str, Pacer], *, subscription
         target = f"{settings.smtp_host}:{settings.smtp_port}"
         return EmailSink(
             settings.name, options, sender=settings.sender, recipients=settings.recipients,
-            pacer=_pacer(pacers, settings, target),
+            pacer=_pacer(pacers, settings, target), state=recipients,
         )  # fmt: skip
     url = settings.secret("url")
     if url is None:
