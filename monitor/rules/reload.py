@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -79,7 +80,11 @@ class RuleWatcher:
                     loaded = await asyncio.to_thread(_load, self.dirs)
             finally:
                 self.on_compiling(False)
-            return self._apply(loaded, time.perf_counter() - started)
+            applied = self._apply(loaded, time.perf_counter() - started)
+            # The set replaced (and the compile's scratch) were freed; glibc keeps such pages
+            # unless asked, and a large set leaves tens of MB behind. ctypes drops the GIL.
+            await asyncio.to_thread(_malloc_trim)
+            return applied
         finally:
             self._lock.release()
 
@@ -143,6 +148,13 @@ def _cycle_collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _malloc_trim() -> None:
+    """Return free heap pages to the OS (glibc's ``malloc_trim``; nothing elsewhere)."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def _load(dirs: Sequence[Path]) -> RuleSet | RuleSetError:
