@@ -128,12 +128,17 @@ async def reload_once(
     return probe.worst(start, time.monotonic()), took
 
 
-async def wait_ready(url: str, proc: asyncio.subprocess.Process) -> None:
+def tail(log: Path) -> str:
+    """The end of the daemon's log."""
+    return log.read_text(errors="replace")[-3000:]
+
+
+async def wait_ready(url: str, proc: asyncio.subprocess.Process, log: Path) -> None:
     """Until ``/readyz`` answers 200."""
     async with aiohttp.ClientSession() as session:
         for _ in range(1200):
             if proc.returncode is not None:
-                raise SystemExit("daemon exited during start")
+                raise SystemExit(f"daemon exited during start:\n{tail(log)}")
             try:
                 async with session.get(url + "/readyz") as response:
                     if response.status == 200:
@@ -165,7 +170,7 @@ async def main(args: argparse.Namespace) -> None:
     probe = Probe(url + "/healthz")
     polling = asyncio.create_task(probe.run())
     try:
-        await wait_ready(url, proc)
+        await wait_ready(url, proc, log)
         await asyncio.sleep(0.5)
         print(f"started: rss {rss_mb(proc.pid):.0f} MB")
         for n in range(args.pack_reloads):
@@ -186,8 +191,9 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         probe.stop.set()
         await polling
-        proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.wait(), 60)
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 60)
         shutil.rmtree(work, ignore_errors=True)
 
 

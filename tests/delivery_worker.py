@@ -47,9 +47,10 @@ async def _main(args: argparse.Namespace) -> None:
         if at == stage and alert_id == target:
             os.kill(os.getpid(), signal.SIGKILL)
 
+    sink = build_sink(sink_settings, {}, subscription="desk", backoff_max=DELIVERY.backoff_max,
+                      recipients=recipients)  # fmt: skip
     notifier = Notifier(
-        SUBSCRIPTION, build_sink(sink_settings, {}, subscription="desk", recipients=recipients),
-        client, keys, DELIVERY, consumer=args.consumer, checkpoint=checkpoint,
+        SUBSCRIPTION, sink, client, keys, DELIVERY, consumer=args.consumer, checkpoint=checkpoint,
     )  # fmt: skip
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

@@ -1,4 +1,4 @@
-"""The console sink: readable alert blocks on stdout, coloured only on a terminal."""
+"""The console sink: readable alert blocks on stdout, coloured only on a terminal (NO_COLOR off)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import sys
 from typing import TextIO
 
 from monitor.alerts.alert import Alert
+from monitor.alerts.followups import followup_line
 from monitor.alerts.render import Digest, console_digest, console_text
+from monitor.alerts.threads import Followup
 from monitor.errors import RetryableDelivery
+from monitor.logs import colour_wanted
 
 
 class ConsoleSink:
@@ -24,9 +27,7 @@ class ConsoleSink:
         return self._stream if self._stream is not None else sys.stdout
 
     def _use_colour(self) -> bool:
-        if self._colour == "auto":
-            return bool(getattr(self.stream, "isatty", lambda: False)())
-        return self._colour == "always"
+        return colour_wanted(self.stream, self._colour)
 
     def _write(self, text: str) -> None:
         try:
@@ -38,6 +39,13 @@ class ConsoleSink:
     async def send(self, alert: Alert) -> None:
         """Print one alert."""
         self._write(console_text(alert, colour=self._use_colour()))
+
+    async def send_followup(self, followup: Followup) -> None:
+        """Print a story's follow-up or reminder as one line."""
+        line = followup_line(followup)
+        if self._use_colour():
+            line = f"\x1b[2m{line}\x1b[0m"
+        self._write(line)
 
     async def send_digest(self, digest: Digest) -> None:
         """Print a digest."""
