@@ -14,9 +14,10 @@ from structlog.testing import capture_logs
 from monitor.alerts.recipients import RedisRecipients
 from monitor.alerts.sinks import Pacer
 from monitor.alerts.sinks.email import EmailSink, SmtpOptions
+from monitor.connections import client_from_url
 from monitor.errors import PermanentDelivery, RetryableDelivery
 from monitor.streams import Keys
-from tests.delivery_helpers import make_alert
+from tests.delivery_helpers import free_port, make_alert
 from tests.smtp_helpers import Scripted, auth_kwargs, self_signed, smtp_server
 
 A, B, C = "a@example.org", "b@example.org", "c@example.org"
@@ -118,6 +119,22 @@ async def test_who_is_still_owed_is_kept_in_redis_for_whichever_sink_retries(
     assert not await redis_client.exists(key)
 
 
+async def test_without_its_retry_state_the_sink_sends_nothing_and_retries_later(
+    keys: Keys,
+) -> None:
+    """Redis unreachable: the email is not sent (it might go to who already has it); retryable."""
+    handler = Scripted()
+    unreachable = client_from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with smtp_server(handler) as port:
+            sink = _sink(port, (A, B), RedisRecipients(unreachable, keys, "desk", ttl=600))
+            with pytest.raises(RetryableDelivery, match="retry state unavailable"):
+                await sink.send(make_alert())
+    finally:
+        await unreachable.aclose()
+    assert handler.messages == []
+
+
 async def test_partial_5xx_refusal_dead_letters_naming_the_refused_recipient() -> None:
     """A accepted, C refused for good (550): the error names C; A is not retried."""
     handler = Scripted()
@@ -134,8 +151,6 @@ async def test_partial_5xx_refusal_dead_letters_naming_the_refused_recipient() -
 
 async def test_refused_connection_is_retryable() -> None:
     """No server listening is a transient failure."""
-    from tests.delivery_helpers import free_port
-
     with pytest.raises(RetryableDelivery):
         await _sink(free_port()).send(make_alert())
 
