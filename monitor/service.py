@@ -230,8 +230,15 @@ def _rule_watcher(
         metrics.RULES_RELOADS.labels(outcome="error").inc()
         _spawn(_record_rules(client, keys, rules, str(error)), "record_rules")
 
+    systemd = SystemdNotify()
+
     def on_compiling(busy: bool) -> None:
+        # systemd shows the unit "reloading" until the set is in force (or refused).
         health.rules_reloading = busy
+        if busy:
+            systemd.reloading()
+        else:
+            systemd.ready()
 
     return RuleWatcher(
         settings.rules_dirs(),
