@@ -81,7 +81,9 @@ def padded(items: Sequence[LabelledItem], pool: Sequence[LabelledItem]) -> list[
     return entries
 
 
-def per_entry(function: Callable[[Entry], object], entries: Sequence[Entry], seconds: float) -> float:
+def per_entry(
+    function: Callable[[Entry], object], entries: Sequence[Entry], seconds: float
+) -> float:
     """CPU µs per entry of ``function``, over whole rounds for at least ``seconds``."""
     rounds = 0
     started = time.process_time()

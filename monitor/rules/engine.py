@@ -143,7 +143,7 @@ class RuleSet:
         )
 
     def _spans(self, found: list[Hit], scan: EntryScan) -> list[Span]:
-        texts, folded, fields = scan.texts, scan.folded, self.plan.fields
+        texts, fields = scan.texts, self.plan.fields
         spans: list[Span] = []
         covered = (-1, -1)  # field and end of the last kept hit
         per_term: dict[int, int] = {}
@@ -155,18 +155,8 @@ class RuleSet:
             per_term[hit.term] = per_term.get(hit.term, 0) + 1
             if per_term[hit.term] > MAX_SPANS_PER_TERM or len(spans) >= MAX_SPANS:
                 continue
-            start, end = _original_offsets(texts[hit.field], folded[hit.field], hit)
+            start, end = scan.original_span(hit)
             text = texts[hit.field][start:end]
             term = self.terms[hit.term].source
             spans.append(Span(field=fields[hit.field], start=start, end=end, text=text, term=term))
         return spans
-
-
-def _original_offsets(text: str, folded: str, hit: Hit) -> tuple[int, int]:
-    """Map offsets in the case-folded text back to the original (folding may lengthen: ß→ss)."""
-    if len(text) == len(folded):
-        return hit.start, hit.end
-    owner: list[int] = []  # folded offset -> offset of the original char it came from
-    for index, char in enumerate(text):
-        owner.extend([index] * len(char.casefold()))
-    return owner[hit.start], owner[hit.end - 1] + 1

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import hyperscan
 
 from monitor.rules.conditions import Condition, Hit, requirements
+from monitor.rules.offsets import OffsetMap
 from monitor.rules.terms import Term
 
 # Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
@@ -94,6 +95,7 @@ class EntryScan:
         self.seen = _scan(plan.database, raw if self._ascii else self.joined)
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
+        self._maps: dict[int, OffsetMap | None] | None = None
 
     # Plain lazy attributes rather than functools.cached_property, which takes a lock per access
     # in Python 3.11: these are read for every candidate rule of every entry.
@@ -122,6 +124,17 @@ class EntryScan:
         if self._folded is None:
             self.folded  # noqa: B018 - computes both
         return self._joined
+
+    def original_span(self, hit: Hit) -> tuple[int, int]:
+        """A hit's span in the original field text (each field's offset map is built once)."""
+        if self._maps is None:
+            self._maps = {}
+        field = hit.field
+        if field not in self._maps:
+            same = len(self.texts[field]) == len(self.folded[field])
+            self._maps[field] = None if same else OffsetMap(self.texts[field])
+        offsets = self._maps[field]
+        return (hit.start, hit.end) if offsets is None else offsets.span(hit.start, hit.end)
 
     def hits(self, term_id: int) -> list[Hit]:
         """Every exact hit of one term, in field coordinates (computed once)."""
