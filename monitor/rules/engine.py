@@ -78,10 +78,15 @@ class RuleSet:
         """The rule with this id, if any."""
         return next((r for r in self.rules if r.id == rule_id), None)
 
-    def match(self, entry: Entry) -> list[Match]:
-        """Every enabled rule that matches the entry, in rule order, with its spans."""
+    def match(self, entry: Entry, *, reference: bool = False) -> list[Match]:
+        """Every enabled rule that matches the entry, in rule order, with its spans.
+
+        ``reference`` takes the straightforward path (every term announced by the scan is looked
+        for): the same matches, slower; a test holds the two to that.
+        """
         plan = self.plan
-        scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
+        texts = [entry.field_text(name) for name in plan.fields]
+        scan = EntryScan(plan, self.terms, texts, reference=reference)
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import hyperscan
 
@@ -31,6 +31,9 @@ _REGEX_FLAGS = (
     | hyperscan.HS_FLAG_SINGLEMATCH
 )
 
+
+# Word pieces shorter than this are not scanned for (they occur everywhere: "of", "a").
+_MIN_PIECE = 3
 
 # The pattern id standing for "always present": terms hyperscan cannot prefilter.
 ALWAYS = -1
@@ -57,6 +60,8 @@ class Plan:
     pattern_terms: dict[int, tuple[int, ...]]
     trigger_rules: dict[int, tuple[int, ...]]
     always_rules: tuple[int, ...]
+    # Per phrase term, per word position, per alternative: patterns of the pieces a match holds.
+    term_pieces: dict[int, tuple[tuple[frozenset[int], ...], ...]] = field(default_factory=dict)
 
     def candidates(self, seen: set[int]) -> list[int]:
         """Indexes of the rules worth evaluating given the patterns seen, in rule order."""
@@ -81,8 +86,11 @@ class Plan:
 class EntryScan:
     """One entry's case-folded fields, what the scan saw, and exact hits computed on demand."""
 
-    def __init__(self, plan: Plan, terms: Sequence[Term], texts: list[str]) -> None:
+    def __init__(
+        self, plan: Plan, terms: Sequence[Term], texts: list[str], *, reference: bool = False
+    ) -> None:
         self.plan = plan
+        self.reference = reference
         self.terms = terms
         self.texts = texts
         raw = FIELD_JOIN.join(texts)
@@ -101,13 +109,16 @@ class EntryScan:
     # in Python 3.11: these are read for every candidate rule of every entry.
     @property
     def present(self) -> frozenset[int]:
-        """Terms that may occur: those announced by a pattern the scan saw."""
+        """Terms that may occur: those announced by a pattern the scan saw and, for phrases,
+        with a piece of every word seen (the reference path skips this second look)."""
         if self._present is None:
             pattern_terms = self.plan.pattern_terms
             seen = self.seen
-            self._present = frozenset(
-                t for p in seen if p in pattern_terms for t in pattern_terms[p]
-            )
+            announced = {t for p in seen if p in pattern_terms for t in pattern_terms[p]}
+            if not self.reference:
+                pieces = self.plan.term_pieces
+                announced = {t for t in announced if t not in pieces or _holds(pieces[t], seen)}
+            self._present = frozenset(announced)
         return self._present
 
     @property
@@ -159,6 +170,17 @@ class EntryScan:
         return found
 
 
+def _holds(positions: tuple[tuple[frozenset[int], ...], ...], seen: set[int]) -> bool:
+    """Whether every word position has an alternative whose pieces were all seen."""
+    for alternatives in positions:
+        for patterns in alternatives:
+            if patterns <= seen:
+                break
+        else:
+            return False
+    return True
+
+
 def _field_starts(folded: list[str]) -> list[int]:
     starts = []
     offset = 0
@@ -192,7 +214,7 @@ def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
     """Compile the scan for the enabled rules."""
     fields = tuple(dict.fromkeys(name for rule in rules if rule.enabled for name in rule.fields))
     used = sorted({t for rule in rules if rule.enabled for t in rule.condition.terms()})
-    database, term_patterns = _compile(used, terms)
+    database, term_patterns, term_pieces = _compile(used, terms)
     pattern_terms: dict[int, list[int]] = {}
     for term_id, patterns in term_patterns.items():
         for pattern in patterns:
@@ -225,6 +247,7 @@ def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
         pattern_terms={p: tuple(t) for p, t in pattern_terms.items()},
         trigger_rules={p: tuple(r) for p, r in trigger_rules.items()},
         always_rules=tuple(always),
+        term_pieces=term_pieces,
     )
 
 
@@ -238,12 +261,18 @@ def _selectivity(group: frozenset[int], terms: Sequence[Term]) -> float:
 
 def _compile(
     used: Sequence[int], terms: Sequence[Term]
-) -> tuple[hyperscan.Database | None, dict[int, frozenset[int]]]:
-    """One hyperscan database for every term; for each term, the patterns that announce it."""
+) -> tuple[
+    hyperscan.Database | None,
+    dict[int, frozenset[int]],
+    dict[int, tuple[tuple[frozenset[int], ...], ...]],
+]:
+    """One hyperscan database for every term; for each term, the patterns that announce it, and
+    for each phrase the patterns of the pieces of its words (see :attr:`Plan.term_pieces`)."""
     expressions: list[bytes] = []
     flags: list[int] = []
     index: dict[bytes, int] = {}
     term_patterns: dict[int, frozenset[int]] = {}
+    term_pieces: dict[int, tuple[tuple[frozenset[int], ...], ...]] = {}
 
     def pattern(expression: bytes, flag: int) -> int:
         if expression not in index:
@@ -260,6 +289,23 @@ def _compile(
         else:
             single = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
             found = {pattern(_literal_expression(lit), single) for lit in term.literals}
+            positions = tuple(
+                alternatives
+                for alternatives in (
+                    tuple(
+                        frozenset(
+                            pattern(_literal_expression(piece), single)
+                            for piece in pieces
+                            if len(piece) >= _MIN_PIECE
+                        )
+                        for pieces in position
+                    )
+                    for position in term.pieces
+                )
+                if all(alternatives)  # a position with a short word is no filter
+            )
+            if len(positions) > 1:
+                term_pieces[term_id] = positions
         term_patterns[term_id] = frozenset(found)
     database = None
     if expressions:
@@ -270,7 +316,7 @@ def _compile(
             elements=len(expressions),
             flags=flags,
         )
-    return database, term_patterns
+    return database, term_patterns, term_pieces
 
 
 def _literal_expression(literal: str) -> bytes:
