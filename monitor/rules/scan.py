@@ -11,15 +11,16 @@ terms of rules that are still candidates. Pure.
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import hyperscan
 
 from monitor.rules.conditions import Condition, Hit, requirements
 from monitor.rules.offsets import OffsetMap
-from monitor.rules.terms import Term
+from monitor.rules.terms import Term, on_boundaries
 
 # Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
 FIELD_JOIN = "\n\x00\n"
@@ -102,6 +103,7 @@ class EntryScan:
         self._present: frozenset[int] | None = None
         self.seen = _scan(plan.database, raw if self._ascii else self.joined)
         self._starts: list[int] | None = None
+        self._encoded: bytes | None = None
         self._cache: dict[int, list[Hit]] = {}
         self._maps: dict[int, OffsetMap | None] | None = None
 
@@ -136,6 +138,25 @@ class EntryScan:
             self.folded  # noqa: B018 - computes both
         return self._joined
 
+    def _utf8_spans(self, term: Term) -> list[tuple[int, int]]:
+        """Spans of a term matched by RE2, over the entry's text encoded once (the RE2 wrapper
+        encodes a str again for every search and maps every offset back one by one)."""
+        if self._encoded is None:
+            self._encoded = self.joined.encode("utf-8", "surrogatepass")
+        encoded = self._encoded
+        found = [m.span() for m in term.finder.finditer(encoded)]  # type: ignore[arg-type]
+        if not found:
+            return []
+        text = self.joined
+        if len(encoded) != len(text):
+            chars = _char_offsets(encoded, (offset for span in found for offset in span))
+            found = [(chars[start], chars[end]) for start, end in found]
+        return [
+            (start, end)
+            for start, end in found
+            if end > start and (not term.checks_boundaries or on_boundaries(text, start, end))
+        ]
+
     def original_span(self, hit: Hit) -> tuple[int, int]:
         """A hit's span in the original field text (each field's offset map is built once)."""
         if self._maps is None:
@@ -157,7 +178,11 @@ class EntryScan:
         return found
 
     def _exact(self, term_id: int) -> list[Hit]:
-        spans = self.terms[term_id].spans(self.joined)
+        term = self.terms[term_id]
+        if self.reference or isinstance(term.finder, re.Pattern) or term.literal is not None:
+            spans: Iterable[tuple[int, int]] = term.spans(self.joined)
+        else:
+            spans = self._utf8_spans(term)
         if self._starts is None:
             self._starts = _field_starts(self.folded)
         starts = self._starts
@@ -168,6 +193,16 @@ class EntryScan:
             if end - base <= len(self.folded[index]):
                 found.append(Hit(index, start - base, end - base, term_id))
         return found
+
+
+def _char_offsets(encoded: bytes, offsets: Iterable[int]) -> dict[int, int]:
+    """Character offsets of the given UTF-8 byte offsets (each on a character start)."""
+    found = {0: 0}
+    last = 0
+    for offset in sorted(set(offsets)):
+        found[offset] = found[last] + len(encoded[last:offset].decode("utf-8", "surrogatepass"))
+        last = offset
+    return found
 
 
 def _holds(positions: tuple[tuple[frozenset[int], ...], ...], seen: set[int]) -> bool:
