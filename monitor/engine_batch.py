@@ -19,7 +19,9 @@ redelivery adds nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from monitor.engine import Engine
 
 log = structlog.get_logger("monitor.engine")
+
+# The longest the engine matches without giving the event loop back.
+_YIELD_SECONDS = 0.02
 
 
 @dataclass(slots=True)
@@ -70,6 +75,7 @@ async def handle_batch(engine: Engine, messages: Sequence[Message]) -> int:
         return 0
     rules = engine.rules()
     items: list[_Item] = []
+    yielded = time.monotonic()
     for message in messages:
         entry = parse_entry(message)
         if entry is None:
@@ -77,6 +83,11 @@ async def handle_batch(engine: Engine, messages: Sequence[Message]) -> int:
         matches = rules.match(entry)
         metrics.ENTRIES_EVALUATED.inc()
         items.append(_Item(entry, matches, message.fields.get("edited") == "1"))
+        if time.monotonic() - yielded > _YIELD_SECONDS:
+            # Matching a batch of long articles takes a while: let the other roles of the
+            # process (fetcher, notifiers, health) run in between.
+            await asyncio.sleep(0)
+            yielded = time.monotonic()
     await _records(engine, items)
     await _throttle(engine, items)
     return await _publish(engine, items, [m.id for m in messages], now=datetime.now(UTC))

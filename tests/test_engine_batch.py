@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,35 @@ async def test_a_batch_with_an_unreadable_entry_still_acknowledges_every_message
     pending = await redis_client.xpending(keys.entries, ENGINE_GROUP)
     assert pending["pending"] == 0
     assert made == len({c for m in _pack().match(entry) for c in m.channels})
+
+
+class _SlowMatcher:
+    """A matcher that takes 30 ms per entry and notes the order of events."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def match(self, entry: Entry) -> list[Any]:
+        """No matches, after a pause that blocks the thread."""
+        time.sleep(0.03)
+        self.events.append("match")
+        return []
+
+
+async def test_a_long_batch_gives_the_event_loop_back_between_entries(redis_client, keys):
+    """Other tasks of the process run while a batch of slow entries is being matched."""
+    events: list[str] = []
+    matcher = _SlowMatcher(events)
+    engine = Engine(redis_client, keys, lambda: matcher, consumer="c")
+    await engine.consumer.ensure_group()
+    for entry, _edited in _messages()[:5]:
+        await redis_client.xadd(keys.entries, {"entry": entry.to_json(), "id": entry.id})
+    messages = await engine.consumer.read(10, block_ms=10)
+
+    async def other_role() -> None:
+        events.append("other")
+
+    batch = asyncio.create_task(handle_batch(engine, messages))
+    await asyncio.sleep(0)  # the batch starts first
+    await asyncio.gather(batch, other_role())
+    assert events.index("other") < len(events) - 1
