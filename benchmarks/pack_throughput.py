@@ -203,7 +203,7 @@ def cli_against_feedparser(entries: Sequence[Entry], cache_home: str) -> None:
             match_s = time.perf_counter() - started
             lines = done.stdout.count(b"\n")
             print(
-                f"  treaty-monitor match ({label} cache): {match_s:6.2f} s for {lines} entries "
+                f"  treaty-monitor match ({label}): {match_s:6.2f} s for {lines} entries "
                 f"(exit {done.returncode}); feedparser.parse: {parse_s:5.2f} s for "
                 f"{len(parsed.entries)} entries; ratio {match_s / parse_s:4.1f}x",
                 flush=True,
