@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -83,6 +84,21 @@ class LogSettings(_Section):
 
     format: Literal["auto", "console", "json"] = "auto"
     level: Literal["debug", "info", "warning", "error"] = "info"
+    # The daemon's "what I did" line (feeds polled, new entries, alerts); 0 turns it off.
+    activity_every: Duration = 60.0
+
+
+def _redirect_host(value: str) -> str:
+    from monitor.feeds import netpolicy  # imports aiohttp: only when a host is listed
+
+    host, _port = netpolicy.parse_endpoint(value)
+    addr = netpolicy.literal_address(host)
+    if netpolicy.is_metadata_name(host) or (addr is not None and netpolicy.is_metadata(addr)):
+        raise ValueError(f"{value!r} is a link-local or cloud-metadata address, always refused")
+    return value
+
+
+RedirectHost = Annotated[str, AfterValidator(_redirect_host)]
 
 
 class FetchSettings(_Section):
@@ -97,6 +113,9 @@ class FetchSettings(_Section):
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=20, ge=1, le=1000)
     allow_private_networks: bool = False
+    # Hosts ("host" or "host:port") that redirects from a feed on a private address may reach
+    # besides that feed's own host; link-local and metadata addresses stay refused.
+    private_redirect_hosts: tuple[RedirectHost, ...] = ()
     contact: str = ""
     backoff_max: Duration = 6 * 3600.0
     cache_max: Duration = 3600.0
@@ -115,6 +134,8 @@ class FeedSettings(_Section):
     tags: tuple[str, ...] = ()
     enabled: bool = True
     language: str = ""
+    # More hosts this feed's redirects may reach (see fetch.private_redirect_hosts).
+    private_redirect_hosts: tuple[RedirectHost, ...] = ()
 
     @field_validator("url")
     @classmethod
@@ -216,10 +237,21 @@ class DeliverySettings(_Section):
     concurrency: int = Field(default=1, ge=1, le=256)
 
 
+class HistorySettings(_Section):
+    """Alert history for the desk and the API: one record per story, indexed for filters."""
+
+    enabled: bool = True
+    retention: Duration = 90 * 86400.0
+
+
 class HttpSettings(_Section):
     """The health and metrics endpoint."""
 
     listen: str | None = "127.0.0.1:9464"
+    # The desk (web pages and /api/v1) on the same endpoint. Open to read on loopback; any other
+    # address needs the token, and every write needs it: the name of the variable that holds it.
+    desk: bool = True
+    token_env: str | None = None
 
 
 class Settings(BaseSettings):
@@ -238,6 +270,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     rules: RulesSettings = RulesSettings()
     http: HttpSettings = HttpSettings()
+    history: HistorySettings = HistorySettings()
     delivery: DeliverySettings = DeliverySettings()
     feeds: tuple[FeedSettings, ...] = ()
     sinks: tuple[SinkSettings, ...] = (SinkSettings(name="console", type="console"),)
