@@ -8,14 +8,14 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import date
 
 from monitor.feeds.entry import Entry
 from monitor.rules.conditions import Condition, Hit, Hits
 from monitor.rules.deadline import extract_deadline
 from monitor.rules.match import Match, Severity, Span
-from monitor.rules.scan import EntryScan, Plan, RuleShape, build_plan
+from monitor.rules.scan import DatabaseCompiler, EntryScan, Plan, RuleShape, build_plan
 from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key
@@ -63,11 +63,13 @@ class RuleSet:
     version: str
     rules: tuple[Rule, ...]
     terms: tuple[Term, ...] = field(repr=False)
+    compiler: InitVar[DatabaseCompiler | None] = None  # where the scan's database comes from
     plan: Plan = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, compiler: DatabaseCompiler | None) -> None:
         shapes = [RuleShape(r.enabled, r.fields, r.condition) for r in self.rules]
-        object.__setattr__(self, "plan", build_plan(shapes, self.terms))
+        plan = build_plan(shapes, self.terms, compiler)
+        object.__setattr__(self, "plan", plan)
 
     @property
     def channels(self) -> frozenset[str]:

@@ -15,6 +15,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import hyperscan
 
@@ -245,11 +246,13 @@ class RuleShape:
     condition: Condition
 
 
-def build_plan(rules: Sequence[RuleShape], terms: Sequence[Term]) -> Plan:
-    """Compile the scan for the enabled rules."""
+def build_plan(
+    rules: Sequence[RuleShape], terms: Sequence[Term], compiler: DatabaseCompiler | None = None
+) -> Plan:
+    """Compile the scan for the enabled rules (``compiler``: default, compile here)."""
     fields = tuple(dict.fromkeys(name for rule in rules if rule.enabled for name in rule.fields))
     used = sorted({t for rule in rules if rule.enabled for t in rule.condition.terms()})
-    database, term_patterns, term_pieces = _compile(used, terms)
+    database, term_patterns, term_pieces = _compile(used, terms, compiler or DIRECT)
     pattern_terms: dict[int, list[int]] = {}
     for term_id, patterns in term_patterns.items():
         for pattern in patterns:
@@ -295,7 +298,7 @@ def _selectivity(group: frozenset[int], terms: Sequence[Term]) -> float:
 
 
 def _compile(
-    used: Sequence[int], terms: Sequence[Term]
+    used: Sequence[int], terms: Sequence[Term], compiler: DatabaseCompiler
 ) -> tuple[
     hyperscan.Database | None,
     dict[int, frozenset[int]],
@@ -316,11 +319,13 @@ def _compile(
             flags.append(flag)
         return index[expression]
 
+    regexes = list(dict.fromkeys(t.encode("utf-8") for i in used if (t := terms[i].regex)))
+    takes = dict(zip(regexes, compiler.accepts(regexes, _REGEX_FLAGS), strict=True))
     for term_id in used:
         term = terms[term_id]
         if term.regex is not None:
             expression = term.regex.encode("utf-8")
-            found = {pattern(expression, _REGEX_FLAGS) if _compiles(expression) else ALWAYS}
+            found = {pattern(expression, _REGEX_FLAGS) if takes[expression] else ALWAYS}
         else:
             single = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
             found = {pattern(_literal_expression(lit), single) for lit in term.literals}
@@ -342,15 +347,7 @@ def _compile(
             if len(positions) > 1:
                 term_pieces[term_id] = positions
         term_patterns[term_id] = frozenset(found)
-    database = None
-    if expressions:
-        database = hyperscan.Database()
-        database.compile(
-            expressions=expressions,
-            ids=list(range(len(expressions))),
-            elements=len(expressions),
-            flags=flags,
-        )
+    database = compiler.database(expressions, flags) if expressions else None
     return database, term_patterns, term_pieces
 
 
@@ -362,11 +359,44 @@ def _literal_expression(literal: str) -> bytes:
     ).encode("ascii")
 
 
-def _compiles(expression: bytes) -> bool:
-    """Whether hyperscan accepts a regex term (else it is matched by re2 on every entry)."""
+class DatabaseCompiler(Protocol):
+    """Builds the scan's hyperscan database (directly, or through a cache on disk)."""
+
+    def accepts(self, expressions: Sequence[bytes], flag: int) -> list[bool]:
+        """Which expressions hyperscan compiles with ``flag``."""
+        ...
+
+    def database(self, expressions: Sequence[bytes], flags: Sequence[int]) -> hyperscan.Database:
+        """One database of the expressions, pattern ids in list order."""
+        ...
+
+
+class _Direct:
+    """Compiles every time (the default; :mod:`monitor.rules.hscache` adds a disk cache)."""
+
+    def accepts(self, expressions: Sequence[bytes], flag: int) -> list[bool]:
+        """Whether hyperscan accepts each regex term (else re2 matches it on every entry)."""
+        return [_compiles(expression, flag) for expression in expressions]
+
+    def database(self, expressions: Sequence[bytes], flags: Sequence[int]) -> hyperscan.Database:
+        """Compile the database."""
+        database = hyperscan.Database()
+        database.compile(
+            expressions=list(expressions),
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=list(flags),
+        )
+        return database
+
+
+DIRECT: DatabaseCompiler = _Direct()
+
+
+def _compiles(expression: bytes, flag: int) -> bool:
     try:
         database = hyperscan.Database()
-        database.compile(expressions=[expression], ids=[0], elements=1, flags=[_REGEX_FLAGS])
+        database.compile(expressions=[expression], ids=[0], elements=1, flags=[flag])
     except hyperscan.error:
         return False
     return True
