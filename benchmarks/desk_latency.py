@@ -2,8 +2,9 @@
 
 Generates a year of a busy desk's history (default 15,000 stories, ~40 a day, each reported by
 1–5 outlets and copied to 1–2 channels: ~40,000 alerts over 60 treaties, 40 actors, 80 feeds, the
-six tags, 8% with a due date) into an embedded redis-server (or ``REDIS_URL``, flushed first),
-recorded through ``HistoryStore.add`` one alert at a time as the recorder does. A child process
+six tags, 8% with a due date) into an embedded redis-server (or ``REDIS_URL``, whose database must
+be empty; it is emptied again at the end), recorded through ``HistoryStore.add``: the first 2,000
+alerts one at a time as the recorder does, the rest by concurrent writers. A child process
 serves the desk and runs the history recorder on 127.0.0.1; this process requests each route in
 turn (one request at a time) and then measures, over ``/live`` (Server-Sent Events), the time from
 XADD on a channel stream to the story's ``alert`` event and to its fragment being fetched, as the
@@ -336,7 +337,9 @@ async def bench(args: argparse.Namespace) -> None:
             server.start()
             url = server.url
         client = client_from_url(url)
-        await client.flushdb()
+        if await client.dbsize():
+            await client.aclose()
+            raise SystemExit("desk_latency: REDIS_URL's database is not empty (the run fills it)")
         ctx = multiprocessing.get_context("spawn")
         ready, done = ctx.Queue(), ctx.Event()
         child = ctx.Process(target=_desk_process, args=(url, ready, done))
@@ -352,6 +355,8 @@ async def bench(args: argparse.Namespace) -> None:
             done.set()
             if child.pid is not None:
                 child.join(30)
+            if server is None:
+                await client.flushdb()  # leave REDIS_URL's database empty, as found
             await client.aclose()
             if server is not None:
                 server.stop()
