@@ -9,7 +9,8 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from monitor.desk import api, boards, outlets, pages
+from monitor.alerts.subscriptions import Catalog
+from monitor.desk import api, boards, outlets, pages, subscriptions
 from monitor.desk.context import DeskContext
 from monitor.desk.security import Guard, is_loopback, middleware
 from monitor.errors import ConfigError
@@ -32,8 +33,18 @@ def guard_for(host: str, token_env: str | None, environ: dict[str, str] | None =
     return Guard(token or None, loopback=is_loopback(host))
 
 
-def install(app: web.Application, client: aioredis.Redis, keys: Keys, guard: Guard) -> None:
-    """Add the desk's pages, API and static files to ``app``."""
+def install(
+    app: web.Application,
+    client: aioredis.Redis,
+    keys: Keys,
+    guard: Guard,
+    *,
+    catalog: Catalog | None = None,
+) -> None:
+    """Add the desk's pages, API and static files to ``app``.
+
+    ``catalog``: the config's subscriptions and sinks, which runtime subscriptions must respect.
+    """
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
         autoescape=True,
@@ -44,6 +55,7 @@ def install(app: web.Application, client: aioredis.Redis, keys: Keys, guard: Gua
     app.middlewares.append(middleware(guard))
     app.add_routes(api.routes(ctx))
     app.add_routes(pages.routes(ctx))
+    app.add_routes(subscriptions.routes(ctx, catalog or Catalog()))
     app.add_routes(outlets.routes(ctx))
     app.add_routes(boards.routes(ctx, lambda template, request, **values: pages.render(
         ctx, template, request, **values

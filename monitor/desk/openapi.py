@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import __version__
+from monitor.desk import subscriptions
 from monitor.history.record import FILTERS
 
 _JSON = "application/json"
@@ -58,6 +59,7 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+                **subscriptions.openapi_schemas(),
                 "Story": {
                     "type": "object",
                     "required": ["story", "title", "published", "severity", "channels", "sources"],
@@ -190,6 +192,7 @@ def document() -> dict[str, Any]:
                     },
                 },
             },
+            **subscriptions.openapi_paths(),
             "/api/v1/silences/{silence}": {
                 "delete": {
                     "summary": "Expire a silence now",

@@ -1,0 +1,145 @@
+"""``/api/v1/subscriptions``: the config's subscriptions (read-only) and runtime ones (writable)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from monitor.alerts.subscriptions import (
+    Catalog,
+    InvalidSubscription,
+    SubscriptionClash,
+    SubscriptionNotFound,
+    SubscriptionStore,
+    parse_subscription,
+)
+from monitor.config import SubscriptionSettings
+from monitor.desk.context import DeskContext
+
+
+def _error(kind: type[web.HTTPError], message: str) -> web.HTTPError:
+    return kind(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def as_item(sub: SubscriptionSettings, *, source: str) -> dict[str, Any]:
+    """A subscription as the API lists it."""
+    return {**sub.model_dump(mode="json"), "source": source, "read_only": source == "config"}
+
+
+async def listing(store: SubscriptionStore, catalog: Catalog) -> list[dict[str, Any]]:
+    """Config subscriptions first, then runtime ones, each by name."""
+    config = sorted(catalog.subscriptions, key=lambda s: s.name)
+    return [as_item(s, source="config") for s in config] + [
+        as_item(s, source="runtime") for s in await store.all()
+    ]
+
+
+def routes(ctx: DeskContext, catalog: Catalog) -> list[web.RouteDef]:
+    """The subscription routes."""
+    store = SubscriptionStore(ctx.client, ctx.keys)
+
+    async def subscriptions(_request: web.Request) -> web.Response:
+        return web.json_response({"items": await listing(store, catalog), "next": None})
+
+    async def create(request: web.Request) -> web.Response:
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            raise _error(web.HTTPBadRequest, "body must be JSON") from None
+        try:
+            sub = parse_subscription(body, catalog)
+            await store.add(sub)
+        except InvalidSubscription as exc:
+            raise _error(web.HTTPBadRequest, str(exc)) from None
+        except SubscriptionClash as exc:
+            raise _error(web.HTTPConflict, str(exc)) from None
+        return web.json_response(as_item(sub, source="runtime"), status=201)
+
+    async def delete(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name in catalog.config_names():
+            raise _error(web.HTTPConflict, f"{name!r} is defined in the config file (read-only)")
+        try:
+            sub = await store.remove(name)
+        except SubscriptionNotFound as exc:
+            raise _error(web.HTTPNotFound, str(exc)) from None
+        return web.json_response(as_item(sub, source="runtime"))
+
+    return [
+        web.get("/api/v1/subscriptions", subscriptions),
+        web.post("/api/v1/subscriptions", create),
+        web.delete("/api/v1/subscriptions/{name}", delete),
+    ]
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI paths of these routes."""
+    ref = {"$ref": "#/components/schemas/Subscription"}
+    error = {
+        "description": "error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/api/v1/subscriptions": {
+            "get": {
+                "summary": "Subscriptions: the config's (read_only) and runtime ones",
+                "responses": _ok(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "items": {"type": "array", "items": ref},
+                            "next": {"type": "null"},
+                        },
+                    }
+                ),
+            },  # fmt: skip
+            "post": {
+                "summary": "Create a runtime subscription (its sink must be one of the config's)",
+                "security": [{"token": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/NewSubscription"}
+                        }
+                    },
+                },  # fmt: skip
+                "responses": {
+                    **_ok(ref, "201"),
+                    "400": error,
+                    "401": error,
+                    "403": error,
+                    "409": error,
+                },  # fmt: skip
+            },
+        },
+        "/api/v1/subscriptions/{name}": {
+            "delete": {
+                "summary": "Delete a runtime subscription (409 for a config one)",
+                "security": [{"token": []}],
+                "parameters": [name],
+                "responses": {**_ok(ref), "404": error, "409": error},
+            }
+        },
+    }
+
+
+def openapi_schemas() -> dict[str, Any]:
+    """The OpenAPI schemas of a subscription (from the pydantic model)."""
+    new = SubscriptionSettings.model_json_schema()
+    new.pop("title", None)
+    listed = {
+        "allOf": [
+            {"$ref": "#/components/schemas/NewSubscription"},
+            {"type": "object", "properties": {
+                "source": {"enum": ["config", "runtime"]}, "read_only": {"type": "boolean"}}},
+        ]
+    }  # fmt: skip
+    return {"NewSubscription": new, "Subscription": listed}
+
+
+def _ok(schema: dict[str, Any], code: str = "200") -> dict[str, Any]:
+    return {code: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
