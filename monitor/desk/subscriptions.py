@@ -95,7 +95,7 @@ def openapi_paths() -> dict[str, Any]:
                         },
                     }
                 ),
-            },  # fmt: skip
+            },
             "post": {
                 "summary": "Create a runtime subscription (its sink must be one of the config's)",
                 "security": [{"token": []}],
@@ -106,14 +106,14 @@ def openapi_paths() -> dict[str, Any]:
                             "schema": {"$ref": "#/components/schemas/NewSubscription"}
                         }
                     },
-                },  # fmt: skip
+                },
                 "responses": {
                     **_ok(ref, "201"),
                     "400": error,
                     "401": error,
                     "403": error,
                     "409": error,
-                },  # fmt: skip
+                },
             },
         },
         "/api/v1/subscriptions/{name}": {
