@@ -9,7 +9,7 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from monitor.alerts.subscriptions import Catalog
+from monitor.alerts.subscriptions import Catalog, SubscriptionStore
 from monitor.desk import api, boards, outlets, pages, subscriptions
 from monitor.desk.context import DeskContext
 from monitor.desk.security import Guard, is_loopback, middleware
@@ -55,7 +55,7 @@ def install(
     app.middlewares.append(middleware(guard))
     app.add_routes(api.routes(ctx))
     app.add_routes(pages.routes(ctx))
-    app.add_routes(subscriptions.routes(ctx, catalog or Catalog()))
+    app.add_routes(subscriptions.routes(SubscriptionStore(client, keys), catalog or Catalog()))
     app.add_routes(outlets.routes(ctx))
     app.add_routes(boards.routes(ctx, lambda template, request, **values: pages.render(
         ctx, template, request, **values

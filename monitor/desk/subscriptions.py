@@ -16,7 +16,6 @@ from monitor.alerts.subscriptions import (
     parse_subscription,
 )
 from monitor.config import SubscriptionSettings
-from monitor.desk.context import DeskContext
 
 
 def _error(kind: type[web.HTTPError], message: str) -> web.HTTPError:
@@ -36,9 +35,8 @@ async def listing(store: SubscriptionStore, catalog: Catalog) -> list[dict[str, 
     ]
 
 
-def routes(ctx: DeskContext, catalog: Catalog) -> list[web.RouteDef]:
+def routes(store: SubscriptionStore, catalog: Catalog) -> list[web.RouteDef]:
     """The subscription routes."""
-    store = SubscriptionStore(ctx.client, ctx.keys)
 
     async def subscriptions(_request: web.Request) -> web.Response:
         return web.json_response({"items": await listing(store, catalog), "next": None})
