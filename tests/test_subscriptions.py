@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -31,6 +31,7 @@ from monitor.desk.subscriptions import routes
 from monitor.streams import Keys, subscription_group
 from tests.delivery_helpers import HttpReceiver, http_receiver, make_alert, publish
 from tests.desk_helpers import TOKEN
+from tests.story_helpers import until
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 CONFIG_SUB = SubscriptionSettings(name="ops", channels=("arms-control",), sink="console")
@@ -135,8 +136,8 @@ async def test_the_api_creates_lists_and_deletes_runtime_subscriptions_with_the_
             assert broken.status == 400
         async with http.get(url) as listed:
             items = {i["name"]: i for i in (await listed.json())["items"]}
-        assert items["ops"]["source"] == "config" and items["ops"]["read_only"] is True
-        assert items["analysts"]["source"] == "runtime" and items["analysts"]["read_only"] is False
+        assert (items["ops"]["source"], items["ops"]["read_only"]) == ("config", True)
+        assert (items["analysts"]["source"], items["analysts"]["read_only"]) == ("runtime", False)
         async with http.delete(f"{url}/ops", headers=BEARER) as config_one:
             assert config_one.status == 409
         async with http.delete(f"{url}/analysts") as refused:
@@ -156,11 +157,8 @@ def test_the_openapi_document_describes_the_subscription_routes() -> None:
         assert route.method.lower() in doc["paths"][route.path], route.path
 
 
-async def _until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.02)
-    assert check(), what
+async def _has_group(client: aioredis.Redis, stream: str, group: str) -> bool:
+    return group in await _groups(client, stream)
 
 
 async def _groups(client: aioredis.Redis, stream: str) -> list[str]:
@@ -206,19 +204,16 @@ async def _create_then_delete(
     ):
         async with http.post(url, json=_body(), headers=BEARER) as made:
             assert made.status == 201
-        await _until(lambda: "analysts" in supervisor.running, "the supervisor started it")
+        await until(lambda: "analysts" in supervisor.running)
         # The notifier creates its group on its first loop; alerts after that are its own.
-        for _ in range(500):
-            if group in await _groups(client, stream):
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: _has_group(client, stream, group))
         await publish(client, keys, make_alert("Russia suspends New START", entry_id="a:1"))
-        await _until(lambda: len(receiver.received) == 1, "the alert reached the webhook")
+        await until(lambda: len(receiver.received) == 1)
         assert "Russia suspends New START" in receiver.received[0].body.decode()
         running = supervisor.running["analysts"]
         async with http.delete(f"{url}/analysts", headers=BEARER) as deleted:
             assert deleted.status == 200
-        await _until(lambda: "analysts" not in supervisor.running, "the supervisor stopped it")
+        await until(lambda: "analysts" not in supervisor.running)
     assert running.task.done()
     await supervisor.sync()  # a sync after the stop: nothing restarts it
     assert "analysts" not in supervisor.running
