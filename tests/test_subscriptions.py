@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,13 +24,22 @@ from monitor.alerts.subscriptions import (
     parse_subscription,
 )
 from monitor.alerts.supervisor import SubscriptionSupervisor
-from monitor.config import DeliverySettings, Settings, SinkSettings, SubscriptionSettings
+from monitor.config import (
+    DeliverySettings,
+    HttpSettings,
+    RedisSettings,
+    RulesSettings,
+    Settings,
+    SinkSettings,
+    SubscriptionSettings,
+)
 from monitor.desk.app import install
 from monitor.desk.openapi import document
 from monitor.desk.security import Guard
 from monitor.desk.subscriptions import routes
+from monitor.service import run_daemon
 from monitor.streams import Keys, subscription_group
-from tests.delivery_helpers import HttpReceiver, http_receiver, make_alert, publish
+from tests.delivery_helpers import HttpReceiver, free_port, http_receiver, make_alert, publish
 from tests.desk_helpers import TOKEN
 from tests.story_helpers import until
 
@@ -233,3 +243,39 @@ async def test_a_stored_subscription_the_config_cannot_serve_is_not_started(
     supervisor = SubscriptionSupervisor(Settings(), redis_client, keys, consumer="test:2")
     await supervisor.sync()
     assert supervisor.running == {}
+
+
+async def test_the_daemons_notifier_role_picks_up_a_subscription_made_on_its_desk(
+    redis_url: str, redis_client: aioredis.Redis, keys: Keys, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """run_daemon wires the desk to the config's sinks and runs the supervisor, no restart."""
+    monkeypatch.setenv("TM_SUBS_TOKEN", TOKEN)
+    port, stop = free_port(), asyncio.Event()
+    async with http_receiver() as receiver:
+        settings = _settings(receiver).model_copy(update={
+            "state_dir": tmp_path, "rules": RulesSettings(dirs=(tmp_path,), watch=False),
+            "redis": RedisSettings(url=SecretStr(redis_url), prefix=keys.prefix),
+            "http": HttpSettings(listen=f"127.0.0.1:{port}", token_env="TM_SUBS_TOKEN"),
+        })  # fmt: skip
+        daemon = asyncio.create_task(run_daemon(settings, frozenset({"notifier"}), stop))
+        try:
+            base = f"http://127.0.0.1:{port}"
+            async with aiohttp.ClientSession(base) as http:
+                await until(lambda: _answers(http, "/readyz"))
+                async with http.post("/api/v1/subscriptions", json=_body(), headers=BEARER) as r:
+                    assert r.status == 201
+            stream, group = keys.alerts("arms-control"), subscription_group("analysts")
+            await until(lambda: _has_group(redis_client, stream, group))
+            await publish(redis_client, keys, make_alert("Russia suspends New START"))
+            await until(lambda: len(receiver.received) == 1)
+        finally:
+            stop.set()
+            await asyncio.wait_for(daemon, 30)
+
+
+async def _answers(http: aiohttp.ClientSession, path: str) -> bool:
+    with contextlib.suppress(aiohttp.ClientError):
+        async with http.get(path) as response:
+            return response.status == 200
+    return False
