@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,43 @@ async def _answers(http: aiohttp.ClientSession, path: str) -> bool:
         async with http.get(path) as response:
             return response.status == 200
     return False
+
+
+async def test_the_subscriptions_page_creates_and_deletes_with_a_session_and_csrf(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Config ones show read-only; forms need the session's CSRF token; errors name the field."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    form = {"name": "analysts", "channels": "arms-control, urgent", "sink": "hook",
+            "min_severity": "high", "tags": "inf"}  # fmt: skip
+    async with (
+        _desk(redis_client, keys, CATALOG) as base,
+        aiohttp.ClientSession(base, cookie_jar=jar) as http,
+    ):
+        async with http.post("/subscriptions", data=form, allow_redirects=False) as r:
+            assert r.status == 403
+        async with http.post("/login", data={"token": TOKEN, "next": "/subscriptions"},
+                             allow_redirects=False) as r:  # fmt: skip
+            assert r.status == 303
+        async with http.get("/subscriptions") as r:
+            page = await r.text()
+        assert "ops" in page
+        assert "config (read-only)" in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        assert csrf is not None
+        signed = {**form, "csrf": csrf.group(1)}
+        async with http.post("/subscriptions", data={**signed, "channels": ""}) as r:
+            assert r.status == 400
+            assert "channels:" in await r.text()
+        async with http.post("/subscriptions", data=signed, allow_redirects=False) as r:
+            assert r.status == 303
+        stored = await SubscriptionStore(redis_client, keys).all()
+        assert [(s.name, s.channels, s.min_severity) for s in stored] == [
+            ("analysts", ("arms-control", "urgent"), "high")
+        ]
+        async with http.post("/subscriptions/ops/delete", data=signed) as r:
+            assert r.status == 409
+        async with http.post("/subscriptions/analysts/delete", data=signed,
+                             allow_redirects=False) as r:  # fmt: skip
+            assert r.status == 303
+    assert await SubscriptionStore(redis_client, keys).all() == []

@@ -55,7 +55,11 @@ def install(
     app.middlewares.append(middleware(guard))
     app.add_routes(api.routes(ctx))
     app.add_routes(pages.routes(ctx))
-    app.add_routes(subscriptions.routes(SubscriptionStore(client, keys), catalog or Catalog()))
+    subs, catalog = SubscriptionStore(client, keys), catalog or Catalog()
+    app.add_routes(subscriptions.routes(subs, catalog))
+    app.add_routes(subscriptions.page_routes(subs, catalog, lambda template, request, **values: (
+        pages.render(ctx, template, request, **values)
+    )))  # fmt: skip
     app.add_routes(outlets.routes(ctx))
     app.add_routes(boards.routes(ctx, lambda template, request, **values: pages.render(
         ctx, template, request, **values

@@ -1,8 +1,12 @@
-"""``/api/v1/subscriptions``: the config's subscriptions (read-only) and runtime ones (writable)."""
+"""Subscriptions on the desk: the config's (read-only) and runtime ones (writable).
+
+``/api/v1/subscriptions`` (JSON) and the ``/subscriptions`` page (forms with the CSRF token).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -70,6 +74,58 @@ def routes(store: SubscriptionStore, catalog: Catalog) -> list[web.RouteDef]:
         web.post("/api/v1/subscriptions", create),
         web.delete("/api/v1/subscriptions/{name}", delete),
     ]
+
+
+Render = Callable[..., web.Response]
+
+
+def page_routes(store: SubscriptionStore, catalog: Catalog, render: Render) -> list[web.RouteDef]:
+    """The ``/subscriptions`` page: list, create and delete forms."""
+
+    async def page(request: web.Request, error: str = "") -> web.Response:
+        return render("subscriptions.html.j2", request, nav="subscriptions", error=error,
+                      subscriptions=await listing(store, catalog), sinks=sorted(catalog.sinks),
+                      severities=SEVERITIES)  # fmt: skip
+
+    async def create(request: web.Request) -> web.Response:
+        form = await request.post()
+        body: dict[str, Any] = {
+            "name": str(form.get("name", "")).strip(),
+            "channels": _words(form.get("channels")),
+            "sink": str(form.get("sink", "")),
+            "min_severity": str(form.get("min_severity", "info")),
+            "tags": _words(form.get("tags")),
+        }
+        try:
+            await store.add(parse_subscription(body, catalog))
+        except (InvalidSubscription, SubscriptionClash) as exc:
+            response = await page(request, error=str(exc))
+            response.set_status(400 if isinstance(exc, InvalidSubscription) else 409)
+            return response
+        raise web.HTTPSeeOther("/subscriptions")
+
+    async def delete(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name in catalog.config_names():
+            raise web.HTTPConflict(text=f"{name!r} is defined in the config file (read-only)")
+        try:
+            await store.remove(name)
+        except SubscriptionNotFound as exc:
+            raise web.HTTPNotFound(text=str(exc)) from None
+        raise web.HTTPSeeOther("/subscriptions")
+
+    return [
+        web.get("/subscriptions", page),
+        web.post("/subscriptions", create),
+        web.post("/subscriptions/{name}/delete", delete),
+    ]
+
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def _words(value: object) -> list[str]:
+    return str(value or "").replace(",", " ").split()
 
 
 def openapi_paths() -> dict[str, Any]:
