@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from monitor.alerts.subscriptions import Catalog, SubscriptionStore
-from monitor.desk import api, boards, outlets, pages, subscriptions
+from monitor.desk import api, api_boards, boards, outlets, pages, subscriptions
 from monitor.desk.context import DeskContext
 from monitor.desk.security import Guard, is_loopback, middleware
 from monitor.errors import ConfigError
@@ -54,6 +54,7 @@ def install(
                       templates)  # fmt: skip
     app.middlewares.append(middleware(guard))
     app.add_routes(api.routes(ctx))
+    app.add_routes(api_boards.routes(ctx))
     app.add_routes(pages.routes(ctx))
     subs, catalog = SubscriptionStore(client, keys), catalog or Catalog()
     app.add_routes(subscriptions.routes(subs, catalog))
