@@ -67,6 +67,8 @@ def _body(**changes: Any) -> dict[str, Any]:
         (_body(name="Not A Name"), "name:"),
         (_body(reminders=["soon"]), "reminders:"),
         (_body(min_severity="loud"), "min_severity:"),
+        (_body(channels=["arms-control", "alerts:*"]), "channels.1: 'alerts:\\*' is not a channel"),
+        (_body(name="n" * 101), "name: longer than 100"),
         (["analysts"], "body: expected a JSON object"),
     ],
 )

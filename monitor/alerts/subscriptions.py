@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ from monitor.errors import MonitorError
 from monitor.streams import Keys, as_text, decode_fields, subscription_group
 
 log = structlog.get_logger(__name__)
+
+CHANNEL = re.compile(r"[a-z0-9][a-z0-9_-]*")  # as monitor.rules.schema.Channel
+MAX_NAME = 100
 
 
 class SubscriptionError(MonitorError):
@@ -84,12 +88,26 @@ def parse_subscription(body: Any, catalog: Catalog) -> SubscriptionSettings:
         sub = SubscriptionSettings.model_validate(body)
     except ValidationError as exc:
         raise InvalidSubscription(_first_error(exc)) from None
+    _check_names(sub)
     why = catalog.problem(sub)
     if why is not None and sub.name in catalog.config_names():
         raise SubscriptionClash(why)
     if why is not None:
         raise InvalidSubscription(why)
     return sub
+
+
+def _check_names(sub: SubscriptionSettings) -> None:
+    # The config trusts its author; through the API, names become Redis keys: rules' channel names
+    # only (nothing else is ever published), and bounded lengths.
+    if len(sub.name) > MAX_NAME:
+        raise InvalidSubscription(f"name: longer than {MAX_NAME} characters")
+    for number, channel in enumerate(sub.channels):
+        if not CHANNEL.fullmatch(channel) or len(channel) > MAX_NAME:
+            raise InvalidSubscription(
+                f"channels.{number}: {channel[:MAX_NAME]!r} is not a channel name "
+                "(lowercase letters, digits, '-' and '_', as rules name them)"
+            )
 
 
 def _first_error(exc: ValidationError) -> str:
