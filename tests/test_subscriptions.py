@@ -322,3 +322,27 @@ async def test_the_subscriptions_page_creates_and_deletes_with_a_session_and_csr
                              allow_redirects=False) as r:  # fmt: skip
             assert r.status == 303
     assert await SubscriptionStore(redis_client, keys).all() == []
+
+
+async def test_a_sink_this_process_cannot_build_skips_that_subscription_only(
+    redis_client: aioredis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sink whose url_env is unset here is logged and skipped; the others start."""
+    monkeypatch.delenv("TM_SUBS_UNSET_URL", raising=False)
+    settings = Settings(sinks=(
+        SinkSettings(name="console", type="console"),
+        SinkSettings(name="hook", type="webhook", url_env="TM_SUBS_UNSET_URL"),
+    ))  # fmt: skip
+    store = SubscriptionStore(redis_client, keys)
+    await store.add(parse_subscription(_body(), CATALOG))
+    await store.add(parse_subscription(_body(name="printer", sink="console"), CATALOG))
+    supervisor = SubscriptionSupervisor(settings, redis_client, keys, consumer="test:3")
+    stop = asyncio.Event()
+    task = asyncio.create_task(supervisor.run(stop))
+    try:
+        await until(lambda: "printer" in supervisor.running)
+        assert "analysts" not in supervisor.running
+        assert not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

@@ -22,6 +22,7 @@ from monitor.alerts.notifier import Notifier
 from monitor.alerts.sinks import Pacer, build_sink
 from monitor.alerts.subscriptions import Catalog, SubscriptionStore
 from monitor.config import Settings, SubscriptionSettings
+from monitor.errors import MonitorError
 from monitor.streams import Keys
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,9 @@ class SubscriptionSupervisor:
                     await self.sync()
                 except RedisError as exc:
                     log.warning("subscriptions_poll_failed", error=str(exc))
+                except Exception:
+                    # A bug must not stop the pick-up for good: log it and poll again.
+                    log.exception("subscriptions_sync_failed")
                 if await sleep_or_stop(self.settings.delivery.subscriptions_poll, stop):
                     break
         finally:
@@ -94,7 +98,12 @@ class SubscriptionSupervisor:
         self._version = version
 
     def _start(self, sub: SubscriptionSettings) -> None:
-        notifier = (self.make_notifier or self._notifier)(sub)
+        try:
+            notifier = (self.make_notifier or self._notifier)(sub)
+        except MonitorError as exc:
+            # e.g. the sink's *_env variable is unset in this process; the others may serve it.
+            log.error("subscription_not_started", subscription=sub.name, error=str(exc))
+            return
         stop = asyncio.Event()
         task = asyncio.create_task(notifier.run(stop), name=f"notifier-{sub.name}")
         self.running[sub.name] = _Running(sub, stop, task)
