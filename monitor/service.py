@@ -27,6 +27,7 @@ from monitor import metrics
 from monitor.activity import report_activity
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
+from monitor.alerts.supervisor import SubscriptionSupervisor
 from monitor.config import Settings
 from monitor.connections import open_redis
 from monitor.engine import Engine
@@ -114,10 +115,12 @@ def _desk(
     """The desk's installer for the HTTP endpoint (None when the desk is off)."""
     if not settings.http.desk or not settings.http.listen:
         return None
+    from monitor.alerts.subscriptions import Catalog
     from monitor.desk.app import guard_for, install
 
     guard = guard_for(parse_listen(settings.http.listen)[0], settings.http.token_env)
-    return lambda app: install(app, client, keys, guard)
+    catalog = Catalog.of(settings)
+    return lambda app: install(app, client, keys, guard, catalog=catalog)
 
 
 @dataclass
@@ -186,7 +189,10 @@ async def _start_roles(
             )
         ]
         running.tasks += sending
-        alive = lambda: not any(t.done() for t in sending)  # noqa: E731
+        # Subscriptions created through the API: started and stopped while the daemon runs.
+        runtime = SubscriptionSupervisor(settings, client, keys, consumer=instance)
+        running.tasks.append(asyncio.create_task(runtime.run(stop), name="subscriptions"))
+        alive = lambda: not any(t.done() for t in sending) and runtime.alive()  # noqa: E731
         running.tasks.append(asyncio.create_task(beat_while(health, "notifier", alive, stop)))
         if settings.history.enabled:
             recorder = HistoryRecorder(
