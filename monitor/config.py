@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from monitor.config_errors import format_validation_error
 from monitor.durations import parse_duration as parse_duration  # re-exported
 from monitor.errors import ConfigError
+from monitor.shipped import shipped_rules_dir
 
 CONFIG_ENV = "TREATY_MONITOR_CONFIG"
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -113,9 +114,9 @@ class FeedSettings(_Section):
 
 
 class RulesSettings(_Section):
-    """Where rule files live."""
+    """Where rule files live (no ``dirs``: the shipped rule pack)."""
 
-    dirs: tuple[Path, ...] = (Path("rules"),)
+    dirs: tuple[Path, ...] = ()
     watch: bool = True
 
 
@@ -274,7 +275,9 @@ class Settings(BaseSettings):
         return self.resolve(Path(feed.url)).as_uri()
 
     def rules_dirs(self) -> tuple[Path, ...]:
-        """Rule directories, resolved against the config file's directory."""
+        """Rule directories, relative to the config's directory (default: the shipped pack)."""
+        if not self.rules.dirs:
+            return (shipped_rules_dir(),)
         return tuple(self.resolve(d) for d in self.rules.dirs)
 
     def sink(self, name: str) -> SinkSettings:

@@ -63,9 +63,12 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     """Run the given roles until ``stop`` is set (signals set it)."""
     rules: CurrentRules | None = None
     if "engine" in roles:
-        # Invalid rules at start are a hard error: there is no last good set yet.
-        rules = CurrentRules(load_rule_set(settings.rules_dirs()))
+        # Invalid rules at start are a hard error: there is no last good set yet. An empty
+        # directory is not: the watcher picks up the files a user adds while it runs.
+        rules = CurrentRules(load_rule_set(settings.rules_dirs(), allow_empty=True))
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
+        if not rules.rule_set.rules:
+            log.warning("rules_empty", dirs=[str(d) for d in settings.rules_dirs()])
     keys = Keys(settings.redis.prefix)
     instance = instance_name()
     state_dir = settings.resolve(settings.state_dir)

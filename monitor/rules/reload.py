@@ -77,7 +77,7 @@ class RuleWatcher:
 
 def _load(dirs: Sequence[Path]) -> RuleSet | RuleSetError:
     try:
-        return load_rule_set(dirs)
+        return load_rule_set(dirs, allow_empty=True)
     except RuleSetError as exc:
         return exc
 
