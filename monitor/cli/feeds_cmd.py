@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
+from monitor.cli.common import (
+    config_option,
+    format_option,
+    log_format_option,
+    redis_of,
+    settings_from,
+)
 from monitor.config import Settings
 from monitor.feeds.store import FeedState, FeedStore
 from monitor.streams import Keys
@@ -26,14 +32,7 @@ def register(cli: click.Group) -> None:
 @click.command()
 @config_option
 @log_format_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option()
 def feeds(config_path: Path | None, log_format: str | None, fmt: str) -> None:
     """Show the health of every configured feed (status, errors, last success, next poll)."""
     settings = settings_from(config_path, log_format)
@@ -41,6 +40,9 @@ def feeds(config_path: Path | None, log_format: str | None, fmt: str) -> None:
     now = time.time()
     if fmt == "json":
         click.echo(json.dumps([_row_dict(r, now) for r in rows], indent=2, ensure_ascii=False))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(_row_dict(row, now), ensure_ascii=False))
     else:
         click.echo(render_table(rows, now))
 
