@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any, NoReturn
 
 import click
 
@@ -58,6 +59,13 @@ class LazyGroup(HelpGroup):
                 importlib.import_module(f"monitor.cli.{module}").register(self)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that went away ends it quietly (click would exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+
     def summary(self, ctx: click.Context, cmd_name: str) -> str:
         """The one-line help of a command, from the table (nothing is imported)."""
         if cmd_name in COMMANDS:
@@ -78,7 +86,7 @@ def _register() -> None:
         cli.get_command(ctx, name)
 
 
-def _quiet_broken_pipe() -> None:
+def _quiet_broken_pipe() -> NoReturn:
     """The reader went away (``| head``): no traceback, and none when Python flushes at exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
