@@ -30,6 +30,8 @@ from monitor.errors import ConfigError
 from monitor.shipped import shipped_rules_dir
 
 CONFIG_ENV = "TREATY_MONITOR_CONFIG"
+# The longest a fetch may take; the fetch_seconds histogram's buckets reach it.
+FETCH_TIMEOUT_MAX = 300.0
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 
 
@@ -79,7 +81,7 @@ class FetchSettings(_Section):
 
     interval: Duration = 300.0
     jitter: float = Field(default=0.1, ge=0, le=0.5)
-    timeout: Duration = 30.0
+    timeout: Annotated[Duration, Field(le=FETCH_TIMEOUT_MAX)] = 30.0
     connect_timeout: Duration = 10.0
     max_bytes: int = Field(default=10_000_000, ge=1024)
     max_items: int = Field(default=500, ge=1)
