@@ -178,6 +178,19 @@ def test_an_error_from_an_environment_override_names_the_variable(tmp_path: Path
     assert "Traceback" not in result.stderr
 
 
+def test_an_unknown_key_in_an_environment_variable_names_it_and_suggests_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TREATY_MONITOR_FETCH__INTERVALL is blamed by name, with the key it probably meant."""
+    monkeypatch.setenv("TREATY_MONITOR_FETCH__INTERVALL", "5m")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert (
+        "environment variable TREATY_MONITOR_FETCH__INTERVALL: fetch.intervall: unknown key "
+        "'intervall' in [fetch]; did you mean 'interval'?"
+    ) in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [

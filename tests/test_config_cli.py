@@ -56,6 +56,16 @@ def test_a_subscription_to_a_channel_no_rule_publishes_is_an_error(tmp_path: Pat
     assert "Traceback" not in result.stderr
 
 
+def test_a_channel_only_disabled_rules_publish_counts_as_unpublished(tmp_path: Path) -> None:
+    """A disabled rule sends nothing, so subscribing to its channel alone is an error too."""
+    config = _config(tmp_path, SUB.format(channels='"treaties"', sink="console"))
+    rule = RULE.replace("    match:", "    enabled: false\n    match:")
+    (tmp_path / "rules" / "accord.yaml").write_text(rule)
+    result = _check("-c", str(config))
+    assert result.returncode == 1, result.stdout
+    assert "channel 'treaties', which no rule publishes" in result.stdout
+
+
 def test_a_sink_no_subscription_uses_is_a_warning(tmp_path: Path) -> None:
     """An unused sink is reported with its line, and the check still passes."""
     body = WEBHOOK.format(name="hook") + WEBHOOK.format(name="spare")

@@ -49,12 +49,14 @@ def check_all(config_path: Path | None) -> tuple[dict[str, Any], list[Problem]]:
     summary["rules"] = {"dirs": [str(d) for d in settings.rules_dirs()]}
     if rule_set is None:
         return summary, problems
+    # A disabled rule publishes nothing.
+    channels = frozenset(c for rule in rule_set.rules if rule.enabled for c in rule.channels)
     summary["rules"].update(
-        count=len(rule_set.rules), version=rule_set.version, channels=sorted(rule_set.channels)
+        count=len(rule_set.rules), version=rule_set.version, channels=sorted(channels)
     )
     summary.update(feeds=len(settings.feeds), subscriptions=len(settings.subscriptions))
     source = path.read_text(encoding="utf-8").splitlines() if path else []
-    problems += cross_check(settings, rule_set.channels, label=label, source=source)
+    problems += cross_check(settings, channels, label=label, source=source)
     return summary, problems
 
 
