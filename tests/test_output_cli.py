@@ -57,7 +57,7 @@ def test_the_help_table_matches_each_commands_own_summary() -> None:
         assert command.get_short_help_str(limit=10_000) == summary, name
 
 
-@pytest.mark.parametrize("group", [[], ["rules"], ["dlq"], ["config"], ["feeds"]])
+@pytest.mark.parametrize("group", [[], ["rules"], ["dlq"], ["config"], ["feeds"], ["silence"]])
 def test_help_summaries_are_never_cut(group: list[str]) -> None:
     """On an 80-column terminal every command's summary is shown whole (wrapped, not '...')."""
     result = _cli(*group, "--help")
@@ -91,7 +91,7 @@ def test_every_format_option_offers_the_same_names() -> None:
     """--format is table|json|jsonl wherever it applies (subscribe streams: table|jsonl)."""
     params = _format_params()
     for path in ("rules check", "rules test", "rules backtest", "feeds", "status", "dlq list",
-                 "match", "config check"):  # fmt: skip
+                 "match", "config check", "silence list"):  # fmt: skip
         assert isinstance(params[path].type, click.Choice), path
         assert tuple(params[path].type.choices) == FORMATS, path
         assert params[path].default == "table", path

@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "rules": (("rules_cmd", "evaluate_cmd"), "Check, test, backtest and evaluate rule files."),
     "run": (("run_cmd",), "Run the daemon: fetch feeds, match rules, deliver alerts."),
+    "silence": (
+        ("silence_cmd",),
+        "Hold back alerts matching rule/tag/treaty/actor/feed/channel/story for a while.",
+    ),
     "status": (
         ("status_cmd",),
         "Show feeds' health, stream lag, dead letters, last alerts and the rule-set version.",

@@ -21,6 +21,7 @@ from monitor.cli.common import (
     settings_from,
 )
 from monitor.config import Settings
+from monitor.logs import colour_wanted
 from monitor.streams import Keys, decode_fields
 
 _STREAM_ID = re.compile(r"^(\$|0|\d+(-\d+)?)$")
@@ -75,7 +76,7 @@ async def tail(
 ) -> None:
     """Print alerts of ``channels`` as they arrive; stop after ``count`` when it is positive."""
     keys = Keys(settings.redis.prefix)
-    colour = sys.stdout.isatty()
+    colour = colour_wanted(sys.stdout)
     async with redis_of(settings) as client:
         positions = await _start_positions(client, [keys.alerts(c) for c in channels], since)
         shown = 0
