@@ -6,12 +6,13 @@ publishes waits forever, silently. ``treaty-monitor config check`` reports these
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Literal
 
 from monitor.config import Settings
 from monitor.config_errors import line_of
+from monitor.rules.engine import Rule
 
 Level = Literal["error", "warning"]
 
@@ -28,6 +29,11 @@ class Problem:
         """``where: level: message``."""
         prefix = f"{self.where}: " if self.where else ""
         return f"{prefix}{self.level}: {self.message}"
+
+
+def published_channels(rules: Iterable[Rule]) -> frozenset[str]:
+    """The channels the enabled rules publish to (a disabled rule publishes nothing)."""
+    return frozenset(c for rule in rules if rule.enabled for c in rule.channels)
 
 
 def cross_check(

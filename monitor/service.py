@@ -28,6 +28,7 @@ from monitor.activity import report_activity
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
 from monitor.config import Settings
+from monitor.configcheck import cross_check, published_channels
 from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
@@ -73,6 +74,9 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
         if not rules.rule_set.rules:
             log.warning("rules_empty", dirs=[str(d) for d in settings.rules_dirs()])
+        # What `config check` calls errors, said once at start: such a subscription gets nothing.
+        for problem in cross_check(settings, published_channels(rules.rule_set.rules)):
+            log.warning("config_problem", problem=problem.message)
     keys = Keys(settings.redis.prefix)
     instance = instance_name()
     state_dir = settings.resolve(settings.state_dir)

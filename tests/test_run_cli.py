@@ -84,3 +84,25 @@ async def test_an_empty_rule_directory_starts_with_a_warning_and_picks_up_new_fi
         await _wait_metric(daemon, "treaty_monitor_rules_loaded", 1)
     finally:
         assert await daemon.astop() == 0
+
+
+async def test_the_daemon_warns_at_start_about_a_subscription_nothing_publishes_to(
+    tmp_path: Path,
+) -> None:
+    """A subscription to a channel no rule publishes is logged once at start, not silent."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "desk.yaml").write_text(RULE)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'state_dir = "state"\n[rules]\ndirs = ["rules"]\n\n'
+        '[[subscriptions]]\nname = "desk"\nchannels = ["arms-control"]\nsink = "console"\n'
+    )
+    daemon = Daemon("engine", config, tmp_path, "engine", cwd=tmp_path)
+    daemon.start()
+    try:
+        await daemon.wait_ready()
+    finally:
+        assert await daemon.astop() == 0
+    [warning] = [e for e in _events(daemon) if e.get("event") == "config_problem"]
+    assert warning["level"] == "warning"
+    assert "'arms-control', which no rule publishes" in str(warning["problem"])

@@ -12,7 +12,7 @@ import click
 from monitor.cli.common import config_option, echo_json, format_option
 from monitor.cli.help import HelpGroup
 from monitor.config import CONFIG_ENV, Settings, load_settings
-from monitor.configcheck import Problem, cross_check
+from monitor.configcheck import Problem, cross_check, published_channels
 from monitor.errors import ConfigError
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
@@ -49,8 +49,7 @@ def check_all(config_path: Path | None) -> tuple[dict[str, Any], list[Problem]]:
     summary["rules"] = {"dirs": [str(d) for d in settings.rules_dirs()]}
     if rule_set is None:
         return summary, problems
-    # A disabled rule publishes nothing.
-    channels = frozenset(c for rule in rule_set.rules if rule.enabled for c in rule.channels)
+    channels = published_channels(rule_set.rules)
     summary["rules"].update(
         count=len(rule_set.rules), version=rule_set.version, channels=sorted(channels)
     )
