@@ -9,10 +9,12 @@ imports from ``python -X importtime``. Target: under 0.3 s on 2 shared cores. Co
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 TARGET_SECONDS = 0.3
 
@@ -47,12 +49,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
+    script = Path(sys.executable).with_name("treaty-monitor")
+    entry = [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
     cases = {
         "python -c pass": [sys.executable, "-c", "pass"],
-        "treaty-monitor --help": [sys.executable, "-m", "monitor", "--help"],
-        "treaty-monitor rules --help": [sys.executable, "-m", "monitor", "rules", "--help"],
+        "treaty-monitor --help": [*entry, "--help"],
+        "python -m monitor --help": [sys.executable, "-m", "monitor", "--help"],
+        "treaty-monitor rules --help": [*entry, "rules", "--help"],
     }
-    print(f"{'command':<30} {'min':>7} {'median':>7} {'max':>7}  ({args.runs} runs)")
+    load = os.getloadavg()[0]
+    header = f"{'command':<30} {'min':>7} {'median':>7} {'max':>7}"
+    print(f"{header}  ({args.runs} runs, 1-min load average {load:.1f})")
     medians = {}
     for name, argv in cases.items():
         seconds = timed(argv, args.runs)
