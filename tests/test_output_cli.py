@@ -219,3 +219,12 @@ def test_human_times_are_utc_dates_with_a_relative_age(age: float, expected: str
 def test_no_time_reads_never() -> None:
     """A missing timestamp is 'never', not 1970."""
     assert human_time(None, 0.0) == "never"
+
+
+def test_the_old_format_name_text_still_means_table(seeded: Path) -> None:
+    """``dlq list --format text`` (its name before the shared option) prints the table."""
+    old = CliRunner().invoke(cli, ["dlq", "list", "--format", "text", "--config", str(seeded)])
+    new = CliRunner().invoke(cli, ["dlq", "list", "--format", "table", "--config", str(seeded)])
+    assert old.exit_code == 0, old.output
+    assert old.stdout == new.stdout
+    assert "dead letter" in old.stderr
