@@ -92,8 +92,11 @@ def _register() -> None:
 
 def _quiet_broken_pipe() -> NoReturn:
     """The reader went away (``| head``): no traceback, and none when Python flushes at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (an embedding caller's stream): nothing to flush
+        pass
     sys.exit(141)  # what a shell reports for a process ended by SIGPIPE (128 + 13)
 
 
