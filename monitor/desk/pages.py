@@ -16,6 +16,7 @@ from monitor.desk.views import story_view
 from monitor.history.record import FILTERS, wanted
 from monitor.silences.model import SilenceError
 from monitor.silences.store import SilenceNotFound
+from monitor.streams import as_text
 
 PAGE_SIZE = 25
 
@@ -47,11 +48,12 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
         now = datetime.now(UTC)
         more = {**{k: v for k, v in query.items() if k != "cursor"}}
         last = await ctx.client.xrevrange(ctx.keys.history_updates, count=1)
+        channels = sorted(as_text(c) for c in await ctx.client.smembers(ctx.keys.channels))
         return _html(
             ctx, "timeline.html.j2", request, nav="timeline", query=query,
             filters_shown=FILTERS, stories=[story_view(r, now) for r in page.items],
             next=urlencode({**more, "cursor": page.next.encode()}) if page.next else "",
-            live_after=str(last[0][0]) if last else "0-0",
+            live_after=as_text(last[0][0]) if last else "0-0", channels=channels,
         )  # fmt: skip
 
     async def fragment(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from monitor.alerts.alert import Alert
@@ -49,6 +49,13 @@ class StoryRecord:
     sources: tuple[Source, ...]
     first_seen: datetime
     last_seen: datetime
+
+    @property
+    def due(self) -> date | None:
+        """The story's due date, if the text gave one."""
+        if self.first.deadline is not None:
+            return self.first.deadline
+        return self.first.event.due if self.first.event else None
 
     @property
     def when(self) -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -66,6 +66,8 @@ class HistoryStore:
                     for label, values in record.labels().items():
                         for value in values:
                             pipe.zadd(self.keys.history_index(label, value), {record.story: score})
+                    if record.due is not None:
+                        pipe.zadd(self.keys.history_due, {record.story: _midnight(record.due)})
                     pipe.xadd(self.keys.history_updates, {"story": record.story},
                               maxlen=UPDATES_MAXLEN, approximate=True)  # fmt: skip
                     await pipe.execute()
@@ -140,6 +142,19 @@ class HistoryStore:
                 break
         return out
 
+    async def due(
+        self, start: date, end: date, filters: Mapping[str, str], *, limit: int = 1000
+    ) -> list[StoryRecord]:
+        """Stories falling due from ``start`` to ``end`` (inclusive) that pass ``filters``."""
+        ids = await self.client.zrangebyscore(
+            self.keys.history_due, _midnight(start), _midnight(end), start=0, num=limit
+        )
+        if not ids:
+            return []
+        raws = await self.client.mget([self.keys.history_story(as_text(i)) for i in ids])
+        records = [StoryRecord.from_json(raw) for raw in raws if raw is not None]
+        return [r for r in records if wanted(r, filters)]
+
     async def prune(self, now: datetime, retention: timedelta) -> int:
         """Drop stories first recorded longer than ``retention`` ago; returns how many."""
         cutoff = (now - retention).timestamp()
@@ -159,6 +174,11 @@ class HistoryStore:
                                 pipe.zrem(self.keys.history_index(label, value), story)
                     pipe.delete(self.keys.history_story(story))
                     pipe.zrem(self.keys.history_all, story)
+                    pipe.zrem(self.keys.history_due, story)
                     pipe.zrem(self.keys.history_seen, story)
                 await pipe.execute()
             dropped += len(old)
+
+
+def _midnight(day: date) -> float:
+    return datetime.combine(day, time(0), tzinfo=UTC).timestamp()
