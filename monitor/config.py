@@ -103,6 +103,7 @@ class FetchSettings(_Section):
     max_items: int = Field(default=500, ge=1)
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=20, ge=1, le=1000)
+    per_host_concurrency: int = Field(default=4, ge=1, le=1000)
     allow_private_networks: bool = False
     # Hosts ("host" or "host:port") that redirects from a feed on a private address may reach
     # besides that feed's own host; link-local and metadata addresses stay refused.

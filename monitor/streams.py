@@ -151,6 +151,15 @@ class Keys:
         """Stream (capped): field ``story`` whenever a story record changes (the live feed)."""
         return f"{self.prefix}:hist:updates"
 
+    def history_values(self, label: str) -> str:
+        """Sorted set: the values one filter label has had, scored by their latest story."""
+        return f"{self.prefix}:hist:values:{label}"
+
+    @property
+    def history_acks(self) -> str:
+        """Hash: story id → acknowledgement JSON (who handled it, when, a note)."""
+        return f"{self.prefix}:hist:acks"
+
     @property
     def history_due(self) -> str:
         """Sorted set: story ids that have a due date, scored by it (midnight UTC)."""

@@ -137,6 +137,28 @@ async def test_an_analyst_watches_filters_and_silences_stories_in_the_browser(
             await page.goto(base + "/")
             await expect(page.locator('article[data-story="ns"]')).to_contain_text("+1 source")
 
+            # The analyst marks the INF story as handled.
+            inf_row = page.locator('article[data-story="inf"]')
+            await inf_row.locator("input[name=by]").fill("ana")
+            await inf_row.locator("input[name=note]").fill("briefed the desk")
+            await inf_row.locator("button.ack-story").click()
+            await expect(page.locator('article[data-story="inf"] .ack')).to_contain_text(
+                "handled by ana"
+            )
+            await _shot(page, folder, "desk-timeline-handled.png")
+
+            # Every page renders; the boards show the stories recorded.
+            for path, name, text in (
+                ("/treaties", "desk-treaties.png", "New START"),
+                ("/deadlines", "desk-deadlines.png", "in 60 days"),
+                ("/feeds", "desk-feeds.png", "Feeds"),
+                ("/rules", "desk-rules.png", "Rules"),
+            ):
+                await page.goto(base + path)
+                await expect(page.locator("main")).to_contain_text(text)
+                await _shot(page, folder, name)
+            await page.goto(base + "/")
+
             # The calendar downloads and the channel's Atom feed opens; both parse.
             async with page.expect_download() as download_info:
                 await page.click("a.calendar")

@@ -22,10 +22,7 @@ from monitor.errors import ConfigError, MonitorError, RuleError
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "config": (("config_cmd",), "Check the config file and the rules together."),
     "dlq": (("dlq_cmd",), "Inspect, replay or drop alerts that could not be delivered."),
-    "feeds": (
-        ("feeds_cmd",),
-        "Show the health of every configured feed (status, errors, last success, next poll).",
-    ),
+    "feeds": (("feeds_cmd",), "Feed health; find feeds, import and export OPML."),
     "match": (
         ("match_cmd",),
         "Print, for each entry of each FEED (a path or URL), the rules that match it.",

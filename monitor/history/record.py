@@ -179,6 +179,37 @@ def wanted(record: StoryRecord, filters: Mapping[str, str], text: str = "") -> b
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """An analyst marked a story as handled."""
+
+    story: str
+    by: str
+    note: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if not self.by.strip():
+            raise ValueError("an acknowledgement needs a name")
+        if len(self.note) > 2000:
+            raise ValueError("an acknowledgement note has at most 2000 characters")
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready dict."""
+        return {"story": self.story, "by": self.by, "note": self.note, "at": self.at.isoformat()}
+
+    def to_json(self) -> str:
+        """Serialise for Redis."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Acknowledgement:
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(raw)
+        return cls(str(data["story"]), str(data["by"]), str(data["note"]),
+                   datetime.fromisoformat(data["at"]))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Cursor:
     """Where a page ends: the score and id of its last story (the next page starts below)."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from monitor.errors import RuleError
 from monitor.rules.compiler import SourceFile, compile_rule_set
 from monitor.rules.engine import Rule, RuleSet
+from monitor.rules.hscache import CachedCompiler
 from monitor.rules.yamlsource import MAX_FILE_BYTES, read_yaml
 from monitor.shipped import shipped_rules_dir as shipped_rules_dir  # re-exported
 
@@ -60,10 +61,12 @@ def load_rule_set(
     keep: Callable[[Rule], bool] | None = None,
     *,
     allow_empty: bool = False,
+    cache_dir: Path | None = None,
 ) -> RuleSet:
     """Load, validate and compile every rule file of ``dirs``; raises :class:`RuleSetError`.
 
-    ``keep`` chooses the rules the set runs (all files are validated either way). With
+    ``keep`` chooses the rules the set runs (all files are validated either way); with
+    ``cache_dir`` the compiled scan is kept there and read back on the next load. With
     ``allow_empty`` a directory without rule files is an empty set, not an error (the daemon
     starts on it and picks up files added later).
     """
@@ -85,7 +88,8 @@ def load_rule_set(
             errors.append(exc)
     if errors:
         raise RuleSetError(errors)
-    rule_set, errors = compile_rule_set(sources, keep)
+    compiler = CachedCompiler(cache_dir) if cache_dir is not None else None
+    rule_set, errors = compile_rule_set(sources, keep, compiler)
     if rule_set is None:
         raise RuleSetError(errors)
     return rule_set
