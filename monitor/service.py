@@ -29,6 +29,7 @@ from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
 from monitor.alerts.supervisor import SubscriptionSupervisor
 from monitor.config import Settings
+from monitor.configcheck import cross_check, published_channels
 from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
@@ -69,10 +70,18 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     """Run the given roles until ``stop`` is set (signals set it)."""
     rules: CurrentRules | None = None
     if "engine" in roles:
-        # Invalid rules at start are a hard error: there is no last good set yet.
+        # Invalid rules at start are a hard error: there is no last good set yet. An empty
+        # directory is not: the watcher picks up the files a user adds while it runs.
         cache = settings.resolve(settings.state_dir) / "rules-cache"
-        rules = CurrentRules(load_rule_set(settings.rules_dirs(), cache_dir=cache))
+        rules = CurrentRules(
+            load_rule_set(settings.rules_dirs(), allow_empty=True, cache_dir=cache)
+        )
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
+        if not rules.rule_set.rules:
+            log.warning("rules_empty", dirs=[str(d) for d in settings.rules_dirs()])
+        # What `config check` calls errors, said once at start: such a subscription gets nothing.
+        for problem in cross_check(settings, published_channels(rules.rule_set.rules)):
+            log.warning("config_problem", problem=problem.message)
     keys = Keys(settings.redis.prefix)
     instance = instance_name()
     state_dir = settings.resolve(settings.state_dir)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.common import config_option, settings_from
+from monitor.cli.common import config_option, format_option, settings_from
 from monitor.cli.rules_cmd import load_or_exit, printable, rules_option
 from monitor.feeds.entry import Entry
 from monitor.feeds.oneshot import read_entries
@@ -112,16 +112,10 @@ def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
 @click.command("match")
 @click.argument("feeds", nargs=-1, required=True, metavar="FEED...")
 @rules_option
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "jsonl"]),
-    default="table",
-    show_default=True,
-)
+@format_option()
 @config_option
 def match(
-    feeds: tuple[str, ...], rule_dirs: tuple[Path, ...], output: str, config_path: Path | None
+    feeds: tuple[str, ...], rule_dirs: tuple[Path, ...], fmt: str, config_path: Path | None
 ) -> None:
     """Print, for each entry of each FEED (a path or URL), the rules that match it."""
     rule_set = load_or_exit(rule_dirs)
@@ -130,7 +124,11 @@ def match(
     for source in feeds:
         entries = asyncio.run(read_entries(source, settings.fetch))
         results.extend((entry, rule_set.match(entry)) for entry in entries)
-    if output == "jsonl":
+    if fmt == "json":
+        records = [entry_record(entry, matches) for entry, matches in results]
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    if fmt == "jsonl":
         for entry, matches in results:
             click.echo(json.dumps(entry_record(entry, matches), ensure_ascii=False))
         return
