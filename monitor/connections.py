@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import redis
@@ -35,6 +35,10 @@ log = structlog.get_logger(__name__)
 _SAFE_POLICIES = {"noeviction"}
 # How long a command waits for a free connection when all of the pool's are busy.
 POOL_WAIT_SECONDS = 30.0
+# Reaching Redis at start: first retry after this, doubling up to the max; one ping's limit.
+CONNECT_FIRST_DELAY = 0.2
+CONNECT_MAX_DELAY = 5.0
+CONNECT_ATTEMPT_SECONDS = 5.0
 # How long the embedded server outlives its last user when that user did not stop it (killed).
 LEASE_GRACE_SECONDS = 2.0
 
@@ -227,10 +231,10 @@ async def check_server(client: aioredis.Redis) -> None:
 
 
 @contextlib.asynccontextmanager
-async def open_redis(
+async def redis_client(
     settings: RedisSettings, state_dir: Path, *, embedded_ok: bool = True
 ) -> AsyncIterator[aioredis.Redis]:
-    """Yield a checked client; start (and afterwards stop) the embedded server when no url."""
+    """Yield an unchecked client; start (and afterwards stop) the embedded server if no url."""
     embedded: EmbeddedRedis | None = None
     if settings.sentinels:
         hosts = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in settings.sentinels]
@@ -258,13 +262,63 @@ async def open_redis(
         await asyncio.to_thread(embedded.start)
         client = client_from_url(embedded.url, max_connections=settings.max_connections)
     try:
+        yield client
+    finally:
+        await client.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+async def wait_reachable(
+    client: aioredis.Redis,
+    within: float,
+    *,
+    stop: asyncio.Event | None = None,
+    on_wait: Callable[[str], object] = lambda _reason: None,
+) -> bool:
+    """Ping until Redis answers, retrying with backoff for up to ``within`` seconds.
+
+    Each failed attempt is logged and passed to ``on_wait``. ``False`` if ``stop`` was set while
+    waiting; :class:`StoreError` once ``within`` has passed without an answer.
+    """
+    deadline = time.monotonic() + within
+    delay, attempt = CONNECT_FIRST_DELAY, 0
+    while True:
+        attempt += 1
+        try:
+            await asyncio.wait_for(client.ping(), CONNECT_ATTEMPT_SECONDS)
+            if attempt > 1:
+                log.info("redis_reachable", attempts=attempt)
+            return True
+        except (RedisError, OSError, TimeoutError) as exc:
+            error = str(exc) or type(exc).__name__
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreError(
+                    f"cannot reach Redis (gave up after {within:g}s, redis.startup_wait): {error}"
+                ) from exc
+            delay = min(delay, left)
+            log.warning("redis_unreachable", attempt=attempt, retry_in=round(delay, 2), error=error)
+            on_wait(f"waiting for Redis (attempt {attempt}): {error}")
+        if stop is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return False
+        else:
+            await asyncio.sleep(delay)
+        delay = min(delay * 2, CONNECT_MAX_DELAY)
+
+
+@contextlib.asynccontextmanager
+async def open_redis(
+    settings: RedisSettings, state_dir: Path, *, embedded_ok: bool = True
+) -> AsyncIterator[aioredis.Redis]:
+    """Yield a checked client; start (and afterwards stop) the embedded server when no url."""
+    async with redis_client(settings, state_dir, embedded_ok=embedded_ok) as client:
         try:
             await client.ping()
         except RedisError as exc:
             raise StoreError(f"cannot reach Redis: {exc}") from exc
         await check_server(client)
         yield client
-    finally:
-        await client.aclose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)

@@ -25,10 +25,10 @@ from monitor import metrics
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
 from monitor.config import Settings
-from monitor.connections import open_redis
+from monitor.connections import check_server, redis_client, wait_reachable
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
-from monitor.health import HealthState, beat_while, serve_health
+from monitor.health import HealthState, beat_while, serve_health, watch_redis_policy
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.reload import RuleWatcher
@@ -71,14 +71,24 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     state_dir = settings.resolve(settings.state_dir)
     systemd = SystemdNotify()
     health = HealthState(roles=tuple(sorted(roles)), instance=instance)
-    async with open_redis(settings.redis, state_dir) as client:
+    _stop_on_signals(stop)
+    async with redis_client(settings.redis, state_dir) as client:
         log.info("daemon_starting", roles=sorted(roles), instance=instance)
         async with contextlib.AsyncExitStack() as stack:
             if settings.http.listen:
                 await stack.enter_async_context(
                     serve_health(health, client, keys, settings.http.listen)
                 )
+            if not await _reach_redis(settings, client, systemd, stop):
+                log.info("daemon_stopped", instance=instance, started=False)
+                return
             tasks = await _start_roles(settings, roles, client, keys, instance, rules, health, stop)
+            tasks.tasks.append(
+                asyncio.create_task(
+                    watch_redis_policy(health, client, stop, settings.redis.policy_check),
+                    name="redis_policy",
+                )
+            )
             _install_signals(stop, tasks.reload)
             health.ready = True
             systemd.ready()
@@ -97,6 +107,25 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             with contextlib.suppress(Exception):
                 await client.hdel(keys.heartbeats, instance)
     log.info("daemon_stopped", instance=instance)
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT stop the daemon from the start on, also while it waits for Redis."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _reach_redis(
+    settings: Settings, client: aioredis.Redis, systemd: SystemdNotify, stop: asyncio.Event
+) -> bool:
+    """Wait (bounded by ``redis.startup_wait``) for Redis, then check it; False if stopped."""
+    if not await wait_reachable(
+        client, settings.redis.startup_wait, stop=stop, on_wait=systemd.status
+    ):
+        return False
+    await check_server(client)
+    return True
 
 
 @dataclass

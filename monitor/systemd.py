@@ -49,7 +49,12 @@ class SystemdNotify:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
                 sock.connect(self.address)
-                sock.sendall(message)
+                # Never wait: this runs on the event loop, and a listener that does not read
+                # (its queue full) would otherwise block the daemon, signals and all, for good.
+                sock.send(message, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            log.warning("systemd_notify_dropped", reason="listener not reading")
+            return False
         except OSError as exc:
             log.warning("systemd_notify_failed", error=exc.strerror or str(exc))
             return False
