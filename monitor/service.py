@@ -71,7 +71,6 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     state_dir = settings.resolve(settings.state_dir)
     systemd = SystemdNotify()
     health = HealthState(roles=tuple(sorted(roles)), instance=instance)
-    _stop_on_signals(stop)
     async with redis_client(settings.redis, state_dir) as client:
         log.info("daemon_starting", roles=sorted(roles), instance=instance)
         async with contextlib.AsyncExitStack() as stack:
@@ -107,13 +106,6 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             with contextlib.suppress(Exception):
                 await client.hdel(keys.heartbeats, instance)
     log.info("daemon_stopped", instance=instance)
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    """SIGTERM and SIGINT stop the daemon from the start on, also while it waits for Redis."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
 
 
 async def _reach_redis(

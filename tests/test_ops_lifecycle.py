@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -248,3 +249,37 @@ def _pings(port: int) -> bool:
         return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+@pytest.mark.parametrize(
+    "moment", ["embedded_redis_started", "daemon_starting", "http_listening", "ready", "twice"]
+)
+async def test_sigterm_at_any_moment_of_start_or_stop_exits_0(tmp_path: Path, moment: str) -> None:
+    """SIGTERM while the daemon starts (each step of it), once ready, or again while it stops:
+    always a clean exit 0. Before, a SIGTERM during the seconds a loaded machine takes to start
+    killed it outright (-15), its log ending with the previous run's daemon_stopped."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ops.yaml").write_text(RULE_FILE)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[rules]\ndirs = ["{rules}"]\nwatch = false\n'
+    )
+    daemon = Daemon("all", config, tmp_path, "daemon")
+    daemon.start()
+    assert daemon.process is not None
+    try:
+        if moment in ("ready", "twice"):
+            await daemon.wait_ready(60)
+        else:
+            assert await wait_for(lambda: f'"event": "{moment}"' in daemon.log_tail(50), 60)
+        daemon.process.send_signal(signal.SIGTERM)
+        if moment == "twice":
+            assert await wait_for(lambda: "daemon_stopping" in daemon.log_tail(50), 30)
+            daemon.process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(daemon.process.wait, 60)
+    finally:
+        daemon.kill()
+    assert code == 0, daemon.log_tail()
+    assert '"event": "daemon_stopped"' in daemon.log_tail(5)
+    assert not EmbeddedRedis(tmp_path / "state")._answers()

@@ -27,13 +27,25 @@ from monitor.service import ROLES
 )
 def run(config_path: Path | None, log_format: str | None, role: tuple[str, ...]) -> None:
     """Run the daemon: fetch feeds, match rules, deliver alerts. Ctrl-C or SIGTERM stops it."""
+    # A stop asked for while starting (imports, rules, Redis) is remembered and honoured once the
+    # loop runs: under load that takes seconds, and SIGTERM's default action would kill the
+    # process outright (exit -15) before the daemon's own handlers were in place.
+    early: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, _frame: early.append(number))
     from monitor.service import run_daemon
 
     settings = settings_from(config_path, log_format, daemon=True)
     roles = frozenset(ROLES) if "all" in role else frozenset(role)
 
     async def main() -> None:
-        await run_daemon(settings, roles, asyncio.Event())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if early:
+            stop.set()
+        await run_daemon(settings, roles, stop)
         # Stopped cleanly: a repeated signal while the loop and the worker pools are torn down
         # must not turn that into a death by signal.
         loop = asyncio.get_running_loop()
