@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from monitor.events.model import Event
 from monitor.feeds.entry import Entry
 from monitor.rules.match import Match, Severity, Span
 
@@ -33,6 +34,10 @@ class Alert:
     deadline: date | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     sources: tuple[str, ...] = ()
+    # The treaty event the alert reports and the story it belongs to (None: not yet known, as in
+    # alerts published before events existed).
+    event: Event | None = None
+    story: str | None = None
 
     @classmethod
     def from_match(cls, match: Match, entry: Entry, channel: str, now: datetime) -> Alert:
@@ -72,6 +77,8 @@ class Alert:
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "created_at": self.created_at.isoformat(),
             "sources": list(self.sources),
+            "event": self.event.to_dict() if self.event else None,
+            "story": self.story,
         }
 
     def to_json(self) -> str:
@@ -81,7 +88,7 @@ class Alert:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
         """Inverse of :meth:`to_dict`."""
-        deadline = data.get("deadline")
+        deadline, event = data.get("deadline"), data.get("event")
         return cls(
             id=str(data["id"]),
             channel=str(data["channel"]),
@@ -94,6 +101,8 @@ class Alert:
             deadline=date.fromisoformat(deadline) if deadline else None,
             created_at=datetime.fromisoformat(data["created_at"]),
             sources=tuple(data.get("sources", ())),
+            event=Event.from_dict(event) if event else None,
+            story=data.get("story"),
         )
 
     @classmethod

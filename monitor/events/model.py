@@ -13,7 +13,8 @@ class Event:
 
     ``treaty`` is a canonical vocabulary id (``inf``, ``new-start``), ``actors`` are ISO 3166
     alpha-2 codes or organisation ids, sorted; ``development`` is the primary tag and
-    ``secondary`` the other tags the entry carries.
+    ``secondary`` the other tags the entry carries. The display names travel with the ids, so a
+    notifier renders the event line without the vocabulary the engine used.
     """
 
     treaty: str | None
@@ -22,6 +23,14 @@ class Event:
     secondary: tuple[str, ...] = ()
     due: date | None = None
     published: datetime | None = None
+    treaty_name: str | None = None
+    actor_names: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        """The event line sinks show: ``Russia · New START · suspension``."""
+        actors = ", ".join(self.actor_names or self.actors)
+        treaty = self.treaty_name or self.treaty
+        return " · ".join(part for part in (actors, treaty, self.development) if part)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; the ``event`` object of alerts and ``match --format jsonl`` rows."""
@@ -32,6 +41,9 @@ class Event:
             "secondary": list(self.secondary),
             "due": self.due.isoformat() if self.due else None,
             "published": self.published.isoformat() if self.published else None,
+            "treaty_name": self.treaty_name,
+            "actor_names": list(self.actor_names),
+            "line": self.line(),
         }
 
     @classmethod
@@ -45,4 +57,6 @@ class Event:
             secondary=tuple(data.get("secondary", ())),
             due=date.fromisoformat(due) if due else None,
             published=datetime.fromisoformat(published) if published else None,
+            treaty_name=data.get("treaty_name"),
+            actor_names=tuple(data.get("actor_names", ())),
         )
