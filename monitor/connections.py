@@ -51,6 +51,11 @@ def redis_server_binary() -> str:
     return binary
 
 
+def local_client(socket: Path) -> redis.Redis:
+    """A client for the embedded server that fails at once instead of retrying with backoff."""
+    return redis.Redis(unix_socket_path=str(socket), socket_timeout=5, retry=Retry(NoBackoff(), 0))
+
+
 class EmbeddedRedis:
     """A real redis-server on a unix socket under ``state_dir``, used while this object holds it.
 
@@ -73,7 +78,7 @@ class EmbeddedRedis:
         return f"unix://{self.socket}"
 
     def _client(self) -> redis.Redis:
-        return redis_keeper.local_client(self.socket)
+        return local_client(self.socket)
 
     def _answers(self) -> bool:
         if not self.socket.exists():
@@ -110,10 +115,10 @@ class EmbeddedRedis:
         log.info("embedded_redis_started", socket=str(self.socket))
 
     def _spawn_keeper(self) -> None:
-        redis_server_binary()  # a clear error here rather than in the keeper's log
+        binary = redis_server_binary()
         self.socket.unlink(missing_ok=True)
         args = [sys.executable, "-m", "monitor.redis_keeper", str(self.state_dir),
-                str(LEASE_GRACE_SECONDS)]  # fmt: skip
+                str(LEASE_GRACE_SECONDS), binary]  # fmt: skip
         with (self.state_dir / "redis.stderr").open("wb") as stderr:
             self.process = subprocess.Popen(  # noqa: S603 - our own module, no shell
                 args,
@@ -161,15 +166,15 @@ class EmbeddedRedis:
         self._drop_lease()
         with redis_keeper.state_lock(self.state_dir):
             try:
-                client = self._client()
-                try:
-                    users = redis_keeper.leases(client)
-                    if not users:
+                users = redis_keeper.leases(self.socket)
+                if not users:
+                    client = self._client()
+                    try:
                         with contextlib.suppress(redis.ConnectionError):
                             client.shutdown()  # SIGTERM's path: the AOF is flushed first
-                finally:
-                    client.close()
-            except (RedisError, OSError) as exc:
+                    finally:
+                        client.close()
+            except (RedisError, OSError, ValueError) as exc:
                 log.warning("embedded_redis_stop_failed", error=str(exc))
                 users = 0
             if users:

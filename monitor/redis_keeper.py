@@ -16,7 +16,8 @@ that stops cleanly does the same at once when its lease was the last.
 and "no lease left / shut it down" exclusive, so a process never adopts a server that is being
 shut down, and two processes starting at once start one server.
 
-Kept small and free of the rest of ``monitor`` so it starts fast.
+Kept small and free of the rest of ``monitor`` and of redis-py (which takes longer to import
+than everything else here): it speaks the two commands it needs in RESP itself.
 """
 
 from __future__ import annotations
@@ -26,17 +27,13 @@ import ctypes
 import fcntl
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-
-import redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
 
 LEASE_PREFIX = "tm-lease-"
 CHECK_SECONDS = 0.25
@@ -52,10 +49,10 @@ def server_binary() -> str:
     return binary if binary and os.access(binary, os.X_OK) else ""
 
 
-def server_args(state_dir: Path) -> list[str]:
+def server_args(binary: str, state_dir: Path) -> list[str]:
     """The redis-server command line for ``state_dir`` (socket, AOF, noeviction)."""
     return [
-        server_binary(),
+        binary,
         "--port", "0",
         "--unixsocket", str(state_dir / "redis.sock"),
         "--unixsocketperm", "700",
@@ -80,14 +77,33 @@ def state_lock(state_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def local_client(socket: Path) -> redis.Redis:
-    """A client for the embedded server that fails at once instead of retrying with backoff."""
-    return redis.Redis(unix_socket_path=str(socket), socket_timeout=5, retry=Retry(NoBackoff(), 0))
+def command(path: Path, *words: str) -> bytes:
+    """Send one command to the server on unix socket ``path``; its reply, raw (one read)."""
+    request = f"*{len(words)}\r\n".encode() + b"".join(
+        f"${len(w)}\r\n{w}\r\n".encode() for w in words
+    )
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(str(path))
+        sock.sendall(request)
+        reply = sock.recv(65536)
+        if reply.startswith(b"$"):  # a bulk string: read until all of it is in
+            header, _, body = reply.partition(b"\r\n")
+            while len(body) < int(header[1:]) + 2:
+                more = sock.recv(65536)
+                if not more:
+                    raise ConnectionError("redis-server closed the connection mid-reply")
+                body += more
+            return body[: int(header[1:])]
+        if reply.startswith(b"-"):
+            raise ConnectionError(reply.decode(errors="replace").strip())
+        return reply
 
 
-def leases(client: redis.Redis) -> int:
-    """How many processes hold a lease on the server."""
-    return sum(1 for c in client.client_list() if str(c.get("name", "")).startswith(LEASE_PREFIX))
+def leases(path: Path) -> int:
+    """How many processes hold a lease on the server on unix socket ``path``."""
+    listing = command(path, "CLIENT", "LIST").decode(errors="replace")
+    return sum(f" name={LEASE_PREFIX}" in f" {line}" for line in listing.splitlines())
 
 
 def die_with_parent() -> Callable[[], None]:
@@ -110,9 +126,11 @@ def die_with_parent() -> Callable[[], None]:
 class Keeper:
     """Run one redis-server until no lease has been held for ``grace`` seconds."""
 
-    def __init__(self, state_dir: Path, grace: float) -> None:
+    def __init__(self, state_dir: Path, grace: float, binary: str) -> None:
         self.state_dir = state_dir
+        self.socket = state_dir / "redis.sock"
         self.grace = grace
+        self.binary = binary
         self.server: subprocess.Popen[bytes] | None = None
         self.stopping = False
 
@@ -125,33 +143,32 @@ class Keeper:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         self.server = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-            server_args(self.state_dir),
+            server_args(self.binary, self.state_dir),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             preexec_fn=die_with_parent(),  # safe: the keeper has one thread
         )
-        client = local_client(self.state_dir / "redis.sock")
         idle_since: float | None = None  # from the first answer on
         while self.server.poll() is None and not self.stopping:
             time.sleep(CHECK_SECONDS)
             try:
-                held = leases(client)
-            except (RedisError, OSError):
+                held = leases(self.socket)
+            except (OSError, ValueError):
                 continue  # not answering yet (start) or busy: look again
             now = time.monotonic()
             if held or idle_since is None:
                 idle_since = now
-            elif now - idle_since >= self.grace and self._last_check(client):
+            elif now - idle_since >= self.grace and self._last_check():
                 break
         return self._stop()
 
-    def _last_check(self, client: redis.Redis) -> bool:
+    def _last_check(self) -> bool:
         """Under the state lock, still no lease: stop the server (lock held until it is gone)."""
         with state_lock(self.state_dir):
             try:
-                if leases(client):
+                if leases(self.socket):
                     return False
-            except (RedisError, OSError):
+            except (OSError, ValueError):
                 return False
             print("redis_keeper: no user left, stopping redis-server", file=sys.stderr)
             self._stop()
@@ -170,9 +187,9 @@ class Keeper:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m monitor.redis_keeper STATE_DIR GRACE_SECONDS``."""
-    state_dir, grace = Path(argv[0]), float(argv[1])
-    return Keeper(state_dir, grace).run()
+    """``python -m monitor.redis_keeper STATE_DIR GRACE_SECONDS REDIS_SERVER``."""
+    state_dir, grace, binary = Path(argv[0]), float(argv[1]), argv[2]
+    return Keeper(state_dir, grace, binary).run()
 
 
 if __name__ == "__main__":

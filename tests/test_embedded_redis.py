@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.connections import EmbeddedRedis
-from monitor.redis_keeper import LEASE_PREFIX, local_client
+from monitor.connections import EmbeddedRedis, local_client
+from monitor.redis_keeper import LEASE_PREFIX
 from tests.ops_procs import RULE_FILE, Daemon
 from tests.ops_servers import wait_for
 
