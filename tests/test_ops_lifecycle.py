@@ -168,7 +168,7 @@ async def test_a_redis_that_comes_up_late_is_waited_for(
     """No Redis at start: the daemon retries (not ready, STATUS says why) and is ready once it
     comes up 3 s later."""
     port = free_port()
-    daemon = Daemon("all", tcp_config(tmp_path, port, 'startup_wait = "60s"'), tmp_path, "daemon")
+    daemon = Daemon("all", tcp_config(tmp_path, port), tmp_path, "daemon")  # default wait
     daemon.extra_env = {"NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
     daemon.start()
     try:
