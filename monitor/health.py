@@ -1,8 +1,9 @@
 """The HTTP endpoint of the daemon: ``/healthz``, ``/readyz`` and ``/metrics``.
 
 - ``/healthz``: the process is alive and its event loop answers (200, always, while serving).
-- ``/readyz``: ready for work: started and not stopping, Redis answers, the rule set is loaded
-  (engine role), every role's loop has beaten recently. 503 with a JSON ``reasons`` list if not.
+- ``/readyz``: ready for work: started and not stopping, Redis answers and will not evict (see
+  :func:`watch_redis_policy`), the rule set is loaded (engine role), every role's loop has beaten
+  recently. 503 with a JSON ``reasons`` list if not.
 - ``/metrics``: Prometheus text of :data:`monitor.metrics.REGISTRY`, plus gauges read from
   Redis on each scrape (stream lag per group, dead letters, feed staleness, rule reload status).
 

@@ -189,3 +189,21 @@ def test_the_server_dies_with_its_keeper(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert processes_of(tmp_path / "state") == []
+
+
+async def test_two_commands_starting_at_once_share_one_server(config: Path, tmp_path: Path) -> None:
+    """Two `subscribe` processes on a fresh state dir start together: one server, both lease it,
+    and it goes once both are stopped."""
+    state = tmp_path / "state"
+    first, second = command(config, "subscribe", "ops"), command(config, "subscribe", "ops")
+    try:
+        await holding(first, state)
+        await holding(second, state)
+        assert sorted(name for _, name in processes_of(state)) == ["keeper", "redis-server"]
+        assert lease_holders(state) == {first.pid, second.pid}
+    finally:
+        for process in (first, second):
+            process.send_signal(signal.SIGINT)
+        for process in (first, second):
+            await asyncio.to_thread(process.wait, 30)
+    assert await wait_for(lambda: not processes_of(state), GONE_WITHIN), processes_of(state)
