@@ -12,6 +12,11 @@ to decrement. The keeper counts the leases every :data:`CHECK_SECONDS`; once the
 for ``GRACE`` seconds it shuts the server down (SIGTERM: the AOF is flushed) and exits. A user
 that stops cleanly does the same at once when its lease was the last.
 
+Parse workers (:mod:`monitor.feeds.workers`) watch their owner's pid instead; that does not fit
+here: the server may have several owners over its life, and a parent-death signal on the server
+itself would follow the *thread* that started it (``open_redis`` starts it from a worker thread)
+and end a server other processes still use.
+
 ``redis.lock`` in the state directory (``flock``) makes "is it running / adopt it / start it"
 and "no lease left / shut it down" exclusive, so a process never adopts a server that is being
 shut down, and two processes starting at once start one server.
