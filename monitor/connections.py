@@ -150,7 +150,11 @@ class EmbeddedRedis:
             single_connection_client=True,
             retry=Retry(NoBackoff(), 0),
         )
-        lease.client_setname(f"{redis_keeper.LEASE_PREFIX}{os.getpid()}")
+        try:
+            lease.client_setname(f"{redis_keeper.LEASE_PREFIX}{os.getpid()}")
+        except (RedisError, OSError) as exc:
+            lease.close()
+            raise StoreError(f"embedded redis-server went away at start: {exc}") from exc
         self._lease = lease
 
     def _drop_lease(self) -> None:
@@ -165,24 +169,34 @@ class EmbeddedRedis:
             return
         self._drop_lease()
         with redis_keeper.state_lock(self.state_dir):
-            try:
-                users = redis_keeper.leases(self.socket)
-                if not users:
-                    client = self._client()
-                    try:
-                        with contextlib.suppress(redis.ConnectionError):
-                            client.shutdown()  # SIGTERM's path: the AOF is flushed first
-                    finally:
-                        client.close()
-            except (RedisError, OSError, ValueError) as exc:
-                log.warning("embedded_redis_stop_failed", error=str(exc))
-                users = 0
+            users = self._other_users()
             if users:
                 log.info("embedded_redis_left_running", users=users)
             else:
+                self._shutdown()
                 self._wait_gone(timeout)
                 log.info("embedded_redis_stopped")
         self.process = None
+
+    def _other_users(self) -> int:
+        try:
+            return redis_keeper.leases(self.socket)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return 0  # already gone (crashed, or its keeper stopped it)
+        except (OSError, ValueError) as exc:
+            log.warning("embedded_redis_users_unknown", error=str(exc))
+            return 0
+
+    def _shutdown(self) -> None:
+        client = self._client()
+        try:
+            client.shutdown()  # SIGTERM's path: the AOF is flushed first
+        except redis.ConnectionError:
+            pass  # gone already, or went as asked
+        except RedisError as exc:
+            log.warning("embedded_redis_stop_failed", error=str(exc))
+        finally:
+            client.close()
 
     def _wait_gone(self, timeout: float) -> None:
         if self.process is not None:
