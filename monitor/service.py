@@ -266,8 +266,27 @@ async def _record_rules(
             "rules": len(rules.rule_set.rules),
             "loaded_at": rules.loaded_at,
             "error": error or "",
+            # What the desk's /rules page lists (the rules themselves stay in their files).
+            "list": _rule_list(rules.rule_set),
         },
     )
+
+
+def _rule_list(rule_set: RuleSet) -> str:
+    rows = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "severity": r.severity.label,
+            "channels": list(r.channels),
+            "tags": list(r.tags),
+            "enabled": r.enabled,
+            "file": r.file,
+            "line": r.line,
+        }
+        for r in rule_set.rules
+    ]
+    return json.dumps(rows, ensure_ascii=False)
 
 
 async def _heartbeat(

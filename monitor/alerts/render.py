@@ -20,8 +20,10 @@ from monitor.alerts.textsafe import (
     header_text,
     http_link,
     one_line,
+    slack_cut,
     slack_escape,
     slack_link,
+    slack_mrkdwn,
     strip_terminal,
 )
 
@@ -54,6 +56,9 @@ class AlertView:
     deadline: str
     summary: str
     sources: tuple[str, ...]
+    # "Russia · New START · suspension" when the alert carries its event, else "".
+    event_line: str = ""
+    story: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +92,18 @@ def alert_view(alert: Alert) -> AlertView:
         link=http_link(entry.link),
         tags=tuple(t for t in (one_line(s, 60) for s in alert.tags) if t),
         terms=tuple(t for t in (one_line(s, 80) for s in alert.matched_terms) if t),
-        deadline=alert.deadline.isoformat() if alert.deadline else "",
+        deadline=_due(alert),
         summary=" ".join(summary.split()),
         sources=tuple(one_line(s, 100) for s in alert.sources),
+        event_line=one_line(alert.event.line(), 300) if alert.event is not None else "",
+        story=one_line(alert.story or "", 100),
     )
+
+
+def _due(alert: Alert) -> str:
+    """The due date every copy shows: the alert's deadline, else its event's due date."""
+    due = alert.deadline or (alert.event.due if alert.event is not None else None)
+    return due.isoformat() if due else ""
 
 
 def _sources_note(view: AlertView) -> str:
@@ -110,6 +123,8 @@ def console_text(alert: Alert, *, colour: bool = False) -> str:
     else:
         title = view.title
     lines = [f"{label} {view.rule_id} · {title}"]
+    if view.event_line:
+        lines.append(f"  event:    {view.event_line}")
     if note := _sources_note(view):
         lines.append(f"  {note}")
     lines.append(f"  source:   {view.feed} · {view.published}")
@@ -133,47 +148,96 @@ def console_digest(digest: Digest, *, colour: bool = False) -> str:
 # --- Slack ------------------------------------------------------------------------------------
 
 
+# Slack refuses a whole message (HTTP 400) when a text object is too long, and escaping can
+# make feed text five times longer (& → &amp;): limits are applied to the escaped text.
+_SECTION_CHARS = 3000
+_FIELD_CHARS = 2000
+
+
 def _mrkdwn(text: str) -> dict[str, Any]:
     # verbatim: Slack must not auto-link URLs, channel names or mentions inside our text.
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
+    # Feed text inside it has passed through slack_mrkdwn or slack_link.
+    return {"type": "mrkdwn", "text": slack_cut(text, _SECTION_CHARS), "verbatim": True}
+
+
+def _plain(text: str, limit: int = _SECTION_CHARS) -> dict[str, Any]:
+    # plain_text is never formatted; entities still decode, so <, > and & stay escaped, and
+    # emoji=False keeps ":shortcodes:" in feed text as typed.
+    return {"type": "plain_text", "text": slack_cut(slack_escape(text), limit), "emoji": False}
+
+
+def _linked_title(view: AlertView, before: str, after: str = "") -> str:
+    """``before`` + the title (linked when it has a link and the whole still fits) + ``after``."""
+    if view.link:
+        linked = f"{before}{slack_link(view.link, view.title)}{after}"
+        if len(linked) <= _SECTION_CHARS:
+            return linked
+    return f"{before}{slack_mrkdwn(view.title)}{after}"
 
 
 def _slack_alert_blocks(view: AlertView) -> list[dict[str, Any]]:
+    # Feed text goes in plain_text objects; only the title, a link, needs mrkdwn.
     emoji = _SEVERITY_EMOJI.get(view.severity, "")
-    head = f"{emoji} *{view.severity.upper()}* · {slack_escape(view.rule_title)}"
-    title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
+    head = f"{emoji} *{view.severity.upper()}* · {slack_mrkdwn(view.rule_title)}"
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": _mrkdwn(f"{head}\n*{title}*")},
+        {"type": "section", "text": _mrkdwn(_linked_title(view, f"{head}\n*", "*"))},
     ]
-    fields = [_mrkdwn(f"*Source*\n{slack_escape(view.feed)}"),
-              _mrkdwn(f"*Published*\n{view.published}")]  # fmt: skip
+    if view.event_line:
+        blocks.append({"type": "section", "text": _plain(view.event_line)})
+    fields = [_plain(f"Source\n{view.feed}"), _plain(f"Published\n{view.published}")]
     if view.tags:
-        fields.append(_mrkdwn(f"*Tags*\n{slack_escape(', '.join(view.tags))[:1900]}"))
+        fields.append(_plain(f"Tags\n{', '.join(view.tags)}", _FIELD_CHARS))
     if view.terms:
-        fields.append(_mrkdwn(f"*Matched*\n{slack_escape(', '.join(view.terms))[:1900]}"))
+        fields.append(_plain(f"Matched\n{', '.join(view.terms)}", _FIELD_CHARS))
     if view.deadline:
-        fields.append(_mrkdwn(f"*Deadline*\n{view.deadline}"))
+        fields.append(_plain(f"Deadline\n{view.deadline}"))
     blocks.append({"type": "section", "fields": fields})
     if note := _sources_note(view):
-        blocks.append({"type": "section", "text": _mrkdwn(slack_escape(note)[:2900])})
+        blocks.append({"type": "section", "text": _plain(note)})
     if view.summary:
-        blocks.append({"type": "section", "text": _mrkdwn(slack_escape(view.summary)[:2900])})
-    context = f"rule `{slack_escape(view.rule_id)}` · alert `{view.alert_id}`"
-    blocks.append({"type": "context", "elements": [_mrkdwn(context)]})
+        blocks.append({"type": "section", "text": _plain(view.summary)})
+    context = f"rule {view.rule_id} · alert {view.alert_id}"
+    blocks.append({"type": "context", "elements": [_plain(context)]})
     return blocks
 
 
 def _fallback(view: AlertView) -> str:
     prefix = f"+{len(view.sources)} sources · " if view.sources else ""
-    return slack_escape(f"{prefix}[{view.severity.upper()}] {view.rule_title}: {view.title}")
+    return slack_mrkdwn(f"{prefix}[{view.severity.upper()}] {view.rule_title}: {view.title}")
 
 
 def slack_payload(alert: Alert) -> dict[str, Any]:
-    """Block Kit message for an incoming webhook; feed text escaped, never a mention or link."""
+    """Block Kit message for an incoming webhook; feed text plain, never a mention or link.
+
+    ``text`` is the notification fallback: mrkdwn parsing is switched off for it and its
+    formatting characters are replaced as in mrkdwn, for clients that format it anyway.
+    """
     view = alert_view(alert)
     return {
-        "text": _fallback(view)[:3000],
+        "text": slack_cut(_fallback(view), _SECTION_CHARS),
+        "mrkdwn": False,
         "blocks": _slack_alert_blocks(view),
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def slack_note_payload(view: AlertView, news: str) -> dict[str, Any]:
+    """A short Block Kit message about ``view`` (a story's follow-up or reminder): what is new,
+    the linked title, the event line and the due date; feed text plain, as in alerts."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _plain(news)},
+        {"type": "section", "text": _mrkdwn(_linked_title(view, "*", "*"))},
+    ]
+    details = [line for line in (view.event_line,) if line]
+    if view.deadline:
+        details.append(f"Deadline {view.deadline}")
+    if details:
+        blocks.append({"type": "section", "text": _plain("\n".join(details))})
+    return {
+        "text": slack_cut(slack_mrkdwn(f"{news} · {view.title}"), _SECTION_CHARS),
+        "mrkdwn": False,
+        "blocks": blocks,
         "unfurl_links": False,
         "unfurl_media": False,
     }
@@ -182,23 +246,30 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
 def slack_digest_payload(digest: Digest, *, limit: int = 40) -> dict[str, Any]:
     """One Block Kit message listing a digest's alerts (Slack allows 50 blocks)."""
     views = [alert_view(a) for a in digest.alerts]
-    head = f"*Digest* · {len(views)} alerts for `{slack_escape(digest.subscription)}`"
+    head = f"*Digest* · {len(views)} alerts for {slack_mrkdwn(digest.subscription)}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(head)}]
     for view in views[:limit]:
-        title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
-        line = f"*{view.severity.upper()}* {slack_escape(view.rule_title)} · {title}"
-        blocks.append({"type": "section", "text": _mrkdwn(f"{line}\n{slack_escape(view.feed)}")})
+        line = f"*{view.severity.upper()}* {slack_mrkdwn(view.rule_title)} · "
+        text = _linked_title(view, line, f"\n{slack_mrkdwn(view.feed)}")
+        blocks.append({"type": "section", "text": _mrkdwn(text)})
     if len(views) > limit:
         more = f"… and {len(views) - limit} more"
-        blocks.append({"type": "context", "elements": [_mrkdwn(more)]})
+        blocks.append({"type": "context", "elements": [_plain(more)]})
     text = f"Digest: {len(views)} treaty-monitor alerts"
-    return {"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    return {
+        "text": text,
+        "mrkdwn": False,
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
 
 
 # --- webhook ----------------------------------------------------------------------------------
 
 
-def _wire_alert(alert: Alert) -> dict[str, Any]:
+def wire_alert(alert: Alert) -> dict[str, Any]:
+    """The alert as webhooks carry it (the entry's link emptied unless http(s))."""
     data = alert.to_dict()
     data["entry"]["link"] = http_link(alert.entry.link)
     return data
@@ -210,7 +281,10 @@ def webhook_payload(alert: Alert, subscription: str) -> dict[str, Any]:
         "schema": WEBHOOK_SCHEMA,
         "type": "followup" if alert.sources else "alert",
         "subscription": subscription,
-        "alert": _wire_alert(alert),
+        "story": alert.story,
+        "event": alert.event.to_dict() if alert.event is not None else None,
+        "due": _due(alert) or None,
+        "alert": wire_alert(alert),
     }
 
 
@@ -221,7 +295,7 @@ def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
         "type": "digest",
         "subscription": digest.subscription,
         "digest_id": digest.id,
-        "alerts": [_wire_alert(a) for a in digest.alerts],
+        "alerts": [wire_alert(a) for a in digest.alerts],
     }
 
 
@@ -238,7 +312,8 @@ class EmailParts:
 
 
 @lru_cache(maxsize=1)
-def _templates() -> jinja2.Environment:
+def mail_templates() -> jinja2.Environment:
+    """The Jinja2 environment of the email templates (autoescape for HTML)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
@@ -254,7 +329,7 @@ def email_parts(alert: Alert) -> EmailParts:
     view = alert_view(alert)
     prefix = f"+{len(view.sources)} sources: " if view.sources else ""
     subject = header_text(f"[{view.severity.upper()}] {prefix}{view.title}", 200)
-    env = _templates()
+    env = mail_templates()
     context = {"view": view, "sources_note": _sources_note(view)}
     return EmailParts(
         subject=subject,
@@ -269,7 +344,7 @@ def email_digest_parts(digest: Digest) -> EmailParts:
     top = max((a.severity for a in digest.alerts), default=None)
     label = top.label.upper() if top is not None else "INFO"
     subject = header_text(f"[{label}] treaty-monitor digest: {len(views)} alerts", 200)
-    env = _templates()
+    env = mail_templates()
     context = {"views": views, "subscription": one_line(digest.subscription)}
     return EmailParts(
         subject=subject,

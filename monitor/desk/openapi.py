@@ -140,6 +140,36 @@ def document() -> dict[str, Any]:
                     "responses": {**_ok({"$ref": "#/components/schemas/Story"}), "404": _ERROR},
                 }
             },
+            "/api/v1/stories/{story}/ack": {
+                "post": {
+                    "summary": "Mark a story as handled (name and note)",
+                    "security": [{"token": []}],
+                    "parameters": [
+                        {
+                            "name": "story",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            _JSON: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["by"],
+                                    "properties": {
+                                        "by": {"type": "string"},
+                                        "note": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {**_ok({"type": "object"}, "201"), "400": _ERROR, "404": _ERROR},
+                }
+            },
             "/api/v1/silences": {
                 "get": {
                     "summary": "Silences (expired ones for five days)",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import replace
+from typing import Protocol, runtime_checkable
 
 from monitor.alerts.alert import Alert
 from monitor.alerts.render import Digest
+from monitor.alerts.threads import Followup
 
 
 class Sink(Protocol):
@@ -20,8 +22,9 @@ class Sink(Protocol):
 
     name: str
 
-    async def send(self, alert: Alert) -> None:
-        """Deliver one alert."""
+    async def send(self, alert: Alert) -> str | None:
+        """Deliver one alert; return the service's handle of the message if it gives one (a
+        Slack ``ts``, an email Message-ID) so follow-ups can be threaded under it."""
         ...
 
     async def send_digest(self, digest: Digest) -> None:
@@ -33,11 +36,39 @@ class Sink(Protocol):
         ...
 
 
-class Pacer:
-    """Spaces calls at least ``1 / rate`` seconds apart, queueing bursts instead of dropping."""
+@runtime_checkable
+class FollowupSink(Protocol):
+    """A sink that renders follow-ups and reminders itself (threaded where it can)."""
 
-    def __init__(self, rate_per_second: float, clock: Callable[[], float] = time.monotonic):
+    async def send_followup(self, followup: Followup) -> None:
+        """Deliver a story's follow-up or deadline reminder."""
+        ...
+
+
+async def send_followup(sink: Sink, followup: Followup) -> None:
+    """Deliver ``followup``: by the sink's own rendering, else as an alert listing the sources."""
+    if isinstance(sink, FollowupSink):
+        await sink.send_followup(followup)
+        return
+    await sink.send(replace(followup.alert, id=followup.id, sources=followup.sources))
+
+
+class Pacer:
+    """Spaces calls at least ``1 / rate`` seconds apart, queueing bursts instead of dropping.
+
+    ``max_defer`` bounds how far a service may push the next call back (``delivery.backoff_max``;
+    its default here is that setting's default).
+    """
+
+    def __init__(
+        self,
+        rate_per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_defer: float = 600.0,
+    ) -> None:
         self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self.max_defer = max(max_defer, 0.0)
         self._clock = clock
         self._next = 0.0
         self._lock = asyncio.Lock()
@@ -55,5 +86,10 @@ class Pacer:
             self._next = max(now, self._next) + self.interval
 
     def defer(self, seconds: float) -> None:
-        """Hold the next call back (a service asked us to slow down)."""
-        self._next = max(self._next, self._clock() + seconds)
+        """Hold the next call back (a service asked us to), by at most ``max_defer``."""
+        held = min(max(seconds, 0.0), self.max_defer)
+        self._next = max(self._next, self._clock() + held)
+
+    def delay(self) -> float:
+        """Seconds until the next call may go out (0 when it may go now)."""
+        return max(self._next - self._clock(), 0.0) if self.interval > 0 else 0.0
