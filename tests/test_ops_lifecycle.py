@@ -283,3 +283,39 @@ async def test_sigterm_at_any_moment_of_start_or_stop_exits_0(tmp_path: Path, mo
     assert code == 0, daemon.log_tail()
     assert '"event": "daemon_stopped"' in daemon.log_tail(5)
     assert not EmbeddedRedis(tmp_path / "state")._answers()
+
+
+def _catches_sigterm(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("SigCgt")), 16)
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+def test_run_catches_sigterm_before_its_heavy_imports(tmp_path: Path) -> None:
+    """`run` catches SIGTERM before it imports the command modules (seconds on a loaded machine,
+    when a SIGTERM killed it with -15): when it first catches it, redis-py's hiredis is not loaded
+    yet; a SIGTERM then still ends in a clean exit 0."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ops.yaml").write_text(RULE_FILE)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[rules]\ndirs = ["{rules}"]\nwatch = false\n'
+        '[http]\nlisten = ""\n'
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        while not _catches_sigterm(process.pid):
+            assert process.poll() is None
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "hiredis" not in maps
+    assert code == 0
+    assert not EmbeddedRedis(tmp_path / "state")._answers()

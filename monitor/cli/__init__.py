@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from monitor import __version__
+from monitor import __version__, early_stop
 from monitor.errors import ConfigError, MonitorError, RuleError
 
 
@@ -36,6 +36,8 @@ def _register() -> None:
 
 def main() -> None:
     """Entry point: run the CLI, turning known errors into one line and an exit code."""
+    if sys.argv[1:2] == ["run"]:
+        early_stop.catch()  # before the seconds of imports below: see monitor.early_stop
     _register()
     try:
         code = cli.main(standalone_mode=False)
