@@ -74,7 +74,8 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     rules: CurrentRules | None = None
     if "engine" in roles:
         # Invalid rules at start are a hard error: there is no last good set yet.
-        rules = CurrentRules(load_rule_set(settings.rules_dirs()))
+        cache = settings.resolve(settings.state_dir) / "rules-cache"
+        rules = CurrentRules(load_rule_set(settings.rules_dirs(), cache_dir=cache))
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
     keys = Keys(settings.redis.prefix)
     instance = instance_name()

@@ -119,3 +119,43 @@ async def test_an_acknowledged_story_says_who_handled_it_on_the_page_and_in_the_
     assert story["ack"]["by"] == "ana"
     assert "handled by ana at" in html
     assert "briefed the minister" in html
+
+
+async def _json(url: str) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status, await response.json()
+
+
+async def test_the_api_serves_events_treaties_deadlines_and_feeds_as_lists(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Each list answers {"items", "next"}; events carry the event line and the due date."""
+    soon = TODAY + timedelta(days=10)
+    await record(
+        redis_client, keys,
+        replace(story_alert("Russia suspends New START", story="ns"), deadline=soon),
+        story_alert("US quits INF", story="inf", treaty="inf", tags=("withdrawal",),
+                    actors=("us",), published=datetime(2019, 2, 1, tzinfo=UTC)),
+    )  # fmt: skip
+    await redis_client.sadd(keys.feeds, "tass")
+    await redis_client.hset(keys.feed_state("tass"), mapping={"last_status": "ok"})
+    async with running_desk(redis_client, keys) as base:
+        _, events = await _json(f"{base}/api/v1/events?tag=suspension")
+        _, one = await _json(f"{base}/api/v1/events/inf")
+        _, board = await _json(f"{base}/api/v1/treaties")
+        _, inf = await _json(f"{base}/api/v1/treaties/inf")
+        _, due = await _json(f"{base}/api/v1/deadlines")
+        bad, _ = await _json(f"{base}/api/v1/deadlines?from=yesterday")
+        _, feeds = await _json(f"{base}/api/v1/feeds")
+    (event,) = events["items"]  # type: ignore[misc]
+    assert event["line"] == "Russia · New START · suspension"
+    assert event["due"] == soon.isoformat()
+    assert events["next"] is None
+    assert one["line"] == "United States · INF Treaty · withdrawal"
+    assert [t["id"] for t in board["items"]] == ["new-start", "inf"]  # type: ignore[union-attr]
+    assert board["items"][0]["next_due"]["due"] == soon.isoformat()  # type: ignore[index]
+    assert [e["story"] for e in inf["items"]] == ["inf"]  # type: ignore[union-attr]
+    assert [(d["story"], d["passed"]) for d in due["items"]] == [("ns", False)]  # type: ignore[union-attr]
+    assert bad == 400
+    assert feeds["items"] == [{"name": "tass", "last_status": "ok", "last_success": None,
+                               "errors": 0, "last_error": ""}]  # fmt: skip

@@ -107,9 +107,10 @@ class StoryFlow:
         if outcome.status in ("abandoned", "elsewhere"):
             return
         if outcome.status == "dead":
-            await self.dead_letter(message, outcome)
-            # Nobody saw it: the story's next report may open it again.
+            # Nobody saw it: the story's next report may open it again. Closed before the dead
+            # letter is written, so a crash in between leaves the copy to be read again.
             await self.book.change(thread.story, lambda t: None, now=self.clock())
+            await self.dead_letter(message, outcome)
             return
         await self._mark_first(thread, message, refs[-1] if refs else "")
         if outcome.status == "delivered":

@@ -15,7 +15,7 @@ from monitor.desk.context import DeskContext
 from monitor.desk.views import story_view
 from monitor.history.record import StoryRecord
 
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 DEADLINES_BACK, DEADLINES_AHEAD = timedelta(days=90), timedelta(days=3650)
 
 
@@ -32,12 +32,17 @@ def routes(ctx: DeskContext, render: Render) -> list[web.RouteDef]:
     """The board routes; ``render(template, request, **values)`` makes a page."""
 
     async def treaties(request: web.Request) -> web.Response:
-        rows = await _treaty_rows(ctx, datetime.now(UTC))
+        now = datetime.now(UTC)
+        rows = [
+            {**row, "latest": story_view(row["latest"], now),
+             "next_due": story_view(row["next_due"], now) if row["next_due"] else None}
+            for row in await treaty_summaries(ctx, now)
+        ]  # fmt: skip
         return render("treaties.html.j2", request, nav="treaties", rows=rows)
 
     async def treaty(request: web.Request) -> web.Response:
         treaty_id = request.match_info["treaty"]
-        if not _ID.match(treaty_id):
+        if not ID.match(treaty_id):
             raise web.HTTPNotFound(text="no such treaty")
         raise web.HTTPSeeOther(f"/?treaty={treaty_id}")
 
@@ -80,7 +85,7 @@ def routes(ctx: DeskContext, render: Render) -> list[web.RouteDef]:
     ]
 
 
-async def _treaty_rows(ctx: DeskContext, now: datetime) -> list[dict[str, Any]]:
+async def treaty_summaries(ctx: DeskContext, now: datetime) -> list[dict[str, Any]]:
     """Each treaty's latest story and its next due date, most recently active first."""
     today = now.date()
     next_due: dict[str, StoryRecord] = {}
@@ -98,8 +103,8 @@ async def _treaty_rows(ctx: DeskContext, now: datetime) -> list[dict[str, Any]]:
         rows.append({
             "id": treaty, "name": (event.treaty_name if event else None) or treaty,
             "actors": ", ".join(event.actor_names or event.actors) if event else "",
-            "latest": story_view(latest, now),
-            "next_due": story_view(due, now) if due else None,
+            "latest": latest,
+            "next_due": due,
         })  # fmt: skip
     return rows
 

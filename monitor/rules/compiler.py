@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from monitor.errors import RuleError
 from monitor.rules.conditions import AllOf, AnyOf, Condition, Near, NoneOf, SameSentence, TermLeaf
 from monitor.rules.engine import Rule, RuleSet
+from monitor.rules.scan import DatabaseCompiler
 from monitor.rules.schema import ExampleModel, FileModel, RuleModel
 from monitor.rules.terms import Term, TermError, compile_term
 from monitor.rules.yamlsource import Located, Path_
@@ -58,11 +59,14 @@ class _Context:
 
 
 def compile_rule_set(
-    sources: Sequence[SourceFile], keep: Callable[[Rule], bool] | None = None
+    sources: Sequence[SourceFile],
+    keep: Callable[[Rule], bool] | None = None,
+    compiler: DatabaseCompiler | None = None,
 ) -> tuple[RuleSet | None, list[RuleError]]:
     """Validate and compile the files as one set; the set is ``None`` when any error was found.
 
-    Every file is validated; ``keep``, when given, chooses the rules the set runs.
+    Every file is validated; ``keep``, when given, chooses the rules the set runs;
+    ``compiler`` builds the scan's database (default: compiled here, no cache).
     """
     ctx = _Context()
     files: list[tuple[SourceFile, FileModel]] = []
@@ -105,7 +109,8 @@ def compile_rule_set(
     if ctx.errors:
         return None, ctx.errors
     kept = tuple(rule for rule in rules if keep is None or keep(rule))
-    return RuleSet(version=_version(sources), rules=kept, terms=tuple(ctx.terms)), []
+    rule_set = RuleSet(_version(sources), kept, tuple(ctx.terms), compiler)
+    return rule_set, []
 
 
 def _version(sources: Sequence[SourceFile]) -> str:
