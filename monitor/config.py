@@ -265,6 +265,8 @@ class DeliverySettings(_Section):
     # Sends in flight at once per subscription. A crash can double at most this many alerts
     # (one per send in flight), so 1 unless throughput matters more than that bound.
     concurrency: int = Field(default=1, ge=1, le=256)
+    # How often each notifier process looks for subscriptions created or deleted through the API.
+    subscriptions_poll: Duration = Field(default=3.0, gt=0)
 
 
 class HistorySettings(_Section):

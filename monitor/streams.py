@@ -85,6 +85,10 @@ class Keys:
         """Lease: one consumer is sending this alert to this subscription right now."""
         return f"{self.prefix}:sending:{subscription}:{delivery_id}"
 
+    def smtp_recipients(self, subscription: str, message_id: str) -> str:
+        """Hash: an email in a partial retry: recipients still owed, and refused for good."""
+        return f"{self.prefix}:smtp:{subscription}:{message_id}"
+
     def throttle(self, rule_id: str, key: str) -> str:
         """Realert window marker for one rule and throttle key."""
         return f"{self.prefix}:throttle:{rule_id}:{key}"
@@ -169,6 +173,16 @@ class Keys:
     def history_seen(self) -> str:
         """Sorted set: every recorded story id, scored by when it was first recorded (retention)."""
         return f"{self.prefix}:hist:seen"
+
+    @property
+    def runtime_subscriptions(self) -> str:
+        """Hash: subscription name → JSON of a subscription created through the API."""
+        return f"{self.prefix}:subs"
+
+    @property
+    def runtime_subscriptions_version(self) -> str:
+        """Counter bumped on every change of the runtime subscriptions (notifiers poll it)."""
+        return f"{self.prefix}:subs:version"
 
 
 def subscription_group(name: str) -> str:

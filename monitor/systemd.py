@@ -48,10 +48,11 @@ class SystemdNotify:
         message = "\n".join(assignments).encode("utf-8", "replace")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                # Called on the event loop: a reader that fell behind (its queue holds 10
+                # datagrams) must cost a dropped notification, never a frozen daemon.
+                sock.setblocking(False)
                 sock.connect(self.address)
-                # Never wait: this runs on the event loop, and a listener that does not read
-                # (its queue full) would otherwise block the daemon, signals and all, for good.
-                sock.send(message, socket.MSG_DONTWAIT)
+                sock.send(message)
         except BlockingIOError:
             log.warning("systemd_notify_dropped", reason="listener not reading")
             return False

@@ -122,6 +122,12 @@ async def test_daemon_notifies_systemd_reloads_on_sighup_and_stops_cleanly(
             return bool(rules_state["error"])  # type: ignore[index]
 
         assert await wait_for(reload_refused, 20)
+
+        def reload_bracketed() -> bool:
+            notes = [line for line in received(notify) if line in ("RELOADING=1", "READY=1")]
+            return notes[-2:] == ["RELOADING=1", "READY=1"]
+
+        assert await wait_for(reload_bracketed, 5), received(notify)
         assert await daemon.metric("treaty_monitor_rules_reload_ok") == 0
         status, body = await get_json(daemon.url + "/readyz")
         assert (status, body["status"]) == (200, "ready"), body
