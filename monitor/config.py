@@ -59,6 +59,10 @@ class RedisSettings(_Section):
     alerts_maxlen: int = Field(default=100_000, ge=1000)
     # Per process; a command finding them all busy waits for one (up to 30 s) rather than failing.
     max_connections: int = Field(default=REDIS_MAX_CONNECTIONS, ge=8)
+    # The daemon retries an unreachable Redis at start (with backoff) this long before exiting 1.
+    startup_wait: Duration = 60.0
+    # How often the daemon re-checks that Redis will not evict (CONFIG SET can change that).
+    policy_check: Duration = Field(default=30.0, gt=0)
 
     @field_validator("url")
     @classmethod

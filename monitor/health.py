@@ -2,8 +2,9 @@
 
 - ``/healthz``: the process is alive and its event loop answers (200, always, while serving);
   ``rules_reloading`` says whether a rule reload is compiling right now (in a worker thread).
-- ``/readyz``: ready for work: started and not stopping, Redis answers, the rule set is loaded
-  (engine role), every role's loop has beaten recently. 503 with a JSON ``reasons`` list if not.
+- ``/readyz``: ready for work: started and not stopping, Redis answers and will not evict (see
+  :func:`watch_redis_policy`), the rule set is loaded (engine role), every role's loop has beaten
+  recently. 503 with a JSON ``reasons`` list if not.
   A refused reload does not make the process unready (the last good set keeps running); the
   body's ``rules_error`` carries the refusal (``file:line:col: message`` lines) until a valid
   set, or the running one put back, is loaded.
@@ -30,7 +31,8 @@ from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
 from monitor import observe
-from monitor.errors import ConfigError
+from monitor.connections import check_server
+from monitor.errors import ConfigError, StoreError
 from monitor.metrics import REGISTRY
 from monitor.streams import Keys
 
@@ -65,6 +67,8 @@ class HealthState:
     stale_after: float = 60.0
     started_at: float = field(default_factory=time.monotonic)
     instance: str = ""
+    # Set while the Redis in use is configured unsafely (an evicting maxmemory-policy).
+    redis_error: str | None = None
 
     def beat(self, role: str, now: float | None = None) -> None:
         """Record one loop iteration of ``role`` (monotonic clock)."""
@@ -86,6 +90,8 @@ class HealthState:
             reasons.append("not started or stopping")
         if not redis_ok:
             reasons.append("redis does not answer")
+        if self.redis_error:
+            reasons.append(f"redis unsafe: {self.redis_error}")
         if "engine" in expand_roles(self.roles) and not self.rules_version:
             reasons.append(f"rules not loaded: {self.rules_error or 'no rule set yet'}")
         reasons.extend(f"role {role} loop stalled" for role in self.stale_roles(now))
@@ -113,6 +119,33 @@ async def beat_while(
             state.beat(role)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
+
+
+async def watch_redis_policy(
+    state: HealthState, client: aioredis.Redis, stop: asyncio.Event, every: float
+) -> None:
+    """Re-check Redis's eviction policy every ``every`` seconds until ``stop`` is set.
+
+    A policy changed at runtime (``CONFIG SET maxmemory-policy allkeys-lru``) is logged as an
+    error and makes ``/readyz`` fail until it is put back; the roles keep running meanwhile.
+    """
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(check_server(client), REDIS_TIMEOUT * 5)
+        except StoreError as exc:
+            if state.redis_error != str(exc):
+                log.error("redis_policy_unsafe", error=str(exc))
+            state.redis_error = str(exc)
+        except (RedisError, OSError, TimeoutError):
+            continue  # unreachable: /readyz says so already
+        else:
+            if state.redis_error:
+                log.info("redis_policy_safe_again")
+            state.redis_error = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +233,11 @@ class ScrapeCollector(Collector):
         up = GaugeMetricFamily("treaty_monitor_redis_up", "Redis answered the last scrape")
         up.add_metric([], 0.0 if self.snapshot is None else 1.0)
         yield up
+        yield GaugeMetricFamily(
+            "treaty_monitor_redis_policy_ok",
+            "0 while Redis may evict keys (maxmemory-policy other than noeviction), else 1",
+            value=0.0 if self.state.redis_error else 1.0,
+        )
         beat = GaugeMetricFamily(
             "treaty_monitor_role_heartbeat_age_seconds",
             "Seconds since each role's loop last ran in this process",

@@ -30,10 +30,16 @@ from monitor.alerts.notifier import build_notifiers
 from monitor.alerts.supervisor import SubscriptionSupervisor
 from monitor.config import Settings
 from monitor.configcheck import cross_check, published_channels
-from monitor.connections import open_redis
+from monitor.connections import check_server, redis_client, wait_reachable
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
-from monitor.health import HealthState, beat_while, parse_listen, serve_health
+from monitor.health import (
+    HealthState,
+    beat_while,
+    parse_listen,
+    serve_health,
+    watch_redis_policy,
+)
 from monitor.history.recorder import HistoryRecorder
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
@@ -87,7 +93,7 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     state_dir = settings.resolve(settings.state_dir)
     systemd = SystemdNotify()
     health = HealthState(roles=tuple(sorted(roles)), instance=instance)
-    async with open_redis(settings.redis, state_dir) as client:
+    async with redis_client(settings.redis, state_dir) as client:
         log.info("daemon_starting", roles=sorted(roles), instance=instance)
         async with contextlib.AsyncExitStack() as stack:
             if settings.http.listen:
@@ -96,7 +102,16 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
                         health, client, keys, settings.http.listen, _desk(settings, client, keys)
                     )
                 )
+            if not await _reach_redis(settings, client, systemd, stop):
+                log.info("daemon_stopped", instance=instance, started=False)
+                return
             tasks = await _start_roles(settings, roles, client, keys, instance, rules, health, stop)
+            tasks.tasks.append(
+                asyncio.create_task(
+                    watch_redis_policy(health, client, stop, settings.redis.policy_check),
+                    name="redis_policy",
+                )
+            )
             _install_signals(stop, tasks.reload)
             health.ready = True
             systemd.ready()
@@ -130,6 +145,18 @@ def _desk(
     guard = guard_for(parse_listen(settings.http.listen)[0], settings.http.token_env)
     catalog = Catalog.of(settings)
     return lambda app: install(app, client, keys, guard, catalog=catalog)
+
+
+async def _reach_redis(
+    settings: Settings, client: aioredis.Redis, systemd: SystemdNotify, stop: asyncio.Event
+) -> bool:
+    """Wait (bounded by ``redis.startup_wait``) for Redis, then check it; False if stopped."""
+    if not await wait_reachable(
+        client, settings.redis.startup_wait, stop=stop, on_wait=systemd.status
+    ):
+        return False
+    await check_server(client)
+    return True
 
 
 @dataclass

@@ -52,7 +52,10 @@ class SystemdNotify:
                 # datagrams) must cost a dropped notification, never a frozen daemon.
                 sock.setblocking(False)
                 sock.connect(self.address)
-                sock.sendall(message)
+                sock.send(message)
+        except BlockingIOError:
+            log.warning("systemd_notify_dropped", reason="listener not reading")
+            return False
         except OSError as exc:
             log.warning("systemd_notify_failed", error=exc.strerror or str(exc))
             return False

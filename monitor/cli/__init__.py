@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
-from monitor import __version__
+from monitor import __version__, early_stop
 from monitor.cli.help import HelpGroup
 from monitor.errors import ConfigError, MonitorError, RuleError
 
@@ -99,6 +99,8 @@ def _quiet_broken_pipe() -> NoReturn:
 
 def main() -> None:
     """Entry point: run the CLI, turning known errors into one line and an exit code."""
+    if sys.argv[1:2] == ["run"]:
+        early_stop.catch()  # before the seconds of imports below: see monitor.early_stop
     try:
         code = cli.main(standalone_mode=False)
     except BrokenPipeError:
