@@ -8,6 +8,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,6 +20,7 @@ from monitor.rules.scan import EntryScan, Plan, RuleShape, build_plan
 from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key
+from monitor.rules.vocabulary import Canonical
 
 MAX_SPANS = 50
 MAX_SPANS_PER_TERM = 5
@@ -63,6 +65,10 @@ class RuleSet:
     version: str
     rules: tuple[Rule, ...]
     terms: tuple[Term, ...] = field(repr=False)
+    # vocabulary name -> term key -> canonical id and name (vocabularies with groups only)
+    canonical: Mapping[str, Mapping[str, Canonical]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     plan: Plan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
