@@ -1,0 +1,186 @@
+"""States and organisations named in a text, and which of them take the step it reports. Pure.
+
+The vocabulary (``data/actors.yaml``, shipped in the package) lists for each actor its names,
+capitals, leaders, ministries and demonyms in five languages. :class:`ActorTable` finds their
+mentions in one pass of one regular expression; :func:`subject` picks the actors taking the step:
+the grammatical subject, i.e. the first actor named before the development's words (with the
+actors coordinated with it: "US and Russia agree ..."), in the title before the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from monitor.errors import RuleError
+from monitor.rules.yamlsource import read_yaml
+
+_ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
+_WORD_GAP = r"[\s\-\u2010-\u2014]+"
+# What may stand between two actors that act together: "US and Russia", "Россия и США", "A, B".
+_CONJUNCTION = re.compile(r"^\s*(?:,|&|/|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
+_MAX_CASE_SENSITIVE = 4
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Term = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ActorModel(_Model):
+    """One state or organisation as the data file writes it."""
+
+    id: Annotated[str, StringConstraints(pattern=_ID)]
+    name: Term
+    names: Annotated[tuple[Term, ...], Field(min_length=1)]
+    capitals: tuple[Term, ...] = ()
+    leaders: tuple[Term, ...] = ()
+    institutions: tuple[Term, ...] = ()
+    demonyms: tuple[Term, ...] = ()
+
+    def terms(self) -> tuple[str, ...]:
+        """Every word that names the actor."""
+        return self.names + self.capitals + self.leaders + self.institutions + self.demonyms
+
+
+class ActorsFile(_Model):
+    """The whole data file."""
+
+    version: int
+    actors: tuple[ActorModel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One actor named at ``start:end`` of a text."""
+
+    actor: str
+    start: int
+    end: int
+
+
+def term_pattern(term: str) -> str:
+    """A term as a regex: words separated by spaces or hyphens, ``*`` for word forms.
+
+    Short all-capital terms ("US", "UN", "ЕС") match only in capitals; others in any case.
+    """
+    words = term.split()
+    parts = [
+        re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word) for word in words
+    ]
+    body = _WORD_GAP.join(parts).replace(r"\-", _WORD_GAP)
+    letters = [c for c in term if c.isalpha()]
+    sensitive = len(letters) <= _MAX_CASE_SENSITIVE and term.isupper()
+    return body if sensitive else f"(?i:{body})"
+
+
+class ActorTable:
+    """The compiled actor vocabulary: mentions in a text, display names by id."""
+
+    def __init__(self, actors: Iterable[ActorModel]) -> None:
+        self.names: dict[str, str] = {}
+        groups: list[str] = []
+        self._ids: list[str] = []
+        for actor in actors:
+            if actor.id in self.names:
+                raise RuleError(f"actors: id {actor.id!r} is listed twice")
+            self.names[actor.id] = actor.name
+            # Longest first, so "North Korea" wins over a shorter name at the same place.
+            terms = sorted(set(actor.terms()), key=len, reverse=True)
+            groups.append(f"(?P<a{len(self._ids)}>" + "|".join(map(term_pattern, terms)) + ")")
+            self._ids.append(actor.id)
+        self._regex = re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)")
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Every actor mention in ``text``, in order."""
+        found: list[Mention] = []
+        for match in self._regex.finditer(text):
+            group = match.lastgroup
+            if group is not None:
+                found.append(Mention(self._ids[int(group[1:])], match.start(), match.end()))
+        return found
+
+    def name(self, actor: str) -> str:
+        """The display name of an actor id (the id itself when unknown)."""
+        return self.names.get(actor, actor)
+
+
+def parse_actors(raw: bytes, source: str = "actors.yaml") -> ActorTable:
+    """Validate and compile an actors file; a :class:`RuleError` names file, line and field."""
+    located = read_yaml(raw, source)
+    try:
+        model = ActorsFile.model_validate(located.data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc: tuple[Any, ...] = tuple(first["loc"])
+        while loc and loc not in located.values:
+            loc = loc[:-1]
+        line, column = located.position(loc)
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        message = f"{where.lstrip('.')}: {first['msg']}"
+        raise RuleError(message, file=source, line=line, column=column) from None
+    table = ActorTable(model.actors)
+    return table
+
+
+def load_actors() -> ActorTable:
+    """The actor vocabulary shipped in the package."""
+    raw = resources.files("monitor.events").joinpath("data/actors.yaml").read_bytes()
+    return parse_actors(raw, "monitor/events/data/actors.yaml")
+
+
+Spans = Mapping[str, Sequence[tuple[int, int]]]
+
+
+def subject(
+    table: ActorTable,
+    fields: Sequence[tuple[str, str]],
+    treaty_spans: Spans,
+    development_spans: Spans,
+) -> tuple[str, ...]:
+    """The actors taking the step, sorted: the subject of the first field that names one.
+
+    ``fields`` are (name, text) in order of salience (title, then summary). Mentions inside a
+    treaty's name ("Paris Agreement", "Minsk agreements") are not actors. In a field, the actors
+    named before the first development span are preferred over those named after it.
+    """
+    for name, text in fields:
+        treaties = treaty_spans.get(name, ())
+        mentions = [m for m in table.mentions(text) if not _inside(m, treaties)]
+        if not mentions:
+            continue
+        starts = [
+            start
+            for start, end in development_spans.get(name, ())
+            if not _covers(mentions, start, end)
+        ]
+        before = [m for m in mentions if starts and m.end <= min(starts)]
+        return _coordinated(before or mentions, text)
+    return ()
+
+
+def _inside(mention: Mention, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= mention.start and mention.end <= end for start, end in spans)
+
+
+def _covers(mentions: Sequence[Mention], start: int, end: int) -> bool:
+    """Whether a span is an actor's name (a rule's state-actor term), not the development."""
+    return any(m.start <= start and end <= m.end for m in mentions)
+
+
+def _coordinated(mentions: Sequence[Mention], text: str) -> tuple[str, ...]:
+    """The first mention and those joined to it by "and", "," or nothing ("US President Trump")."""
+    chosen = [mentions[0]]
+    for mention in mentions[1:]:
+        gap = text[chosen[-1].end : mention.start]
+        if not _CONJUNCTION.match(gap):
+            break
+        chosen.append(mention)
+    return tuple(sorted({m.actor for m in chosen}))
