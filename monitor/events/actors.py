@@ -126,8 +126,7 @@ def parse_actors(raw: bytes, source: str = "actors.yaml") -> ActorTable:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
         message = f"{where.lstrip('.')}: {first['msg']}"
         raise RuleError(message, file=source, line=line, column=column) from None
-    table = ActorTable(model.actors)
-    return table
+    return ActorTable(model.actors)
 
 
 def load_actors() -> ActorTable:
