@@ -26,8 +26,7 @@ from monitor import __version__
 from monitor.config import FetchSettings
 from monitor.errors import FetchError, PermanentFetchError, RetryableFetchError
 from monitor.feeds.netpolicy import AddressPolicy, ForbiddenAddress, PolicyResolver
-from monitor.feeds.timing import parse_max_age
-from monitor.retry_after import parse_retry_after
+from monitor.feeds.timing import parse_max_age, parse_retry_after
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
@@ -191,10 +190,7 @@ class Fetcher:
                 permanent_redirect=permanent,
             )
         if status != 200:
-            retry_after = parse_retry_after(
-                headers.get("Retry-After"), datetime.now(UTC), cap=self.settings.backoff_max
-            )
-            raise _status_error(status, retry_after)
+            raise _status_error(status, headers.get("Retry-After"))
         body = await read_body(response, self.settings.max_bytes)
         return FetchResult(
             200,
@@ -331,7 +327,8 @@ def _conditional(etag: str, last_modified: str) -> dict[str, str]:
     return headers
 
 
-def _status_error(status: int, retry_after: float | None) -> FetchError:
+def _status_error(status: int, retry_after_header: str | None) -> FetchError:
+    retry_after = parse_retry_after(retry_after_header, datetime.now(UTC))
     if status == 429:
         return RetryableFetchError(
             "fetcher: HTTP 429", kind="rate_limited", retry_after=retry_after
