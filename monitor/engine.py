@@ -4,6 +4,10 @@ Reads ``<prefix>:entries`` in the consumer group ``engine``. For every entry it 
 rule set, applies each rule's realert window, and adds the alert to ``<prefix>:alerts:<channel>``.
 Publishing is idempotent (a Lua script: SET NX on the alert's key, then XADD), so an entry
 evaluated twice after a crash yields no second alert. The entry is acknowledged last.
+
+The entry's event (treaty, actors, development, due date) is computed once and its story assigned
+once, through Redis (:class:`monitor.events.store.RedisStories`); every channel's alert of the
+entry carries both.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -21,6 +26,10 @@ from redis.exceptions import RedisError, ResponseError
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.alerts.attempts import sleep_or_stop
+from monitor.events.actors import ActorTable, load_actors
+from monitor.events.extract import Extractor
+from monitor.events.model import Event
+from monitor.events.store import RedisStories
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.match import Match
@@ -83,6 +92,9 @@ class Engine:
         )
         self._publish = client.register_script(_PUBLISH_ONCE)
         self._throttle = client.register_script(_THROTTLE)
+        self.stories = RedisStories(client, keys)
+        self.actors: ActorTable = load_actors()
+        self._extractor: tuple[object, Extractor] | None = None
         self.beat: Callable[[], None] = lambda: None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -118,18 +130,34 @@ class Engine:
             log.error("entry_payload_invalid", stream_id=message.id, error=str(exc))
             await self.consumer.ack(message.id)
             return 0
-        matches = self.rules().match(entry)
+        rules = self.rules()
+        matches = rules.match(entry)
         metrics.ENTRIES_EVALUATED.inc()
         earlier: set[str] | None = None
         if message.fields.get("edited") == "1":
             earlier = await self._matched_before(entry)
             matches = [m for m in matches if m.rule_id not in earlier]
-        made = await self.publish(entry, matches, now=datetime.now(UTC))
+        made = await self.publish(entry, matches, now=datetime.now(UTC), rules=rules)
         await self._remember_rules(entry, matches, earlier)
         await self.consumer.ack(message.id)
         return made
 
-    async def publish(self, entry: Entry, matches: Sequence[Match], *, now: datetime) -> int:
+    def event(self, entry: Entry, matches: Sequence[Match], rules: Matcher) -> Event | None:
+        """The entry's event, with the canonical ids of the rule set that matched it."""
+        cached = self._extractor
+        if cached is None or cached[0] is not rules:
+            canonical = getattr(rules, "canonical", None) or {}
+            cached = self._extractor = (rules, Extractor(canonical, self.actors))
+        return cached[1].event(entry, matches)
+
+    async def publish(
+        self,
+        entry: Entry,
+        matches: Sequence[Match],
+        *,
+        now: datetime,
+        rules: Matcher | None = None,
+    ) -> int:
         """Publish one alert per channel (its matches combined); returns alerts newly added."""
         made = 0
         kept: list[Match] = []
@@ -147,8 +175,11 @@ class Engine:
             kept.append(match)
         # A story that is several developments at once gives each channel one alert, not one
         # per rule: the matches routed to a channel fold into one carrying all their tags.
-        for channel, match in by_channel(kept):
-            alert = Alert.from_match(match, entry, channel, now)
+        routed = by_channel(kept)
+        event = self.event(entry, matches, rules or self.rules()) if routed else None
+        story = await self.stories.assign(entry.id, event, entry.title, now) if event else None
+        for channel, match in routed:
+            alert = replace(Alert.from_match(match, entry, channel, now), event=event, story=story)
             added = await self._publish(
                 keys=[
                     self.keys.alert_made(f"{alert.id}:{channel}"),

@@ -93,6 +93,15 @@ class Keys:
         """Story grouping record (which sources reported one story)."""
         return f"{self.prefix}:story:{story_key}"
 
+    def story_bucket(self, bucket: str) -> str:
+        """Hash: story id -> story JSON, the stories of one treaty and development (engine side;
+        see :mod:`monitor.events.stories`)."""
+        return f"{self.prefix}:stories:{bucket}"
+
+    def story_of(self, entry_id: str) -> str:
+        """The story id an entry was assigned (so a redelivered entry keeps its story)."""
+        return f"{self.prefix}:story-of:{entry_id}"
+
     def digest(self, subscription: str) -> str:
         """Hash: alerts collected for a subscription's next digest (alert id → alert JSON)."""
         return f"{self.prefix}:digest:{subscription}"

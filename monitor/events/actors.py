@@ -71,11 +71,11 @@ def term_pattern(term: str) -> str:
 
     Short all-capital terms ("US", "UN", "ЕС") match only in capitals; others in any case.
     """
-    words = term.split()
+    words = term.replace("-", " ").split()
     parts = [
         re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word) for word in words
     ]
-    body = _WORD_GAP.join(parts).replace(r"\-", _WORD_GAP)
+    body = _WORD_GAP.join(parts)
     letters = [c for c in term if c.isalpha()]
     sensitive = len(letters) <= _MAX_CASE_SENSITIVE and term.isupper()
     return body if sensitive else f"(?i:{body})"
@@ -143,16 +143,20 @@ def subject(
     fields: Sequence[tuple[str, str]],
     treaty_spans: Spans,
     development_spans: Spans,
+    ignore: frozenset[str] = frozenset(),
 ) -> tuple[str, ...]:
     """The actors taking the step, sorted: the subject of the first field that names one.
 
     ``fields`` are (name, text) in order of salience (title, then summary). Mentions inside a
     treaty's name ("Paris Agreement", "Minsk agreements") are not actors. In a field, the actors
-    named before the first development span are preferred over those named after it.
+    named before the first development span are preferred over those named after it. Actors in
+    ``ignore`` (the organisation that is the treaty: NATO in "Sweden joins NATO") are skipped.
     """
     for name, text in fields:
         treaties = treaty_spans.get(name, ())
-        mentions = [m for m in table.mentions(text) if not _inside(m, treaties)]
+        mentions = [
+            m for m in table.mentions(text) if m.actor not in ignore and not _inside(m, treaties)
+        ]
         if not mentions:
             continue
         starts = [

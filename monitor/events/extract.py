@@ -1,0 +1,127 @@
+"""Matches + Entry -> Event: which treaty, who acts, what happened, when it falls due. Pure.
+
+- **treaty**: the canonical id of the most salient treaty-vocabulary span among the matches:
+  title before summary before content, a named treaty before a general one ("arms control"),
+  then the earliest.
+- **development**: the primary tag. Each tag is placed where its rule's own words (spans that
+  are neither a treaty's name nor an actor) first appear; the tag placed in the most salient field
+  wins, ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
+- **actors**: the states or organisations taking the step (:func:`monitor.events.actors.subject`).
+- **due**: the entry's one due date; **published**: the entry's publication time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from monitor.events.actors import ActorTable, subject
+from monitor.events.model import Event
+from monitor.feeds.entry import Entry
+from monitor.rules.combine import due
+from monitor.rules.match import Match, Span
+from monitor.rules.vocabulary import Canonical, term_key
+
+# Vocabularies whose groups name treaties (and the treaty bodies a state joins or leaves).
+TREATY_VOCABULARIES = ("treaties", "treaty_bodies")
+# The step a text reports, most decisive first: a state leaving a treaty is the news even when the
+# text also mentions the deadline it set or the violation it cites.
+PRECEDENCE = ("withdrawal", "suspension", "ratification", "deadline", "violation", "talks")
+# Ids that name the field rather than one treaty; any named treaty in the same field wins.
+GENERAL_IDS = frozenset({"arms-control"})
+_FIELDS = ("title", "summary", "content")
+
+
+class Extractor:
+    """What extraction needs besides the entry: the vocabularies' ids and the actor table."""
+
+    def __init__(self, canonical: Mapping[str, Mapping[str, Canonical]], actors: ActorTable):
+        self.canonical = canonical
+        self.actors = actors
+        # An organisation that is itself a treaty id (nato, who) names the treaty when no
+        # treaty term matched: "Sweden becomes NATO's 32nd member".
+        self.treaty_names = {
+            c.id: c.name for v in TREATY_VOCABULARIES for c in canonical.get(v, {}).values()
+        }
+
+    def treaty_of(self, span: Span) -> Canonical | None:
+        """The treaty a span names, if its term is in a treaty vocabulary."""
+        key = term_key(span.term)
+        for vocabulary in TREATY_VOCABULARIES:
+            found = self.canonical.get(vocabulary, {}).get(key)
+            if found is not None:
+                return found
+        return None
+
+    def event(self, entry: Entry, matches: Sequence[Match]) -> Event | None:
+        """The event an entry reports (``None`` when no rule matched)."""
+        if not matches:
+            return None
+        spans = [s for m in matches for s in m.spans]
+        named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
+        best = min(named, key=lambda sc: _salience(sc[0], sc[1].id in GENERAL_IDS), default=None)
+        fields = [(name, entry.field_text(name)) for name in _FIELDS]
+        treaty = best[1] if best else self._organisation(fields)
+        treaty_spans = _by_field(s for s, _ in named)
+        tags = _tag_order(matches, treaty_spans)
+        development_spans = _by_field(
+            s for m in matches if tags and tags[0] in m.tags for s in _own(m, treaty_spans)
+        )
+        ignore = frozenset((treaty.id,)) if treaty else frozenset()
+        actors = subject(self.actors, fields, treaty_spans, development_spans, ignore)
+        return Event(
+            treaty=treaty.id if treaty else None,
+            actors=actors,
+            development=tags[0] if tags else matches[0].rule_id,
+            secondary=tags[1:],
+            due=due(matches),
+            published=entry.published,
+            treaty_name=treaty.name if treaty else None,
+            actor_names=tuple(self.actors.name(a) for a in actors),
+        )
+
+    def _organisation(self, fields: Sequence[tuple[str, str]]) -> Canonical | None:
+        """The first organisation named (title first) whose id is also a treaty id."""
+        for _name, text in fields:
+            for mention in self.actors.mentions(text):
+                if mention.actor in self.treaty_names:
+                    return Canonical(mention.actor, self.treaty_names[mention.actor])
+        return None
+
+
+def _field_rank(field: str) -> int:
+    return _FIELDS.index(field) if field in _FIELDS else len(_FIELDS)
+
+
+def _salience(span: Span, general: bool) -> tuple[int, bool, int]:
+    return (_field_rank(span.field), general, span.start)
+
+
+def _by_field(spans: Iterable[Span]) -> dict[str, list[tuple[int, int]]]:
+    found: dict[str, list[tuple[int, int]]] = {}
+    for span in spans:
+        found.setdefault(span.field, []).append((span.start, span.end))
+    return found
+
+
+def _own(match: Match, treaty_spans: Mapping[str, Sequence[tuple[int, int]]]) -> list[Span]:
+    """The spans of a match that are not a treaty's name (its development words, its actors)."""
+    return [
+        s
+        for s in match.spans
+        if not any(a <= s.start and s.end <= b for a, b in treaty_spans.get(s.field, ()))
+    ]
+
+
+def _tag_order(
+    matches: Sequence[Match], treaty_spans: Mapping[str, Sequence[tuple[int, int]]]
+) -> tuple[str, ...]:
+    """Every tag of the matches, the primary first: most salient field, then precedence."""
+    placed: dict[str, tuple[int, int, int]] = {}
+    for match in matches:
+        own = _own(match, treaty_spans) or list(match.spans)
+        where = min(((_field_rank(s.field), s.start) for s in own), default=(len(_FIELDS), 0))
+        for tag in match.tags:
+            rank = PRECEDENCE.index(tag) if tag in PRECEDENCE else len(PRECEDENCE)
+            key = (where[0], rank, where[1])
+            placed[tag] = min(placed.get(tag, key), key)
+    return tuple(sorted(placed, key=lambda t: placed[t]))
