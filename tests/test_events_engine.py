@@ -1,0 +1,126 @@
+"""The engine's events and stories against a real Redis: one story per event, every channel alike."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from monitor.alerts.alert import Alert
+from monitor.connections import client_from_url
+from monitor.engine import Engine
+from monitor.events.model import Event
+from monitor.events.store import RedisStories
+from monitor.events.stories import bucket
+from monitor.feeds.entry import Entry
+from monitor.rules.engine import RuleSet
+from monitor.rules.loader import load_rule_set
+from monitor.streams import Keys
+
+NOW = datetime(2019, 2, 1, 15, 0, tzinfo=UTC)
+PACK = Path(__file__).resolve().parent.parent / "rules"
+
+
+def _entry(guid: str, title: str, published: datetime = NOW, feed: str = "wire") -> Entry:
+    return Entry(
+        id=f"{feed}:{guid}",
+        feed=feed,
+        feed_url="http://127.0.0.1/feed",
+        guid=guid,
+        title=title,
+        link=f"https://example.org/{guid}",
+        published=published,
+        fetched_at=published,
+    )
+
+
+async def _alerts(client: aioredis.Redis, keys: Keys, channel: str) -> list[Alert]:
+    rows = await client.xrange(keys.alerts(channel))
+    return [Alert.from_json(fields["alert"]) for _id, fields in rows]
+
+
+async def _engine(client: aioredis.Redis, keys: Keys, pack: RuleSet) -> Engine:
+    return Engine(client, keys, lambda: pack, consumer="c1")
+
+
+async def test_every_channel_alert_of_an_entry_carries_one_event_story_and_due_date(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """treaties and urgent copies of a formal notice share event, story and deadline."""
+    pack = load_rule_set([PACK])
+    engine = await _engine(redis_client, keys, pack)
+    title = "US serves formal notice of withdrawal from INF Treaty, effective in six months"
+    entry = _entry("en", title)
+    await engine.publish(entry, pack.match(entry), now=NOW)
+    (treaties,) = await _alerts(redis_client, keys, "treaties")
+    (urgent,) = await _alerts(redis_client, keys, "urgent")
+    assert treaties.event is not None
+    assert treaties.event == urgent.event
+    assert (treaties.event.treaty, treaties.event.actors) == ("inf", ("us",))
+    assert treaties.event.development == "withdrawal"
+    assert treaties.story is not None
+    assert treaties.story == urgent.story
+    assert treaties.deadline == urgent.deadline == treaties.event.due
+    assert urgent.deadline is not None
+
+
+async def test_reports_of_one_event_in_two_languages_join_one_story(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A French report an hour later joins the English report's story; Russia's own step next
+    day, and the same step three years on, open stories of their own."""
+    pack = load_rule_set([PACK])
+    engine = await _engine(redis_client, keys, pack)
+    entries = [
+        _entry("en", "US suspends INF Treaty obligations"),
+        _entry("fr", "Washington suspend le traité FNI", NOW + timedelta(hours=1), "lemonde"),
+        _entry("ru", "Russia suspends INF Treaty in mirror response", NOW + timedelta(days=1)),
+        _entry("late", "Washington suspends the INF accord", NOW + timedelta(days=1100)),
+    ]
+    for entry in entries:
+        await engine.publish(entry, pack.match(entry), now=NOW)
+    stories = {a.entry.guid: a.story for a in await _alerts(redis_client, keys, "treaties")}
+    assert stories["en"] == stories["fr"]
+    assert len({stories["en"], stories["ru"], stories["late"]}) == 3
+
+
+def _event(actors: tuple[str, ...] = ("us",)) -> Event:
+    return Event(treaty="inf", actors=actors, development="suspension", published=NOW)
+
+
+async def test_two_engines_assigning_one_event_at_once_open_one_story(
+    redis_url: str, keys: Keys
+) -> None:
+    """Concurrent assignments over two connections never open two stories for one event."""
+    clients = [client_from_url(redis_url), client_from_url(redis_url)]
+    stores = [RedisStories(client, keys) for client in clients]
+    try:
+        ids = await asyncio.gather(
+            *(
+                stores[n % 2].assign(f"wire:{n}", _event(), "US suspends INF", NOW)
+                for n in range(20)
+            )
+        )
+        assert len(set(ids)) == 1
+        assert len(await clients[0].hgetall(keys.story_bucket(bucket(_event())))) == 1
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def test_a_redelivered_entry_keeps_its_story(redis_client: aioredis.Redis, keys: Keys):
+    """Assigning the same entry again (a crash before the ack) returns its first story."""
+    stores = RedisStories(redis_client, keys)
+    first = await stores.assign("wire:1", _event(), "US suspends INF", NOW)
+    await stores.assign("wire:2", _event(("ru",)), "Russia suspends INF", NOW)
+    assert await stores.assign("wire:1", _event(), "US suspends INF", NOW) == first
+
+
+async def test_an_unreadable_story_record_is_skipped(redis_client: aioredis.Redis, keys: Keys):
+    """A corrupt record in a bucket is logged and left out; assignment carries on."""
+    await redis_client.hset(keys.story_bucket("inf"), "broken", "{not json")
+    stores = RedisStories(redis_client, keys)
+    first = await stores.assign("wire:1", _event(), "US suspends INF", NOW)
+    assert await stores.assign("wire:2", _event(), "US suspends INF", NOW) == first
