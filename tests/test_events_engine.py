@@ -1,4 +1,4 @@
-"""The engine's events and stories against a real Redis: one story per event, every channel alike."""
+"""The engine's events and stories against a real Redis: one story per event, channels alike."""
 
 from __future__ import annotations
 
