@@ -41,7 +41,7 @@ def main() -> None:
 
 
 def _details(rows: list[tuple[Truth, dict[str, Any]]], rule_set: RuleSet) -> None:
-    grouper = Grouper(rule_set.canonical)
+    grouper = Grouper(rule_set)
     shown = []
     for truth, data in sorted(rows, key=lambda r: entry_of(r[1]).published):
         entry = entry_of(data)

@@ -27,7 +27,7 @@ from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.events.actors import ActorTable, load_actors
-from monitor.events.extract import Extractor
+from monitor.events.extract import Extractor, extractor_for
 from monitor.events.model import Event
 from monitor.events.store import RedisStories
 from monitor.feeds.entry import Entry
@@ -146,8 +146,7 @@ class Engine:
         """The entry's event, with the canonical ids of the rule set that matched it."""
         cached = self._extractor
         if cached is None or cached[0] is not rules:
-            canonical = getattr(rules, "canonical", None) or {}
-            cached = self._extractor = (rules, Extractor(canonical, self.actors))
+            cached = self._extractor = (rules, extractor_for(rules, self.actors))
         return cached[1].event(entry, matches)
 
     async def publish(

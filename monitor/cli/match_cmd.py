@@ -151,7 +151,7 @@ def match(
     entries: list[Entry] = []
     for source in feeds:
         entries.extend(asyncio.run(read_entries(source, settings.fetch)))
-    grouper = Grouper(rule_set.canonical)
+    grouper = Grouper(rule_set)
     results: list[Result] = []
     for entry in by_publication(entries, lambda e: e.published):
         matches = rule_set.match(entry)

@@ -25,6 +25,21 @@ _WORD_GAP = r"[\s\-\u2010-\u2014]+"
 # What may stand between two actors that act together: "US and Russia", "Россия и США", "A, B".
 _CONJUNCTION = re.compile(r"^\s*(?:,|&|/|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
 _MAX_CASE_SENSITIVE = 4
+# A headline whose subject only reacts ("Tokyo regrets Pyongyang's NPT pullout", "Путин назвал
+# ошибочным решение США о выходе") reports the step of the next actor it names.
+_REACTION = re.compile(
+    r"^[\s'‘’\"«»“”]*(?:[\w-]+[\s'‘’\"«»“”]+){0,2}?(?:"
+    r"says?|said|calls?|called|urges?|urged|regrets?|warns?|warned|slams?|critici[sz]es|"
+    r"condemns?|denounces?|welcomes?|reacts?|responds?|laments?|decries|blasts?|rejects?|"
+    r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожалеет|приветствовал\w*|"
+    r"ответил\w*|отреагировал\w*|прокомментировал\w*|"
+    r"dénonce|condamne|critique|regrette|déplore|salue|réagit|"
+    r"kritisiert|verurteilt|bedauert|begrüßt|warnt|reagiert|nennt|"
+    r"critica|condena|lamenta|denuncia|advierte|responde|califica)\b",
+    re.IGNORECASE,
+)
+# A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
+_TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
 
 
 class _Model(BaseModel):
@@ -44,10 +59,12 @@ class ActorModel(_Model):
     leaders: tuple[Term, ...] = ()
     institutions: tuple[Term, ...] = ()
     demonyms: tuple[Term, ...] = ()
+    # A group acting as one (the E3): a mention stands for its members.
+    members: tuple[Annotated[str, StringConstraints(pattern=_ID)], ...] = ()
 
     def terms(self) -> tuple[str, ...]:
-        """Every word that names the actor."""
-        return self.names + self.capitals + self.leaders + self.institutions + self.demonyms
+        """Every noun that names the actor (demonyms apart)."""
+        return self.names + self.capitals + self.leaders + self.institutions
 
 
 class ActorsFile(_Model):
@@ -59,11 +76,12 @@ class ActorsFile(_Model):
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """One actor named at ``start:end`` of a text."""
+    """One actor named at ``start:end`` of a text (``demonym``: by an adjective, "iranien")."""
 
     actor: str
     start: int
     end: int
+    demonym: bool = False
 
 
 def term_pattern(term: str) -> str:
@@ -86,16 +104,23 @@ class ActorTable:
 
     def __init__(self, actors: Iterable[ActorModel]) -> None:
         self.names: dict[str, str] = {}
+        self.members: dict[str, tuple[str, ...]] = {}
         groups: list[str] = []
-        self._ids: list[str] = []
+        self._groups: list[tuple[str, bool]] = []  # group index -> (actor, demonym)
         for actor in actors:
             if actor.id in self.names:
                 raise RuleError(f"actors: id {actor.id!r} is listed twice")
             self.names[actor.id] = actor.name
-            # Longest first, so "North Korea" wins over a shorter name at the same place.
-            terms = sorted(set(actor.terms()), key=len, reverse=True)
-            groups.append(f"(?P<a{len(self._ids)}>" + "|".join(map(term_pattern, terms)) + ")")
-            self._ids.append(actor.id)
+            if actor.members:
+                self.members[actor.id] = actor.members
+            for kind, terms in ((False, actor.terms()), (True, actor.demonyms)):
+                if not terms:
+                    continue
+                # Longest first, so "North Korea" wins over a shorter name at the same place.
+                ordered = sorted(set(terms), key=len, reverse=True)
+                alternatives = "|".join(map(term_pattern, ordered))
+                groups.append(f"(?P<a{len(self._groups)}>{alternatives})")
+                self._groups.append((actor.id, kind))
         self._regex = re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)")
 
     def mentions(self, text: str) -> list[Mention]:
@@ -104,7 +129,8 @@ class ActorTable:
         for match in self._regex.finditer(text):
             group = match.lastgroup
             if group is not None:
-                found.append(Mention(self._ids[int(group[1:])], match.start(), match.end()))
+                actor, demonym = self._groups[int(group[1:])]
+                found.append(Mention(actor, match.start(), match.end(), demonym))
         return found
 
     def name(self, actor: str) -> str:
@@ -144,6 +170,8 @@ def subject(
     treaty_spans: Spans,
     development_spans: Spans,
     ignore: frozenset[str] = frozenset(),
+    *,
+    reactions: bool = True,
 ) -> tuple[str, ...]:
     """The actors taking the step, sorted: the subject of the first field that names one.
 
@@ -151,12 +179,17 @@ def subject(
     treaty's name ("Paris Agreement", "Minsk agreements") are not actors. In a field, the actors
     named before the first development span are preferred over those named after it. Actors in
     ``ignore`` (the organisation that is the treaty: NATO in "Sweden joins NATO") are skipped.
+    With ``reactions``, a subject that only reacts ("X says", "X regrets") gives way to the next
+    actor named (not for accusations: whoever finds a violation is the actor), and a topic before
+    a colon that names actors only by adjectives ("Nucléaire iranien : ...") is skipped.
     """
     for name, text in fields:
         treaties = treaty_spans.get(name, ())
         mentions = [
             m for m in table.mentions(text) if m.actor not in ignore and not _inside(m, treaties)
         ]
+        if reactions:
+            mentions = _without_topic(mentions, text)
         if not mentions:
             continue
         starts = [
@@ -165,8 +198,24 @@ def subject(
             if not _covers(mentions, start, end)
         ]
         before = [m for m in mentions if starts and m.end <= min(starts)]
-        return _coordinated(before or mentions, text)
+        chosen = _coordinated(before or mentions, text)
+        later = [m for m in mentions if m.start >= chosen[-1].end]
+        if reactions and later and _REACTION.match(text[chosen[-1].end :]):
+            chosen = _coordinated(later, text)
+        return tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
     return ()
+
+
+def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
+    """Mentions after a short topic prefix, when the topic names actors by adjectives only."""
+    topic = _TOPIC.match(text)
+    if topic is None:
+        return mentions
+    inside = [m for m in mentions if m.end <= topic.end(1)]
+    after = [m for m in mentions if m.start >= topic.end()]
+    if after and all(m.demonym for m in inside):
+        return after
+    return mentions
 
 
 def _inside(mention: Mention, spans: Sequence[tuple[int, int]]) -> bool:
@@ -178,7 +227,7 @@ def _covers(mentions: Sequence[Mention], start: int, end: int) -> bool:
     return any(m.start <= start and end <= m.end for m in mentions)
 
 
-def _coordinated(mentions: Sequence[Mention], text: str) -> tuple[str, ...]:
+def _coordinated(mentions: Sequence[Mention], text: str) -> list[Mention]:
     """The first mention and those joined to it by "and", "," or nothing ("US President Trump")."""
     chosen = [mentions[0]]
     for mention in mentions[1:]:
@@ -186,4 +235,4 @@ def _coordinated(mentions: Sequence[Mention], text: str) -> tuple[str, ...]:
         if not _CONJUNCTION.match(gap):
             break
         chosen.append(mention)
-    return tuple(sorted({m.actor for m in chosen}))
+    return chosen

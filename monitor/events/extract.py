@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from monitor.events.actors import ActorTable, subject
 from monitor.events.model import Event
@@ -34,9 +34,17 @@ _FIELDS = ("title", "summary", "content")
 class Extractor:
     """What extraction needs besides the entry: the vocabularies' ids and the actor table."""
 
-    def __init__(self, canonical: Mapping[str, Mapping[str, Canonical]], actors: ActorTable):
+    def __init__(
+        self,
+        canonical: Mapping[str, Mapping[str, Canonical]],
+        actors: ActorTable,
+        scan: Callable[[Entry], Sequence[Span]] | None = None,
+    ) -> None:
         self.canonical = canonical
         self.actors = actors
+        # Where the treaty vocabularies occur in an entry, whichever terms the rules used
+        # (RuleSet.vocabulary_spans); the matches' own spans when not given.
+        self.scan = scan
         # An organisation that is itself a treaty id (nato, who) names the treaty when no
         # treaty term matched: "Sweden becomes NATO's 32nd member".
         self.treaty_names = {
@@ -57,17 +65,27 @@ class Extractor:
         if not matches:
             return None
         spans = [s for m in matches for s in m.spans]
+        if self.scan is not None:
+            spans = list(dict.fromkeys([*spans, *self.scan(entry)]))
         named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
         best = min(named, key=lambda sc: _salience(sc[0], sc[1].id in GENERAL_IDS), default=None)
         fields = [(name, entry.field_text(name)) for name in _FIELDS]
-        treaty = best[1] if best else self._organisation(fields)
+        treaty = best[1] if best else self._organisation(fields[0][1])
         treaty_spans = _by_field(s for s, _ in named)
         tags = _tag_order(matches, treaty_spans)
         development_spans = _by_field(
             s for m in matches if tags and tags[0] in m.tags for s in _own(m, treaty_spans)
         )
         ignore = frozenset((treaty.id,)) if treaty else frozenset()
-        actors = subject(self.actors, fields, treaty_spans, development_spans, ignore)
+        primary = tags[0] if tags else ""
+        actors = subject(
+            self.actors,
+            fields,
+            treaty_spans,
+            development_spans,
+            ignore,
+            reactions=primary != "violation",
+        )
         return Event(
             treaty=treaty.id if treaty else None,
             actors=actors,
@@ -79,13 +97,21 @@ class Extractor:
             actor_names=tuple(self.actors.name(a) for a in actors),
         )
 
-    def _organisation(self, fields: Sequence[tuple[str, str]]) -> Canonical | None:
-        """The first organisation named (title first) whose id is also a treaty id."""
-        for _name, text in fields:
-            for mention in self.actors.mentions(text):
-                if mention.actor in self.treaty_names:
-                    return Canonical(mention.actor, self.treaty_names[mention.actor])
+    def _organisation(self, title: str) -> Canonical | None:
+        """The first organisation the title names whose id is also a treaty id."""
+        for mention in self.actors.mentions(title):
+            if mention.actor in self.treaty_names:
+                return Canonical(mention.actor, self.treaty_names[mention.actor])
         return None
+
+
+def extractor_for(rules: object, actors: ActorTable) -> Extractor:
+    """The extractor for a rule set (any matcher: one without vocabularies gives no ids)."""
+    canonical = getattr(rules, "canonical", None) or {}
+    spans = getattr(rules, "vocabulary_spans", None)
+    if spans is None:
+        return Extractor(canonical, actors)
+    return Extractor(canonical, actors, lambda entry: spans(TREATY_VOCABULARIES, entry))
 
 
 def _field_rank(field: str) -> int:

@@ -6,28 +6,25 @@ The same extraction and the same story choice as the daemon's engine, with the i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from monitor.events.actors import ActorTable, load_actors
-from monitor.events.extract import Extractor
+from monitor.events.extract import extractor_for
 from monitor.events.model import Event
 from monitor.events.stories import WINDOW, StoryIndex
 from monitor.feeds.entry import Entry
+from monitor.rules.engine import RuleSet
 from monitor.rules.match import Match
-from monitor.rules.vocabulary import Canonical
 
 
 class Grouper:
     """Gives each alerting entry its event and story, entry by entry."""
 
     def __init__(
-        self,
-        canonical: Mapping[str, Mapping[str, Canonical]],
-        actors: ActorTable | None = None,
-        window: timedelta = WINDOW,
+        self, rules: RuleSet, actors: ActorTable | None = None, window: timedelta = WINDOW
     ) -> None:
-        self.extractor = Extractor(canonical, actors or load_actors())
+        self.extractor = extractor_for(rules, actors or load_actors())
         self.index = StoryIndex(window)
         self.stories: dict[str, int] = {}  # story id -> entries in it
 

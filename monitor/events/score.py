@@ -186,7 +186,7 @@ def entry_of(row: Mapping[str, Any]) -> Entry:
 
 def predict(rows: Iterable[Mapping[str, Any]], rule_set: RuleSet) -> dict[str, Predicted]:
     """Group the rows as ``match`` does (publication order); predictions keyed by row id."""
-    grouper = Grouper(rule_set.canonical)
+    grouper = Grouper(rule_set)
     entries = {str(row["id"]): entry_of(row) for row in rows}
     predicted: dict[str, Predicted] = {}
     for row_id, entry in by_publication(entries.items(), lambda pair: pair[1].published):

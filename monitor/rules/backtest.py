@@ -71,7 +71,7 @@ class Backtest:
             self.channels[channel] = self.channels.get(channel, 0) + 1
         if routed:
             if self.grouper is None:
-                self.grouper = Grouper(self.rule_set.canonical)
+                self.grouper = Grouper(self.rule_set)
             self.grouper.add(entry, matches)
 
     def _outside_window(self, match: Match, at: float | None) -> bool:

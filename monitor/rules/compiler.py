@@ -107,7 +107,11 @@ def compile_rule_set(
         return None, ctx.errors
     kept = tuple(rule for rule in rules if keep is None or keep(rule))
     rule_set = RuleSet(
-        version=_version(sources), rules=kept, terms=tuple(ctx.terms), canonical=ctx.canonical
+        version=_version(sources),
+        rules=kept,
+        terms=tuple(ctx.terms),
+        canonical=ctx.canonical,
+        vocabularies=ctx.vocabularies,
     )
     return rule_set, []
 

@@ -8,7 +8,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -69,6 +69,10 @@ class RuleSet:
     canonical: Mapping[str, Mapping[str, Canonical]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # vocabulary name -> its term indices (for vocabulary_spans)
+    vocabularies: Mapping[str, tuple[int, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     plan: Plan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -119,6 +123,16 @@ class RuleSet:
             for hit in scan.hits(term)
             if hit.field in rule_plan.fields
         ]
+        return self._spans(found, scan)
+
+    def vocabulary_spans(self, names: Sequence[str], entry: Entry) -> list[Span]:
+        """Where the terms of the named vocabularies occur in the entry, whatever rule matched."""
+        ids = {term for name in names for term in self.vocabularies.get(name, ())}
+        if not ids:
+            return []
+        plan = self.plan
+        scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
+        found = [hit for term in sorted(ids & scan.present) for hit in scan.hits(term)]
         return self._spans(found, scan)
 
     def _match(
