@@ -93,13 +93,13 @@ def test_events_of_pack_matches(
 def test_the_title_decides_the_development_and_other_tags_are_secondary(
     pack: PackEvents,
 ) -> None:
-    """An ultimatum over a violation is a deadline with violation secondary, and carries its due
-    date."""
+    """An ultimatum over a violation is a violation with the deadline secondary, and carries its
+    due date."""
     event = _event_of(pack, "Pompeo gives Russia 60-day ultimatum over INF Treaty violation")
     assert event is not None
-    assert (event.development, event.secondary) == ("deadline", ("violation",))
+    assert (event.development, event.secondary) == ("violation", ("deadline",))
     assert event.due == date(2019, 3, 17)
-    assert event.line() == "United States · INF Treaty · deadline"
+    assert event.line() == "United States · INF Treaty · violation"
 
 
 def test_an_entry_without_matches_has_no_event(pack: PackEvents) -> None:

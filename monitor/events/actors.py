@@ -23,7 +23,7 @@ from monitor.rules.yamlsource import read_yaml
 _ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
 _WORD_GAP = r"[\s\-\u2010-\u2014]+"
 # What may stand between two actors that act together: "US and Russia", "Россия и США", "A, B".
-_CONJUNCTION = re.compile(r"^\s*(?:,|&|/|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
+_CONJUNCTION = re.compile(r"^\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
 _MAX_CASE_SENSITIVE = 4
 # A headline whose subject only reacts ("Tokyo regrets Pyongyang's NPT pullout", "Путин назвал
 # ошибочным решение США о выходе") reports the step of the next actor it names.
@@ -179,17 +179,16 @@ def subject(
     treaty's name ("Paris Agreement", "Minsk agreements") are not actors. In a field, the actors
     named before the first development span are preferred over those named after it. Actors in
     ``ignore`` (the organisation that is the treaty: NATO in "Sweden joins NATO") are skipped.
-    With ``reactions``, a subject that only reacts ("X says", "X regrets") gives way to the next
-    actor named (not for accusations: whoever finds a violation is the actor), and a topic before
-    a colon that names actors only by adjectives ("Nucléaire iranien : ...") is skipped.
+    A topic before a colon that names actors only by adjectives ("Nucléaire iranien : ...") is
+    skipped. With ``reactions``, a subject that only reacts ("X says", "X regrets") gives way to
+    the next actor named (not for accusations: whoever finds a violation is the actor).
     """
     for name, text in fields:
         treaties = treaty_spans.get(name, ())
         mentions = [
             m for m in table.mentions(text) if m.actor not in ignore and not _inside(m, treaties)
         ]
-        if reactions:
-            mentions = _without_topic(mentions, text)
+        mentions = _without_topic(mentions, text)
         if not mentions:
             continue
         starts = [

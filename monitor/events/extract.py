@@ -24,8 +24,9 @@ from monitor.rules.vocabulary import Canonical, term_key
 # Vocabularies whose groups name treaties (and the treaty bodies a state joins or leaves).
 TREATY_VOCABULARIES = ("treaties", "treaty_bodies")
 # The step a text reports, most decisive first: a state leaving a treaty is the news even when the
-# text also mentions the deadline it set or the violation it cites.
-PRECEDENCE = ("withdrawal", "suspension", "ratification", "deadline", "violation", "talks")
+# text also mentions the violation it cites. A deadline comes last: it is mostly the due date of
+# another step ("withdraws, effective in six months"), which the event carries as ``due``.
+PRECEDENCE = ("withdrawal", "suspension", "ratification", "violation", "talks", "deadline")
 # Ids that name the field rather than one treaty; any named treaty in the same field wins.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
@@ -72,7 +73,11 @@ class Extractor:
         fields = [(name, entry.field_text(name)) for name in _FIELDS]
         treaty = best[1] if best else self._organisation(fields[0][1])
         treaty_spans = _by_field(s for s, _ in named)
-        tags = _tag_order(matches, treaty_spans)
+        # Neither a treaty's name nor an actor's is the development's own words.
+        names = {f: [*spans_, *self._actor_spans(entry, f)] for f, spans_ in treaty_spans.items()}
+        for name in _FIELDS:
+            names.setdefault(name, self._actor_spans(entry, name))
+        tags = _tag_order(matches, names)
         development_spans = _by_field(
             s for m in matches if tags and tags[0] in m.tags for s in _own(m, treaty_spans)
         )
@@ -96,6 +101,9 @@ class Extractor:
             treaty_name=treaty.name if treaty else None,
             actor_names=tuple(self.actors.name(a) for a in actors),
         )
+
+    def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
+        return [(m.start, m.end) for m in self.actors.mentions(entry.field_text(name))]
 
     def _organisation(self, title: str) -> Canonical | None:
         """The first organisation the title names whose id is also a treaty id."""
@@ -129,22 +137,22 @@ def _by_field(spans: Iterable[Span]) -> dict[str, list[tuple[int, int]]]:
     return found
 
 
-def _own(match: Match, treaty_spans: Mapping[str, Sequence[tuple[int, int]]]) -> list[Span]:
-    """The spans of a match that are not a treaty's name (its development words, its actors)."""
+def _own(match: Match, names: Mapping[str, Sequence[tuple[int, int]]]) -> list[Span]:
+    """The spans of a match that are not among ``names`` (a treaty's name, an actor's)."""
     return [
         s
         for s in match.spans
-        if not any(a <= s.start and s.end <= b for a, b in treaty_spans.get(s.field, ()))
+        if not any(a <= s.start and s.end <= b for a, b in names.get(s.field, ()))
     ]
 
 
 def _tag_order(
-    matches: Sequence[Match], treaty_spans: Mapping[str, Sequence[tuple[int, int]]]
+    matches: Sequence[Match], names: Mapping[str, Sequence[tuple[int, int]]]
 ) -> tuple[str, ...]:
     """Every tag of the matches, the primary first: most salient field, then precedence."""
     placed: dict[str, tuple[int, int, int]] = {}
     for match in matches:
-        own = _own(match, treaty_spans) or list(match.spans)
+        own = _own(match, names) or list(match.spans)
         where = min(((_field_rank(s.field), s.start) for s in own), default=(len(_FIELDS), 0))
         for tag in match.tags:
             rank = PRECEDENCE.index(tag) if tag in PRECEDENCE else len(PRECEDENCE)
