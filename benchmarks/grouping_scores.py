@@ -8,11 +8,13 @@ the event and story they got. See docs/events.md for the corpus format and the m
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from monitor.events.replay import Grouper
 from monitor.events.score import Truth, entry_of, parse_truth, predict, score
+from monitor.events.stories import WINDOW
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import load_rule_set
 
@@ -25,15 +27,18 @@ def main() -> None:
     parser.add_argument("corpora", nargs="*", type=Path)
     parser.add_argument("--rules", type=Path, default=ROOT / "rules")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--window", type=float, default=WINDOW.total_seconds() / 86400,
+                        help="story window in days (default: the daemon's)")  # fmt: skip
     args = parser.parse_args()
     rule_set = load_rule_set([args.rules])
     corpora = args.corpora or sorted((ROOT / "tests" / "data" / "grouping").glob("*.jsonl"))
     for path in corpora:
         with path.open(encoding="utf-8") as handle:
             rows = parse_truth(handle, str(path))
-        predicted = predict([data for _, data in rows], rule_set)
+        window = timedelta(days=args.window)
+        predicted = predict([data for _, data in rows], rule_set, window)
         result = score([truth for truth, _ in rows], predicted)
-        print(f"== {path.name}: {len(rows)} entries")
+        print(f"== {path.name}: {len(rows)} entries, window {args.window:g} days")
         for line in result.lines():
             print(line)
         if args.verbose:

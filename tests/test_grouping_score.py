@@ -54,6 +54,8 @@ def test_merges_splits_misses_and_treaty_ids_are_reported() -> None:
     assert result.treaty_ids == {}
     other = score(TRUTH, {**predicted, "a2": Predicted("s1", "intermediate-range")})
     assert other.treaty_ids == {"inf": ("inf", "intermediate-range")}
+    unnamed = score(TRUTH, {**predicted, "a2": Predicted("s1", None)})
+    assert (unnamed.treaty_ids, unnamed.no_treaty_id) == ({}, {"inf": 1})
 
 
 def test_a_bad_corpus_line_is_named() -> None:

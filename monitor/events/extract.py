@@ -1,8 +1,9 @@
 """Matches + Entry -> Event: which treaty, who acts, what happened, when it falls due. Pure.
 
-- **treaty**: the canonical id of the most salient treaty-vocabulary span among the matches:
-  title before summary before content, a named treaty before a general one ("arms control"),
-  then the earliest.
+- **treaty**: the canonical id of the most salient treaty-vocabulary span in the entry: title
+  before summary before content, then the earliest. A general name ("arms control") is no treaty;
+  a loose alias (``treaty_aliases``: "the nuclear deal") counts only when no named treaty occurs;
+  failing both, an organisation in the title that is itself a treaty id (NATO, WHO).
 - **development**: the primary tag. Each tag is placed where its rule's own words (spans that
   are neither a treaty's name nor an actor) first appear; the tag placed in the most salient field
   wins, ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
@@ -21,13 +22,15 @@ from monitor.rules.combine import due
 from monitor.rules.match import Match, Span
 from monitor.rules.vocabulary import Canonical, term_key
 
-# Vocabularies whose groups name treaties (and the treaty bodies a state joins or leaves).
+# Vocabularies whose groups name treaties (and the treaty bodies a state joins or leaves), and
+# loose names no rule uses, consulted when none of the former occurs.
 TREATY_VOCABULARIES = ("treaties", "treaty_bodies")
+ALIAS_VOCABULARIES = ("treaty_aliases",)
 # The step a text reports, most decisive first: a state leaving a treaty is the news even when the
 # text also mentions the violation it cites. A deadline comes last: it is mostly the due date of
 # another step ("withdraws, effective in six months"), which the event carries as ``due``.
 PRECEDENCE = ("withdrawal", "suspension", "ratification", "violation", "talks", "deadline")
-# Ids that name the field rather than one treaty; any named treaty in the same field wins.
+# Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
 
@@ -52,10 +55,12 @@ class Extractor:
             c.id: c.name for v in TREATY_VOCABULARIES for c in canonical.get(v, {}).values()
         }
 
-    def treaty_of(self, span: Span) -> Canonical | None:
-        """The treaty a span names, if its term is in a treaty vocabulary."""
+    def treaty_of(
+        self, span: Span, vocabularies: Sequence[str] = TREATY_VOCABULARIES
+    ) -> Canonical | None:
+        """The treaty a span names, if its term is in one of the vocabularies."""
         key = term_key(span.term)
-        for vocabulary in TREATY_VOCABULARIES:
+        for vocabulary in vocabularies:
             found = self.canonical.get(vocabulary, {}).get(key)
             if found is not None:
                 return found
@@ -69,9 +74,8 @@ class Extractor:
         if self.scan is not None:
             spans = list(dict.fromkeys([*spans, *self.scan(entry)]))
         named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
-        best = min(named, key=lambda sc: _salience(sc[0], sc[1].id in GENERAL_IDS), default=None)
         fields = [(name, entry.field_text(name)) for name in _FIELDS]
-        treaty = best[1] if best else self._organisation(fields[0][1])
+        treaty = self._treaty(named, spans, fields[0][1])
         treaty_spans = _by_field(s for s, _ in named)
         # Neither a treaty's name nor an actor's is the development's own words.
         names = {f: [*spans_, *self._actor_spans(entry, f)] for f, spans_ in treaty_spans.items()}
@@ -102,6 +106,19 @@ class Extractor:
             actor_names=tuple(self.actors.name(a) for a in actors),
         )
 
+    def _treaty(
+        self, named: Sequence[tuple[Span, Canonical]], spans: Sequence[Span], title: str
+    ) -> Canonical | None:
+        """The most salient named treaty; else a loose alias; else an organisation in the title."""
+        specific = [(s, c) for s, c in named if c.id not in GENERAL_IDS]
+        if not specific:
+            specific = [
+                (s, c) for s in spans if (c := self.treaty_of(s, ALIAS_VOCABULARIES)) is not None
+            ]
+        if specific:
+            return min(specific, key=lambda sc: _salience(sc[0]))[1]
+        return self._organisation(title)
+
     def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
         return [(m.start, m.end) for m in self.actors.mentions(entry.field_text(name))]
 
@@ -119,15 +136,16 @@ def extractor_for(rules: object, actors: ActorTable) -> Extractor:
     spans = getattr(rules, "vocabulary_spans", None)
     if spans is None:
         return Extractor(canonical, actors)
-    return Extractor(canonical, actors, lambda entry: spans(TREATY_VOCABULARIES, entry))
+    names = (*TREATY_VOCABULARIES, *ALIAS_VOCABULARIES)
+    return Extractor(canonical, actors, lambda entry: spans(names, entry))
 
 
 def _field_rank(field: str) -> int:
     return _FIELDS.index(field) if field in _FIELDS else len(_FIELDS)
 
 
-def _salience(span: Span, general: bool) -> tuple[int, bool, int]:
-    return (_field_rank(span.field), general, span.start)
+def _salience(span: Span) -> tuple[int, int]:
+    return (_field_rank(span.field), span.start)
 
 
 def _by_field(spans: Iterable[Span]) -> dict[str, list[tuple[int, int]]]:

@@ -13,6 +13,8 @@ alerts its ``story`` and ``treaty`` id; an entry that does not alert has no stor
   one message per story), averaged over the events that alert at all.
 - **wrongly merged**: stories holding entries of two or more true events.
 - **treaty ids**: for each true treaty, the treaty ids its alerting entries got; one is right.
+  Reports that name no treaty at all ("a Cold War-era missile pact") get none and are counted
+  apart.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.errors import RuleError
 from monitor.events.replay import Grouper
-from monitor.events.stories import by_publication
+from monitor.events.stories import WINDOW, by_publication
 from monitor.feeds.entry import Entry
 from monitor.rules.engine import RuleSet
 
@@ -54,6 +56,7 @@ class Scores:
     precision: float = 0.0
     recall: float = 0.0
     f1: float = 0.0
+    alerting_f1: float = 0.0  # B-cubed F1 over the alerting entries only (grouping alone)
     alert_recall: float = 0.0
     messages_per_event: float = 0.0
     events: int = 0
@@ -62,13 +65,14 @@ class Scores:
     merged: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # story, events
     split: dict[str, int] = field(default_factory=dict)  # event -> stories (when > 1)
     treaty_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)  # treaty -> ids (> 1)
+    no_treaty_id: dict[str, int] = field(default_factory=dict)  # treaty -> reports with no id
     false_alerts: int = 0  # alerting entries with no true event
 
     def lines(self) -> list[str]:
         """A short human report."""
         out = [
             f"B-cubed precision {self.precision:.3f} recall {self.recall:.3f} F1 {self.f1:.3f} "
-            f"over {self.items} entries",
+            f"over {self.items} entries (over alerting entries only: F1 {self.alerting_f1:.3f})",
             f"alert recall {self.alert_recall:.3f} ({self.alerting_events}/{self.events} "
             f"events alert at least once); {self.false_alerts} alerting entries of no event",
             f"messages per event {self.messages_per_event:.2f}; events wrongly merged: "
@@ -115,9 +119,13 @@ def score(truths: Iterable[Truth], predicted: Mapping[str, Predicted]) -> Scores
             result.false_alerts += 1
         else:
             event_alerts[truth.event] = event_alerts.get(truth.event, 0) + 1
-            if truth.treaty:
-                by_treaty.setdefault(truth.treaty, set()).add(guess.treaty or "(none)")
+            if truth.treaty and guess.treaty:
+                by_treaty.setdefault(truth.treaty, set()).add(guess.treaty)
+            elif truth.treaty:
+                result.no_treaty_id[truth.treaty] = result.no_treaty_id.get(truth.treaty, 0) + 1
         items[truth.id] = (truth.event or f"none:{truth.id}", guess.story)
+    alerting = {k: v for k, v in items.items() if not v[1].startswith("missed:")}
+    result.alerting_f1 = _bcubed(Scores(), alerting).f1
     _bcubed(result, items)
     result.events = len(event_entries)
     result.alerting_events = len(event_alerts)
@@ -127,7 +135,7 @@ def score(truths: Iterable[Truth], predicted: Mapping[str, Predicted]) -> Scores
     return result
 
 
-def _bcubed(result: Scores, items: Mapping[str, tuple[str, str]]) -> None:
+def _bcubed(result: Scores, items: Mapping[str, tuple[str, str]]) -> Scores:
     gold: dict[str, set[str]] = {}
     pred: dict[str, set[str]] = {}
     for item, (g, p) in items.items():
@@ -143,6 +151,7 @@ def _bcubed(result: Scores, items: Mapping[str, tuple[str, str]]) -> None:
     result.precision, result.recall = precision / n, recall / n
     total = result.precision + result.recall
     result.f1 = 2 * result.precision * result.recall / total if total else 0.0
+    return result
 
 
 def _stories(result: Scores, items: Mapping[str, tuple[str, str]]) -> None:
@@ -184,9 +193,11 @@ def entry_of(row: Mapping[str, Any]) -> Entry:
     )
 
 
-def predict(rows: Iterable[Mapping[str, Any]], rule_set: RuleSet) -> dict[str, Predicted]:
+def predict(
+    rows: Iterable[Mapping[str, Any]], rule_set: RuleSet, window: timedelta = WINDOW
+) -> dict[str, Predicted]:
     """Group the rows as ``match`` does (publication order); predictions keyed by row id."""
-    grouper = Grouper(rule_set)
+    grouper = Grouper(rule_set, window=window)
     entries = {str(row["id"]): entry_of(row) for row in rows}
     predicted: dict[str, Predicted] = {}
     for row_id, entry in by_publication(entries.items(), lambda pair: pair[1].published):

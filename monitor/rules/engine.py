@@ -133,6 +133,10 @@ class RuleSet:
         plan = self.plan
         scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
         found = [hit for term in sorted(ids & scan.present) for hit in scan.hits(term)]
+        # Terms no rule uses are not in the prefilter: search those few directly.
+        for term in sorted(ids - plan.term_patterns.keys()):
+            for index, folded in enumerate(scan.folded):
+                found += [Hit(index, a, b, term) for a, b in self.terms[term].spans(folded)]
         return self._spans(found, scan)
 
     def _match(
