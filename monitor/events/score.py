@@ -82,6 +82,10 @@ class Scores:
         out += [f"  split: {event} in {n} stories" for event, n in sorted(self.split.items())]
         out.append("one treaty id per treaty: " + ("yes" if not self.treaty_ids else "no"))
         out += [f"  {treaty}: {', '.join(ids)}" for treaty, ids in sorted(self.treaty_ids.items())]
+        out += [
+            f"  {treaty}: {n} alerting report(s) with no treaty id"
+            for treaty, n in sorted(self.no_treaty_id.items())
+        ]
         return out
 
 
