@@ -83,6 +83,8 @@ class LogSettings(_Section):
 
     format: Literal["auto", "console", "json"] = "auto"
     level: Literal["debug", "info", "warning", "error"] = "info"
+    # The daemon's "what I did" line (feeds polled, new entries, alerts); 0 turns it off.
+    activity_every: Duration = 60.0
 
 
 class FetchSettings(_Section):
@@ -216,10 +218,21 @@ class DeliverySettings(_Section):
     concurrency: int = Field(default=1, ge=1, le=256)
 
 
+class HistorySettings(_Section):
+    """Alert history for the desk and the API: one record per story, indexed for filters."""
+
+    enabled: bool = True
+    retention: Duration = 90 * 86400.0
+
+
 class HttpSettings(_Section):
     """The health and metrics endpoint."""
 
     listen: str | None = "127.0.0.1:9464"
+    # The desk (web pages and /api/v1) on the same endpoint. Open to read on loopback; any other
+    # address needs the token, and every write needs it: the name of the variable that holds it.
+    desk: bool = True
+    token_env: str | None = None
 
 
 class Settings(BaseSettings):
@@ -238,6 +251,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     rules: RulesSettings = RulesSettings()
     http: HttpSettings = HttpSettings()
+    history: HistorySettings = HistorySettings()
     delivery: DeliverySettings = DeliverySettings()
     feeds: tuple[FeedSettings, ...] = ()
     sinks: tuple[SinkSettings, ...] = (SinkSettings(name="console", type="console"),)

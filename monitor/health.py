@@ -258,15 +258,24 @@ async def _snapshot(client: aioredis.Redis, keys: Keys) -> observe.Snapshot:
 
 @contextlib.asynccontextmanager
 async def serve_health(
-    state: HealthState, client: aioredis.Redis, keys: Keys, listen: str | None
+    state: HealthState,
+    client: aioredis.Redis,
+    keys: Keys,
+    listen: str | None,
+    extend: Callable[[web.Application], None] | None = None,
 ) -> AsyncIterator[HealthEndpoint | None]:
-    """Serve the endpoint on ``listen`` (``None`` or empty: no endpoint) until the block exits."""
+    """Serve the endpoint on ``listen`` (``None`` or empty: no endpoint) until the block exits.
+
+    ``extend`` adds more routes to the same application (the desk).
+    """
     if not listen:
         yield None
         return
     host, port = parse_listen(listen)
     app = web.Application()
     app.add_routes(_handlers(state, client, keys))
+    if extend is not None:
+        extend(app)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

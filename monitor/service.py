@@ -16,19 +16,23 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from aiohttp import web
 
 from monitor import metrics
+from monitor.activity import report_activity
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
 from monitor.config import Settings
 from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
-from monitor.health import HealthState, beat_while, serve_health
+from monitor.health import HealthState, beat_while, parse_listen, serve_health
+from monitor.history.recorder import HistoryRecorder
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.reload import RuleWatcher
@@ -76,7 +80,9 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
         async with contextlib.AsyncExitStack() as stack:
             if settings.http.listen:
                 await stack.enter_async_context(
-                    serve_health(health, client, keys, settings.http.listen)
+                    serve_health(
+                        health, client, keys, settings.http.listen, _desk(settings, client, keys)
+                    )
                 )
             tasks = await _start_roles(settings, roles, client, keys, instance, rules, health, stop)
             _install_signals(stop, tasks.reload)
@@ -86,6 +92,7 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             beat = asyncio.create_task(
                 _heartbeat(client, keys, instance, roles, health, systemd, stop)
             )
+            _spawn(report_activity(stop, settings.log.activity_every), "activity")
             await stop.wait()
             systemd.stopping()
             health.ready = False
@@ -97,6 +104,18 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
             with contextlib.suppress(Exception):
                 await client.hdel(keys.heartbeats, instance)
     log.info("daemon_stopped", instance=instance)
+
+
+def _desk(
+    settings: Settings, client: aioredis.Redis, keys: Keys
+) -> Callable[[web.Application], None] | None:
+    """The desk's installer for the HTTP endpoint (None when the desk is off)."""
+    if not settings.http.desk or not settings.http.listen:
+        return None
+    from monitor.desk.app import guard_for, install
+
+    guard = guard_for(parse_listen(settings.http.listen)[0], settings.http.token_env)
+    return lambda app: install(app, client, keys, guard)
 
 
 @dataclass
@@ -157,6 +176,13 @@ async def _start_roles(
         running.tasks += sending
         alive = lambda: not any(t.done() for t in sending)  # noqa: E731
         running.tasks.append(asyncio.create_task(beat_while(health, "notifier", alive, stop)))
+        if settings.history.enabled:
+            recorder = HistoryRecorder(
+                client, keys, consumer=instance,
+                retention=timedelta(seconds=settings.history.retention),
+                claim_idle_ms=int(settings.delivery.claim_idle * 1000),
+            )  # fmt: skip
+            running.tasks.append(asyncio.create_task(recorder.run(stop), name="history"))
     if "fetcher" in roles:
         scheduler = FeedScheduler(settings, client, keys, instance=instance)
         await scheduler.start()

@@ -116,6 +116,39 @@ class Keys:
         """Hash: the running rule set's version and last reload error."""
         return f"{self.prefix}:rules"
 
+    @property
+    def silences(self) -> str:
+        """Hash: silence id → silence JSON (expired ones kept for a while, then dropped)."""
+        return f"{self.prefix}:silences"
+
+    @property
+    def silenced(self) -> str:
+        """Stream (capped): alerts a silence held back; fields alert, subscription, silence."""
+        return f"{self.prefix}:silenced"
+
+    def history_story(self, story: str) -> str:
+        """String: one story's record for the desk (JSON)."""
+        return f"{self.prefix}:hist:story:{story}"
+
+    def history_index(self, label: str, value: str) -> str:
+        """Sorted set: story ids with one filter value, scored by publication time."""
+        return f"{self.prefix}:hist:ix:{label}:{value}"
+
+    @property
+    def history_all(self) -> str:
+        """Sorted set: every recorded story id, scored by publication time."""
+        return f"{self.prefix}:hist:all"
+
+    @property
+    def history_updates(self) -> str:
+        """Stream (capped): field ``story`` whenever a story record changes (the live feed)."""
+        return f"{self.prefix}:hist:updates"
+
+    @property
+    def history_seen(self) -> str:
+        """Sorted set: every recorded story id, scored by when it was first recorded (retention)."""
+        return f"{self.prefix}:hist:seen"
+
 
 def subscription_group(name: str) -> str:
     """The consumer-group name of one subscription on a channel stream."""

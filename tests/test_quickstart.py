@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,15 +84,49 @@ def test_a_restart_on_the_same_state_does_not_alert_again(repo_root: Path, tmp_p
     assert "matched:" not in second.read_text()
 
 
-def _start(config: Path, out: Path) -> subprocess.Popen[bytes]:
+def _start(
+    config: Path, out: Path, *, logs_too: bool = False, **env_extra: str
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TREATY_MONITOR_")}
     with out.open("wb") as stdout:
         return subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--config", str(config)],
             stdout=stdout,
-            stderr=subprocess.DEVNULL,
-            env={**env, "PYTHONUNBUFFERED": "1"},
+            stderr=subprocess.STDOUT if logs_too else subprocess.DEVNULL,
+            env={**env, "PYTHONUNBUFFERED": "1", **env_extra},
         )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_terminal_shows_alert_blocks_and_a_minutely_activity_line_not_per_alert_logs(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    """Console logs drop per-alert events; the activity line says what the daemon did."""
+    out = tmp_path / "terminal.txt"
+    process = _start(
+        _example_config(repo_root, tmp_path),
+        out,
+        logs_too=True,
+        TREATY_MONITOR_LOG__FORMAT="console",
+        TREATY_MONITOR_LOG__ACTIVITY_EVERY="2s",
+    )
+    try:
+        deadline = time.monotonic() + 90
+        text = ""
+        while time.monotonic() < deadline and process.poll() is None:
+            text = out.read_text(errors="replace")
+            if "matched:" in text and "alerts_delivered=" in text.split("matched:", 1)[1]:
+                break
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    assert "matched:" in text
+    assert "daemon_activity" in text
+    for chatter in ("alert_published", "alert_delivered", "feed_entries_new"):
+        assert chatter not in text
+    assert re.search(r"alerts_published=[1-9]", text), text[-2000:]
 
 
 def _polled_since(socket: Path, since: float) -> bool:

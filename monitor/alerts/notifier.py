@@ -34,6 +34,7 @@ from monitor.alerts.retry import backoff_delay
 from monitor.alerts.sinks import Pacer, Sink, build_sink
 from monitor.config import DeliverySettings, Settings, SubscriptionSettings
 from monitor.metrics import DEAD_LETTERS, DELIVERIES
+from monitor.silences.store import SilenceStore
 from monitor.streams import GroupConsumer, Keys, Message, messages_from_reply, subscription_group
 
 log = structlog.get_logger(__name__)
@@ -90,6 +91,7 @@ class Notifier:
             lease_seconds=max(2 * delivery.claim_idle, LEASE_MIN_SECONDS),
         )  # fmt: skip
         self._backlog_at: dict[str, str] = {}
+        self.silences = SilenceStore(client, keys)
         self.stories = StoryBook(client, keys, subscription.name, delivery.group_window)
         period = subscription.digest or 0.0
         self.digests = DigestBox(client, keys, subscription.name, period) if period else None
@@ -237,6 +239,9 @@ class Notifier:
         if not accepts(self.subscription, alert):
             await self._ack(message, "filtered")
             return
+        if await self._silenced(alert):
+            await self._ack(message, "silenced")
+            return
         now = self._clock()
         if self.digests is not None:
             stream = message.stream
@@ -248,6 +253,15 @@ class Notifier:
             await self._ack(message, "grouped")
             return
         await self._deliver_message(message, alert, stop)
+
+    async def _silenced(self, alert: Alert) -> bool:
+        """Record ``alert`` as held back when an active silence matches it."""
+        silence = await self.silences.holding(alert, datetime.fromtimestamp(self._clock(), UTC))
+        if silence is None:
+            return False
+        await self.silences.record(alert, self.subscription.name, silence)
+        self.log.info("alert_silenced", alert_id=alert.id, silence_id=silence.id)
+        return True
 
     async def _deliver_message(self, message: Message, alert: Alert, stop: asyncio.Event) -> None:
         outcome = await self._exclusive(alert.id, lambda: self.sink.send(alert), stop, message)

@@ -24,12 +24,13 @@ def _register() -> None:
         match_cmd,
         rules_cmd,
         run_cmd,
+        silence_cmd,
         status_cmd,
         subscribe_cmd,
     )
 
     modules = (run_cmd, match_cmd, rules_cmd, evaluate_cmd, subscribe_cmd, feeds_cmd, dlq_cmd)
-    for module in (*modules, status_cmd):
+    for module in (*modules, silence_cmd, status_cmd):
         module.register(cli)
 
 

@@ -15,6 +15,7 @@ from monitor.alerts.alert import Alert
 from monitor.alerts.render import console_text
 from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
 from monitor.config import Settings
+from monitor.logs import colour_wanted
 from monitor.streams import Keys, decode_fields
 
 _STREAM_ID = re.compile(r"^(\$|0|\d+(-\d+)?)$")
@@ -69,7 +70,7 @@ async def tail(
 ) -> None:
     """Print alerts of ``channels`` as they arrive; stop after ``count`` when it is positive."""
     keys = Keys(settings.redis.prefix)
-    colour = sys.stdout.isatty()
+    colour = colour_wanted(sys.stdout)
     async with redis_of(settings) as client:
         positions = await _start_positions(client, [keys.alerts(c) for c in channels], since)
         shown = 0

@@ -1,4 +1,4 @@
-"""The console sink: readable alert blocks on stdout, coloured only on a terminal."""
+"""The console sink: readable alert blocks on stdout, coloured only on a terminal (NO_COLOR off)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TextIO
 from monitor.alerts.alert import Alert
 from monitor.alerts.render import Digest, console_digest, console_text
 from monitor.errors import RetryableDelivery
+from monitor.logs import colour_wanted
 
 
 class ConsoleSink:
@@ -24,9 +25,7 @@ class ConsoleSink:
         return self._stream if self._stream is not None else sys.stdout
 
     def _use_colour(self) -> bool:
-        if self._colour == "auto":
-            return bool(getattr(self.stream, "isatty", lambda: False)())
-        return self._colour == "always"
+        return colour_wanted(self.stream, self._colour)
 
     def _write(self, text: str) -> None:
         try:

@@ -1,0 +1,118 @@
+"""``/api/v1``: JSON over the same reads the pages use. Lists answer ``{"items", "next"}``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from monitor.desk.context import DeskContext, page_of
+from monitor.silences.model import Matcher, SilenceError, new_silence
+from monitor.silences.store import SilenceNotFound
+
+MAX_LIMIT = 200
+
+
+def _limit(request: web.Request) -> int:
+    try:
+        return max(1, min(int(request.query.get("limit", "50")), MAX_LIMIT))
+    except ValueError:
+        raise web.HTTPBadRequest(text="limit must be a whole number") from None
+
+
+def _bad(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def routes(ctx: DeskContext) -> list[web.RouteDef]:
+    """The API's routes."""
+
+    async def stories(request: web.Request) -> web.Response:
+        try:
+            page = await page_of(ctx, request.query, _limit(request))
+        except ValueError as exc:
+            raise _bad(str(exc)) from None
+        return web.json_response(
+            {
+                "items": [r.to_dict() for r in page.items],
+                "next": page.next.encode() if page.next else None,
+                "scanned": page.scanned,
+            }
+        )
+
+    async def story(request: web.Request) -> web.Response:
+        record = await ctx.history.get(request.match_info["story"])
+        if record is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "no such story"}),
+                                   content_type="application/json")  # fmt: skip
+        return web.json_response(record.to_dict())
+
+    async def silences(_request: web.Request) -> web.Response:
+        now = datetime.now(UTC)
+        items = [{**s.to_dict(), "state": s.state(now).value} for s in await ctx.silences.all(now)]
+        return web.json_response({"items": items, "next": None})
+
+    async def create_silence(request: web.Request) -> web.Response:
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            raise _bad("body must be JSON") from None
+        now = datetime.now(UTC)
+        try:
+            silence = silence_from(body, now)
+        except (SilenceError, ValueError, KeyError, TypeError) as exc:
+            raise _bad(str(exc)) from None
+        await ctx.silences.add(silence)
+        return web.json_response({**silence.to_dict(), "state": silence.state(now).value},
+                                 status=201)  # fmt: skip
+
+    async def expire_silence(request: web.Request) -> web.Response:
+        try:
+            silence = await ctx.silences.expire(request.match_info["silence"], datetime.now(UTC))
+        except SilenceNotFound as exc:
+            raise web.HTTPNotFound(text=json.dumps({"error": str(exc)}),
+                                   content_type="application/json") from None  # fmt: skip
+        return web.json_response(silence.to_dict())
+
+    async def openapi(_request: web.Request) -> web.Response:
+        from monitor.desk.openapi import document
+
+        return web.json_response(document())
+
+    return [
+        web.get("/api/v1/alerts", stories),
+        web.get("/api/v1/stories", stories),
+        web.get("/api/v1/stories/{story}", story),
+        web.get("/api/v1/silences", silences),
+        web.post("/api/v1/silences", create_silence),
+        web.delete("/api/v1/silences/{silence}", expire_silence),
+        web.get("/api/v1/openapi.json", openapi),
+    ]
+
+
+def silence_from(body: dict[str, Any], now: datetime) -> Any:
+    """A new silence from an API or form body (matchers as objects or ``label=value`` text)."""
+    raw = body["matchers"]
+    matchers = tuple(
+        Matcher.parse(m) if isinstance(m, str) else Matcher(str(m["label"]), str(m.get("op", "=")),
+                                                            str(m["value"]))
+        for m in raw
+    )  # fmt: skip
+    starts = datetime.fromisoformat(body["starts_at"]) if body.get("starts_at") else now
+    if body.get("ends_at"):
+        ends = datetime.fromisoformat(body["ends_at"])
+    else:
+        from monitor.config import parse_duration
+
+        ends = starts + timedelta(seconds=parse_duration(body.get("duration", "2h")))
+    return new_silence(
+        secrets.token_hex(8), matchers, starts_at=_utc(starts), ends_at=_utc(ends),
+        created_by=str(body.get("created_by", "")), comment=str(body.get("comment", "")), now=now,
+    )  # fmt: skip
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
