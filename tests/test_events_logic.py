@@ -174,3 +174,13 @@ def test_the_story_index_gives_stable_ids_shared_by_one_story() -> None:
     assert ids[0] == ids[1]
     first, second, third, again = ids[0]
     assert first == second == again != third
+
+
+def test_reports_naming_each_others_step_are_one_development() -> None:
+    """An ultimatum read as a deadline joins one read as a suspension when each names the other's
+    step; a report naming only its own step does not."""
+    first = open_story("w:1", _ev(secondary=("deadline",)), title_words("US ultimatum"), T0)
+    both = _ev(development="deadline", secondary=("suspension",), hours=2)
+    assert choose(both, title_words("Ultimatum aus Washington"), [first], T0) is first
+    alone = _ev(development="deadline", hours=2)
+    assert choose(alone, title_words("Ultimatum aus Washington"), [first], T0) is None

@@ -94,6 +94,8 @@ def same_development(event: Event, story: Story) -> bool:
         return True
     pair = {event.development, story.development}
     tags = {event.development, *event.secondary}
+    if event.development in story.tags and story.development in tags:
+        return True  # each report names the other's step too: one step, read two ways
     return pair <= SIBLINGS and (event.development in story.tags or story.development in tags)
 
 
