@@ -11,6 +11,7 @@ from monitor.errors import RuleError
 from monitor.events.actors import load_actors, parse_actors
 from monitor.events.extract import Extractor
 from monitor.events.model import Event
+from monitor.events.names import NameIndex
 from monitor.events.stories import StoryIndex, choose, open_story, title_words
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import load_rule_set
@@ -184,3 +185,26 @@ def test_reports_naming_each_others_step_are_one_development() -> None:
     assert choose(both, title_words("Ultimatum aus Washington"), [first], T0) is first
     alone = _ev(development="deadline", hours=2)
     assert choose(alone, title_words("Ultimatum aus Washington"), [first], T0) is None
+
+
+NAMES = [
+    # (names added, text, found texts)
+    (["North Korea", "Korea"], "North Korea and Korea", ["North Korea", "Korea"]),
+    (["Росси*"], "России и Россию, но не Рос", ["России", "Россию"]),
+    (["US"], "let us see: the US and the us", ["US"]),
+    (["Quai d'Orsay"], "le Quai d’Orsay a dit", ["Quai d’Orsay"]),
+    (["Нью-Дели"], "в Нью-Дели и Нью Дели", ["Нью-Дели", "Нью Дели"]),
+    (["New Delhi"], "is new. Delhi said", []),  # a sentence break is no gap inside a name
+    (["Weißen Haus*"], "im Weißen Hauses", ["Weißen Hauses"]),
+]
+
+
+@pytest.mark.parametrize(("names", "text", "expected"), NAMES)
+def test_the_name_index_finds_the_longest_names_by_their_words(
+    names: list[str], text: str, expected: list[str]
+) -> None:
+    """Case folding, word forms, short capitals, apostrophes and hyphens as in the rules."""
+    index: NameIndex[str] = NameIndex()
+    for name in names:
+        index.add(name, name)
+    assert [text[f.start : f.end] for f in index.find(text)] == expected

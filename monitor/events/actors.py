@@ -18,13 +18,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from monitor.errors import RuleError
+from monitor.events.names import NameIndex
 from monitor.rules.yamlsource import read_yaml
 
 _ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
-_WORD_GAP = r"[\s\-\u2010-\u2014]+"
 # What may stand between two actors that act together: "US and Russia", "Россия и США", "A, B".
-_CONJUNCTION = re.compile(r"^\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
-_MAX_CASE_SENSITIVE = 4
+# (A name's trailing dot is not part of the mention: "U.S.-Russia", "U.S. and Russia".)
+_CONJUNCTION = re.compile(r"^\.?\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
 # A headline whose subject only reacts ("Tokyo regrets Pyongyang's NPT pullout", "Путин назвал
 # ошибочным решение США о выходе") reports the step of the next actor it names.
 _REACTION = re.compile(
@@ -84,54 +84,30 @@ class Mention:
     demonym: bool = False
 
 
-def term_pattern(term: str) -> str:
-    """A term as a regex: words separated by spaces or hyphens, ``*`` for word forms.
-
-    Short all-capital terms ("US", "UN", "ЕС") match only in capitals; others in any case.
-    """
-    words = term.replace("-", " ").split()
-    parts = [
-        re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word) for word in words
-    ]
-    body = _WORD_GAP.join(parts)
-    letters = [c for c in term if c.isalpha()]
-    sensitive = len(letters) <= _MAX_CASE_SENSITIVE and term.isupper()
-    return body if sensitive else f"(?i:{body})"
-
-
 class ActorTable:
     """The compiled actor vocabulary: mentions in a text, display names by id."""
 
     def __init__(self, actors: Iterable[ActorModel]) -> None:
         self.names: dict[str, str] = {}
         self.members: dict[str, tuple[str, ...]] = {}
-        groups: list[str] = []
-        self._groups: list[tuple[str, bool]] = []  # group index -> (actor, demonym)
+        self._index: NameIndex[tuple[str, bool]] = NameIndex()  # -> (actor, demonym)
         for actor in actors:
             if actor.id in self.names:
                 raise RuleError(f"actors: id {actor.id!r} is listed twice")
             self.names[actor.id] = actor.name
             if actor.members:
                 self.members[actor.id] = actor.members
-            for kind, terms in ((False, actor.terms()), (True, actor.demonyms)):
-                if not terms:
-                    continue
-                # Longest first, so "North Korea" wins over a shorter name at the same place.
-                ordered = sorted(set(terms), key=len, reverse=True)
-                alternatives = "|".join(map(term_pattern, ordered))
-                groups.append(f"(?P<a{len(self._groups)}>{alternatives})")
-                self._groups.append((actor.id, kind))
-        self._regex = re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)")
+            for term in actor.terms():
+                self._index.add(term, (actor.id, False))
+            for term in actor.demonyms:
+                self._index.add(term, (actor.id, True))
 
     def mentions(self, text: str) -> list[Mention]:
         """Every actor mention in ``text``, in order."""
-        found: list[Mention] = []
-        for match in self._regex.finditer(text):
-            group = match.lastgroup
-            if group is not None:
-                actor, demonym = self._groups[int(group[1:])]
-                found.append(Mention(actor, match.start(), match.end(), demonym))
-        return found
+        return [
+            Mention(found.value[0], found.start, found.end, found.value[1])
+            for found in self._index.find(text)
+        ]
 
     def name(self, actor: str) -> str:
         """The display name of an actor id (the id itself when unknown)."""

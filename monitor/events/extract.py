@@ -78,9 +78,12 @@ class Extractor:
         treaty = self._treaty(named, spans, fields[0][1])
         treaty_spans = _by_field(s for s, _ in named)
         # Neither a treaty's name nor an actor's is the development's own words.
-        names = {f: [*spans_, *self._actor_spans(entry, f)] for f, spans_ in treaty_spans.items()}
-        for name in _FIELDS:
-            names.setdefault(name, self._actor_spans(entry, name))
+        span_fields = {span.field for m in matches for span in m.spans}
+        names = {
+            f: [*treaty_spans.get(f, ()), *self._actor_spans(entry, f)]
+            for f in _FIELDS
+            if f in span_fields
+        }
         tags = _tag_order(matches, names)
         development_spans = _by_field(
             s for m in matches if tags and tags[0] in m.tags for s in _own(m, treaty_spans)
