@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -208,3 +209,10 @@ def test_the_name_index_finds_the_longest_names_by_their_words(
     for name in names:
         index.add(name, name)
     assert [text[f.start : f.end] for f in index.find(text)] == expected
+
+
+def test_times_without_a_zone_are_taken_as_utc() -> None:
+    """A naive publication time compares with an aware one instead of failing."""
+    first = open_story("w:1", _ev(), title_words("US suspends INF"), T0)
+    naive = replace(_ev(hours=1), published=(T0 + timedelta(hours=1)).replace(tzinfo=None))
+    assert choose(naive, title_words("US suspends INF"), [first], T0) is first

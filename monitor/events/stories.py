@@ -123,7 +123,7 @@ def open_story(entry_id: str, event: Event, words: frozenset[str], at: datetime)
         treaty=event.treaty,
         development=event.development,
         actors=event.actors,
-        start=event.published or at,
+        start=_aware(event.published or at),
         words=words,
         tags=(event.development, *event.secondary),
     )
@@ -137,12 +137,12 @@ def choose(
     window: timedelta = WINDOW,
 ) -> Story | None:
     """The story the event joins among ``candidates`` (its bucket), or ``None`` for a new one."""
-    published = event.published or at
+    published = _aware(event.published or at)
     eligible: list[tuple[tuple[int, float, float], Story]] = []
     for story in candidates:
         if story.treaty != event.treaty or not same_development(event, story):
             continue
-        if abs(published - story.start) > window:
+        if abs(published - _aware(story.start)) > window:
             continue
         shared = set(story.actors) & set(event.actors)
         if story.actors and event.actors and not shared:
@@ -153,7 +153,7 @@ def choose(
         exact = int(set(story.actors) == set(event.actors)) + int(
             story.development == event.development
         )
-        distance = abs((published - story.start).total_seconds())
+        distance = abs((published - _aware(story.start)).total_seconds())
         eligible.append(((exact, alike, -distance), story))
     if not eligible:
         return None
@@ -188,4 +188,9 @@ def by_publication(items: Iterable[T], published: Callable[[T], datetime]) -> li
 
 
 def _utc_key(moment: datetime) -> float:
-    return moment.timestamp() if moment.tzinfo else moment.replace(tzinfo=UTC).timestamp()
+    return _aware(moment).timestamp()
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time without a zone is taken as UTC (feeds that give none), so any two compare."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
