@@ -65,8 +65,9 @@ def _notifier_process(
                                 hmac_secret=SecretStr("bench"), rate_per_second=1e6)  # fmt: skip
         sub = SubscriptionSettings(name="bench", channels=("bench",), sink="hook")
         delivery = DeliverySettings(group_window=0, concurrency=concurrency)
-        notifier = Notifier(sub, build_sink(settings, {}, subscription="bench"), client, KEYS,
-                            delivery, consumer="bench", checkpoint=checkpoint)  # fmt: skip
+        sink = build_sink(settings, {}, subscription="bench", backoff_max=delivery.backoff_max)
+        notifier = Notifier(sub, sink, client, KEYS, delivery, consumer="bench",
+                            checkpoint=checkpoint)  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(notifier.run(stop))
         ready.set()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -87,6 +88,19 @@ class LogSettings(_Section):
     activity_every: Duration = 60.0
 
 
+def _redirect_host(value: str) -> str:
+    from monitor.feeds import netpolicy  # imports aiohttp: only when a host is listed
+
+    host, _port = netpolicy.parse_endpoint(value)
+    addr = netpolicy.literal_address(host)
+    if netpolicy.is_metadata_name(host) or (addr is not None and netpolicy.is_metadata(addr)):
+        raise ValueError(f"{value!r} is a link-local or cloud-metadata address, always refused")
+    return value
+
+
+RedirectHost = Annotated[str, AfterValidator(_redirect_host)]
+
+
 class FetchSettings(_Section):
     """Defaults and hard limits for every fetch."""
 
@@ -99,6 +113,9 @@ class FetchSettings(_Section):
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=20, ge=1, le=1000)
     allow_private_networks: bool = False
+    # Hosts ("host" or "host:port") that redirects from a feed on a private address may reach
+    # besides that feed's own host; link-local and metadata addresses stay refused.
+    private_redirect_hosts: tuple[RedirectHost, ...] = ()
     contact: str = ""
     backoff_max: Duration = 6 * 3600.0
     cache_max: Duration = 3600.0
@@ -117,6 +134,8 @@ class FeedSettings(_Section):
     tags: tuple[str, ...] = ()
     enabled: bool = True
     language: str = ""
+    # More hosts this feed's redirects may reach (see fetch.private_redirect_hosts).
+    private_redirect_hosts: tuple[RedirectHost, ...] = ()
 
     @field_validator("url")
     @classmethod

@@ -37,8 +37,9 @@ async def _main(args: argparse.Namespace) -> None:
         if at == stage and alert_id == target:
             os.kill(os.getpid(), signal.SIGKILL)
 
+    sink = build_sink(sink_settings, {}, subscription="desk", backoff_max=DELIVERY.backoff_max)
     notifier = Notifier(
-        SUBSCRIPTION, build_sink(sink_settings, {}, subscription="desk"), client,
+        SUBSCRIPTION, sink, client,
         Keys(args.prefix), DELIVERY, consumer=args.consumer, checkpoint=checkpoint,
     )  # fmt: skip
     stop = asyncio.Event()

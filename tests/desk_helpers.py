@@ -55,8 +55,9 @@ def story_alert(
     alert = make_alert(title, entry_id=f"{feed}:{story}:{title[:10]}", feed=feed, channel=channel,
                        tags=tags, summary=summary, link=link, severity=Severity.HIGH)  # fmt: skip
     entry = replace(alert.entry, published=published or datetime(2023, 2, 21, 12, tzinfo=UTC))
-    event = Event(treaty=treaty, actors=actors, development=tags[0], treaty_name="New START",
-                  actor_names=("Russia",))  # fmt: skip
+    names = {"new-start": "New START", "inf": "INF Treaty", "ctbt": "CTBT"}
+    event = Event(treaty=treaty, actors=actors, development=tags[0],
+                  treaty_name=names.get(treaty, treaty), actor_names=("Russia",))  # fmt: skip
     spans = (Span("title", 0, min(6, len(title)), title[:6], "russia"),)
     return replace(alert, entry=entry, story=story, event=event, spans=spans)
 

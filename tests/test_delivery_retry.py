@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.alerts.retry import backoff_delay, classify_http, parse_retry_after, smtp_is_transient
+from monitor.alerts.retry import backoff_delay, classify_http, smtp_is_transient
 from monitor.errors import PermanentDelivery, RetryableDelivery
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -31,26 +31,6 @@ def test_backoff_grows_exponentially_with_bounded_jitter(
 ) -> None:
     """Delays double per attempt from base 2 s, stay in [d/2, d), and stop growing at the cap."""
     assert backoff_delay(attempt, base=2.0, cap=600.0, jitter=jitter) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (None, None),
-        ("", None),
-        ("30", 30.0),
-        ("1.5", 1.5),
-        ("-4", 0.0),
-        ("Fri, 27 Nov 2026 12:00:45 GMT", 45.0),
-        ("Fri, 27 Nov 2026 11:00:00 GMT", 0.0),
-        ("soon", None),
-    ],
-)
-def test_retry_after_reads_seconds_and_http_dates(
-    header: str | None, expected: float | None
-) -> None:
-    """Retry-After is delta-seconds or an HTTP-date relative to now; garbage is ignored."""
-    assert parse_retry_after(header, NOW) == expected
 
 
 @pytest.mark.parametrize(

@@ -17,27 +17,11 @@ from monitor.feeds.timing import (
     confirm_redirect,
     error_delay,
     parse_max_age,
-    parse_retry_after,
     success_delay,
 )
 from tests.feeds_helpers import rss
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        ("120", 120.0),
-        ("Sat, 10 Jan 2026 12:05:00 GMT", 300.0),
-        ("Sat, 10 Jan 2026 11:00:00 GMT", 0.0),
-        ("soon", None),
-        (None, None),
-    ],
-)
-def test_retry_after_reads_seconds_and_dates(header: str | None, seconds: float | None) -> None:
-    """Retry-After as delta-seconds or HTTP date; garbage is ignored."""
-    assert parse_retry_after(header, NOW) == seconds
 
 
 @pytest.mark.parametrize(

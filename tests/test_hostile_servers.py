@@ -48,13 +48,14 @@ async def _poll_both(
     keys: Keys,
     pool: ParsePool,
     policy: AddressPolicy | None = None,
+    bad_feed: dict[str, object] | None = None,
     **fetch: object,
 ) -> tuple[PollOutcome, FeedState, PollOutcome]:
     """Poll the hostile feed and a good one concurrently; → (bad outcome, bad state, good)."""
     async with raw_server(handler) as base:
         cfg = settings(
             [
-                {"name": "bad", "url": f"{base}/feed"},
+                {"name": "bad", "url": f"{base}/feed", **(bad_feed or {})},
                 {"name": "good", "url": good_site.url("/good")},
             ],
             **fetch,
@@ -212,6 +213,30 @@ async def test_redirect_to_a_private_address_is_refused(
     _assert_good(good)
 
 
+@pytest.mark.parametrize("listed", [False, True])
+async def test_private_feed_redirects_to_another_private_host_only_when_listed(
+    good_site: FeedSite, redis_client: aioredis.Redis, keys: Keys, pool: ParsePool, listed: bool
+) -> None:
+    """A feed on 127.0.0.1 reaches 127.0.0.2 only if the feed lists it in private_redirect_hosts."""
+    async with serve_site(FeedSite(docs={"/secret": rss(1)}), host="127.0.0.2") as inner:
+
+        async def to_other(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            w.write(_head("302 Found", Location=inner.url("/secret", "127.0.0.2")))
+            await w.drain()
+
+        hosts = [f"127.0.0.2:{inner.port}"] if listed else []
+        bad, state, good = await _poll_both(
+            to_other, good_site, redis_client, keys, pool,
+            bad_feed={"private_redirect_hosts": hosts}, allow_private_networks=False,
+        )  # fmt: skip
+    if listed:
+        assert (bad.status, bad.new, inner.hits) == ("ok", 1, {"/secret": 1})
+    else:
+        assert (bad.status, state.error_kind) == ("error", "private_address")
+        assert inner.hits == {}
+    _assert_good(good)
+
+
 async def test_429_with_retry_after_delays_the_next_poll(
     good_site: FeedSite, redis_client: aioredis.Redis, keys: Keys, pool: ParsePool
 ) -> None:
@@ -224,6 +249,25 @@ async def test_429_with_retry_after_delays_the_next_poll(
     bad, state, good = await _poll_both(limited, good_site, redis_client, keys, pool)
     assert (bad.status, state.error_kind) == ("error", "rate_limited")
     assert bad.delay >= 900
+    _assert_good(good)
+
+
+@pytest.mark.parametrize("header", ["1e9", "120.5e7", "Fri, 31 Dec 9999 23:59:59"])
+async def test_429_with_a_huge_retry_after_waits_backoff_max_at_most(
+    good_site: FeedSite, redis_client: aioredis.Redis, keys: Keys, pool: ParsePool, header: str
+) -> None:
+    """A 429 asking for ~10⁹ s (number or zoneless date) is honoured up to backoff_max only."""
+
+    async def limited(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(_head("429 Too Many Requests", Retry_After=header, Content_Length="0"))
+        await w.drain()
+
+    bad, state, good = await _poll_both(
+        limited, good_site, redis_client, keys, pool, backoff_max="1h"
+    )
+    assert (bad.status, state.error_kind) == ("error", "rate_limited")
+    assert bad.delay == 3600.0
+    assert state.next_due == pytest.approx(state.last_attempt + 3600.0)
     _assert_good(good)
 
 

@@ -18,7 +18,15 @@ from monitor.alerts.render import (
     webhook_payload,
 )
 from monitor.alerts.sinks.email import build_message
-from monitor.alerts.textsafe import header_text, one_line, slack_escape, strip_terminal
+from monitor.alerts.textsafe import (
+    header_text,
+    one_line,
+    slack_cut,
+    slack_escape,
+    slack_link,
+    slack_mrkdwn,
+    strip_terminal,
+)
 from tests.delivery_helpers import make_alert
 
 SLACK_TRICKS = ["<!channel>", "<!here>", "<@U123>", "<https://evil.example|bank>", "<#C123>"]
@@ -61,6 +69,45 @@ def test_slack_renders_only_the_entrys_http_link() -> None:
     assert "javascript" not in bad
     piped = json.dumps(slack_payload(make_alert(link="https://example.org/x|evil")))
     assert "x%7Cevil|" in piped
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("*bold*", "∗bold∗"),
+        ("_italic_", "ˍitalicˍ"),
+        ("~struck~", "∼struck∼"),
+        ("`code`", "ˋcodeˋ"),
+        ("```block```", "ˋˋˋblockˋˋˋ"),
+        ("a*b_c~d`e", "a∗bˍc∼dˋe"),
+        ("<!channel> *x*", "&lt;!channel&gt; ∗x∗"),
+    ],
+)
+def test_slack_mrkdwn_text_has_no_formatting_characters(raw: str, shown: str) -> None:
+    """Formatting characters become look-alikes Slack does not parse; controls stay escaped."""
+    assert slack_mrkdwn(raw) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "cut"),
+    [
+        ("abcdef", 10, "abcdef"),
+        ("abcdef", 4, "abc…"),
+        ("&amp;&amp;", 7, "&amp;…"),
+        ("ab&lt;", 5, "ab…"),
+        ("ab&gt;cd", 7, "ab&gt;…"),
+    ],
+)
+def test_slack_cut_never_splits_an_entity(text: str, limit: int, cut: str) -> None:
+    """Escaped text is cut within the limit, before a half entity rather than through it."""
+    assert slack_cut(text, limit) == cut
+    assert len(slack_cut(text, limit)) <= limit
+
+
+def test_slack_link_label_cannot_format() -> None:
+    """A link's label (the feed's title) shows its formatting characters literally."""
+    link = slack_link("https://example.org/a_b*c", "*Urgent* _now_")
+    assert link == "<https://example.org/a_b*c|∗Urgent∗ ˍnowˍ>"
 
 
 def test_slack_text_objects_are_verbatim() -> None:

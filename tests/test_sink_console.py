@@ -59,18 +59,28 @@ def test_build_sink_reads_secrets_from_the_environment(monkeypatch: pytest.Monke
     """`webhook_url_env` names the variable holding the secret; an unset one is a config error."""
     monkeypatch.setenv("TM_TEST_SLACK", "http://127.0.0.1:9/hook")
     settings = SinkSettings(name="s", type="slack", webhook_url_env="TM_TEST_SLACK")
-    assert build_sink(settings, {}, subscription="x").name == "s"
+    assert build_sink(settings, {}, subscription="x", backoff_max=600.0).name == "s"
     monkeypatch.delenv("TM_TEST_SLACK")
     with pytest.raises(ConfigError, match="unset"):
-        build_sink(settings, {}, subscription="x")
+        build_sink(settings, {}, subscription="x", backoff_max=600.0)
 
 
 def test_sinks_posting_to_one_webhook_share_a_pacer() -> None:
     """Two sinks with the same webhook URL pace together (Slack's limit is per webhook)."""
     pacers: dict[str, Pacer] = {}
     url = SecretStr("http://127.0.0.1:9/hook")
-    build_sink(SinkSettings(name="a", type="slack", webhook_url=url), pacers, subscription="x")
-    build_sink(SinkSettings(name="b", type="slack", webhook_url=url), pacers, subscription="y")
+    build_sink(
+        SinkSettings(name="a", type="slack", webhook_url=url),
+        pacers,
+        subscription="x",
+        backoff_max=600.0,
+    )
+    build_sink(
+        SinkSettings(name="b", type="slack", webhook_url=url),
+        pacers,
+        subscription="y",
+        backoff_max=600.0,
+    )
     assert len(pacers) == 1
     assert next(iter(pacers.values())).interval == 1.0
 
@@ -83,7 +93,7 @@ async def test_apprise_sink_notifies_a_local_json_endpoint() -> None:
     async with http_receiver() as server:
         target = server.url.replace("http://", "json://")
         sink = build_sink(SinkSettings(name="ap", type="apprise", url=SecretStr(target)), {},
-                          subscription="x")  # fmt: skip
+                          subscription="x", backoff_max=600.0)  # fmt: skip
         await sink.send(make_alert("Apprise <b>check</b>"))
         server.script.append(Reply(500, "no"))
         with pytest.raises(RetryableDelivery):

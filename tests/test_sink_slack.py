@@ -8,10 +8,24 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from monitor.alerts.render import Digest
 from monitor.alerts.sinks import Pacer
 from monitor.alerts.sinks.slack import SlackSink
 from monitor.errors import PermanentDelivery, RetryableDelivery
 from tests.delivery_helpers import Reply, free_port, http_receiver, make_alert
+
+MARKUP = "Deal *void* _now_ ~off~ `rm`"
+MARKUP_TOKENS = ("*void*", "_now_", "~off~", "`rm`")
+
+
+def _text_objects(node: object) -> list[dict[str, object]]:
+    """Every Block Kit text object (a dict with type and text) in a payload."""
+    if isinstance(node, list):
+        return [obj for item in node for obj in _text_objects(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if isinstance(node.get("text"), str) and "type" in node else []
+    return own + [obj for value in node.values() for obj in _text_objects(value)]
 
 
 def _sink(url: str, rate: float = 0.0, timeout: float = 5.0) -> SlackSink:
@@ -28,7 +42,7 @@ async def test_slack_accepts_on_200_ok_and_posts_block_kit() -> None:
     assert body["blocks"][0]["type"] == "section"
     assert "&lt;!channel&gt;" in body["blocks"][0]["text"]["text"]
     fields = [f["text"] for f in body["blocks"][1]["fields"]]
-    assert "*Tags*\ntalks, violation" in fields
+    assert "Tags\ntalks, violation" in fields
     assert server.received[0].headers["Content-Type"].startswith("application/json")
 
 
@@ -114,3 +128,78 @@ async def test_slack_webhook_url_never_appears_in_errors_or_logs() -> None:
         await sink.aclose()
     assert "supersecret" not in str(info.value)
     assert "supersecret" not in repr(logs)
+
+
+async def test_formatting_characters_in_feed_text_reach_slack_unformatted() -> None:
+    """`*`, `_`, `~` and backticks from a feed are plain text in what Slack receives."""
+    alert = make_alert(MARKUP, summary=f"Summary: {MARKUP}", tags=("*t*",), terms=("_m_",))
+    async with http_receiver() as server:
+        sink = _sink(server.url)
+        await sink.send(alert)
+        await sink.aclose()
+    body = server.received[0].json()
+    objects = _text_objects(body["blocks"])
+    plain = [str(o["text"]) for o in objects if o["type"] == "plain_text"]
+    mrkdwn = [str(o["text"]) for o in objects if o["type"] == "mrkdwn"]
+    assert f"Summary: {MARKUP}" in plain
+    assert "Tags\n*t*" in plain
+    assert "Matched\n_m_" in plain
+    for text in mrkdwn:
+        assert not any(token in text for token in MARKUP_TOKENS)
+    assert "Deal ∗void∗ ˍnowˍ ∼off∼ ˋrmˋ" in mrkdwn[0]
+    assert body["mrkdwn"] is False
+    assert not any(token in body["text"] for token in MARKUP_TOKENS)
+
+
+async def test_digest_titles_with_formatting_characters_reach_slack_unformatted() -> None:
+    """A digest's linked titles show feed text literally, with mentions still escaped."""
+    alerts = (
+        make_alert(MARKUP, entry_id="a"),
+        make_alert(f"{MARKUP} <!here>", link="", entry_id="b"),
+    )
+    async with http_receiver() as server:
+        sink = _sink(server.url)
+        await sink.send_digest(Digest("d1", "desk", alerts))
+        await sink.aclose()
+    body = server.received[0].json()
+    texts = [str(o["text"]) for o in _text_objects(body["blocks"])]
+    assert len(texts) == 3
+    for text in texts:
+        assert not any(token in text for token in MARKUP_TOKENS)
+        assert "<!here>" not in text
+    assert "|Deal ∗void∗ ˍnowˍ ∼off∼ ˋrmˋ>" in texts[1]
+    assert "&lt;!here&gt;" in texts[2]
+
+
+async def test_slack_429_with_a_huge_retry_after_holds_the_pacer_at_most_backoff_max() -> None:
+    """`Retry-After: 1e9` defers the shared pacer by delivery.backoff_max, not 10⁹ s."""
+    pacer = Pacer(1.0, clock=lambda: 1000.0, max_defer=600.0)
+    async with http_receiver() as server:
+        server.script.append(Reply(429, "rate_limited", {"Retry-After": "1e9"}))
+        sink = SlackSink("slack", SecretStr(server.url), pacer=pacer, timeout=5.0)
+        with pytest.raises(RetryableDelivery) as info:
+            await sink.send(make_alert())
+        await sink.aclose()
+    assert info.value.retry_after == 600.0
+    assert pacer.delay() == 600.0
+
+
+async def test_escaping_cannot_push_a_text_object_past_slacks_limits() -> None:
+    """Titles, links and terms full of `&` still fit Slack's 3000/2000-character limits."""
+    link = "https://example.org/?" + "a=1&" * 500
+    alert = make_alert("&" * 300, link=link, summary="<" * 600, terms=("&" * 80,) * 40)
+    async with http_receiver() as server:
+        sink = _sink(server.url)
+        await sink.send(alert)
+        await sink.send_digest(Digest("d1", "desk", (alert,)))
+        await sink.aclose()
+    for received in server.received:
+        body = received.json()
+        assert len(body["text"]) <= 3000
+        for block in body["blocks"]:
+            for obj in _text_objects(block.get("fields", [])):
+                assert len(str(obj["text"])) <= 2000
+            for obj in _text_objects([block.get("text"), *block.get("elements", [])]):
+                assert len(str(obj["text"])) <= 3000
+    first = server.received[0].json()["blocks"][0]["text"]["text"]
+    assert first.endswith("*" + "&amp;" * 300 + "*")

@@ -398,6 +398,9 @@ def build_notifiers(
     pacers: dict[str, Pacer] = {}
     notifiers = []
     for sub in settings.subscriptions:
-        sink = build_sink(settings.sink(sub.sink), pacers, subscription=sub.name)
+        sink = build_sink(
+            settings.sink(sub.sink), pacers, subscription=sub.name,
+            backoff_max=settings.delivery.backoff_max,
+        )  # fmt: skip
         notifiers.append(Notifier(sub, sink, client, keys, settings.delivery, consumer=consumer))
     return notifiers

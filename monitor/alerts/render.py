@@ -20,8 +20,10 @@ from monitor.alerts.textsafe import (
     header_text,
     http_link,
     one_line,
+    slack_cut,
     slack_escape,
     slack_link,
+    slack_mrkdwn,
     strip_terminal,
 )
 
@@ -133,46 +135,72 @@ def console_digest(digest: Digest, *, colour: bool = False) -> str:
 # --- Slack ------------------------------------------------------------------------------------
 
 
+# Slack refuses a whole message (HTTP 400) when a text object is too long, and escaping can
+# make feed text five times longer (& → &amp;): limits are applied to the escaped text.
+_SECTION_CHARS = 3000
+_FIELD_CHARS = 2000
+
+
 def _mrkdwn(text: str) -> dict[str, Any]:
     # verbatim: Slack must not auto-link URLs, channel names or mentions inside our text.
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
+    # Feed text inside it has passed through slack_mrkdwn or slack_link.
+    return {"type": "mrkdwn", "text": slack_cut(text, _SECTION_CHARS), "verbatim": True}
+
+
+def _plain(text: str, limit: int = _SECTION_CHARS) -> dict[str, Any]:
+    # plain_text is never formatted; entities still decode, so <, > and & stay escaped, and
+    # emoji=False keeps ":shortcodes:" in feed text as typed.
+    return {"type": "plain_text", "text": slack_cut(slack_escape(text), limit), "emoji": False}
+
+
+def _linked_title(view: AlertView, before: str, after: str = "") -> str:
+    """``before`` + the title (linked when it has a link and the whole still fits) + ``after``."""
+    if view.link:
+        linked = f"{before}{slack_link(view.link, view.title)}{after}"
+        if len(linked) <= _SECTION_CHARS:
+            return linked
+    return f"{before}{slack_mrkdwn(view.title)}{after}"
 
 
 def _slack_alert_blocks(view: AlertView) -> list[dict[str, Any]]:
+    # Feed text goes in plain_text objects; only the title, a link, needs mrkdwn.
     emoji = _SEVERITY_EMOJI.get(view.severity, "")
-    head = f"{emoji} *{view.severity.upper()}* · {slack_escape(view.rule_title)}"
-    title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
+    head = f"{emoji} *{view.severity.upper()}* · {slack_mrkdwn(view.rule_title)}"
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": _mrkdwn(f"{head}\n*{title}*")},
+        {"type": "section", "text": _mrkdwn(_linked_title(view, f"{head}\n*", "*"))},
     ]
-    fields = [_mrkdwn(f"*Source*\n{slack_escape(view.feed)}"),
-              _mrkdwn(f"*Published*\n{view.published}")]  # fmt: skip
+    fields = [_plain(f"Source\n{view.feed}"), _plain(f"Published\n{view.published}")]
     if view.tags:
-        fields.append(_mrkdwn(f"*Tags*\n{slack_escape(', '.join(view.tags))[:1900]}"))
+        fields.append(_plain(f"Tags\n{', '.join(view.tags)}", _FIELD_CHARS))
     if view.terms:
-        fields.append(_mrkdwn(f"*Matched*\n{slack_escape(', '.join(view.terms))[:1900]}"))
+        fields.append(_plain(f"Matched\n{', '.join(view.terms)}", _FIELD_CHARS))
     if view.deadline:
-        fields.append(_mrkdwn(f"*Deadline*\n{view.deadline}"))
+        fields.append(_plain(f"Deadline\n{view.deadline}"))
     blocks.append({"type": "section", "fields": fields})
     if note := _sources_note(view):
-        blocks.append({"type": "section", "text": _mrkdwn(slack_escape(note)[:2900])})
+        blocks.append({"type": "section", "text": _plain(note)})
     if view.summary:
-        blocks.append({"type": "section", "text": _mrkdwn(slack_escape(view.summary)[:2900])})
-    context = f"rule `{slack_escape(view.rule_id)}` · alert `{view.alert_id}`"
-    blocks.append({"type": "context", "elements": [_mrkdwn(context)]})
+        blocks.append({"type": "section", "text": _plain(view.summary)})
+    context = f"rule {view.rule_id} · alert {view.alert_id}"
+    blocks.append({"type": "context", "elements": [_plain(context)]})
     return blocks
 
 
 def _fallback(view: AlertView) -> str:
     prefix = f"+{len(view.sources)} sources · " if view.sources else ""
-    return slack_escape(f"{prefix}[{view.severity.upper()}] {view.rule_title}: {view.title}")
+    return slack_mrkdwn(f"{prefix}[{view.severity.upper()}] {view.rule_title}: {view.title}")
 
 
 def slack_payload(alert: Alert) -> dict[str, Any]:
-    """Block Kit message for an incoming webhook; feed text escaped, never a mention or link."""
+    """Block Kit message for an incoming webhook; feed text plain, never a mention or link.
+
+    ``text`` is the notification fallback: mrkdwn parsing is switched off for it and its
+    formatting characters are replaced as in mrkdwn, for clients that format it anyway.
+    """
     view = alert_view(alert)
     return {
-        "text": _fallback(view)[:3000],
+        "text": slack_cut(_fallback(view), _SECTION_CHARS),
+        "mrkdwn": False,
         "blocks": _slack_alert_blocks(view),
         "unfurl_links": False,
         "unfurl_media": False,
@@ -182,17 +210,23 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
 def slack_digest_payload(digest: Digest, *, limit: int = 40) -> dict[str, Any]:
     """One Block Kit message listing a digest's alerts (Slack allows 50 blocks)."""
     views = [alert_view(a) for a in digest.alerts]
-    head = f"*Digest* · {len(views)} alerts for `{slack_escape(digest.subscription)}`"
+    head = f"*Digest* · {len(views)} alerts for {slack_mrkdwn(digest.subscription)}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(head)}]
     for view in views[:limit]:
-        title = slack_link(view.link, view.title) if view.link else slack_escape(view.title)
-        line = f"*{view.severity.upper()}* {slack_escape(view.rule_title)} · {title}"
-        blocks.append({"type": "section", "text": _mrkdwn(f"{line}\n{slack_escape(view.feed)}")})
+        line = f"*{view.severity.upper()}* {slack_mrkdwn(view.rule_title)} · "
+        text = _linked_title(view, line, f"\n{slack_mrkdwn(view.feed)}")
+        blocks.append({"type": "section", "text": _mrkdwn(text)})
     if len(views) > limit:
         more = f"… and {len(views) - limit} more"
-        blocks.append({"type": "context", "elements": [_mrkdwn(more)]})
+        blocks.append({"type": "context", "elements": [_plain(more)]})
     text = f"Digest: {len(views)} treaty-monitor alerts"
-    return {"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    return {
+        "text": text,
+        "mrkdwn": False,
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
 
 
 # --- webhook ----------------------------------------------------------------------------------

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from email.utils import parsedate_to_datetime
-
 from monitor.errors import DeliveryError, PermanentDelivery, RetryableDelivery
 
 # Statuses that mean "the request may succeed later" even though they are 4xx.
@@ -22,24 +19,6 @@ def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> fl
     exponent = min(attempt - 1, 62)
     ceiling = min(cap, base * (2.0**exponent))
     return ceiling / 2.0 + ceiling / 2.0 * min(max(jitter, 0.0), 1.0)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); ``None`` if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max((when - now).total_seconds(), 0.0)
 
 
 def classify_http(

@@ -18,6 +18,11 @@ _ESCAPES = re.compile(
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 _WHITESPACE = re.compile(r"\s+")
 _ENCODED_WORD = re.compile(r"=\?", re.ASCII)
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")  # the tail of an entity cut short: "&am", "&l"
+# Slack mrkdwn has no escape for its formatting characters (a backslash stays visible), so in
+# mrkdwn text they become look-alikes Slack does not parse: ∗ (U+2217), ˍ (U+02CD), ∼ (U+223C),
+# ˋ (U+02CB). Text objects of type plain_text are never formatted and keep the originals.
+_SLACK_FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 
 
 def strip_terminal(text: str) -> str:
@@ -38,13 +43,25 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_cut(text: str, limit: int) -> str:
+    """Escaped Slack text cut to ``limit`` characters, never through an entity like ``&amp;``."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: max(limit - 1, 0)]) + "…"
+
+
+def slack_mrkdwn(text: str) -> str:
+    """Feed text for a mrkdwn object: shown literally, never bold, italic, struck or code."""
+    return slack_escape(text).translate(_SLACK_FORMATTING)
+
+
 def slack_link(url: str, label: str) -> str:
-    """A Slack ``<url|label>`` link, or the escaped label alone if ``url`` is not http(s)."""
+    """A Slack ``<url|label>`` link, or the label alone if ``url`` is not http(s); mrkdwn-safe."""
     safe = safe_link(url)
     if not safe:
-        return slack_escape(label)
+        return slack_mrkdwn(label)
     target = slack_escape(safe).replace("|", "%7C")
-    return f"<{target}|{slack_escape(label).replace('|', '¦')}>"
+    return f"<{target}|{slack_mrkdwn(label).replace('|', '¦')}>"
 
 
 def header_text(text: str, limit: int = 200) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,8 @@ from monitor import __version__
 from monitor.config import FetchSettings
 from monitor.errors import FetchError, PermanentFetchError, RetryableFetchError
 from monitor.feeds.netpolicy import AddressPolicy, ForbiddenAddress, PolicyResolver
-from monitor.feeds.timing import parse_max_age, parse_retry_after
+from monitor.feeds.timing import parse_max_age
+from monitor.retry_after import parse_retry_after
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
@@ -77,10 +79,12 @@ class Fetcher:
         self.settings = settings
         self.policy = policy or AddressPolicy(allow_private=settings.allow_private_networks)
         self._inner_resolver = resolver
-        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        # One session per policy: the strict one, and one per feed on a private host (its
+        # resolver opens only that host), so no connection or DNS answer crosses policies.
+        self._sessions: dict[AddressPolicy, aiohttp.ClientSession] = {}
 
     def _session(self, policy: AddressPolicy) -> aiohttp.ClientSession:
-        key = policy.allow_private
+        key = policy
         session = self._sessions.get(key)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
@@ -121,8 +125,13 @@ class Fetcher:
         configured_url: str,
         etag: str = "",
         last_modified: str = "",
+        redirect_hosts: Iterable[str] = (),
     ) -> FetchResult:
-        """Fetch ``url`` (the feed's current URL; ``configured_url`` is what the config names)."""
+        """Fetch ``url`` (the feed's current URL; ``configured_url`` is what the config names).
+
+        ``redirect_hosts`` are hosts this feed's redirects may reach besides its own (added to
+        ``fetch.private_redirect_hosts``; used only when the feed itself is on a private address).
+        """
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
@@ -134,7 +143,8 @@ class Fetcher:
             return FetchResult(200, url, body, elapsed=time.monotonic() - started)
         if scheme not in ("http", "https"):
             raise PermanentFetchError(f"fetcher: unsupported scheme {scheme!r}", kind="scheme")
-        policy = self.policy.exempting(urlsplit(configured_url).hostname or "")
+        listed = (*self.settings.private_redirect_hosts, *redirect_hosts)
+        policy = self.policy.exempting(configured_url, listed)
         try:
             async with asyncio.timeout(self.settings.timeout):
                 result = await self._follow(url, policy, etag, last_modified)
@@ -190,7 +200,10 @@ class Fetcher:
                 permanent_redirect=permanent,
             )
         if status != 200:
-            raise _status_error(status, headers.get("Retry-After"))
+            retry_after = parse_retry_after(
+                headers.get("Retry-After"), datetime.now(UTC), cap=self.settings.backoff_max
+            )
+            raise _status_error(status, retry_after)
         body = await read_body(response, self.settings.max_bytes)
         return FetchResult(
             200,
@@ -312,9 +325,11 @@ def _check_target(url: URL, policy: AddressPolicy) -> None:
         raise PermanentFetchError(
             f"fetcher: redirect to unsupported scheme {url.scheme!r}", kind="scheme"
         )
-    if not url.host or not policy.allows_host(url.host):
+    if not url.host or not policy.allows_host(url.host, url.port):
+        host = url.host or ""
         raise PermanentFetchError(
-            "fetcher: refused to connect to a non-public address", kind="private_address"
+            f"fetcher: refused {host[:100]}:{url.port}: {policy.refusal(host)}",
+            kind="private_address",
         )
 
 
@@ -327,8 +342,7 @@ def _conditional(etag: str, last_modified: str) -> dict[str, str]:
     return headers
 
 
-def _status_error(status: int, retry_after_header: str | None) -> FetchError:
-    retry_after = parse_retry_after(retry_after_header, datetime.now(UTC))
+def _status_error(status: int, retry_after: float | None) -> FetchError:
     if status == 429:
         return RetryableFetchError(
             "fetcher: HTTP 429", kind="rate_limited", retry_after=retry_after
@@ -348,9 +362,7 @@ def _translate(exc: aiohttp.ClientError) -> FetchError:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ForbiddenAddress):
-            return PermanentFetchError(
-                "fetcher: refused to connect to a non-public address", kind="private_address"
-            )
+            return PermanentFetchError(f"fetcher: refused: {cause}", kind="private_address")
         cause = cause.__cause__ or getattr(cause, "os_error", None)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return RetryableFetchError(f"fetcher: cannot resolve host: {exc}", kind="dns")

@@ -105,6 +105,7 @@ class FeedPoller:
                 configured_url=configured,
                 etag=state.etag if same_config else "",
                 last_modified=state.last_modified if same_config else "",
+                redirect_hosts=feed.private_redirect_hosts,
             )
         except FetchError as exc:
             return await self._failed(feed, state, exc, now, base)

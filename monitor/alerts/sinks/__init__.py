@@ -15,23 +15,30 @@ from monitor.errors import ConfigError
 __all__ = ["Pacer", "Sink", "build_sink"]
 
 
-def _pacer(pacers: dict[str, Pacer], settings: SinkSettings, target: str) -> Pacer:
+def _pacer(
+    pacers: dict[str, Pacer], settings: SinkSettings, target: str, max_defer: float
+) -> Pacer:
     # One pacer per destination: two sinks posting to the same webhook share its rate limit.
     key = hashlib.sha256(f"{settings.type}\x00{target}".encode()).hexdigest()
     if key not in pacers:
-        pacers[key] = Pacer(settings.pace())
+        pacers[key] = Pacer(settings.pace(), max_defer=max_defer)
     return pacers[key]
 
 
-def build_sink(settings: SinkSettings, pacers: dict[str, Pacer], *, subscription: str) -> Sink:
-    """The sink ``settings`` describe; secrets are read here (file, else environment)."""
+def build_sink(
+    settings: SinkSettings, pacers: dict[str, Pacer], *, subscription: str, backoff_max: float
+) -> Sink:
+    """The sink ``settings`` describe; secrets are read here (file, else environment).
+
+    ``backoff_max`` (``delivery.backoff_max``) bounds how long a ``Retry-After`` holds a pacer.
+    """
     if settings.type == "console":
         return ConsoleSink(settings.name, colour=settings.color)
     if settings.type == "slack":
         url = settings.secret("webhook_url")
         if url is None:
             raise ConfigError(f"sinks: {settings.name!r}: webhook_url_env names an unset variable")
-        pacer = _pacer(pacers, settings, url.get_secret_value())
+        pacer = _pacer(pacers, settings, url.get_secret_value(), backoff_max)
         return SlackSink(settings.name, url, pacer=pacer, timeout=settings.timeout)
     if settings.type == "email":
         options = SmtpOptions(
@@ -45,12 +52,12 @@ def build_sink(settings: SinkSettings, pacers: dict[str, Pacer], *, subscription
         target = f"{settings.smtp_host}:{settings.smtp_port}"
         return EmailSink(
             settings.name, options, sender=settings.sender, recipients=settings.recipients,
-            pacer=_pacer(pacers, settings, target),
+            pacer=_pacer(pacers, settings, target, backoff_max),
         )  # fmt: skip
     url = settings.secret("url")
     if url is None:
         raise ConfigError(f"sinks: {settings.name!r}: url_env names an unset variable")
-    pacer = _pacer(pacers, settings, url.get_secret_value())
+    pacer = _pacer(pacers, settings, url.get_secret_value(), backoff_max)
     if settings.type == "webhook":
         return WebhookSink(
             settings.name, url, secret=settings.secret("hmac_secret"), pacer=pacer,

@@ -34,10 +34,21 @@ class Sink(Protocol):
 
 
 class Pacer:
-    """Spaces calls at least ``1 / rate`` seconds apart, queueing bursts instead of dropping."""
+    """Spaces calls at least ``1 / rate`` seconds apart, queueing bursts instead of dropping.
 
-    def __init__(self, rate_per_second: float, clock: Callable[[], float] = time.monotonic):
+    ``max_defer`` bounds how far a service may push the next call back (``delivery.backoff_max``;
+    its default here is that setting's default).
+    """
+
+    def __init__(
+        self,
+        rate_per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_defer: float = 600.0,
+    ) -> None:
         self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self.max_defer = max(max_defer, 0.0)
         self._clock = clock
         self._next = 0.0
         self._lock = asyncio.Lock()
@@ -55,5 +66,10 @@ class Pacer:
             self._next = max(now, self._next) + self.interval
 
     def defer(self, seconds: float) -> None:
-        """Hold the next call back (a service asked us to slow down)."""
-        self._next = max(self._next, self._clock() + seconds)
+        """Hold the next call back (a service asked us to), by at most ``max_defer``."""
+        held = min(max(seconds, 0.0), self.max_defer)
+        self._next = max(self._next, self._clock() + held)
+
+    def delay(self) -> float:
+        """Seconds until the next call may go out (0 when it may go now)."""
+        return max(self._next - self._clock(), 0.0) if self.interval > 0 else 0.0

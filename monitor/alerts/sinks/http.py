@@ -11,15 +11,19 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from monitor.alerts.retry import classify_http, parse_retry_after
+from monitor.alerts.retry import classify_http
 from monitor.alerts.sinks.base import Pacer
 from monitor.errors import PermanentDelivery, RetryableDelivery
+from monitor.retry_after import parse_retry_after
 
 _BODY_LIMIT = 64 * 1024
 
 
 class JsonPoster:
-    """One aiohttp session for one sink (created lazily inside the running loop), paced."""
+    """One aiohttp session for one sink (created lazily inside the running loop), paced.
+
+    A ``Retry-After`` is read clamped to the pacer's ``max_defer`` (``delivery.backoff_max``).
+    """
 
     def __init__(self, *, service: str, timeout: float, pacer: Pacer) -> None:
         self.service = service
@@ -52,7 +56,7 @@ class JsonPoster:
                 text = (await response.content.read(_BODY_LIMIT)).decode("utf-8", "replace")
                 status = response.status
                 retry_after = parse_retry_after(
-                    response.headers.get("Retry-After"), datetime.now(UTC)
+                    response.headers.get("Retry-After"), datetime.now(UTC), cap=self.pacer.max_defer
                 )
         except TimeoutError as exc:
             raise RetryableDelivery(f"{self.service}: timed out") from exc
