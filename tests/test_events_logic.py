@@ -71,6 +71,11 @@ EVENTS = [
     ("Trump says US will leave the Paris climate agreement", "", "paris-agreement", ("us",),
      "withdrawal"),
     ("Armenia ratifies Rome Statute", "", "icc", ("am",), "ratification"),
+    # "UN" only qualifies the treaty named right after it; Honduras takes the step
+    ("UN treaty banning nuclear weapons ratified by Honduras, its 50th state", "", "tpnw",
+     ("hn",), "ratification"),
+    ("Poland and Baltic states to quit landmine treaty", "", "ottawa-convention",
+     ("ee", "lt", "lv", "pl"), "withdrawal"),
     ("Treaty news", "Washington suspended its INF Treaty obligations.", "inf", ("us",),
      "suspension"),
 ]  # fmt: skip

@@ -18,8 +18,8 @@ CORPUS = ROOT / "tests" / "data" / "grouping" / "fresh1.jsonl"
 # Measured floors (docs/events.md, "Measured"). B-cubed counts the reports the rules do not alert
 # on as stories of their own, so it also carries the pack's alert recall (another issue's work).
 BCUBED_F1 = 0.85
-ALERTING_BCUBED_F1 = 0.97
-MESSAGES_PER_EVENT = 1.12
+ALERTING_BCUBED_F1 = 0.96
+MESSAGES_PER_EVENT = 1.14
 
 
 @cache

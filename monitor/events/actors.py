@@ -162,7 +162,11 @@ def subject(
     for name, text in fields:
         treaties = treaty_spans.get(name, ())
         mentions = [
-            m for m in table.mentions(text) if m.actor not in ignore and not _inside(m, treaties)
+            m
+            for m in table.mentions(text)
+            if m.actor not in ignore
+            and not _inside(m, treaties)
+            and not _modifies(m, treaties, text)
         ]
         mentions = _without_topic(mentions, text)
         if not mentions:
@@ -191,6 +195,16 @@ def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
     if after and all(m.demonym for m in inside):
         return after
     return mentions
+
+
+def _modifies(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
+    """Whether the mention only qualifies the treaty named right after it ("UN treaty banning
+    nuclear weapons"); a possessive ("Russia's New START") is no mere qualifier."""
+    return any(
+        start >= mention.end and not text[mention.end : start].strip(" \u00a0")
+        for start, _end in spans
+        if start - mention.end <= 2
+    )
 
 
 def _inside(mention: Mention, spans: Sequence[tuple[int, int]]) -> bool:
