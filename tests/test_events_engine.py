@@ -13,7 +13,7 @@ from monitor.connections import client_from_url
 from monitor.engine import Engine
 from monitor.events.model import Event
 from monitor.events.store import RedisStories
-from monitor.events.stories import bucket
+from monitor.events.stories import Story, bucket
 from monitor.feeds.entry import Entry
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import load_rule_set
@@ -124,3 +124,18 @@ async def test_an_unreadable_story_record_is_skipped(redis_client: aioredis.Redi
     stores = RedisStories(redis_client, keys)
     first = await stores.assign("wire:1", _event(), "US suspends INF", NOW)
     assert await stores.assign("wire:2", _event(), "US suspends INF", NOW) == first
+
+
+async def test_a_bucket_keeps_only_its_newest_stories(redis_client: aioredis.Redis, keys: Keys):
+    """Past the bucket's limit, opening a story drops the one first reported longest ago."""
+    stores = RedisStories(redis_client, keys, max_stories=2)
+    for n, actor in enumerate(("us", "ru", "cn")):
+        event = Event(
+            treaty="inf",
+            actors=(actor,),
+            development="suspension",
+            published=NOW + timedelta(days=n),
+        )
+        await stores.assign(f"wire:{n}", event, "suspends INF", NOW)
+    kept = await redis_client.hgetall(keys.story_bucket("inf"))
+    assert sorted(Story.from_json(raw).actors for raw in kept.values()) == [("cn",), ("ru",)]

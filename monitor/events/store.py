@@ -25,16 +25,26 @@ log = structlog.get_logger(__name__)
 
 # Buckets and entry assignments outlive any window a redelivery or a slow outlet needs.
 STORY_TTL_SECONDS = 60 * 86400
+# A treaty in the news every day keeps at most this many stories (the newest by first report);
+# each assignment reads the whole bucket.
+MAX_STORIES_PER_BUCKET = 500
 _ATTEMPTS = 20
 
 
 class RedisStories:
     """Assigns story ids through Redis, safely across engine processes."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys, window: timedelta = WINDOW) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        window: timedelta = WINDOW,
+        max_stories: int = MAX_STORIES_PER_BUCKET,
+    ) -> None:
         self.client = client
         self.keys = keys
         self.window = window
+        self.max_stories = max_stories
 
     async def assign(self, entry_id: str, event: Event, title: str, at: datetime) -> str:
         """The story id of an entry's event, opening a story when it joins none."""
@@ -55,6 +65,10 @@ class RedisStories:
                     if story is None:
                         story = open_story(entry_id, event, words, at)
                         pipe.hset(bucket_key, story.id, story.to_json())
+                        oldest = sorted(stories, key=lambda s: s.start)
+                        extra = len(stories) + 1 - self.max_stories
+                        if extra > 0:
+                            pipe.hdel(bucket_key, *(s.id for s in oldest[:extra]))
                     pipe.expire(bucket_key, STORY_TTL_SECONDS)
                     pipe.set(entry_key, story.id, ex=STORY_TTL_SECONDS)
                     await pipe.execute()
