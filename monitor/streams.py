@@ -94,8 +94,8 @@ class Keys:
         return f"{self.prefix}:story:{story_key}"
 
     def story_bucket(self, bucket: str) -> str:
-        """Hash: story id -> story JSON, the stories of one treaty and development (engine side;
-        see :mod:`monitor.events.stories`)."""
+        """Hash: story id -> story JSON, the stories of one treaty first reported in one time slot
+        (``<treaty>@<slot>``; engine side, see :mod:`monitor.events.stories`)."""
         return f"{self.prefix}:stories:{bucket}"
 
     def story_of(self, entry_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from monitor.alerts.alert import Alert
 from monitor.connections import client_from_url
 from monitor.engine import Engine
 from monitor.events.model import Event
-from monitor.events.store import RedisStories
-from monitor.events.stories import Story, bucket
+from monitor.events.store import VERSION, RedisStories
+from monitor.events.stories import slot_keys
 from monitor.feeds.entry import Entry
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import load_rule_set
@@ -104,7 +105,8 @@ async def test_two_engines_assigning_one_event_at_once_open_one_story(
             )
         )
         assert len(set(ids)) == 1
-        assert len(await clients[0].hgetall(keys.story_bucket(bucket(_event())))) == 1
+        own_slot = keys.story_bucket(slot_keys(_event(), NOW)[0])
+        assert set(await clients[0].hgetall(own_slot)) == {ids[0], VERSION}
     finally:
         for client in clients:
             await client.aclose()
@@ -120,22 +122,20 @@ async def test_a_redelivered_entry_keeps_its_story(redis_client: aioredis.Redis,
 
 async def test_an_unreadable_story_record_is_skipped(redis_client: aioredis.Redis, keys: Keys):
     """A corrupt record in a bucket is logged and left out; assignment carries on."""
-    await redis_client.hset(keys.story_bucket("inf"), "broken", "{not json")
+    await redis_client.hset(keys.story_bucket(slot_keys(_event(), NOW)[0]), "broken", "{not json")
     stores = RedisStories(redis_client, keys)
     first = await stores.assign("wire:1", _event(), "US suspends INF", NOW)
     assert await stores.assign("wire:2", _event(), "US suspends INF", NOW) == first
 
 
-async def test_a_bucket_keeps_only_its_newest_stories(redis_client: aioredis.Redis, keys: Keys):
-    """Past the bucket's limit, opening a story drops the one first reported longest ago."""
-    stores = RedisStories(redis_client, keys, max_stories=2)
-    for n, actor in enumerate(("us", "ru", "cn")):
-        event = Event(
-            treaty="inf",
-            actors=(actor,),
-            development="suspension",
-            published=NOW + timedelta(days=n),
-        )
-        await stores.assign(f"wire:{n}", event, "suspends INF", NOW)
-    kept = await redis_client.hgetall(keys.story_bucket("inf"))
-    assert sorted(Story.from_json(raw).actors for raw in kept.values()) == [("cn",), ("ru",)]
+async def test_stories_are_kept_by_treaty_and_time_slot(redis_client: aioredis.Redis, keys: Keys):
+    """A story is written to its treaty's slot of its first report; a report one window later
+    still finds it in the neighbouring slot; one far later reads other slots and opens its own."""
+    stores = RedisStories(redis_client, keys)
+    first = await stores.assign("wire:1", _event(), "US suspends INF", NOW)
+    own = await redis_client.hgetall(keys.story_bucket(slot_keys(_event(), NOW)[0]))
+    assert set(own) == {first, VERSION}
+    later = replace(_event(), published=NOW + timedelta(days=2, hours=23))
+    assert await stores.assign("wire:2", later, "US suspends INF", NOW) == first
+    far = replace(_event(), published=NOW + timedelta(days=40))
+    assert await stores.assign("wire:3", far, "US suspends INF", NOW) != first

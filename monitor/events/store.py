@@ -1,88 +1,112 @@
 """The daemon's story index in Redis: the same choice as :class:`StoryIndex`, made atomically.
 
-Each treaty+development bucket is one hash (``Keys.story_bucket``). Assigning an entry WATCHes
-the bucket and the entry's own key, reads the bucket, chooses with the pure
-:func:`monitor.events.stories.choose`, and writes in MULTI/EXEC; when another engine changed the
-bucket meanwhile, EXEC fails and the choice is made again over the new contents. So two engine
-processes never open two stories for one event, and a redelivered entry keeps its story.
+Stories live in one hash per treaty and time slot (``Keys.story_bucket``, slots one window wide:
+:func:`monitor.events.stories.slot_keys`), so an assignment reads only the few stories of three
+slots, each hash carrying a version (field ``~v``). An assignment reads the entry's own key and
+the three hashes in one round trip, chooses with the pure :func:`monitor.events.stories.choose`,
+and commits with one Lua script: it keeps a story the entry already has, and opens a new story
+only if no hash changed since the read (otherwise the choice is made again over the new
+contents). So two engine processes never open two stories for one event, and a redelivered entry
+keeps its story: two round trips per alerting entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import WatchError
 
 from monitor.errors import StoreError
 from monitor.events.model import Event
-from monitor.events.stories import WINDOW, Story, bucket, choose, open_story, title_words
-from monitor.streams import Keys, as_text
+from monitor.events.stories import (
+    WINDOW,
+    Story,
+    bucket,
+    choose,
+    open_story,
+    slot_keys,
+    title_words,
+)
+from monitor.streams import Keys, as_text, decode_fields
 
 log = structlog.get_logger(__name__)
 
 # Buckets and entry assignments outlive any window a redelivery or a slow outlet needs.
 STORY_TTL_SECONDS = 60 * 86400
-# A treaty in the news every day keeps at most this many stories (the newest by first report);
-# each assignment reads the whole bucket.
-MAX_STORIES_PER_BUCKET = 500
+VERSION = "~v"
 _ATTEMPTS = 20
+
+# KEYS: the entry's key, then its own slot's hash and the two neighbours. ARGV: story id, story
+# JSON ("" to join an existing story), ttl, then the three versions read. Returns {0, story id}
+# when assigned (or already assigned), {1, ""} when a hash changed since the read.
+_COMMIT = """
+local known = redis.call('GET', KEYS[1])
+if known then return {0, known} end
+if ARGV[2] ~= '' then
+  for i = 1, 3 do
+    local version = redis.call('HGET', KEYS[i + 1], '~v') or '0'
+    if version ~= ARGV[i + 3] then return {1, ''} end
+  end
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('HINCRBY', KEYS[2], '~v', 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return {0, ARGV[1]}
+"""
 
 
 class RedisStories:
     """Assigns story ids through Redis, safely across engine processes."""
 
-    def __init__(
-        self,
-        client: aioredis.Redis,
-        keys: Keys,
-        window: timedelta = WINDOW,
-        max_stories: int = MAX_STORIES_PER_BUCKET,
-    ) -> None:
+    def __init__(self, client: aioredis.Redis, keys: Keys, window: timedelta = WINDOW) -> None:
         self.client = client
         self.keys = keys
         self.window = window
-        self.max_stories = max_stories
+        self._commit = client.register_script(_COMMIT)
 
     async def assign(self, entry_id: str, event: Event, title: str, at: datetime) -> str:
         """The story id of an entry's event, opening a story when it joins none."""
-        bucket_key = self.keys.story_bucket(bucket(event))
+        buckets = [self.keys.story_bucket(key) for key in slot_keys(event, at, self.window)]
         entry_key = self.keys.story_of(entry_id)
         words = title_words(title)
         for _ in range(_ATTEMPTS):
-            async with self.client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(bucket_key, entry_key)
-                    known = await pipe.get(entry_key)
-                    if known is not None:
-                        return as_text(known)
-                    raw = await pipe.hgetall(bucket_key)
-                    stories = _stories(raw.values(), bucket_key)
-                    story = choose(event, words, stories, at, self.window)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if story is None:
-                        story = open_story(entry_id, event, words, at)
-                        pipe.hset(bucket_key, story.id, story.to_json())
-                        oldest = sorted(stories, key=lambda s: s.start)
-                        extra = len(stories) + 1 - self.max_stories
-                        if extra > 0:
-                            pipe.hdel(bucket_key, *(s.id for s in oldest[:extra]))
-                    pipe.expire(bucket_key, STORY_TTL_SECONDS)
-                    pipe.set(entry_key, story.id, ex=STORY_TTL_SECONDS)
-                    await pipe.execute()
-                    return story.id
-                except WatchError:
-                    log.info("story_assign_retry", entry_id=entry_id, bucket=bucket(event))
-                    continue
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.get(entry_key)
+                for key in buckets:
+                    pipe.hgetall(key)
+                known, *contents = await pipe.execute()
+            if known is not None:
+                return as_text(known)
+            hashes = [decode_fields(content or {}) for content in contents]
+            stories = [s for key, h in zip(buckets, hashes, strict=True) for s in _stories(h, key)]
+            story = choose(event, words, stories, at, self.window)
+            opened = story is None
+            if story is None:
+                story = open_story(entry_id, event, words, at)
+            status, value = await self._commit(
+                keys=[entry_key, *buckets],
+                args=[
+                    story.id,
+                    story.to_json() if opened else "",
+                    STORY_TTL_SECONDS,
+                    *(h.get(VERSION, "0") for h in hashes),
+                ],
+            )
+            if int(status) == 0:
+                return as_text(value)
+            log.info("story_assign_retry", entry_id=entry_id, bucket=bucket(event))
         raise StoreError(f"stories: could not assign a story to {entry_id} (bucket kept changing)")
 
 
-def _stories(values: Iterable[str | bytes], key: str) -> list[Story]:
+def _stories(fields: Mapping[str, str], key: str) -> list[Story]:
     """The readable records of a bucket; an unreadable one is logged and left out."""
     stories: list[Story] = []
-    for value in values:
+    for name, value in fields.items():
+        if name == VERSION:
+            continue
         try:
             stories.append(Story.from_json(value))
         except (ValueError, KeyError, TypeError) as exc:

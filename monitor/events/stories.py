@@ -13,7 +13,7 @@ An entry joins a story when all of these hold (docs/events.md):
 Title similarity never decides alone: it only ranks several eligible stories, and it is required
 in addition when the entry names no treaty (treaty ``None``: a general "treaty" word).
 
-Stories are kept in buckets keyed by treaty (:func:`bucket`), so a store only
+Stories are kept in buckets keyed by treaty and time slot (:func:`slot_keys`), so a store only
 reads the few stories an entry could join: the in-memory :class:`StoryIndex` here (``match``,
 ``rules backtest``) and the Redis one in :mod:`monitor.events.store` (the daemon).
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -86,6 +87,18 @@ class Story:
 def bucket(event: Event) -> str:
     """The stories an event could join share this key: its treaty id."""
     return event.treaty or "-"
+
+
+def slot(moment: datetime, window: timedelta = WINDOW) -> int:
+    """The time slot, one window wide, of a story first reported at ``moment``."""
+    return math.floor(_aware(moment).timestamp() / window.total_seconds())
+
+
+def slot_keys(event: Event, at: datetime, window: timedelta = WINDOW) -> tuple[str, str, str]:
+    """The buckets holding every story the event could join: its own slot first, then the slots
+    before and after (a story within one window of it starts in one of the three)."""
+    middle, name = slot(event.published or at, window), bucket(event)
+    return (f"{name}@{middle}", f"{name}@{middle - 1}", f"{name}@{middle + 1}")
 
 
 def same_development(event: Event, story: Story) -> bool:
@@ -173,11 +186,12 @@ class StoryIndex:
         if entry_id in self._of_entry:
             return self._of_entry[entry_id]
         words = title_words(title)
-        stories = self._buckets.setdefault(bucket(event), [])
+        keys = slot_keys(event, at, self.window)
+        stories = [story for key in keys for story in self._buckets.get(key, ())]
         story = choose(event, words, stories, at, self.window)
         if story is None:
             story = open_story(entry_id, event, words, at)
-            stories.append(story)
+            self._buckets.setdefault(keys[0], []).append(story)
         self._of_entry[entry_id] = story.id
         return story.id
 
