@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -139,3 +139,34 @@ async def test_stories_are_kept_by_treaty_and_time_slot(redis_client: aioredis.R
     assert await stores.assign("wire:2", later, "US suspends INF", NOW) == first
     far = replace(_event(), published=NOW + timedelta(days=40))
     assert await stores.assign("wire:3", far, "US suspends INF", NOW) != first
+
+
+NOTICE = [
+    ("ap", "US serves formal notice of withdrawal from INF Treaty, effective in six months"),
+    ("reuters", "Washington formally notifies Moscow it is leaving the INF Treaty; exit takes "
+     "effect in six months"),
+    ("bbc", "U.S. hands Russia formal notice of INF withdrawal, six-month clock starts"),
+    ("tass", "США официально уведомили Россию о выходе из ДРСМД, выход вступит в силу через "
+     "шесть месяцев"),
+]  # fmt: skip
+
+
+async def test_one_formal_notice_from_four_outlets_is_one_story_on_both_channels(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Three outlets and a Russian report of one notice: every treaties and urgent alert carries
+    the same story and due date (what the notifier's one message per story relies on)."""
+    pack = load_rule_set([PACK])
+    engine = await _engine(redis_client, keys, pack)
+    for n, (feed, title) in enumerate(NOTICE):
+        entry = _entry(f"n{n}", title, NOW + timedelta(minutes=20 * n), feed)
+        await engine.publish(entry, pack.match(entry), now=NOW)
+    alerts = [
+        *await _alerts(redis_client, keys, "treaties"),
+        *await _alerts(redis_client, keys, "urgent"),
+    ]
+    assert len(alerts) == 8
+    assert len({a.story for a in alerts}) == 1
+    assert {a.deadline for a in alerts} == {date(2019, 8, 1)}
+    lines = {a.event.line() for a in alerts if a.event}
+    assert lines == {"United States · INF Treaty · withdrawal"}
