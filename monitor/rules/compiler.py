@@ -15,7 +15,14 @@ from monitor.rules.conditions import AllOf, AnyOf, Condition, Near, NoneOf, Same
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.schema import ExampleModel, FileModel, RuleModel
 from monitor.rules.terms import Term, TermError, compile_term
-from monitor.rules.vocabulary import ID_PATTERN, Canonical, derived_id, display_name, term_key
+from monitor.rules.vocabulary import (
+    Canonical,
+    GroupError,
+    derived_id,
+    display_name,
+    parse_group,
+    term_key,
+)
 from monitor.rules.yamlsource import Located, Path_
 
 _LOGIC_KEYS = ("all", "any", "none", "near", "same_sentence")
@@ -169,51 +176,19 @@ def _vocabulary(
     return tuple(ids)
 
 
-_GROUP_KEYS = ("id", "name", "terms")
-
-
 def _group(
     ctx: _Context, source: SourceFile, path: Path_, item: dict[str, Any], lines: dict[str, int]
 ) -> tuple[Canonical, list[Any]] | None:
     """A group entry ``{id, name, terms}``: its canonical id and name, and its raw terms."""
-    unknown = sorted(set(item) - set(_GROUP_KEYS), key=str)
-    if unknown:
-        ctx.error(
-            source,
-            (*path, unknown[0]),
-            f"{_where(path)}: unknown key {unknown[0]!r} (a group has id, name and terms)",
-            key=True,
-        )
+    parsed = parse_group(item, lines)
+    if isinstance(parsed, GroupError):
+        # An unknown key is reported at the key, as part of the entry; a bad value at its field.
+        field = (*path, parsed.field) if parsed.field in item else path
+        shown = path if parsed.key else (*path, *parsed.field_path)
+        ctx.error(source, field, f"{_where(shown)}: {parsed.message}", key=parsed.key)
         return None
-    group_id, terms, name = item.get("id"), item.get("terms"), item.get("name")
-    if not isinstance(group_id, str) or not ID_PATTERN.match(group_id):
-        ctx.error(
-            source,
-            (*path, "id") if "id" in item else path,
-            f"{_where((*path, 'id'))}: expected an id of lower-case letters, digits and "
-            "hyphens (like inf or new-start)",
-        )
-        return None
-    if group_id in lines:
-        ctx.error(
-            source,
-            (*path, "id"),
-            f"{_where((*path, 'id'))}: id {group_id!r} is already used on line {lines[group_id]}",
-        )
-        return None
-    lines[group_id] = source.located.position(path)[0]
-    if not isinstance(terms, list) or not terms:
-        ctx.error(
-            source,
-            (*path, "terms") if "terms" in item else path,
-            f"{_where((*path, 'terms'))}: expected a non-empty list of terms",
-        )
-        return None
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        ctx.error(source, (*path, "name"), f"{_where((*path, 'name'))}: expected a name")
-        return None
-    shown = name.strip() if isinstance(name, str) else display_name(str(terms[0]))
-    return Canonical(group_id, shown), terms
+    lines[parsed[0].id] = source.located.position(path)[0]
+    return parsed
 
 
 def _vocabulary_term(

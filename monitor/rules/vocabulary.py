@@ -12,6 +12,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ALTERNATIVES = re.compile(r"\[([^\[\]]*)\]")
@@ -53,3 +54,43 @@ def derived_id(text: str) -> str:
         if slug and ID_PATTERN.match(slug) and len(slug) * 2 >= len(name):
             return slug
     return "term-" + hashlib.sha256(term_key(text).encode()).hexdigest()[:10]
+
+
+_GROUP_KEYS = ("id", "name", "terms")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupError:
+    """Why a group entry is invalid, and which of its fields (``""``: the entry) to point at."""
+
+    message: str
+    field: str = ""
+    key: bool = False  # point at the key rather than its value
+
+    @property
+    def field_path(self) -> tuple[str, ...]:
+        """The field as a path suffix (empty for the entry itself)."""
+        return (self.field,) if self.field else ()
+
+
+def parse_group(
+    item: dict[str, Any], used: dict[str, int]
+) -> tuple[Canonical, list[Any]] | GroupError:
+    """A group ``{id, name, terms}`` as its canonical id and name and its raw terms; ``used``
+    maps the ids already used in the vocabulary to their line."""
+    unknown = sorted(set(item) - set(_GROUP_KEYS), key=str)
+    if unknown:
+        return GroupError(f"unknown key {unknown[0]!r} (a group has id, name and terms)",
+                          str(unknown[0]), key=True)  # fmt: skip
+    group_id, terms, name = item.get("id"), item.get("terms"), item.get("name")
+    if not isinstance(group_id, str) or not ID_PATTERN.match(group_id):
+        message = "expected an id of lower-case letters, digits and hyphens (like inf or new-start)"
+        return GroupError(message, "id")
+    if group_id in used:
+        return GroupError(f"id {group_id!r} is already used on line {used[group_id]}", "id")
+    if not isinstance(terms, list) or not terms:
+        return GroupError("expected a non-empty list of terms", "terms")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        return GroupError("expected a name", "name")
+    shown = name.strip() if isinstance(name, str) else display_name(str(terms[0]))
+    return Canonical(group_id, shown), terms
