@@ -65,7 +65,7 @@ def write_config(
         f'state_dir = "{directory / "state"}"',
         '[log]\nformat = "json"\nlevel = "warning"',
         f"[fetch]\ninterval = {interval}\njitter = 0.0\nconcurrency = 100\n"
-        "allow_private_networks = true",
+        "per_host_concurrency = 100\nallow_private_networks = true",  # one server, many "hosts"
         f'[rules]\ndirs = ["{ROOT / "rules"}"]\nwatch = false',
         "[delivery]\ngroup_window = 0",
         *(f'[[feeds]]\nname = "{n}"\nurl = "{feeds.url(n)}"' for n in names),

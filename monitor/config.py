@@ -112,6 +112,7 @@ class FetchSettings(_Section):
     max_items: int = Field(default=500, ge=1)
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=20, ge=1, le=1000)
+    per_host_concurrency: int = Field(default=4, ge=1, le=1000)
     allow_private_networks: bool = False
     # Hosts ("host" or "host:port") that redirects from a feed on a private address may reach
     # besides that feed's own host; link-local and metadata addresses stay refused.
@@ -164,6 +165,11 @@ class SinkSettings(_Section):
     url_env: str | None = None
     hmac_secret: SecretStr | None = None
     hmac_secret_env: str | None = None
+    # slack with a bot token (chat.postMessage; follow-ups thread under the first message)
+    token: SecretStr | None = None
+    token_env: str | None = None
+    channel: str | None = None
+    api_url: str = Field(default="https://slack.com/api", pattern=r"^https?://")
     # Messages per second; unset = the type's default (slack 1, others unpaced).
     rate_per_second: float | None = Field(default=None, gt=0)
     timeout: Duration = 10.0
@@ -181,8 +187,13 @@ class SinkSettings(_Section):
 
     @model_validator(mode="after")
     def _required_per_type(self) -> SinkSettings:
-        if self.type == "slack" and not (self.webhook_url or self.webhook_url_env):
-            raise ValueError("a slack sink needs webhook_url or webhook_url_env")
+        bot = bool(self.token or self.token_env)
+        if self.type == "slack" and not (self.webhook_url or self.webhook_url_env or bot):
+            raise ValueError(
+                "a slack sink needs webhook_url or webhook_url_env (or token and channel)"
+            )
+        if self.type == "slack" and bot and not self.channel:
+            raise ValueError("a slack sink with a bot token needs channel (a channel id)")
         if self.type in ("webhook", "apprise") and not (self.url or self.url_env):
             raise ValueError(f"a {self.type} sink needs url or url_env")
         if self.type == "email" and not self.recipients:
@@ -216,6 +227,19 @@ class SubscriptionSettings(_Section):
     tags: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     digest: Duration | None = None
+    # Deadline reminders: offsets before a story's due date ("7d", "1d", "0d" = the due day).
+    reminders: tuple[str, ...] = ()
+
+    @field_validator("reminders")
+    @classmethod
+    def _offsets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for offset in value:
+            if not isinstance(offset, str):
+                raise ValueError(f'reminder {offset!r}: write it as a string such as "7d"')
+            parse_duration(offset)
+        if len(set(value)) != len(value):
+            raise ValueError("reminders: an offset is listed twice")
+        return value
 
 
 class DeliverySettings(_Section):
@@ -228,6 +252,8 @@ class DeliverySettings(_Section):
     group_window: Duration = 1800.0
     # How long "already delivered" markers live: longer than any alert can stay pending.
     delivered_ttl: Duration = 7 * 86400.0
+    # Copies of one story (channels, outlets) arriving within this hold make one message.
+    merge_delay: Duration = 3.0
     # A story's "+N sources" follow-up waits this long after its last message.
     followup_delay: Duration = 300.0
     # On shutdown, how long an in-flight send may finish before it is handed back.

@@ -7,6 +7,7 @@
     │   ├── RetryableFetchError  timeouts, 5xx, 429, refused connections: try again later
     │   └── PermanentFetchError  4xx, refused by policy (private address, scheme), too large
     ├── ParseError               the body is not a feed we can read
+    ├── FeedListError            an OPML feed list cannot be imported: names file and line
     ├── DeliveryError            a sink did not accept an alert
     │   ├── RetryableDelivery    5xx, 429 (with retry_after), timeouts, SMTP 4xx
     │   └── PermanentDelivery    4xx other than 429, SMTP 5xx: dead letter at once
@@ -71,6 +72,10 @@ class PermanentFetchError(FetchError):
 
 class ParseError(MonitorError):
     """The body is not a feed we can read."""
+
+
+class FeedListError(MonitorError):
+    """An OPML feed list is unreadable or holds no feeds; the message names file and line."""
 
 
 class DeliveryError(MonitorError):

@@ -68,7 +68,8 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     rules: CurrentRules | None = None
     if "engine" in roles:
         # Invalid rules at start are a hard error: there is no last good set yet.
-        rules = CurrentRules(load_rule_set(settings.rules_dirs()))
+        cache = settings.resolve(settings.state_dir) / "rules-cache"
+        rules = CurrentRules(load_rule_set(settings.rules_dirs(), cache_dir=cache))
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
     keys = Keys(settings.redis.prefix)
     instance = instance_name()
@@ -239,8 +240,27 @@ async def _record_rules(
             "rules": len(rules.rule_set.rules),
             "loaded_at": rules.loaded_at,
             "error": error or "",
+            # What the desk's /rules page lists (the rules themselves stay in their files).
+            "list": _rule_list(rules.rule_set),
         },
     )
+
+
+def _rule_list(rule_set: RuleSet) -> str:
+    rows = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "severity": r.severity.label,
+            "channels": list(r.channels),
+            "tags": list(r.tags),
+            "enabled": r.enabled,
+            "file": r.file,
+            "line": r.line,
+        }
+        for r in rule_set.rules
+    ]
+    return json.dumps(rows, ensure_ascii=False)
 
 
 async def _heartbeat(

@@ -102,6 +102,22 @@ class Keys:
         """The story id an entry was assigned (so a redelivered entry keeps its story)."""
         return f"{self.prefix}:story-of:{entry_id}"
 
+    def thread(self, subscription: str, story: str) -> str:
+        """String: one story's thread in one subscription (JSON: first message, sources, ref)."""
+        return f"{self.prefix}:thread:{subscription}:{story}"
+
+    def threads_due(self, subscription: str) -> str:
+        """Sorted set: story id → when its thread next needs the notifier (hold end, follow-up)."""
+        return f"{self.prefix}:threads:{subscription}"
+
+    def reminders(self, subscription: str) -> str:
+        """Sorted set: story id → when its next deadline reminder falls."""
+        return f"{self.prefix}:reminders:{subscription}"
+
+    def reminded(self, subscription: str, story: str, offset: str) -> str:
+        """Claim: this reminder of this story is being sent (owner) or was sent (``sent``)."""
+        return f"{self.prefix}:reminded:{subscription}:{story}:{offset}"
+
     def digest(self, subscription: str) -> str:
         """Hash: alerts collected for a subscription's next digest (alert id → alert JSON)."""
         return f"{self.prefix}:digest:{subscription}"
@@ -143,6 +159,20 @@ class Keys:
     def history_updates(self) -> str:
         """Stream (capped): field ``story`` whenever a story record changes (the live feed)."""
         return f"{self.prefix}:hist:updates"
+
+    def history_values(self, label: str) -> str:
+        """Sorted set: the values one filter label has had, scored by their latest story."""
+        return f"{self.prefix}:hist:values:{label}"
+
+    @property
+    def history_acks(self) -> str:
+        """Hash: story id → acknowledgement JSON (who handled it, when, a note)."""
+        return f"{self.prefix}:hist:acks"
+
+    @property
+    def history_due(self) -> str:
+        """Sorted set: story ids that have a due date, scored by it (midnight UTC)."""
+        return f"{self.prefix}:hist:due"
 
     @property
     def history_seen(self) -> str:

@@ -21,6 +21,7 @@ from monitor.streams import Keys
 from tests.delivery_helpers import make_alert
 
 TOKEN = "desk-test-token"
+STATES = {"ru": "Russia", "us": "United States"}
 
 
 @asynccontextmanager
@@ -57,7 +58,8 @@ def story_alert(
     entry = replace(alert.entry, published=published or datetime(2023, 2, 21, 12, tzinfo=UTC))
     names = {"new-start": "New START", "inf": "INF Treaty", "ctbt": "CTBT"}
     event = Event(treaty=treaty, actors=actors, development=tags[0],
-                  treaty_name=names.get(treaty, treaty), actor_names=("Russia",))  # fmt: skip
+                  treaty_name=names.get(treaty, treaty),
+                  actor_names=tuple(STATES.get(a, a) for a in actors))  # fmt: skip
     spans = (Span("title", 0, min(6, len(title)), title[:6], "russia"),)
     return replace(alert, entry=entry, story=story, event=event, spans=spans)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class FeedSite:
 
     docs: dict[str, bytes] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
+    hit_times: dict[str, list[float]] = field(default_factory=dict)
     headers_seen: list[dict[str, str]] = field(default_factory=list)
     extra: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = field(
         default_factory=dict
@@ -62,6 +64,7 @@ class FeedSite:
         """Serve a document (304 when the ETag matches) or a custom handler."""
         path = request.path
         self.hits[path] = self.hits.get(path, 0) + 1
+        self.hit_times.setdefault(path, []).append(time.monotonic())
         self.headers_seen.append(dict(request.headers))
         if path in self.extra:
             return await self.extra[path](request)

@@ -235,10 +235,10 @@ def test_the_openapi_document_describes_every_api_route() -> None:
     """Each /api/v1 route the server has is a path of the document, with its methods."""
     from aiohttp import web
 
-    from monitor.desk import api
+    from monitor.desk import api, api_boards
 
     doc = document()
     assert doc["openapi"].startswith("3.1")
-    for route in api.routes(None):  # type: ignore[arg-type]
+    for route in [*api.routes(None), *api_boards.routes(None)]:  # type: ignore[arg-type]
         assert isinstance(route, web.RouteDef)
         assert route.method.lower() in doc["paths"][route.path], route.path

@@ -10,9 +10,12 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
+import icalendar
 import pytest
 import redis.asyncio as aioredis
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -77,9 +80,10 @@ async def test_an_analyst_watches_filters_and_silences_stories_in_the_browser(
     sub = SubscriptionSettings(name="desk", channels=("treaties",), sink="rec")
     notifier = Notifier(sub, sink, redis_client, keys, DeliverySettings(group_window=0),
                         consumer="n1")  # fmt: skip
-    await _publish(redis_client, keys, story_alert(
-        "INF: Washington gives Moscow 60 days", story="inf", treaty="inf", tags=("deadline",),
-    ))  # fmt: skip
+    inf = story_alert("INF: Washington gives Moscow 60 days", story="inf", treaty="inf",
+                      tags=("deadline",), actors=("us",))  # fmt: skip
+    due = datetime.now(UTC).date() + timedelta(days=60)
+    await _publish(redis_client, keys, replace(inf, deadline=due))
     tasks = [asyncio.create_task(recorder.run(stop)), asyncio.create_task(notifier.run(stop))]
     folder = _shots(tmp_path)
     try:
@@ -132,6 +136,43 @@ async def test_an_analyst_watches_filters_and_silences_stories_in_the_browser(
             assert delivered.count("ns") == 1  # the first report, before the silence
             await page.goto(base + "/")
             await expect(page.locator('article[data-story="ns"]')).to_contain_text("+1 source")
+
+            # The analyst marks the INF story as handled.
+            inf_row = page.locator('article[data-story="inf"]')
+            await inf_row.locator("input[name=by]").fill("ana")
+            await inf_row.locator("input[name=note]").fill("briefed the desk")
+            await inf_row.locator("button.ack-story").click()
+            await expect(page.locator('article[data-story="inf"] .ack')).to_contain_text(
+                "handled by ana"
+            )
+            await _shot(page, folder, "desk-timeline-handled.png")
+
+            # Every page renders; the boards show the stories recorded.
+            for path, name, text in (
+                ("/treaties", "desk-treaties.png", "New START"),
+                ("/deadlines", "desk-deadlines.png", "in 60 days"),
+                ("/feeds", "desk-feeds.png", "Feeds"),
+                ("/rules", "desk-rules.png", "Rules"),
+            ):
+                await page.goto(base + path)
+                await expect(page.locator("main")).to_contain_text(text)
+                await _shot(page, folder, name)
+            await page.goto(base + "/")
+
+            # The calendar downloads and the channel's Atom feed opens; both parse.
+            async with page.expect_download() as download_info:
+                await page.click("a.calendar")
+            saved = Path(await (await download_info.value).path())
+            ics = await asyncio.to_thread(saved.read_bytes)
+            events = icalendar.Calendar.from_ical(ics).walk("VEVENT")
+            assert [str(e["summary"]) for e in events] == [
+                "Due: United States · INF Treaty · deadline: INF: Washington gives Moscow 60 days"
+            ]
+            atom = await page.request.get(base + "/feeds/treaties.atom")
+            parsed = feedparser.parse(await atom.body())
+            assert parsed.version == "atom10"
+            assert not parsed.bozo
+            assert len(parsed.entries) == 3
             await page.close()  # ends its live stream, so the server can stop
     finally:
         stop.set()

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from monitor.alerts.alert import Alert
 from monitor.connections import client_from_url
 from monitor.engine import Engine
+from monitor.engine_batch import handle_batch
 from monitor.events.model import Event
 from monitor.events.store import VERSION, RedisStories
 from monitor.events.stories import slot_keys
@@ -170,3 +171,26 @@ async def test_one_formal_notice_from_four_outlets_is_one_story_on_both_channels
     assert {a.deadline for a in alerts} == {date(2019, 8, 1)}
     lines = {a.event.line() for a in alerts if a.event}
     assert lines == {"United States · INF Treaty · withdrawal"}
+
+
+async def test_the_batched_engine_gives_every_alert_its_event_and_story(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Through the running engine's batch path: reports of one notice, one batch, one story."""
+    pack = load_rule_set([PACK])
+    engine = await _engine(redis_client, keys, pack)
+    await engine.consumer.ensure_group()
+    for n, (feed, title) in enumerate(NOTICE):
+        entry = _entry(f"b{n}", title, NOW + timedelta(minutes=20 * n), feed)
+        await redis_client.xadd(keys.entries, {"entry": entry.to_json()})
+    messages = await engine.consumer.read(100, block_ms=10)
+    assert len(messages) == 4
+    await handle_batch(engine, messages)
+    alerts = [
+        *await _alerts(redis_client, keys, "treaties"),
+        *await _alerts(redis_client, keys, "urgent"),
+    ]
+    assert len(alerts) == 8
+    assert len({a.story for a in alerts}) == 1
+    assert all(a.event is not None and a.event.treaty == "inf" for a in alerts)
+    assert {a.deadline for a in alerts} == {date(2019, 8, 1)}

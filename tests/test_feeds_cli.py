@@ -26,7 +26,8 @@ def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_feeds_command_shows_health_as_table_and_json(
     tmp_path: Path, redis_url: str, redis_client: aioredis.Redis, keys: Keys
 ) -> None:
-    """A failing feed shows its error class; a never-polled one shows "never"."""
+    """A failing feed shows its error class; a never-polled one shows "never" (table, JSON
+    array, or one JSON object a line)."""
     config = tmp_path / "config.toml"
     config.write_text(
         f'[redis]\nurl = "{redis_url}"\nprefix = "{keys.prefix}"\n\n'
@@ -40,6 +41,7 @@ async def test_feeds_command_shows_health_as_table_and_json(
     )  # fmt: skip
     table = _run(config)
     as_json = _run(config, "--format", "json")
+    as_jsonl = _run(config, "--format", "jsonl")
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0].split()[:2] == ["FEED", "STATUS"]
@@ -51,6 +53,7 @@ async def test_feeds_command_shows_health_as_table_and_json(
         ("wire", "error", 4),
         ("quiet", "never", 0),
     ]
+    assert [json.loads(line) for line in as_jsonl.stdout.splitlines()] == rows
 
 
 def test_feeds_command_with_a_bad_config_exits_2(tmp_path: Path) -> None:

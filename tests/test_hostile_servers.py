@@ -305,6 +305,27 @@ async def test_html_page_or_empty_body_is_a_parse_error(
     _assert_good(good)
 
 
+async def test_web_page_linking_to_its_feed_is_an_error_naming_that_feed(
+    good_site: FeedSite, redis_client: aioredis.Redis, keys: Keys, pool: ParsePool
+) -> None:
+    """A well-formed page (no parser complaint, 0 entries) is not "ok": its error names the
+    feed the page links to, resolved against the page's URL."""
+    page = (
+        b"<html><head><title>News</title><link rel='alternate' type='application/rss+xml'"
+        b" href='/news/rss.xml'/></head><body><p>Latest news</p></body></html>"
+    )
+
+    async def send(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(_head(Content_Type="text/html", Content_Length=str(len(page))) + page)
+        await w.drain()
+
+    bad, state, good = await _poll_both(send, good_site, redis_client, keys, pool)
+    assert (bad.status, state.error_kind) == ("error", "parse")
+    assert state.url.startswith("http://127.0.0.1:")
+    assert f"{state.url.removesuffix('/feed')}/news/rss.xml" in state.last_error
+    _assert_good(good)
+
+
 async def test_feed_with_50000_items_publishes_only_max_items(
     good_site: FeedSite, redis_client: aioredis.Redis, keys: Keys, pool: ParsePool
 ) -> None:

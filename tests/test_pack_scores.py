@@ -156,3 +156,17 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
     assert all(pack.only(lang).alerts.f1 >= OTHER_LANGUAGES_F1 for lang in OTHER_LANGUAGES)
     assert pack.alerts.f1 >= baseline.alerts.f1 + 0.05
     assert pack.tag_f1 >= baseline.tag_f1 + 0.10
+
+
+# fresh6 (blind, 285 items, 56% hard negatives, half not in English) labels only developments
+# reported as happening now (issue 14): background, denials, demands and hypotheticals get no
+# tag. First contact, before any fix: alerts F1 0.839, tag macro F1 0.701 (per tag and language
+# in docs/rule-pack.md). Held at that floor until the tag work of issue 14 raises it.
+FRESH6_FLOOR = {"alerts": 0.83, "tags": 0.70}
+
+
+def test_pack_holds_its_first_contact_level_on_the_strict_blind_set() -> None:
+    """fresh6 is scored on its own labels and never falls below its first-contact numbers."""
+    report = _report("fresh6")
+    assert report.alerts.f1 >= FRESH6_FLOOR["alerts"]
+    assert report.tag_f1 >= FRESH6_FLOOR["tags"]

@@ -57,7 +57,7 @@ class Attempts:
         return backoff_delay(attempts, base=cfg.backoff_base, cap=cfg.backoff_max,
                              jitter=self.jitter())  # fmt: skip
 
-    async def _once(self, send: Callable[[], Awaitable[None]]) -> tuple[str, float | None] | None:
+    async def _once(self, send: Callable[[], Awaitable[object]]) -> tuple[str, float | None] | None:
         """None on success, else (error, retry_after); PermanentDelivery propagates."""
         self.in_flight += 1
         try:
@@ -75,7 +75,7 @@ class Attempts:
     async def run(
         self,
         delivery_id: str,
-        send: Callable[[], Awaitable[None]],
+        send: Callable[[], Awaitable[object]],
         stop: asyncio.Event,
         between: Callable[[], Awaitable[None]],
     ) -> Outcome:

@@ -4,7 +4,9 @@ Guarantees (see docs/delivery.md): a message is acknowledged only after the sink
 it went to the dead-letter stream; after a successful send ``delivered:<subscription>:<alert>``
 is set (NX, with a TTL) in the same MULTI/EXEC as the acknowledgement, so a message seen again
 is not sent again; a ``sending`` lease keeps two consumers from sending one alert at once; idle
-pending messages of crashed consumers are claimed back (XAUTOCLAIM).
+pending messages of crashed consumers are claimed back (XAUTOCLAIM). Alerts carrying a story id
+go through :class:`~monitor.alerts.storyflow.StoryFlow`: one message per story, then follow-ups
+and deadline reminders.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,8 @@ from monitor.alerts.ledger import Ledger
 from monitor.alerts.render import Digest
 from monitor.alerts.retry import backoff_delay
 from monitor.alerts.sinks import Pacer, Sink, build_sink
+from monitor.alerts.storyflow import StoryFlow
+from monitor.alerts.threadbook import ThreadBook
 from monitor.config import DeliverySettings, Settings, SubscriptionSettings
 from monitor.metrics import DEAD_LETTERS, DELIVERIES
 from monitor.silences.store import SilenceStore
@@ -97,6 +100,17 @@ class Notifier:
         self.digests = DigestBox(client, keys, subscription.name, period) if period else None
         self.log = log.bind(subscription=subscription.name, sink=sink.name)
         self.attempts = Attempts(sink.name, delivery, jitter=jitter, log=self.log)
+        book = ThreadBook(
+            client, keys, subscription.name, hold=delivery.merge_delay,
+            followup_delay=delivery.followup_delay,
+            keep=max(delivery.delivered_ttl, delivery.group_window),
+            offsets=subscription.reminders,
+        )  # fmt: skip
+        self.threads = StoryFlow(
+            book, sink, exclusive=self._exclusive, attempts=self.attempts,
+            dead_letter=self._dead_letter_alert, clock=clock, owner=consumer,
+            lease_ms=self.ledger.lease_ms, log=self.log, silenced=self._silenced,
+        )  # fmt: skip
         # Called after every healthy loop turn (at least every 0.5 s): a liveness hook.
         self.beat: Callable[[], None] = lambda: None
 
@@ -248,7 +262,10 @@ class Notifier:
             await self.digests.add(alert, stream, self.group, message.id, now)
             DELIVERIES.labels(sink=self.sink.name, outcome="digested").inc()
             return
-        if self.delivery.group_window > 0 and await self.stories.absorb(alert, now):
+        if alert.story and self.delivery.group_window > 0:
+            await self.threads.arrive(alert, message, self.group)
+            return
+        if self.delivery.group_window > 0 and await self.stories.absorb_or_open(alert, now):
             self.log.info("alert_grouped", alert_id=alert.id, rule_id=alert.rule_id)
             await self._ack(message, "grouped")
             return
@@ -272,16 +289,16 @@ class Notifier:
             return
         if outcome.status == "dead":
             await self._dead_letter(message, alert.to_json(), outcome.error, outcome.attempts)
+            if self.delivery.group_window > 0:
+                await self.stories.drop(alert.id)  # nobody saw it: a repeat may open it again
             return
         DELIVERIES.labels(sink=self.sink.name, outcome="delivered").inc()
         self.log.info("alert_delivered", alert_id=alert.id, rule_id=alert.rule_id)
-        if self.delivery.group_window > 0:
-            await self.stories.open(alert, self._clock())
 
     async def _exclusive(
         self,
         delivery_id: str,
-        send: Callable[[], Awaitable[None]],
+        send: Callable[[], Awaitable[object]],
         stop: asyncio.Event,
         message: Message | None = None,
     ) -> Outcome:
@@ -350,6 +367,7 @@ class Notifier:
             for story in await self.stories.stories(now):
                 if followup_due(story, now=now, delay=self.delivery.followup_delay):
                     await self._send_followup(followup_alert(story), story, stop)
+            await self.threads.tick(now, stop)
 
     async def _send_followup(self, alert: Alert, story: Story, stop: asyncio.Event) -> None:
         outcome = await self._exclusive(alert.id, lambda: self.sink.send(alert), stop)
@@ -359,8 +377,7 @@ class Notifier:
             self.log.warning("followup_dropped", alert_id=alert.id, error=outcome.error)
         elif outcome.status == "delivered":
             DELIVERIES.labels(sink=self.sink.name, outcome="followup").inc()
-        now = self._clock()
-        await self.stories.save(replace(story, reported=len(story.sources), last_sent=now))
+        await self.stories.reported(story.id, len(story.sources), self._clock())
 
     async def _flush_digest(self, now: float, stop: asyncio.Event) -> None:
         assert self.digests is not None
@@ -379,7 +396,13 @@ class Notifier:
             self.log.info("digest_delivered", digest_id=digest_id, alerts=len(alerts))
         await self.digests.clear(alerts, self._clock())
 
-    async def _dead_letter_digest(self, alerts: list[Alert], outcome: Outcome) -> None:
+    async def _dead_letter_alert(self, alert: Alert, outcome: Outcome) -> None:
+        """Dead-letter a story's message or reminder (its stream copies were acknowledged)."""
+        await self._dead_letter_digest([alert], outcome, event="story_dead_lettered")
+
+    async def _dead_letter_digest(
+        self, alerts: list[Alert], outcome: Outcome, event: str = "digest_dead_lettered"
+    ) -> None:
         for alert in alerts:
             fields = dead_letter_fields(
                 alert=alert.to_json(), subscription=self.subscription.name, error=outcome.error,
@@ -388,7 +411,7 @@ class Notifier:
             )  # fmt: skip
             await self.client.xadd(self.keys.dead_letters, fields, maxlen=DLQ_MAXLEN)  # type: ignore[arg-type]
             DEAD_LETTERS.labels(sink=self.sink.name).inc()
-        self.log.warning("digest_dead_lettered", alerts=len(alerts), error=outcome.error)
+        self.log.warning(event, alerts=len(alerts), error=outcome.error)
 
 
 def build_notifiers(

@@ -56,6 +56,9 @@ class AlertView:
     deadline: str
     summary: str
     sources: tuple[str, ...]
+    # "Russia · New START · suspension" when the alert carries its event, else "".
+    event_line: str = ""
+    story: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +92,18 @@ def alert_view(alert: Alert) -> AlertView:
         link=http_link(entry.link),
         tags=tuple(t for t in (one_line(s, 60) for s in alert.tags) if t),
         terms=tuple(t for t in (one_line(s, 80) for s in alert.matched_terms) if t),
-        deadline=alert.deadline.isoformat() if alert.deadline else "",
+        deadline=_due(alert),
         summary=" ".join(summary.split()),
         sources=tuple(one_line(s, 100) for s in alert.sources),
+        event_line=one_line(alert.event.line(), 300) if alert.event is not None else "",
+        story=one_line(alert.story or "", 100),
     )
+
+
+def _due(alert: Alert) -> str:
+    """The due date every copy shows: the alert's deadline, else its event's due date."""
+    due = alert.deadline or (alert.event.due if alert.event is not None else None)
+    return due.isoformat() if due else ""
 
 
 def _sources_note(view: AlertView) -> str:
@@ -112,6 +123,8 @@ def console_text(alert: Alert, *, colour: bool = False) -> str:
     else:
         title = view.title
     lines = [f"{label} {view.rule_id} · {title}"]
+    if view.event_line:
+        lines.append(f"  event:    {view.event_line}")
     if note := _sources_note(view):
         lines.append(f"  {note}")
     lines.append(f"  source:   {view.feed} · {view.published}")
@@ -169,6 +182,8 @@ def _slack_alert_blocks(view: AlertView) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _mrkdwn(_linked_title(view, f"{head}\n*", "*"))},
     ]
+    if view.event_line:
+        blocks.append({"type": "section", "text": _plain(view.event_line)})
     fields = [_plain(f"Source\n{view.feed}"), _plain(f"Published\n{view.published}")]
     if view.tags:
         fields.append(_plain(f"Tags\n{', '.join(view.tags)}", _FIELD_CHARS))
@@ -207,6 +222,27 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
     }
 
 
+def slack_note_payload(view: AlertView, news: str) -> dict[str, Any]:
+    """A short Block Kit message about ``view`` (a story's follow-up or reminder): what is new,
+    the linked title, the event line and the due date; feed text plain, as in alerts."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _plain(news)},
+        {"type": "section", "text": _mrkdwn(_linked_title(view, "*", "*"))},
+    ]
+    details = [line for line in (view.event_line,) if line]
+    if view.deadline:
+        details.append(f"Deadline {view.deadline}")
+    if details:
+        blocks.append({"type": "section", "text": _plain("\n".join(details))})
+    return {
+        "text": slack_cut(slack_mrkdwn(f"{news} · {view.title}"), _SECTION_CHARS),
+        "mrkdwn": False,
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
 def slack_digest_payload(digest: Digest, *, limit: int = 40) -> dict[str, Any]:
     """One Block Kit message listing a digest's alerts (Slack allows 50 blocks)."""
     views = [alert_view(a) for a in digest.alerts]
@@ -232,7 +268,8 @@ def slack_digest_payload(digest: Digest, *, limit: int = 40) -> dict[str, Any]:
 # --- webhook ----------------------------------------------------------------------------------
 
 
-def _wire_alert(alert: Alert) -> dict[str, Any]:
+def wire_alert(alert: Alert) -> dict[str, Any]:
+    """The alert as webhooks carry it (the entry's link emptied unless http(s))."""
     data = alert.to_dict()
     data["entry"]["link"] = http_link(alert.entry.link)
     return data
@@ -244,7 +281,10 @@ def webhook_payload(alert: Alert, subscription: str) -> dict[str, Any]:
         "schema": WEBHOOK_SCHEMA,
         "type": "followup" if alert.sources else "alert",
         "subscription": subscription,
-        "alert": _wire_alert(alert),
+        "story": alert.story,
+        "event": alert.event.to_dict() if alert.event is not None else None,
+        "due": _due(alert) or None,
+        "alert": wire_alert(alert),
     }
 
 
@@ -255,7 +295,7 @@ def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
         "type": "digest",
         "subscription": digest.subscription,
         "digest_id": digest.id,
-        "alerts": [_wire_alert(a) for a in digest.alerts],
+        "alerts": [wire_alert(a) for a in digest.alerts],
     }
 
 
@@ -272,7 +312,8 @@ class EmailParts:
 
 
 @lru_cache(maxsize=1)
-def _templates() -> jinja2.Environment:
+def mail_templates() -> jinja2.Environment:
+    """The Jinja2 environment of the email templates (autoescape for HTML)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
@@ -288,7 +329,7 @@ def email_parts(alert: Alert) -> EmailParts:
     view = alert_view(alert)
     prefix = f"+{len(view.sources)} sources: " if view.sources else ""
     subject = header_text(f"[{view.severity.upper()}] {prefix}{view.title}", 200)
-    env = _templates()
+    env = mail_templates()
     context = {"view": view, "sources_note": _sources_note(view)}
     return EmailParts(
         subject=subject,
@@ -303,7 +344,7 @@ def email_digest_parts(digest: Digest) -> EmailParts:
     top = max((a.severity for a in digest.alerts), default=None)
     label = top.label.upper() if top is not None else "INFO"
     subject = header_text(f"[{label}] treaty-monitor digest: {len(views)} alerts", 200)
-    env = _templates()
+    env = mail_templates()
     context = {"views": views, "subscription": one_line(digest.subscription)}
     return EmailParts(
         subject=subject,

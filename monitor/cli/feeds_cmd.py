@@ -1,4 +1,7 @@
-"""``treaty-monitor feeds``: every configured feed's health, from Redis."""
+"""``treaty-monitor feeds``: every configured feed's health, from Redis.
+
+``feeds`` is also the group of ``discover``, ``import`` and ``export`` (``feeds_io_cmd``).
+"""
 
 from __future__ import annotations
 
@@ -20,29 +23,69 @@ _COLUMNS = ("FEED", "STATUS", "HTTP", "ERRORS", "LAST SUCCESS", "NEXT", "ENTRIES
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the CLI."""
+    from monitor.cli.feeds_io_cmd import register as register_subcommands
+
+    register_subcommands(feeds)
     cli.add_command(feeds)
 
 
-@click.command()
-@config_option
-@log_format_option
-@click.option(
+list_format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json", "jsonl"]),
     default="table",
     show_default=True,
     help="Output format.",
 )
-def feeds(config_path: Path | None, log_format: str | None, fmt: str) -> None:
-    """Show the health of every configured feed (status, errors, last success, next poll)."""
+
+
+@click.group(invoke_without_command=True)
+@config_option
+@log_format_option
+@list_format_option
+@click.pass_context
+def feeds(ctx: click.Context, config_path: Path | None, log_format: str | None, fmt: str) -> None:
+    """Feed health; find feeds, import and export OPML.
+
+    Without a subcommand: the health of every configured feed (status, errors, last success,
+    next poll), read from Redis.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(config_path=config_path, log_format=log_format)
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_from(config_path, log_format)
     rows = asyncio.run(_load(settings))
     now = time.time()
-    if fmt == "json":
-        click.echo(json.dumps([_row_dict(r, now) for r in rows], indent=2, ensure_ascii=False))
-    else:
+    if fmt == "table":
         click.echo(render_table(rows, now))
+    else:
+        echo_list([_row_dict(r, now) for r in rows], fmt)
+
+
+def echo_list(rows: list[dict[str, Any]], fmt: str, columns: tuple[str, ...] = ()) -> None:
+    """Print ``rows`` as a table (the given columns), a JSON array, or one JSON object a line."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        lines = [tuple(c.upper() for c in columns)]
+        lines += [tuple(str(row.get(c, "")) for c in columns) for row in rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+        for line in lines:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+def parent_settings(
+    ctx: click.Context, config_path: Path | None, log_format: str | None
+) -> Settings:
+    """The settings, from this command's options or else the ``feeds`` group's."""
+    group = ctx.find_object(dict) or {}
+    return settings_from(
+        config_path or group.get("config_path"), log_format or group.get("log_format")
+    )
 
 
 async def _load(settings: Settings) -> list[tuple[str, bool, FeedState]]:

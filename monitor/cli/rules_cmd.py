@@ -16,6 +16,7 @@ from monitor.config import Settings, parse_duration
 from monitor.rules.backtest import Backtest, replay
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.examples import ExampleResult, run_examples
+from monitor.rules.hscache import user_cache_dir
 from monitor.rules.loader import RuleSetError, load_rule_set, rule_files, shipped_rules_dir
 from monitor.streams import Keys
 
@@ -58,7 +59,9 @@ def load_or_exit(paths: Sequence[Path]) -> RuleSet:
     only their rules (and every rule of any directory named).
     """
     try:
-        return load_rule_set(resolve_dirs(paths), keep=_named_only(paths))
+        return load_rule_set(
+            resolve_dirs(paths), keep=_named_only(paths), cache_dir=user_cache_dir()
+        )
     except RuleSetError as exc:
         for error in exc.errors:
             click.echo(error.location_message(), err=False)

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from monitor.desk.context import DeskContext, page_of
+from monitor.history.record import Acknowledgement
 from monitor.silences.model import Matcher, SilenceError, new_silence
 from monitor.silences.store import SilenceNotFound
 
@@ -35,9 +36,13 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
             page = await page_of(ctx, request.query, _limit(request))
         except ValueError as exc:
             raise _bad(str(exc)) from None
+        acks = await ctx.history.acks([r.story for r in page.items])
         return web.json_response(
             {
-                "items": [r.to_dict() for r in page.items],
+                "items": [
+                    {**r.to_dict(), "ack": a.to_dict() if (a := acks.get(r.story)) else None}
+                    for r in page.items
+                ],
                 "next": page.next.encode() if page.next else None,
                 "scanned": page.scanned,
             }
@@ -48,8 +53,40 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
         if record is None:
             raise web.HTTPNotFound(text=json.dumps({"error": "no such story"}),
                                    content_type="application/json")  # fmt: skip
-        return web.json_response(record.to_dict())
+        acks = await ctx.history.acks([record.story])
+        ack = acks.get(record.story)
+        return web.json_response({**record.to_dict(), "ack": ack.to_dict() if ack else None})
 
+    async def acknowledge(request: web.Request) -> web.Response:
+        story = request.match_info["story"]
+        if await ctx.history.get(story) is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "no such story"}),
+                                   content_type="application/json")  # fmt: skip
+        try:
+            body: Any = await request.json()
+            ack = Acknowledgement(story, str(body.get("by", "")).strip(),
+                                  str(body.get("note", "")), datetime.now(UTC))  # fmt: skip
+        except (ValueError, AttributeError) as exc:
+            raise _bad(str(exc)) from None
+        await ctx.history.acknowledge(ack)
+        return web.json_response(ack.to_dict(), status=201)
+
+    async def openapi(_request: web.Request) -> web.Response:
+        from monitor.desk.openapi import document
+
+        return web.json_response(document())
+
+    return [
+        web.get("/api/v1/alerts", stories),
+        web.get("/api/v1/stories", stories),
+        web.get("/api/v1/stories/{story}", story),
+        web.post("/api/v1/stories/{story}/ack", acknowledge),
+        web.get("/api/v1/openapi.json", openapi),
+        *_silence_routes(ctx),
+    ]
+
+
+def _silence_routes(ctx: DeskContext) -> list[web.RouteDef]:
     async def silences(_request: web.Request) -> web.Response:
         now = datetime.now(UTC)
         items = [{**s.to_dict(), "state": s.state(now).value} for s in await ctx.silences.all(now)]
@@ -77,19 +114,10 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
                                    content_type="application/json") from None  # fmt: skip
         return web.json_response(silence.to_dict())
 
-    async def openapi(_request: web.Request) -> web.Response:
-        from monitor.desk.openapi import document
-
-        return web.json_response(document())
-
     return [
-        web.get("/api/v1/alerts", stories),
-        web.get("/api/v1/stories", stories),
-        web.get("/api/v1/stories/{story}", story),
         web.get("/api/v1/silences", silences),
         web.post("/api/v1/silences", create_silence),
         web.delete("/api/v1/silences/{silence}", expire_silence),
-        web.get("/api/v1/openapi.json", openapi),
     ]
 
 

@@ -9,7 +9,7 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from monitor.desk import api, pages
+from monitor.desk import api, api_boards, boards, outlets, pages
 from monitor.desk.context import DeskContext
 from monitor.desk.security import Guard, is_loopback, middleware
 from monitor.errors import ConfigError
@@ -43,5 +43,10 @@ def install(app: web.Application, client: aioredis.Redis, keys: Keys, guard: Gua
                       templates)  # fmt: skip
     app.middlewares.append(middleware(guard))
     app.add_routes(api.routes(ctx))
+    app.add_routes(api_boards.routes(ctx))
     app.add_routes(pages.routes(ctx))
+    app.add_routes(outlets.routes(ctx))
+    app.add_routes(boards.routes(ctx, lambda template, request, **values: pages.render(
+        ctx, template, request, **values
+    )))  # fmt: skip
     app.router.add_static("/static", _HERE / "static", show_index=False)

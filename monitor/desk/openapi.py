@@ -31,6 +31,10 @@ _ERROR = {
 }
 
 
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
 def document() -> dict[str, Any]:
     """The API description, generated from the same filter list the handlers use."""
     filters = [
@@ -74,6 +78,44 @@ def document() -> dict[str, Any]:
                         "tags": {"type": "array", "items": {"type": "string"}},
                         "deadline": {"type": ["string", "null"], "format": "date"},
                         "sources": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "Event": {
+                    "type": "object",
+                    "required": ["story", "line", "published", "severity", "sources"],
+                    "properties": {
+                        "story": {"type": "string"},
+                        "event": {"type": ["object", "null"]},
+                        "line": {"type": "string"},
+                        "due": {"type": ["string", "null"], "format": "date"},
+                        "published": {"type": "string", "format": "date-time"},
+                        "severity": {"type": "string"},
+                        "sources": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "passed": {"type": "boolean"},
+                    },
+                },
+                "Treaty": {
+                    "type": "object",
+                    "required": ["id", "name", "latest"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "actors": {"type": "string"},
+                        "latest": {"$ref": "#/components/schemas/Event"},
+                        "next_due": {
+                            "oneOf": [{"$ref": "#/components/schemas/Event"}, {"type": "null"}]
+                        },
+                    },
+                },
+                "Feed": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "last_status": {"type": "string"},
+                        "last_success": {"type": ["number", "null"]},
+                        "errors": {"type": "integer"},
+                        "last_error": {"type": "string"},
                     },
                 },
                 "Matcher": {
@@ -138,6 +180,88 @@ def document() -> dict[str, Any]:
                         }
                     ],
                     "responses": {**_ok({"$ref": "#/components/schemas/Story"}), "404": _ERROR},
+                }
+            },
+            "/api/v1/events": {
+                "get": {
+                    "summary": "Treaty events (one per story), newest first, with the filters",
+                    "parameters": filters + paging,
+                    "responses": {**_ok(_list_of("#/components/schemas/Event")), "400": _ERROR},
+                }
+            },
+            "/api/v1/events/{story}": {
+                "get": {
+                    "summary": "The event of one story",
+                    "parameters": [_path("story")],
+                    "responses": {**_ok({"$ref": "#/components/schemas/Event"}), "404": _ERROR},
+                }
+            },
+            "/api/v1/treaties": {
+                "get": {
+                    "summary": "Each treaty's latest event, actors and next due date",
+                    "responses": _ok(_list_of("#/components/schemas/Treaty")),
+                }
+            },
+            "/api/v1/treaties/{treaty}": {
+                "get": {
+                    "summary": "One treaty's events, newest first",
+                    "parameters": [_path("treaty"), *paging],
+                    "responses": {**_ok(_list_of("#/components/schemas/Event")), "404": _ERROR},
+                }
+            },
+            "/api/v1/deadlines": {
+                "get": {
+                    "summary": "Due dates from `from` to `to` (default: 90 days back, 10 years on)",
+                    "parameters": [
+                        {
+                            "name": "from",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        {
+                            "name": "to",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        *filters,
+                    ],
+                    "responses": {**_ok(_list_of("#/components/schemas/Event")), "400": _ERROR},
+                }
+            },
+            "/api/v1/feeds": {
+                "get": {
+                    "summary": "Feed health as the fetchers recorded it",
+                    "responses": _ok(_list_of("#/components/schemas/Feed")),
+                }
+            },
+            "/api/v1/stories/{story}/ack": {
+                "post": {
+                    "summary": "Mark a story as handled (name and note)",
+                    "security": [{"token": []}],
+                    "parameters": [
+                        {
+                            "name": "story",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            _JSON: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["by"],
+                                    "properties": {
+                                        "by": {"type": "string"},
+                                        "note": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {**_ok({"type": "object"}, "201"), "400": _ERROR, "404": _ERROR},
                 }
             },
             "/api/v1/silences": {

@@ -13,14 +13,15 @@ from monitor.desk.context import DeskContext, filters_of, page_of
 from monitor.desk.live import live
 from monitor.desk.security import SESSION_COOKIE
 from monitor.desk.views import story_view
-from monitor.history.record import FILTERS, wanted
+from monitor.history.record import FILTERS, Acknowledgement, wanted
 from monitor.silences.model import SilenceError
 from monitor.silences.store import SilenceNotFound
+from monitor.streams import as_text
 
 PAGE_SIZE = 25
 
 
-def _html(ctx: DeskContext, template: str, request: web.Request, **values: Any) -> web.Response:
+def render(ctx: DeskContext, template: str, request: web.Request, **values: Any) -> web.Response:
     csrf = ctx.guard.csrf_token(request)
     body = ctx.templates.get_template(template).render(
         **{"nav": "", "error": "", **values},
@@ -45,13 +46,16 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         now = datetime.now(UTC)
+        acks = await ctx.history.acks([r.story for r in page.items])
         more = {**{k: v for k, v in query.items() if k != "cursor"}}
         last = await ctx.client.xrevrange(ctx.keys.history_updates, count=1)
-        return _html(
+        channels = sorted(as_text(c) for c in await ctx.client.smembers(ctx.keys.channels))
+        views = [story_view(r, now, acks.get(r.story)) for r in page.items]
+        return render(
             ctx, "timeline.html.j2", request, nav="timeline", query=query,
-            filters_shown=FILTERS, stories=[story_view(r, now) for r in page.items],
+            filters_shown=FILTERS, stories=views,
             next=urlencode({**more, "cursor": page.next.encode()}) if page.next else "",
-            live_after=str(last[0][0]) if last else "0-0",
+            live_after=as_text(last[0][0]) if last else "0-0", channels=channels,
         )  # fmt: skip
 
     async def fragment(request: web.Request) -> web.Response:
@@ -60,12 +64,41 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
             record, filters_of(request.query), request.query.get("q", "")
         ):
             return web.Response(status=204)
+        acks = await ctx.history.acks([record.story])
+        csrf = ctx.guard.csrf_token(request)
+        view = story_view(record, datetime.now(UTC), acks.get(record.story))
         body = ctx.templates.get_template("_story.html.j2").render(
-            s=story_view(record, datetime.now(UTC)), csrf=ctx.guard.csrf_token(request),
-            can_write=bool(ctx.guard.csrf_token(request)),
-        )  # fmt: skip
+            s=view, csrf=csrf, can_write=bool(csrf)
+        )
         return web.Response(text=body, content_type="text/html", charset="utf-8")
 
+    async def acknowledge(request: web.Request) -> web.Response:
+        form = await request.post()
+        story = request.match_info["story"]
+        if await ctx.history.get(story) is None:
+            raise web.HTTPNotFound(text="no such story")
+        try:
+            ack = Acknowledgement(story, str(form.get("by", "")).strip(),
+                                  str(form.get("note", "")), datetime.now(UTC))  # fmt: skip
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        await ctx.history.acknowledge(ack)
+        raise web.HTTPSeeOther("/")
+
+    async def live_feed(request: web.Request) -> web.StreamResponse:
+        return await live(ctx, request)
+
+    return [
+        web.get("/", timeline),
+        web.get("/fragment/story/{story}", fragment),
+        web.post("/stories/{story}/ack", acknowledge),
+        *_silence_routes(ctx),
+        web.get("/live", live_feed),
+        *_login_routes(ctx),
+    ]
+
+
+def _silence_routes(ctx: DeskContext) -> list[web.RouteDef]:
     async def silences(request: web.Request, error: str = "") -> web.Response:
         now = datetime.now(UTC)
         rows = [
@@ -76,7 +109,7 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
             }
             for s in await ctx.silences.all(now)
         ]  # fmt: skip
-        return _html(ctx, "silences.html.j2", request, nav="silences", silences=rows, error=error)
+        return render(ctx, "silences.html.j2", request, nav="silences", silences=rows, error=error)
 
     async def add_silence(request: web.Request) -> web.Response:
         form = await request.post()
@@ -101,29 +134,22 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
             raise web.HTTPNotFound(text=str(exc)) from None
         raise web.HTTPSeeOther("/silences")
 
-    async def live_feed(request: web.Request) -> web.StreamResponse:
-        return await live(ctx, request)
-
     return [
-        web.get("/", timeline),
-        web.get("/fragment/story/{story}", fragment),
         web.get("/silences", silences),
         web.post("/silences", add_silence),
         web.post("/silences/{silence}/expire", expire),
-        web.get("/live", live_feed),
-        *_login_routes(ctx),
     ]
 
 
 def _login_routes(ctx: DeskContext) -> list[web.RouteDef]:
     async def login_form(request: web.Request) -> web.Response:
-        return _html(ctx, "login.html.j2", request, next=_local(request.query.get("next", "/")))
+        return render(ctx, "login.html.j2", request, next=_local(request.query.get("next", "/")))
 
     async def login(request: web.Request) -> web.Response:
         form = await request.post()
         target = _local(str(form.get("next", "/")))
         if not ctx.guard.login_ok(str(form.get("token", ""))):
-            response = _html(ctx, "login.html.j2", request, next=target, error="wrong token")
+            response = render(ctx, "login.html.j2", request, next=target, error="wrong token")
             response.set_status(401)
             return response
         done = web.HTTPSeeOther(target)

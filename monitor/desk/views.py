@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from monitor.alerts.textsafe import http_link, one_line, strip_terminal
-from monitor.history.record import StoryRecord
+from monitor.history.record import Acknowledgement, StoryRecord
 
 _EXCERPT_CHARS = 400
 
@@ -42,6 +42,7 @@ class StoryView:
     more_sources: int
     title_segments: tuple[Segment, ...]
     summary_segments: tuple[Segment, ...]
+    ack: str = ""
 
 
 def marked(text: str, spans: list[tuple[int, int]], limit: int = 0) -> tuple[Segment, ...]:
@@ -95,7 +96,7 @@ def countdown(due: date, today: date) -> str:
     return f"{-days} day{'s' * (days != -1)} ago"
 
 
-def story_view(record: StoryRecord, now: datetime) -> StoryView:
+def story_view(record: StoryRecord, now: datetime, ack: Acknowledgement | None = None) -> StoryView:
     """The timeline row of ``record``."""
     alert = record.first
     entry = alert.entry
@@ -120,4 +121,13 @@ def story_view(record: StoryRecord, now: datetime) -> StoryView:
         more_sources=len(others),
         title_segments=marked(entry.title, spans["title"]),
         summary_segments=marked(entry.summary, spans["summary"], _EXCERPT_CHARS),
+        ack=_ack_line(ack),
     )
+
+
+def _ack_line(ack: Acknowledgement | None) -> str:
+    if ack is None:
+        return ""
+    when = ack.at.strftime("%Y-%m-%d %H:%M UTC")
+    note = f": {one_line(ack.note, 300)}" if ack.note.strip() else ""
+    return f"handled by {one_line(ack.by, 80)} at {when}{note}"

@@ -90,7 +90,7 @@ class Fetcher:
             connector = aiohttp.TCPConnector(
                 resolver=PolicyResolver(policy, self._inner_resolver),
                 limit=max(self.settings.concurrency, 10),
-                limit_per_host=8,
+                limit_per_host=max(8, self.settings.per_host_concurrency),
                 ttl_dns_cache=60,
             )
             session = aiohttp.ClientSession(

@@ -3,6 +3,10 @@
 feedparser receives the body as ``bytes``: given a ``str`` it would treat it as a path or URL.
 Documents with a DOCTYPE internal subset are refused before feedparser sees them (entity
 definitions are how "billion laughs" and quadratic-blowup documents work).
+
+A document without a feed element (feedparser finds no RSS, Atom or RDF version) and without
+entries is not a feed: a :class:`ParseError`, naming the feeds a web page links to. A feed
+element with no items is a feed that is empty right now, which is fine.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from monitor.errors import ParseError
+from monitor.feeds.discover import not_a_feed_message
 from monitor.feeds.entry import Entry
 from monitor.feeds.fastparse import fast_items
 from monitor.feeds.text import html_to_text, one_line, plain_text, safe_link
@@ -63,7 +68,7 @@ def parse_feed(
     if fast is not None:
         feed_title, raws, bozo = fast[0], fast[1][:max_items], False
     else:
-        feed_title, raws, bozo = _feedparser_items(body, content_type)
+        feed_title, raws, bozo = _feedparser_items(body, content_type, feed_url)
         raws = raws[:max_items]
     guids = [str(raw.get("id", "") or "") for raw in raws]
     shared = _guid_shared(guids, raws)
@@ -82,7 +87,7 @@ def parse_feed(
     return ParsedFeed(title=title, entries=entries, bozo=bozo, shared_guid=shared)
 
 
-def _feedparser_items(body: bytes, content_type: str) -> tuple[str, list[Any], bool]:
+def _feedparser_items(body: bytes, content_type: str, feed_url: str) -> tuple[str, list[Any], bool]:
     headers = {"content-type": content_type} if content_type else {}
     try:
         # No sanitizer: every field is reduced to text by html_to_text, which drops scripts,
@@ -92,10 +97,12 @@ def _feedparser_items(body: bytes, content_type: str) -> tuple[str, list[Any], b
         )
     except (RecursionError, MemoryError) as exc:
         raise ParseError(f"parser: document too deep or too large ({type(exc).__name__})") from exc
-    if not parsed.entries and not parsed.get("version") and (parsed.bozo or not parsed.feed):
-        problem = parsed.get("bozo_exception")
-        why = type(problem).__name__ if problem else "no feed elements"
-        raise ParseError(f"parser: not a feed ({why})")
+    if not parsed.entries and not parsed.get("version"):
+        problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        why = "no RSS, Atom or RDF feed element"
+        if problem is not None:
+            why += f"; {type(problem).__name__}"
+        raise ParseError(not_a_feed_message(body, feed_url, content_type, why))
     feed_title = _field_text(parsed.get("feed", {}), "title")
     return feed_title, list(parsed.entries), bool(parsed.get("bozo"))
 

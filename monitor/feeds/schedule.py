@@ -4,6 +4,10 @@ Every feed is polled at once on start, then after the delay its last poll chose 
 jitter, backoff after errors, Retry-After, Cache-Control). Before polling, a fetcher takes the
 feed's lease (SET NX PX); after polling it stretches the lease until the feed is due again, so
 any number of fetcher processes poll each feed once per interval.
+
+A poll waits for a slot of its feed's host (``fetch.per_host_concurrency``) before it takes one
+of the process's slots (``fetch.concurrency``), so feeds on one slow host queue among
+themselves and cannot fill the global pool while feeds on other hosts wait.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import os
 import random
 import time
 import uuid
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 import structlog
@@ -65,6 +71,7 @@ class FeedScheduler:
         self.stop_grace = stop_grace
         self.rnd = random.Random()
         self._slots = asyncio.Semaphore(fetch.concurrency)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -121,6 +128,8 @@ class FeedScheduler:
         try:
             delay = await self._turn(self.feeds[name])
         except asyncio.CancelledError:
+            if self._stopping:
+                return  # stop() gave up on this poll and counts it; nothing for the job to report
             raise
         except RedisError as exc:
             log.error("feed_store_unavailable", feed=name, error=str(exc))
@@ -143,7 +152,7 @@ class FeedScheduler:
         hold = fetch.timeout + fetch.parse_timeout * 2 + 30.0
         # After a restart, the lease our own instance left behind does not make us wait.
         take_from = f"{self.instance}/" if first else ""
-        async with self._slots:
+        async with self._host_of(feed), self._slots:
             if self._stopping:
                 return 0.0
             if not await self.store.acquire(feed.name, self.holder, hold, take_from=take_from):
@@ -151,6 +160,17 @@ class FeedScheduler:
             outcome: PollOutcome = await self.poller.poll(feed)
         await self.store.extend(feed.name, self.holder, outcome.delay)
         return outcome.delay
+
+    def _host_of(self, feed: FeedSettings) -> AbstractAsyncContextManager[object]:
+        """The slots shared by every feed configured on the same host (none for files)."""
+        host = urlsplit(self.settings.feed_url(feed)).hostname
+        if not host:
+            return contextlib.nullcontext()
+        slots = self._host_slots.get(host)
+        if slots is None:
+            slots = asyncio.Semaphore(self.settings.fetch.per_host_concurrency)
+            self._host_slots[host] = slots
+        return slots
 
     async def _wait_for_other(self, feed: FeedSettings) -> float:
         """Another fetcher holds the lease: look again shortly after it ends."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from monitor.alerts.alert import Alert
@@ -49,6 +49,13 @@ class StoryRecord:
     sources: tuple[Source, ...]
     first_seen: datetime
     last_seen: datetime
+
+    @property
+    def due(self) -> date | None:
+        """The story's due date, if the text gave one."""
+        if self.first.deadline is not None:
+            return self.first.deadline
+        return self.first.event.due if self.first.event else None
 
     @property
     def when(self) -> datetime:
@@ -169,6 +176,37 @@ def wanted(record: StoryRecord, filters: Mapping[str, str], text: str = "") -> b
     return any(needle in s.title.casefold() for s in record.sources) or (
         needle in record.first.entry.summary.casefold()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """An analyst marked a story as handled."""
+
+    story: str
+    by: str
+    note: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if not self.by.strip():
+            raise ValueError("an acknowledgement needs a name")
+        if len(self.note) > 2000:
+            raise ValueError("an acknowledgement note has at most 2000 characters")
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready dict."""
+        return {"story": self.story, "by": self.by, "note": self.note, "at": self.at.isoformat()}
+
+    def to_json(self) -> str:
+        """Serialise for Redis."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Acknowledgement:
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(raw)
+        return cls(str(data["story"]), str(data["by"]), str(data["note"]),
+                   datetime.fromisoformat(data["at"]))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,7 +20,15 @@ from redis.exceptions import WatchError
 
 from monitor.alerts.alert import Alert
 from monitor.errors import StoreError
-from monitor.history.record import FILTERS, Cursor, StoryRecord, fold, story_of, wanted
+from monitor.history.record import (
+    FILTERS,
+    Acknowledgement,
+    Cursor,
+    StoryRecord,
+    fold,
+    story_of,
+    wanted,
+)
 from monitor.streams import Keys, as_text
 
 log = structlog.get_logger(__name__)
@@ -66,6 +74,9 @@ class HistoryStore:
                     for label, values in record.labels().items():
                         for value in values:
                             pipe.zadd(self.keys.history_index(label, value), {record.story: score})
+                            pipe.zadd(self.keys.history_values(label), {value: score}, gt=True)
+                    if record.due is not None:
+                        pipe.zadd(self.keys.history_due, {record.story: _midnight(record.due)})
                     pipe.xadd(self.keys.history_updates, {"story": record.story},
                               maxlen=UPDATES_MAXLEN, approximate=True)  # fmt: skip
                     await pipe.execute()
@@ -140,6 +151,46 @@ class HistoryStore:
                 break
         return out
 
+    async def due(
+        self, start: date, end: date, filters: Mapping[str, str], *, limit: int = 1000
+    ) -> list[StoryRecord]:
+        """Stories falling due from ``start`` to ``end`` (inclusive) that pass ``filters``."""
+        ids = await self.client.zrangebyscore(
+            self.keys.history_due, _midnight(start), _midnight(end), start=0, num=limit
+        )
+        if not ids:
+            return []
+        raws = await self.client.mget([self.keys.history_story(as_text(i)) for i in ids])
+        records = [StoryRecord.from_json(raw) for raw in raws if raw is not None]
+        return [r for r in records if wanted(r, filters)]
+
+    async def values(self, label: str) -> list[str]:
+        """The values ``label`` has had in the kept history, most recently seen first."""
+        return [
+            as_text(v) for v in await self.client.zrevrange(self.keys.history_values(label), 0, -1)
+        ]
+
+    async def latest(self, label: str, value: str) -> StoryRecord | None:
+        """The newest story with ``label`` = ``value``."""
+        ids = await self.client.zrevrange(self.keys.history_index(label, value), 0, 0)
+        return await self.get(as_text(ids[0])) if ids else None
+
+    async def count_since(self, label: str, value: str, since: datetime) -> int:
+        """Stories with ``label`` = ``value`` published since ``since``."""
+        key = self.keys.history_index(label, value)
+        return int(await self.client.zcount(key, since.timestamp(), "+inf"))
+
+    async def acknowledge(self, ack: Acknowledgement) -> None:
+        """Mark a story as handled (a later acknowledgement replaces an earlier one)."""
+        await self.client.hset(self.keys.history_acks, ack.story, ack.to_json())
+
+    async def acks(self, stories: list[str]) -> dict[str, Acknowledgement]:
+        """The acknowledgements of ``stories`` that have one."""
+        if not stories:
+            return {}
+        raws = await self.client.hmget(self.keys.history_acks, stories)
+        return {s: Acknowledgement.from_json(r) for s, r in zip(stories, raws, strict=True) if r}
+
     async def prune(self, now: datetime, retention: timedelta) -> int:
         """Drop stories first recorded longer than ``retention`` ago; returns how many."""
         cutoff = (now - retention).timestamp()
@@ -159,6 +210,12 @@ class HistoryStore:
                                 pipe.zrem(self.keys.history_index(label, value), story)
                     pipe.delete(self.keys.history_story(story))
                     pipe.zrem(self.keys.history_all, story)
+                    pipe.zrem(self.keys.history_due, story)
+                    pipe.hdel(self.keys.history_acks, story)
                     pipe.zrem(self.keys.history_seen, story)
                 await pipe.execute()
             dropped += len(old)
+
+
+def _midnight(day: date) -> float:
+    return datetime.combine(day, time(0), tzinfo=UTC).timestamp()

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from monitor.errors import RuleError
 from monitor.rules.conditions import AllOf, AnyOf, Condition, Near, NoneOf, SameSentence, TermLeaf
 from monitor.rules.engine import Rule, RuleSet
+from monitor.rules.scan import DatabaseCompiler
 from monitor.rules.schema import ExampleModel, FileModel, RuleModel
 from monitor.rules.terms import Term, TermError, compile_term
 from monitor.rules.vocabulary import (
@@ -66,11 +67,14 @@ class _Context:
 
 
 def compile_rule_set(
-    sources: Sequence[SourceFile], keep: Callable[[Rule], bool] | None = None
+    sources: Sequence[SourceFile],
+    keep: Callable[[Rule], bool] | None = None,
+    compiler: DatabaseCompiler | None = None,
 ) -> tuple[RuleSet | None, list[RuleError]]:
     """Validate and compile the files as one set; the set is ``None`` when any error was found.
 
-    Every file is validated; ``keep``, when given, chooses the rules the set runs.
+    Every file is validated; ``keep``, when given, chooses the rules the set runs;
+    ``compiler`` builds the scan's database (default: compiled here, no cache).
     """
     ctx = _Context()
     files: list[tuple[SourceFile, FileModel]] = []
@@ -119,6 +123,7 @@ def compile_rule_set(
         terms=tuple(ctx.terms),
         canonical=ctx.canonical,
         vocabularies=ctx.vocabularies,
+        compiler=compiler,
     )
     return rule_set, []
 

@@ -9,14 +9,14 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import date
 
 from monitor.feeds.entry import Entry
 from monitor.rules.conditions import Condition, Hit, Hits
 from monitor.rules.deadline import extract_deadline
 from monitor.rules.match import Match, Severity, Span
-from monitor.rules.scan import EntryScan, Plan, RuleShape, build_plan
+from monitor.rules.scan import DatabaseCompiler, EntryScan, Plan, RuleShape, build_plan
 from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key
@@ -73,11 +73,13 @@ class RuleSet:
     vocabularies: Mapping[str, tuple[int, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    compiler: InitVar[DatabaseCompiler | None] = None  # where the scan's database comes from
     plan: Plan = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, compiler: DatabaseCompiler | None) -> None:
         shapes = [RuleShape(r.enabled, r.fields, r.condition) for r in self.rules]
-        object.__setattr__(self, "plan", build_plan(shapes, self.terms))
+        plan = build_plan(shapes, self.terms, compiler)
+        object.__setattr__(self, "plan", plan)
 
     @property
     def channels(self) -> frozenset[str]:
@@ -88,10 +90,15 @@ class RuleSet:
         """The rule with this id, if any."""
         return next((r for r in self.rules if r.id == rule_id), None)
 
-    def match(self, entry: Entry) -> list[Match]:
-        """Every enabled rule that matches the entry, in rule order, with its spans."""
+    def match(self, entry: Entry, *, reference: bool = False) -> list[Match]:
+        """Every enabled rule that matches the entry, in rule order, with its spans.
+
+        ``reference`` takes the straightforward path (every term announced by the scan is looked
+        for): the same matches, slower; a test holds the two to that.
+        """
         plan = self.plan
-        scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
+        texts = [entry.field_text(name) for name in plan.fields]
+        scan = EntryScan(plan, self.terms, texts, reference=reference)
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
@@ -167,7 +174,7 @@ class RuleSet:
         )
 
     def _spans(self, found: list[Hit], scan: EntryScan) -> list[Span]:
-        texts, folded, fields = scan.texts, scan.folded, self.plan.fields
+        texts, fields = scan.texts, self.plan.fields
         spans: list[Span] = []
         covered = (-1, -1)  # field and end of the last kept hit
         per_term: dict[int, int] = {}
@@ -179,18 +186,8 @@ class RuleSet:
             per_term[hit.term] = per_term.get(hit.term, 0) + 1
             if per_term[hit.term] > MAX_SPANS_PER_TERM or len(spans) >= MAX_SPANS:
                 continue
-            start, end = _original_offsets(texts[hit.field], folded[hit.field], hit)
+            start, end = scan.original_span(hit)
             text = texts[hit.field][start:end]
             term = self.terms[hit.term].source
             spans.append(Span(field=fields[hit.field], start=start, end=end, text=text, term=term))
         return spans
-
-
-def _original_offsets(text: str, folded: str, hit: Hit) -> tuple[int, int]:
-    """Map offsets in the case-folded text back to the original (folding may lengthen: ß→ss)."""
-    if len(text) == len(folded):
-        return hit.start, hit.end
-    owner: list[int] = []  # folded offset -> offset of the original char it came from
-    for index, char in enumerate(text):
-        owner.extend([index] * len(char.casefold()))
-    return owner[hit.start], owner[hit.end - 1] + 1

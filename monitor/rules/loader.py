@@ -8,6 +8,7 @@ from pathlib import Path
 from monitor.errors import RuleError
 from monitor.rules.compiler import SourceFile, compile_rule_set
 from monitor.rules.engine import Rule, RuleSet
+from monitor.rules.hscache import CachedCompiler
 from monitor.rules.yamlsource import MAX_FILE_BYTES, read_yaml
 
 MAX_FILES = 1000
@@ -58,10 +59,16 @@ def rule_files(dirs: Sequence[Path]) -> tuple[list[Path], list[RuleError]]:
     return files, errors
 
 
-def load_rule_set(dirs: Sequence[Path], keep: Callable[[Rule], bool] | None = None) -> RuleSet:
+def load_rule_set(
+    dirs: Sequence[Path],
+    keep: Callable[[Rule], bool] | None = None,
+    *,
+    cache_dir: Path | None = None,
+) -> RuleSet:
     """Load, validate and compile every rule file of ``dirs``; raises :class:`RuleSetError`.
 
-    ``keep`` chooses the rules the set runs (all files are validated either way).
+    ``keep`` chooses the rules the set runs (all files are validated either way); with
+    ``cache_dir`` the compiled scan is kept there and read back on the next load.
     """
     if not dirs:
         raise RuleSetError([RuleError("no rule directories given")])
@@ -81,7 +88,8 @@ def load_rule_set(dirs: Sequence[Path], keep: Callable[[Rule], bool] | None = No
             errors.append(exc)
     if errors:
         raise RuleSetError(errors)
-    rule_set, errors = compile_rule_set(sources, keep)
+    compiler = CachedCompiler(cache_dir) if cache_dir is not None else None
+    rule_set, errors = compile_rule_set(sources, keep, compiler)
     if rule_set is None:
         raise RuleSetError(errors)
     return rule_set

@@ -62,6 +62,8 @@ class Term:
     finder: _Finder
     checks_boundaries: bool
     literal: str | None = None  # the whole term is this one literal: found by substring search
+    # Per word position, per alternative, the pieces of its words every match contains verbatim.
+    pieces: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
@@ -136,6 +138,7 @@ def _compile_phrase(source: str) -> Term:
         finder=finder,
         checks_boundaries=True,
         literal=single if single and not single.endswith("*") else None,
+        pieces=_pieces(positions),
     )
 
 
@@ -170,6 +173,17 @@ def _position_pattern(alternatives: list[list[str]], flavour: _Flavour) -> str:
     # before "expires", "expires" would be cut at "expire" and then fail the boundary check.
     patterns.sort(key=len, reverse=True)
     return patterns[0] if len(patterns) == 1 else "(?:" + "|".join(patterns) + ")"
+
+
+def _pieces(positions: list[list[list[str]]]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """What a match holds verbatim: the words' stems, split at apostrophes (any one will do)."""
+    return tuple(
+        tuple(
+            tuple(piece for w in words for piece in _APOSTROPHES.split(w.rstrip("*")) if piece)
+            for words in alternatives
+        )
+        for alternatives in positions
+    )
 
 
 def _prefilter_literals(positions: list[list[list[str]]]) -> tuple[str, ...]:

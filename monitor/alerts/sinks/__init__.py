@@ -34,6 +34,16 @@ def build_sink(
     """
     if settings.type == "console":
         return ConsoleSink(settings.name, colour=settings.color)
+    if settings.type == "slack" and (token := settings.secret("token")) is not None:
+        from monitor.alerts.sinks.slack_api import SlackApiSink
+
+        pacer = _pacer(pacers, settings, f"{settings.api_url}\x00{settings.channel}", backoff_max)
+        return SlackApiSink(
+            settings.name, token, channel=settings.channel or "", pacer=pacer,
+            timeout=settings.timeout, api_url=settings.api_url,
+        )  # fmt: skip
+    if settings.type == "slack" and (settings.token or settings.token_env):
+        raise ConfigError(f"sinks: {settings.name!r}: token_env names an unset variable")
     if settings.type == "slack":
         url = settings.secret("webhook_url")
         if url is None:

@@ -7,8 +7,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from monitor.alerts.alert import Alert
+from monitor.alerts.followups import email_followup_parts, followup_line
 from monitor.alerts.render import Digest, console_digest, console_text, email_parts
 from monitor.alerts.sinks.base import Pacer
+from monitor.alerts.threads import Followup
 from monitor.errors import ConfigError, RetryableDelivery
 
 
@@ -41,6 +43,10 @@ class AppriseSink:
     async def send(self, alert: Alert) -> None:
         """Notify one alert (plain text body)."""
         await self._notify(email_parts(alert).subject, console_text(alert))
+
+    async def send_followup(self, followup: Followup) -> None:
+        """Notify a story's follow-up or reminder (one line)."""
+        await self._notify(email_followup_parts(followup).subject, followup_line(followup))
 
     async def send_digest(self, digest: Digest) -> None:
         """Notify one digest."""

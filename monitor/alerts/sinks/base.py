@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import replace
+from typing import Protocol, runtime_checkable
 
 from monitor.alerts.alert import Alert
 from monitor.alerts.render import Digest
+from monitor.alerts.threads import Followup
 
 
 class Sink(Protocol):
@@ -20,8 +22,9 @@ class Sink(Protocol):
 
     name: str
 
-    async def send(self, alert: Alert) -> None:
-        """Deliver one alert."""
+    async def send(self, alert: Alert) -> str | None:
+        """Deliver one alert; return the service's handle of the message if it gives one (a
+        Slack ``ts``, an email Message-ID) so follow-ups can be threaded under it."""
         ...
 
     async def send_digest(self, digest: Digest) -> None:
@@ -31,6 +34,23 @@ class Sink(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class FollowupSink(Protocol):
+    """A sink that renders follow-ups and reminders itself (threaded where it can)."""
+
+    async def send_followup(self, followup: Followup) -> None:
+        """Deliver a story's follow-up or deadline reminder."""
+        ...
+
+
+async def send_followup(sink: Sink, followup: Followup) -> None:
+    """Deliver ``followup``: by the sink's own rendering, else as an alert listing the sources."""
+    if isinstance(sink, FollowupSink):
+        await sink.send_followup(followup)
+        return
+    await sink.send(replace(followup.alert, id=followup.id, sources=followup.sources))
 
 
 class Pacer:

@@ -6,7 +6,9 @@ import sys
 from typing import TextIO
 
 from monitor.alerts.alert import Alert
+from monitor.alerts.followups import followup_line
 from monitor.alerts.render import Digest, console_digest, console_text
+from monitor.alerts.threads import Followup
 from monitor.errors import RetryableDelivery
 from monitor.logs import colour_wanted
 
@@ -37,6 +39,13 @@ class ConsoleSink:
     async def send(self, alert: Alert) -> None:
         """Print one alert."""
         self._write(console_text(alert, colour=self._use_colour()))
+
+    async def send_followup(self, followup: Followup) -> None:
+        """Print a story's follow-up or reminder as one line."""
+        line = followup_line(followup)
+        if self._use_colour():
+            line = f"\x1b[2m{line}\x1b[0m"
+        self._write(line)
 
     async def send_digest(self, digest: Digest) -> None:
         """Print a digest."""

@@ -15,9 +15,11 @@ import aiosmtplib
 from pydantic import SecretStr
 
 from monitor.alerts.alert import Alert
+from monitor.alerts.followups import email_followup_parts
 from monitor.alerts.render import Digest, EmailParts, email_digest_parts, email_parts
 from monitor.alerts.retry import smtp_is_transient
 from monitor.alerts.sinks.base import Pacer
+from monitor.alerts.threads import Followup
 from monitor.errors import PermanentDelivery, RetryableDelivery
 
 
@@ -34,14 +36,28 @@ class SmtpOptions:
     validate_certs: bool = True
 
 
-def build_message(parts: EmailParts, *, sender: str, to: tuple[str, ...], msg_id: str) -> bytes:
-    """The RFC 5322 bytes of one email (headers folded and encoded by the stdlib)."""
+def message_id(key: str) -> str:
+    """The Message-ID header of the mail with delivery id ``key``."""
+    return f"<{key}@treaty-monitor>"
+
+
+def build_message(
+    parts: EmailParts, *, sender: str, to: tuple[str, ...], msg_id: str, reply_to: str = ""
+) -> bytes:
+    """The RFC 5322 bytes of one email (headers folded and encoded by the stdlib).
+
+    ``reply_to``: the Message-ID this mail answers (a story's follow-up threads under its first
+    mail through ``In-Reply-To`` and ``References``).
+    """
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["Subject"] = parts.subject
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = f"<{msg_id}@treaty-monitor>"
+    msg["Message-ID"] = message_id(msg_id)
+    if reply_to:
+        msg["In-Reply-To"] = reply_to
+        msg["References"] = reply_to
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(parts.text)
     msg.add_alternative(parts.html, subtype="html")
@@ -71,9 +87,15 @@ class EmailSink:
         self._owed: dict[str, tuple[str, ...]] = {}
         self._refused: dict[str, dict[str, str]] = {}
 
-    async def send(self, alert: Alert) -> None:
-        """Email one alert."""
+    async def send(self, alert: Alert) -> str:
+        """Email one alert; returns its Message-ID (follow-ups answer it)."""
         await self._deliver(alert.id, email_parts(alert))
+        return message_id(alert.id)
+
+    async def send_followup(self, followup: Followup) -> None:
+        """Email a story's follow-up or reminder as a reply to its first mail."""
+        reply_to = followup.thread if followup.thread.startswith("<") else ""
+        await self._deliver(followup.id, email_followup_parts(followup), reply_to=reply_to)
 
     async def send_digest(self, digest: Digest) -> None:
         """Email one digest."""
@@ -82,9 +104,11 @@ class EmailSink:
     async def aclose(self) -> None:
         """Nothing kept open between messages."""
 
-    async def _deliver(self, key: str, parts: EmailParts) -> None:
+    async def _deliver(self, key: str, parts: EmailParts, reply_to: str = "") -> None:
         recipients = self._owed.get(key, self.recipients)
-        message = build_message(parts, sender=self.sender, to=self.recipients, msg_id=key)
+        message = build_message(
+            parts, sender=self.sender, to=self.recipients, msg_id=key, reply_to=reply_to
+        )
         await self._pacer.wait()
         try:
             failures = await self._transmit(message, recipients)

@@ -6,6 +6,7 @@ from collections import deque
 
 from monitor.alerts.alert import Alert
 from monitor.alerts.render import Digest
+from monitor.alerts.threads import Followup
 from monitor.errors import DeliveryError
 
 
@@ -16,6 +17,7 @@ class RecordingSink:
         self.name = name
         self.alerts: list[Alert] = []
         self.digests: list[Digest] = []
+        self.followups: list[Followup] = []
         self.failures: deque[DeliveryError] = deque()
         self.attempts = 0
         self.closed = False
@@ -33,6 +35,11 @@ class RecordingSink:
         """Record one alert (or raise a queued failure)."""
         self._maybe_fail()
         self.alerts.append(alert)
+
+    async def send_followup(self, followup: Followup) -> None:
+        """Record one follow-up or reminder (or raise a queued failure)."""
+        self._maybe_fail()
+        self.followups.append(followup)
 
     async def send_digest(self, digest: Digest) -> None:
         """Record one digest (or raise a queued failure)."""

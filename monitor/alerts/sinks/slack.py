@@ -8,9 +8,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from monitor.alerts.alert import Alert
+from monitor.alerts.followups import slack_followup_payload
 from monitor.alerts.render import Digest, slack_digest_payload, slack_payload
 from monitor.alerts.sinks.base import Pacer
 from monitor.alerts.sinks.http import JsonPoster
+from monitor.alerts.threads import Followup
 from monitor.errors import PermanentDelivery
 
 
@@ -33,6 +35,10 @@ class SlackSink:
     async def send(self, alert: Alert) -> None:
         """Post one alert."""
         await self._post(slack_payload(alert))
+
+    async def send_followup(self, followup: Followup) -> None:
+        """Post a short follow-up (an incoming webhook cannot thread)."""
+        await self._post(slack_followup_payload(followup))
 
     async def send_digest(self, digest: Digest) -> None:
         """Post one digest message."""

@@ -14,9 +14,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from monitor.alerts.alert import Alert
+from monitor.alerts.followups import webhook_followup_payload
 from monitor.alerts.render import Digest, webhook_digest_payload, webhook_payload
 from monitor.alerts.sinks.base import Pacer
 from monitor.alerts.sinks.http import JsonPoster
+from monitor.alerts.threads import Followup
 
 SIGNATURE_HEADER = "X-Treaty-Monitor-Signature"
 DELIVERY_HEADER = "X-Treaty-Monitor-Delivery"
@@ -56,6 +58,10 @@ class WebhookSink:
     async def send(self, alert: Alert) -> None:
         """POST one alert."""
         await self._post(webhook_payload(alert, self.subscription), alert.id)
+
+    async def send_followup(self, followup: Followup) -> None:
+        """POST a story's follow-up (``type: followup``) or reminder (``type: reminder``)."""
+        await self._post(webhook_followup_payload(followup, self.subscription), followup.id)
 
     async def send_digest(self, digest: Digest) -> None:
         """POST one digest."""
