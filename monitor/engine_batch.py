@@ -7,8 +7,9 @@ is matched first, then
 1. one pipeline reads the rule records of the entries that matched (edited entries drop the rules
    that alerted before; every matched entry's record gains its rules);
 2. one pipeline runs the throttle script of every match with a realert window, in entry order;
-   then each entry that will alert gets its event and story (two round trips per such entry, in
-   entry order, so reports of one event in one batch join one story; :mod:`monitor.events.store`);
+   then each entry that will alert gets its event and its story (chosen in entry order, so
+   reports of one event in one batch join one story: two more round trips per batch,
+   :mod:`monitor.events.store`);
 3. one pipeline publishes every alert (the publish-once script), writes the rule records and
    acknowledges the whole batch with one XACK.
 
@@ -40,7 +41,7 @@ from monitor.rules.match import Match
 from monitor.streams import Message
 
 if TYPE_CHECKING:
-    from monitor.engine import Engine
+    from monitor.engine import Engine, Matcher
 
 log = structlog.get_logger("monitor.engine")
 
@@ -96,14 +97,21 @@ async def handle_batch(engine: Engine, messages: Sequence[Message]) -> int:
     await _records(engine, items)
     await _throttle(engine, items)
     now = datetime.now(UTC)
-    for item in items:
-        if by_channel(item.kept):
-            item.event = engine.event(item.entry, item.matches, rules)
-            if item.event is not None:
-                item.story = await engine.stories.assign(
-                    item.entry.id, item.event, item.entry.title, now
-                )
+    await _stories(engine, items, rules, now)
     return await _publish(engine, items, [m.id for m in messages], now=now)
+
+
+async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: datetime) -> None:
+    """Each entry that will alert gets its event, and its story (two round trips per batch)."""
+    alerting = [item for item in items if by_channel(item.kept)]
+    for item in alerting:
+        item.event = engine.event(item.entry, item.matches, rules)
+    told = [item for item in alerting if item.event is not None]
+    stories = await engine.stories.assign_many(
+        [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now
+    )
+    for item, story in zip(told, stories, strict=True):
+        item.story = story
 
 
 async def _records(engine: Engine, items: list[_Item]) -> None:

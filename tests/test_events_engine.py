@@ -194,3 +194,20 @@ async def test_the_batched_engine_gives_every_alert_its_event_and_story(
     assert len({a.story for a in alerts}) == 1
     assert all(a.event is not None and a.event.treaty == "inf" for a in alerts)
     assert {a.deadline for a in alerts} == {date(2019, 8, 1)}
+
+
+async def test_a_batch_is_assigned_in_order_and_again_the_same(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """In one batch a later report joins the story an earlier one opened, another actor opens
+    its own, the same entry twice gets one story; the batch again (a redelivery) gets the same."""
+    stores = RedisStories(redis_client, keys)
+    batch = [
+        ("wire:1", _event(), "US suspends INF"),
+        ("wire:2", replace(_event(), published=NOW + timedelta(hours=2)), "Washington suspend"),
+        ("wire:3", _event(("ru",)), "Russia suspends INF"),
+        ("wire:1", _event(), "US suspends INF"),
+    ]
+    first = await stores.assign_many(batch, NOW)
+    assert first[0] == first[1] == first[3] != first[2]
+    assert await stores.assign_many(batch, NOW) == first
