@@ -1,8 +1,12 @@
 """The HTTP endpoint of the daemon: ``/healthz``, ``/readyz`` and ``/metrics``.
 
-- ``/healthz``: the process is alive and its event loop answers (200, always, while serving).
+- ``/healthz``: the process is alive and its event loop answers (200, always, while serving);
+  ``rules_reloading`` says whether a rule reload is compiling right now (in a worker thread).
 - ``/readyz``: ready for work: started and not stopping, Redis answers, the rule set is loaded
   (engine role), every role's loop has beaten recently. 503 with a JSON ``reasons`` list if not.
+  A refused reload does not make the process unready (the last good set keeps running); the
+  body's ``rules_error`` carries the refusal (``file:line:col: message`` lines) until a valid
+  set, or the running one put back, is loaded.
 - ``/metrics``: Prometheus text of :data:`monitor.metrics.REGISTRY`, plus gauges read from
   Redis on each scrape (stream lag per group, dead letters, feed staleness, rule reload status).
 
@@ -54,6 +58,7 @@ class HealthState:
     ready: bool = False
     rules_version: str = ""
     rules_error: str | None = None
+    rules_reloading: bool = False
     rules_loaded_at: float | None = None
     last_beat: dict[str, float] = field(default_factory=dict)
     # A role whose loop has not beaten for this long makes /readyz fail (and stops the watchdog).
@@ -142,7 +147,12 @@ async def _redis_ok(client: aioredis.Redis) -> bool:
 
 def _handlers(state: HealthState, client: aioredis.Redis, keys: Keys) -> list[web.RouteDef]:
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "alive", "instance": state.instance})
+        body = {
+            "status": "alive",
+            "instance": state.instance,
+            "rules_reloading": state.rules_reloading,
+        }
+        return web.json_response(body)
 
     async def readyz(_request: web.Request) -> web.Response:
         reasons = state.reasons(time.monotonic(), await _redis_ok(client))
@@ -151,6 +161,7 @@ def _handlers(state: HealthState, client: aioredis.Redis, keys: Keys) -> list[we
             "reasons": reasons,
             "roles": list(expand_roles(state.roles)),
             "rules_version": state.rules_version,
+            "rules_error": state.rules_error,
         }
         return web.json_response(body, status=503 if reasons else 200)
 

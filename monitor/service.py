@@ -52,6 +52,7 @@ class CurrentRules:
 
     rule_set: RuleSet
     loaded_at: float = field(default_factory=time.time)
+    record_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def get(self) -> RuleSet:
         """The rule set to use for the next entry."""
@@ -126,9 +127,19 @@ class _Running:
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     reload: Callable[[], None] = lambda: None
+    reloads: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def start_reload(self, watcher: RuleWatcher) -> None:
+        """SIGHUP: reload in a task (the compile runs in a worker thread); return at once."""
+        log.info("rules_reload_requested", signal="SIGHUP")
+        task = asyncio.get_running_loop().create_task(_reload(watcher), name="rules_reload")
+        self.reloads.add(task)
+        task.add_done_callback(self.reloads.discard)
 
     async def shutdown(self) -> None:
         """Stop schedulers, then wait (bounded) for consumers to finish their batch."""
+        for task in list(self.reloads):
+            task.cancel()  # the set in force stays; a compile still running is discarded
         for stopper in self.stoppers:
             await stopper()
         if self.tasks:
@@ -162,7 +173,7 @@ async def _start_roles(
         await _record_rules(client, keys, rules, None)
         health.rules_version = rules.rule_set.version
         watcher = _rule_watcher(settings, client, keys, rules, health)
-        running.reload = lambda: _reload_now(watcher)
+        running.reload = lambda: running.start_reload(watcher)
         running.tasks.append(asyncio.create_task(engine.run(stop), name="engine"))
         if settings.rules.watch:
             running.tasks.append(asyncio.create_task(watcher.run(stop), name="rules_watch"))
@@ -199,26 +210,49 @@ def _rule_watcher(
     rules: CurrentRules,
     health: HealthState,
 ) -> RuleWatcher:
+    # The watcher logs each outcome; these keep health, metrics and the Redis status in step.
     def on_reload(new: RuleSet) -> None:
         rules.rule_set = new
         rules.loaded_at = time.time()
         health.rules_version, health.rules_error = new.version, None
         metrics.RULES_LOADED.set(len(new.rules))
-        log.info("rules_reloaded", version=new.version, rules=len(new.rules))
+        metrics.RULES_RELOADS.labels(outcome="ok").inc()
+        _spawn(_record_rules(client, keys, rules, None), "record_rules")
+
+    def on_recover() -> None:
+        # The files were put back to the running version: the earlier error no longer holds.
+        health.rules_error = None
+        metrics.RULES_RELOADS.labels(outcome="ok").inc()
         _spawn(_record_rules(client, keys, rules, None), "record_rules")
 
     def on_error(error: RuleSetError) -> None:
         health.rules_error = str(error)
         metrics.RULES_RELOAD_ERRORS.inc()
-        log.error("rules_reload_rejected", error=str(error), kept_version=rules.rule_set.version)
+        metrics.RULES_RELOADS.labels(outcome="error").inc()
         _spawn(_record_rules(client, keys, rules, str(error)), "record_rules")
 
-    return RuleWatcher(settings.rules_dirs(), on_reload=on_reload, on_error=on_error)
+    systemd = SystemdNotify()
+
+    def on_compiling(busy: bool) -> None:
+        # systemd shows the unit "reloading" until the set is in force (or refused).
+        health.rules_reloading = busy
+        if busy:
+            systemd.reloading()
+        else:
+            systemd.ready()
+
+    return RuleWatcher(
+        settings.rules_dirs(),
+        on_reload=on_reload,
+        on_error=on_error,
+        on_recover=on_recover,
+        on_compiling=on_compiling,
+        current=rules.rule_set,
+    )
 
 
-def _reload_now(watcher: RuleWatcher) -> None:
-    log.info("rules_reload_requested", signal="SIGHUP")
-    watcher.reload()
+async def _reload(watcher: RuleWatcher) -> None:
+    await watcher.reload()
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -233,17 +267,19 @@ def _spawn(coro: Coroutine[Any, Any, None], name: str) -> None:
 async def _record_rules(
     client: aioredis.Redis, keys: Keys, rules: CurrentRules, error: str | None
 ) -> None:
-    await client.hset(
-        keys.rules_status,
-        mapping={
-            "version": rules.rule_set.version,
-            "rules": len(rules.rule_set.rules),
-            "loaded_at": rules.loaded_at,
-            "error": error or "",
-            # What the desk's /rules page lists (the rules themselves stay in their files).
-            "list": _rule_list(rules.rule_set),
-        },
-    )
+    # Status writes go out in the order the reloads finished (the lock wakes waiters in order).
+    async with rules.record_lock:
+        await client.hset(
+            keys.rules_status,
+            mapping={
+                "version": rules.rule_set.version,
+                "rules": len(rules.rule_set.rules),
+                "loaded_at": rules.loaded_at,
+                "error": error or "",
+                # What the desk's /rules page lists (the rules themselves stay in their files).
+                "list": _rule_list(rules.rule_set),
+            },
+        )
 
 
 def _rule_list(rule_set: RuleSet) -> str:

@@ -85,6 +85,10 @@ class Keys:
         """Lease: one consumer is sending this alert to this subscription right now."""
         return f"{self.prefix}:sending:{subscription}:{delivery_id}"
 
+    def smtp_recipients(self, subscription: str, message_id: str) -> str:
+        """Hash: an email in a partial retry: recipients still owed, and refused for good."""
+        return f"{self.prefix}:smtp:{subscription}:{message_id}"
+
     def throttle(self, rule_id: str, key: str) -> str:
         """Realert window marker for one rule and throttle key."""
         return f"{self.prefix}:throttle:{rule_id}:{key}"

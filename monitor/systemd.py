@@ -48,6 +48,9 @@ class SystemdNotify:
         message = "\n".join(assignments).encode("utf-8", "replace")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                # Called on the event loop: a reader that fell behind (its queue holds 10
+                # datagrams) must cost a dropped notification, never a frozen daemon.
+                sock.setblocking(False)
                 sock.connect(self.address)
                 sock.sendall(message)
         except OSError as exc:

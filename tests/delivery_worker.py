@@ -1,7 +1,8 @@
 """A notifier process for the crash tests: ``python -m tests.delivery_worker REDIS PREFIX URL``.
 
-With ``--die-at STAGE:ALERT_ID`` it SIGKILLs itself at that checkpoint ("sent": the sink accepted,
-no marker yet; "marked": marker written, not yet acknowledged).
+URL is a webhook, or ``smtp://127.0.0.1:PORT`` for an email sink to ``--recipients a,b``. With
+``--die-at STAGE:ALERT_ID`` it SIGKILLs itself at that checkpoint ("sent": the sink accepted, no
+marker yet; "marked": marker written, not yet acknowledged).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from pydantic import SecretStr
 
 from monitor.alerts.notifier import Notifier
+from monitor.alerts.recipients import RedisRecipients
 from monitor.alerts.sinks import build_sink
 from monitor.config import DeliverySettings, SinkSettings, SubscriptionSettings
 from monitor.connections import client_from_url
@@ -29,18 +31,26 @@ SUBSCRIPTION = SubscriptionSettings(name="desk", channels=("arms-control",), sin
 
 async def _main(args: argparse.Namespace) -> None:
     client = client_from_url(args.redis)
-    sink_settings = SinkSettings(name="hook", type="webhook", url=SecretStr(args.url),
-                                 rate_per_second=100_000, timeout=5.0)  # fmt: skip
+    keys = Keys(args.prefix)
+    if args.url.startswith("smtp://"):
+        host, _, port = args.url.removeprefix("smtp://").rpartition(":")
+        sink_settings = SinkSettings(name="hook", type="email", smtp_host=host,
+                                     smtp_port=int(port), timeout=5.0,
+                                     recipients=tuple(args.recipients.split(",")))  # fmt: skip
+    else:
+        sink_settings = SinkSettings(name="hook", type="webhook", url=SecretStr(args.url),
+                                     rate_per_second=100_000, timeout=5.0)  # fmt: skip
+    recipients = RedisRecipients(client, keys, "desk", ttl=DELIVERY.delivered_ttl)
     stage, _, target = (args.die_at or "::").partition(":")
 
     def checkpoint(at: str, alert_id: str) -> None:
         if at == stage and alert_id == target:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    sink = build_sink(sink_settings, {}, subscription="desk", backoff_max=DELIVERY.backoff_max)
+    sink = build_sink(sink_settings, {}, subscription="desk", backoff_max=DELIVERY.backoff_max,
+                      recipients=recipients)  # fmt: skip
     notifier = Notifier(
-        SUBSCRIPTION, sink, client,
-        Keys(args.prefix), DELIVERY, consumer=args.consumer, checkpoint=checkpoint,
+        SUBSCRIPTION, sink, client, keys, DELIVERY, consumer=args.consumer, checkpoint=checkpoint,
     )  # fmt: skip
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -57,6 +67,7 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--consumer", default="worker")
     parser.add_argument("--die-at", default="")
+    parser.add_argument("--recipients", default="")
     asyncio.run(_main(parser.parse_args()))
 
 

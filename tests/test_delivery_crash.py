@@ -22,6 +22,7 @@ from monitor.config import DeliverySettings, Settings, SinkSettings, Subscriptio
 from monitor.connections import EmbeddedRedis, client_from_url
 from monitor.streams import Keys
 from tests.delivery_helpers import HttpReceiver, http_receiver, make_alert, publish
+from tests.smtp_helpers import Scripted, smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,11 +32,13 @@ def _ids(server: HttpReceiver) -> Counter[str]:
 
 
 async def _worker(
-    redis_url: str, keys: Keys, url: str, die_at: str = ""
+    redis_url: str, keys: Keys, url: str, die_at: str = "", recipients: str = ""
 ) -> asyncio.subprocess.Process:
     args = [sys.executable, "-m", "tests.delivery_worker", redis_url, keys.prefix, url]
     if die_at:
         args += ["--die-at", die_at]
+    if recipients:
+        args += ["--recipients", recipients]
     proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     assert (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() == b"ready"
@@ -76,6 +79,44 @@ async def test_sigkill_after_the_send_redelivers_only_inside_the_documented_wind
     counts = _ids(server)
     assert counts[victim.id] == copies
     assert all(counts[a.id] == 1 for a in alerts if a is not victim)
+    pending = await redis_client.xpending(keys.alerts("arms-control"), "sub:desk")
+    assert pending["pending"] == 0
+
+
+async def test_a_notifier_killed_during_a_partial_smtp_retry_resumes_with_only_the_owed(
+    redis_client: aioredis.Redis, redis_url: str, keys: Keys
+) -> None:
+    """A accepted, B got 4xx, the notifier is SIGKILLed: its successor mails B only, A once."""
+    a, b = "a@example.org", "b@example.org"
+    handler = Scripted()
+    handler.rcpt[b].extend(["451 Greylisted, try again later"] * 1000)
+    alert = make_alert("Partial story", entry_id="p1")
+    with smtp_server(handler) as port:
+        url = f"smtp://127.0.0.1:{port}"
+        proc = await _worker(redis_url, keys, url, recipients=f"{a},{b}")
+        await publish(redis_client, keys, alert)
+        # A has its copy, and B has been refused again on a retry (to B alone): the first
+        # attempt, with its bookkeeping, is over.
+        deadline = time.monotonic() + 30
+        while len(handler.rcpt[b]) > 998:
+            assert time.monotonic() < deadline, "no retry to B"
+            await asyncio.sleep(0.02)
+        proc.kill()
+        assert await proc.wait() == -9
+        assert [rcpts for rcpts, _ in handler.messages] == [[a]]
+        owed = await redis_client.hgetall(keys.smtp_recipients("desk", alert.id))
+        assert json.loads(owed["owed"]) == [b]
+        assert await redis_client.ttl(keys.smtp_recipients("desk", alert.id)) > 0
+
+        handler.rcpt[b].clear()  # B's server accepts from now on
+        restarted = await _worker(redis_url, keys, url, recipients=f"{a},{b}")
+        deadline = time.monotonic() + 60
+        while len(handler.messages) < 2:
+            assert time.monotonic() < deadline, handler.messages
+            await asyncio.sleep(0.05)
+        await _terminate(restarted)
+    assert [rcpts for rcpts, _ in handler.messages] == [[a], [b]]
+    assert not await redis_client.exists(keys.smtp_recipients("desk", alert.id))
     pending = await redis_client.xpending(keys.alerts("arms-control"), "sub:desk")
     assert pending["pending"] == 0
 

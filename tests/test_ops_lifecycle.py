@@ -44,6 +44,13 @@ def received(sock: socket.socket) -> list[str]:
             return lines
 
 
+async def keep_reading(sock: socket.socket, into: list[str]) -> None:
+    """Read as systemd does, all along: the socket queues only 10 datagrams, then drops."""
+    while True:
+        into += received(sock)
+        await asyncio.sleep(0.2)
+
+
 async def get_json(url: str) -> tuple[int, dict[str, object]]:
     """GET a JSON endpoint."""
     async with aiohttp.ClientSession() as session, session.get(url) as response:
@@ -79,10 +86,12 @@ async def test_daemon_notifies_systemd_reloads_on_sighup_and_stops_cleanly(
         "WATCHDOG_USEC": "2000000",
     }
     daemon.start()
+    notified: list[str] = []
+    reading = asyncio.create_task(keep_reading(notify, notified))
     try:
         await daemon.wait_ready(60)
-        assert await wait_for(lambda: "READY=1" in received(notify), 10)
-        assert await wait_for(lambda: "WATCHDOG=1" in received(notify), 10)
+        assert await wait_for(lambda: "READY=1" in notified, 10)
+        assert await wait_for(lambda: "WATCHDOG=1" in notified, 10)
         report = await status_json(config)
         instances = report["instances"]
         assert isinstance(instances, list)
@@ -97,11 +106,18 @@ async def test_daemon_notifies_systemd_reloads_on_sighup_and_stops_cleanly(
             return bool(rules_state["error"])  # type: ignore[index]
 
         assert await wait_for(reload_refused, 20)
+
+        def reload_bracketed() -> bool:
+            notes = [line for line in notified if line in ("RELOADING=1", "READY=1")]
+            return notes[-2:] == ["RELOADING=1", "READY=1"]
+
+        assert await wait_for(reload_bracketed, 5), notified
         assert await daemon.metric("treaty_monitor_rules_reload_ok") == 0
         status, body = await get_json(daemon.url + "/readyz")
         assert (status, body["status"]) == (200, "ready"), body
     finally:
         code = await daemon.astop()
+        reading.cancel()
     assert code == 0, daemon.log_tail()
-    assert "STOPPING=1" in received(notify)
+    assert "STOPPING=1" in notified + received(notify)
     assert not EmbeddedRedis(tmp_path / "state")._answers()

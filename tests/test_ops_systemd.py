@@ -41,6 +41,17 @@ def test_ready_sends_ready_and_status_in_one_datagram(
     assert receive(sock) == "READY=1\nSTATUS=3 feeds, 12 rules"
 
 
+def test_a_reader_that_falls_behind_costs_dropped_notifications_not_a_blocked_sender(
+    notify_socket: tuple[socket.socket, str],
+) -> None:
+    """Nobody reads the socket: once its queue is full notify() returns False, it never blocks."""
+    _sock, path = notify_socket
+    notifier = SystemdNotify({"NOTIFY_SOCKET": path})
+    sent = [notifier.watchdog() for _ in range(50)]
+    assert sent[0] is True
+    assert sent[-1] is False
+
+
 @pytest.mark.parametrize(
     ("call", "expected"),
     [

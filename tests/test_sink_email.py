@@ -7,21 +7,29 @@ import email.policy
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from monitor.alerts.recipients import RedisRecipients
 from monitor.alerts.sinks import Pacer
 from monitor.alerts.sinks.email import EmailSink, SmtpOptions
+from monitor.connections import client_from_url
 from monitor.errors import PermanentDelivery, RetryableDelivery
-from tests.delivery_helpers import make_alert
+from monitor.streams import Keys
+from tests.delivery_helpers import free_port, make_alert
 from tests.smtp_helpers import Scripted, auth_kwargs, self_signed, smtp_server
 
 A, B, C = "a@example.org", "b@example.org", "c@example.org"
 
 
-def _sink(port: int, recipients: tuple[str, ...] = (A,), **options: object) -> EmailSink:
+def _sink(
+    port: int, recipients: tuple[str, ...] = (A,), state: RedisRecipients | None = None,
+    **options: object,
+) -> EmailSink:  # fmt: skip
     opts = SmtpOptions(host="127.0.0.1", port=port, timeout=5.0, **options)  # type: ignore[arg-type]
-    return EmailSink("mail", opts, sender="tm@example.org", recipients=recipients, pacer=Pacer(0))
+    return EmailSink("mail", opts, sender="tm@example.org", recipients=recipients,
+                     pacer=Pacer(0), state=state)  # fmt: skip
 
 
 async def test_email_is_multipart_text_and_html_to_every_recipient() -> None:
@@ -90,6 +98,43 @@ async def test_only_recipients_with_4xx_are_retried() -> None:
     assert [rcpts for rcpts, _ in handler.messages] == [[A], [B]]
 
 
+async def test_who_is_still_owed_is_kept_in_redis_for_whichever_sink_retries(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A accepted, B 451, C 550: a fresh sink (a restart) mails B only, then dead-letters C."""
+    handler = Scripted()
+    handler.rcpt[B].append("451 Greylisted")
+    handler.rcpt[C].append("550 No such user")
+    alert = make_alert()
+    key = keys.smtp_recipients("desk", alert.id)
+    with smtp_server(handler) as port:
+        first = _sink(port, (A, B, C), RedisRecipients(redis_client, keys, "desk", ttl=600))
+        with pytest.raises(RetryableDelivery, match=B):
+            await first.send(alert)
+        assert 0 < await redis_client.ttl(key) <= 600
+        successor = _sink(port, (A, B, C), RedisRecipients(redis_client, keys, "desk", ttl=600))
+        with pytest.raises(PermanentDelivery, match=f"{C}: 550"):
+            await successor.send(alert)
+    assert [rcpts for rcpts, _ in handler.messages] == [[A], [B]]
+    assert not await redis_client.exists(key)
+
+
+async def test_without_its_retry_state_the_sink_sends_nothing_and_retries_later(
+    keys: Keys,
+) -> None:
+    """Redis unreachable: the email is not sent (it might go to who already has it); retryable."""
+    handler = Scripted()
+    unreachable = client_from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with smtp_server(handler) as port:
+            sink = _sink(port, (A, B), RedisRecipients(unreachable, keys, "desk", ttl=600))
+            with pytest.raises(RetryableDelivery, match="retry state unavailable"):
+                await sink.send(make_alert())
+    finally:
+        await unreachable.aclose()
+    assert handler.messages == []
+
+
 async def test_partial_5xx_refusal_dead_letters_naming_the_refused_recipient() -> None:
     """A accepted, C refused for good (550): the error names C; A is not retried."""
     handler = Scripted()
@@ -106,8 +151,6 @@ async def test_partial_5xx_refusal_dead_letters_naming_the_refused_recipient() -
 
 async def test_refused_connection_is_retryable() -> None:
     """No server listening is a transient failure."""
-    from tests.delivery_helpers import free_port
-
     with pytest.raises(RetryableDelivery):
         await _sink(free_port()).send(make_alert())
 

@@ -30,6 +30,7 @@ from monitor.alerts.deadletter import DLQ_MAXLEN, dead_letter_fields
 from monitor.alerts.filters import accepts
 from monitor.alerts.grouping import Story, followup_due
 from monitor.alerts.ledger import Ledger
+from monitor.alerts.recipients import RedisRecipients
 from monitor.alerts.render import Digest
 from monitor.alerts.retry import backoff_delay
 from monitor.alerts.sinks import Pacer, Sink, build_sink
@@ -421,9 +422,10 @@ def build_notifiers(
     pacers: dict[str, Pacer] = {}
     notifiers = []
     for sub in settings.subscriptions:
+        recipients = RedisRecipients(client, keys, sub.name, ttl=settings.delivery.delivered_ttl)
         sink = build_sink(
             settings.sink(sub.sink), pacers, subscription=sub.name,
-            backoff_max=settings.delivery.backoff_max,
+            backoff_max=settings.delivery.backoff_max, recipients=recipients,
         )  # fmt: skip
         notifiers.append(Notifier(sub, sink, client, keys, settings.delivery, consumer=consumer))
     return notifiers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from monitor.alerts.recipients import RecipientStore
 from monitor.alerts.sinks.base import Pacer, Sink
 from monitor.alerts.sinks.console import ConsoleSink
 from monitor.alerts.sinks.email import EmailSink, SmtpOptions
@@ -26,11 +27,17 @@ def _pacer(
 
 
 def build_sink(
-    settings: SinkSettings, pacers: dict[str, Pacer], *, subscription: str, backoff_max: float
+    settings: SinkSettings,
+    pacers: dict[str, Pacer],
+    *,
+    subscription: str,
+    backoff_max: float,
+    recipients: RecipientStore | None = None,
 ) -> Sink:
     """The sink ``settings`` describe; secrets are read here (file, else environment).
 
     ``backoff_max`` (``delivery.backoff_max``) bounds how long a ``Retry-After`` holds a pacer.
+    ``recipients`` keeps an email's per-recipient retry state (in memory when not given).
     """
     if settings.type == "console":
         return ConsoleSink(settings.name, colour=settings.color)
@@ -62,7 +69,7 @@ def build_sink(
         target = f"{settings.smtp_host}:{settings.smtp_port}"
         return EmailSink(
             settings.name, options, sender=settings.sender, recipients=settings.recipients,
-            pacer=_pacer(pacers, settings, target, backoff_max),
+            pacer=_pacer(pacers, settings, target, backoff_max), state=recipients,
         )  # fmt: skip
     url = settings.secret("url")
     if url is None:

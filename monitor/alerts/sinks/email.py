@@ -1,26 +1,34 @@
 """The email sink: multipart text + HTML over SMTP (plain, STARTTLS or TLS), per-recipient retry.
 
 SMTP replies are sorted by class: 4xx is transient (only the recipients that got it are tried
-again on the next attempt), 5xx is permanent (dead letter, naming the refused recipients).
+again on the next attempt), 5xx is permanent (dead letter, naming the refused recipients). Who is
+still owed a message lives in a :class:`~monitor.alerts.recipients.RecipientStore` (Redis, for
+the notifier), so a restart does not mail again the recipients that already accepted.
 """
 
 from __future__ import annotations
 
 import email.policy
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import TypeVar
 
 import aiosmtplib
 from pydantic import SecretStr
+from redis.exceptions import RedisError
 
 from monitor.alerts.alert import Alert
 from monitor.alerts.followups import email_followup_parts
+from monitor.alerts.recipients import MemoryRecipients, RecipientState, RecipientStore
 from monitor.alerts.render import Digest, EmailParts, email_digest_parts, email_parts
 from monitor.alerts.retry import smtp_is_transient
 from monitor.alerts.sinks.base import Pacer
 from monitor.alerts.threads import Followup
 from monitor.errors import PermanentDelivery, RetryableDelivery
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +72,6 @@ def build_message(
     return msg.as_bytes()
 
 
-_STATE_LIMIT = 10_000
-
-
 def _response_text(message: str) -> str:
     return " ".join(message.split())[:120]
 
@@ -76,7 +81,7 @@ class EmailSink:
 
     def __init__(
         self, name: str, options: SmtpOptions, *, sender: str, recipients: tuple[str, ...],
-        pacer: Pacer,
+        pacer: Pacer, state: RecipientStore | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.options = options
@@ -84,8 +89,7 @@ class EmailSink:
         self.recipients = recipients
         self._pacer = pacer
         # Per message id: recipients still owed (after 4xx) and those that refused for good.
-        self._owed: dict[str, tuple[str, ...]] = {}
-        self._refused: dict[str, dict[str, str]] = {}
+        self._state: RecipientStore = state if state is not None else MemoryRecipients()
 
     async def send(self, alert: Alert) -> str:
         """Email one alert; returns its Message-ID (follow-ups answer it)."""
@@ -105,42 +109,37 @@ class EmailSink:
         """Nothing kept open between messages."""
 
     async def _deliver(self, key: str, parts: EmailParts, reply_to: str = "") -> None:
-        recipients = self._owed.get(key, self.recipients)
+        state = await self._guard(self._state.load(key))
+        recipients = self.recipients if state.owed is None else state.owed
         message = build_message(
             parts, sender=self.sender, to=self.recipients, msg_id=key, reply_to=reply_to
         )
         await self._pacer.wait()
         try:
             failures = await self._transmit(message, recipients)
-        except RetryableDelivery:
-            self._owed[key] = recipients
-            self._forget_oldest()
-            raise
         except PermanentDelivery:
-            self._owed.pop(key, None)
-            self._refused.pop(key, None)
+            await self._guard(self._state.clear(key))
             raise
         why = {r: f"{code} {text}" for r, (code, text) in failures.items()}
         deferred = tuple(r for r, (code, _) in failures.items() if smtp_is_transient(code))
-        refused = self._refused.setdefault(key, {})
-        refused.update({r: reason for r, reason in why.items() if r not in deferred})
+        refused = {**state.refused, **{r: w for r, w in why.items() if r not in deferred}}
         if deferred:
-            self._owed[key] = deferred
-            self._forget_oldest()
+            # Written before the retry is scheduled: whoever retries (this process after a
+            # restart, or another notifier) mails only these.
+            await self._guard(self._state.save(key, RecipientState(deferred, refused)))
             listed = "; ".join(f"{r}: {why[r]}" for r in deferred)
             raise RetryableDelivery(f"smtp: deferred for {listed}")
-        self._owed.pop(key, None)
-        refused = self._refused.pop(key, {})
+        await self._guard(self._state.clear(key))
         if refused:
             listed = "; ".join(f"{r}: {why}" for r, why in refused.items())
             raise PermanentDelivery(f"smtp: refused by {listed}")
 
-    def _forget_oldest(self) -> None:
-        # Alerts that ran out of attempts leave their state behind; keep it bounded.
-        while len(self._owed) > _STATE_LIMIT:
-            oldest = next(iter(self._owed))
-            self._owed.pop(oldest)
-            self._refused.pop(oldest, None)
+    @staticmethod
+    async def _guard(step: Awaitable[T]) -> T:
+        try:
+            return await step
+        except (RedisError, OSError) as exc:
+            raise RetryableDelivery(f"smtp: retry state unavailable: {type(exc).__name__}") from exc
 
     async def _transmit(
         self, message: bytes, recipients: tuple[str, ...]
