@@ -8,7 +8,6 @@ instead be read from a named environment variable (``webhook_url_env``, ``passwo
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,23 +25,15 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.config_errors import format_validation_error
+from monitor.durations import parse_duration as parse_duration  # re-exported
 from monitor.errors import ConfigError
+from monitor.shipped import shipped_rules_dir
 
 CONFIG_ENV = "TREATY_MONITOR_CONFIG"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+# The longest a fetch may take; the fetch_seconds histogram's buckets reach it.
+FETCH_TIMEOUT_MAX = 300.0
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
-
-
-def parse_duration(value: object) -> float:
-    """``30``, ``"30s"``, ``"15m"``, ``"6h"``, ``"2d"`` → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 15m, 6h")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-    raise ValueError(f"invalid duration {value!r} (expected e.g. 30s, 15m, 6h, 2d)")
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
@@ -106,7 +97,7 @@ class FetchSettings(_Section):
 
     interval: Duration = 300.0
     jitter: float = Field(default=0.1, ge=0, le=0.5)
-    timeout: Duration = 30.0
+    timeout: Annotated[Duration, Field(le=FETCH_TIMEOUT_MAX)] = 30.0
     connect_timeout: Duration = 10.0
     max_bytes: int = Field(default=10_000_000, ge=1024)
     max_items: int = Field(default=500, ge=1)
@@ -147,9 +138,9 @@ class FeedSettings(_Section):
 
 
 class RulesSettings(_Section):
-    """Where rule files live."""
+    """Where rule files live (no ``dirs``: the shipped rule pack)."""
 
-    dirs: tuple[Path, ...] = (Path("rules"),)
+    dirs: tuple[Path, ...] = ()
     watch: bool = True
 
 
@@ -261,6 +252,8 @@ class DeliverySettings(_Section):
     # Sends in flight at once per subscription. A crash can double at most this many alerts
     # (one per send in flight), so 1 unless throughput matters more than that bound.
     concurrency: int = Field(default=1, ge=1, le=256)
+    # How often each notifier process looks for subscriptions created or deleted through the API.
+    subscriptions_poll: Duration = Field(default=3.0, gt=0)
 
 
 class HistorySettings(_Section):
@@ -345,49 +338,14 @@ class Settings(BaseSettings):
         return self.resolve(Path(feed.url)).as_uri()
 
     def rules_dirs(self) -> tuple[Path, ...]:
-        """Rule directories, resolved against the config file's directory."""
+        """Rule directories, relative to the config's directory (default: the shipped pack)."""
+        if not self.rules.dirs:
+            return (shipped_rules_dir(),)
         return tuple(self.resolve(d) for d in self.rules.dirs)
 
     def sink(self, name: str) -> SinkSettings:
         """The sink named ``name`` (validated to exist)."""
         return next(s for s in self.sinks if s.name == name)
-
-
-def _format_validation_error(path: str, text: str, exc: ValidationError) -> str:
-    lines = [f"{path}: invalid configuration"]
-    source = text.splitlines()
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        line = _line_of(source, tuple(err["loc"]))
-        where = f"{path}:{line}: " if line else "  "
-        lines.append(f"{where}{loc}: {err['msg']}")
-    return "\n".join(lines)
-
-
-def _line_of(lines: list[str], loc: tuple[int | str, ...]) -> int | None:
-    """Best-effort line number (1-based) of the TOML key an error location names."""
-    start, key = 0, loc[0] if loc else None
-    if len(loc) >= 2 and isinstance(loc[1], int):
-        header = re.compile(rf"^\s*\[\[\s*{re.escape(str(loc[0]))}\s*\]\]")
-        hits = [i for i, text in enumerate(lines) if header.match(text)]
-        if loc[1] >= len(hits):
-            return None
-        start, key = hits[loc[1]], loc[2] if len(loc) > 2 else None
-    elif len(loc) >= 2:
-        header = re.compile(rf"^\s*\[\s*{re.escape(str(loc[0]))}\s*\]")
-        hits = [i for i, text in enumerate(lines) if header.match(text)]
-        if not hits:
-            return None
-        start, key = hits[0], loc[1]
-    if key is None:
-        return start + 1 if start else None
-    pattern = re.compile(rf"^\s*{re.escape(str(key))}\s*=")
-    for number in range(start, len(lines)):
-        if number > start and lines[number].lstrip().startswith("[") and start:
-            break
-        if pattern.match(lines[number]):
-            return number + 1
-    return start + 1 if start else None
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
@@ -416,4 +374,4 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(label, text, exc)) from exc
+        raise ConfigError(format_validation_error(Settings, label, text, exc, os.environ)) from exc

@@ -244,12 +244,11 @@ def _snapshot_metrics(snap: observe.Snapshot, now: float) -> Iterable[Metric]:
         errors.add_metric([feed.name], float(feed.errors))
     yield stale
     yield errors
-    rules = GaugeMetricFamily(
+    # No version label: every new rule set would start a new series. /readyz and status show it.
+    yield GaugeMetricFamily(
         "treaty_monitor_rules_reload_ok", "1 if the last rule (re)load succeeded, else 0",
-        labels=["version"],
+        value=1.0 if snap.rules.ok else 0.0,
     )  # fmt: skip
-    rules.add_metric([snap.rules.version], 1.0 if snap.rules.ok else 0.0)
-    yield rules
     if snap.rules.loaded_at is not None:
         yield GaugeMetricFamily(
             "treaty_monitor_rules_loaded_timestamp_seconds",

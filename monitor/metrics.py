@@ -1,7 +1,9 @@
 """Prometheus metrics of every stage, in one registry passed to the HTTP endpoint.
 
 Stages count through these module-level objects (prometheus-client's own idiom); label values are
-bounded sets (feed names from the config, rule ids, sink names, error classes).
+bounded sets (feed names from the config, rule ids, sink names, error classes) — never a value
+that grows without bound, such as a rule-set version. No counter shares its family name (the name
+without ``_total``) with a gauge: OpenMetrics scrapers would see one family twice.
 """
 
 from __future__ import annotations
@@ -22,9 +24,13 @@ FETCH_ERRORS = Counter(
     "treaty_monitor_fetch_errors_total", "Feed fetch errors by class", ["feed", "kind"],
     registry=REGISTRY,
 )  # fmt: skip
+# Up to the longest fetch.timeout the config accepts (FETCH_TIMEOUT_MAX), so slow fetches land
+# in a bucket of their own rather than all in +Inf.
+FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 FETCH_SECONDS = Histogram(
-    "treaty_monitor_fetch_seconds", "Wall time of one fetch", registry=REGISTRY
-)
+    "treaty_monitor_fetch_seconds", "Wall time of one fetch", buckets=FETCH_BUCKETS,
+    registry=REGISTRY,
+)  # fmt: skip
 ENTRIES_NEW = Counter(
     "treaty_monitor_entries_total", "New entries published", ["feed"], registry=REGISTRY
 )
@@ -48,9 +54,10 @@ DELIVERIES = Counter(
     "treaty_monitor_deliveries_total", "Alert deliveries by sink and outcome",
     ["sink", "outcome"], registry=REGISTRY,
 )  # fmt: skip
+# Not "dead_letters_total": the gauge treaty_monitor_dead_letters (stream length) owns that family.
 DEAD_LETTERS = Counter(
-    "treaty_monitor_dead_letters_total", "Alerts sent to the dead-letter stream", ["sink"],
-    registry=REGISTRY,
+    "treaty_monitor_dead_lettered_total", "Alerts this process moved to the dead-letter stream",
+    ["sink"], registry=REGISTRY,
 )  # fmt: skip
 RULES_LOADED = Gauge(
     "treaty_monitor_rules_loaded", "Rules in the running rule set", registry=REGISTRY

@@ -27,7 +27,9 @@ from monitor import metrics
 from monitor.activity import report_activity
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.alerts.notifier import build_notifiers
+from monitor.alerts.supervisor import SubscriptionSupervisor
 from monitor.config import Settings
+from monitor.configcheck import cross_check, published_channels
 from monitor.connections import open_redis
 from monitor.engine import Engine
 from monitor.feeds.schedule import FeedScheduler
@@ -68,10 +70,18 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     """Run the given roles until ``stop`` is set (signals set it)."""
     rules: CurrentRules | None = None
     if "engine" in roles:
-        # Invalid rules at start are a hard error: there is no last good set yet.
+        # Invalid rules at start are a hard error: there is no last good set yet. An empty
+        # directory is not: the watcher picks up the files a user adds while it runs.
         cache = settings.resolve(settings.state_dir) / "rules-cache"
-        rules = CurrentRules(load_rule_set(settings.rules_dirs(), cache_dir=cache))
+        rules = CurrentRules(
+            load_rule_set(settings.rules_dirs(), allow_empty=True, cache_dir=cache)
+        )
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
+        if not rules.rule_set.rules:
+            log.warning("rules_empty", dirs=[str(d) for d in settings.rules_dirs()])
+        # What `config check` calls errors, said once at start: such a subscription gets nothing.
+        for problem in cross_check(settings, published_channels(rules.rule_set.rules)):
+            log.warning("config_problem", problem=problem.message)
     keys = Keys(settings.redis.prefix)
     instance = instance_name()
     state_dir = settings.resolve(settings.state_dir)
@@ -114,10 +124,12 @@ def _desk(
     """The desk's installer for the HTTP endpoint (None when the desk is off)."""
     if not settings.http.desk or not settings.http.listen:
         return None
+    from monitor.alerts.subscriptions import Catalog
     from monitor.desk.app import guard_for, install
 
     guard = guard_for(parse_listen(settings.http.listen)[0], settings.http.token_env)
-    return lambda app: install(app, client, keys, guard)
+    catalog = Catalog.of(settings)
+    return lambda app: install(app, client, keys, guard, catalog=catalog)
 
 
 @dataclass
@@ -186,7 +198,10 @@ async def _start_roles(
             )
         ]
         running.tasks += sending
-        alive = lambda: not any(t.done() for t in sending)  # noqa: E731
+        # Subscriptions created through the API: started and stopped while the daemon runs.
+        runtime = SubscriptionSupervisor(settings, client, keys, consumer=instance)
+        running.tasks.append(asyncio.create_task(runtime.run(stop), name="subscriptions"))
+        alive = lambda: not any(t.done() for t in sending) and runtime.alive()  # noqa: E731
         running.tasks.append(asyncio.create_task(beat_while(health, "notifier", alive, stop)))
         if settings.history.enabled:
             recorder = HistoryRecorder(

@@ -183,6 +183,16 @@ class Keys:
         """Sorted set: every recorded story id, scored by when it was first recorded (retention)."""
         return f"{self.prefix}:hist:seen"
 
+    @property
+    def runtime_subscriptions(self) -> str:
+        """Hash: subscription name → JSON of a subscription created through the API."""
+        return f"{self.prefix}:subs"
+
+    @property
+    def runtime_subscriptions_version(self) -> str:
+        """Counter bumped on every change of the runtime subscriptions (notifiers poll it)."""
+        return f"{self.prefix}:subs:version"
+
 
 def subscription_group(name: str) -> str:
     """The consumer-group name of one subscription on a channel stream."""

@@ -104,13 +104,14 @@ class Daemon:
     """One ``python -m monitor run --role ROLE`` process with its own metrics port."""
 
     role: str
-    config: Path
+    config: Path | None  # None: run without a config file
     log_dir: Path
     name: str
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None  # None: the test's own working directory
 
     @property
     def url(self) -> str:
@@ -123,11 +124,12 @@ class Daemon:
         env.pop("NOTIFY_SOCKET", None)
         env.update(self.extra_env)
         self.starts += 1
+        config = ["--config", str(self.config)] if self.config else []
         with (self.log_dir / f"{self.name}.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "monitor", "run", "--role", self.role,
-                 "--config", str(self.config), "--log-format", "json"],
-                stdout=log, stderr=log, env=env, start_new_session=True,
+                 *config, "--log-format", "json"],
+                stdout=log, stderr=log, env=env, start_new_session=True, cwd=self.cwd,
             )  # fmt: skip
 
     async def wait_ready(self, within: float = 30.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
         ("[fetch\n", "Expected ']'"),
         ('[[feeds]]\nname = "x"\nurl = "gopher://h/"\n', ":3: feeds.0.url: Value error, only http"),
         ('[redis]\nurl = "http://h"\n', ":2: redis.url: Value error, must start with redis://"),
-        ("[fetch]\ncolour = 1\n", ":2: fetch.colour: Extra inputs are not permitted"),
+        ("[fetch]\ncolour = 1\n", ":2: fetch.colour: unknown key 'colour' in [fetch]"),
         (
             '[[subscriptions]]\nname = "a"\nchannels = ["t"]\nsink = "nope"\n',
             "uses unknown sink 'nope'",
@@ -132,11 +133,88 @@ def test_secrets_are_hidden_in_the_settings_repr(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [(30, 30.0), ("30s", 30.0), ("15m", 900.0), ("6h", 21600.0), ("2d", 172800.0), ("250ms", 0.25)],
+    [
+        (30, 30.0),
+        (2.5, 2.5),
+        ("45", 45.0),
+        ("30s", 30.0),
+        (" 30 s ", 30.0),
+        ("15m", 900.0),
+        ("6h", 21600.0),
+        ("2.5h", 9000.0),
+        ("2d", 172800.0),
+        ("250ms", 0.25),
+        ("1w", 604800.0),
+        ("1h30m", 5400.0),
+        ("1h 30m", 5400.0),
+        ("1d12h", 129600.0),
+        ("2w3d", 1468800.0),
+        ("1m30s500ms", 90.5),
+    ],
 )
 def test_durations_parse_to_seconds(value: object, seconds: float) -> None:
-    """Durations accept bare seconds and unit suffixes."""
+    """Durations accept bare seconds, unit suffixes and compounds such as 1h30m."""
     assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize(
+    "value", ["", "5 parsecs", "h", "1x", "-5m", "30m1h", "1h1h", "1h30", True, None, [1]]
+)
+def test_malformed_durations_are_rejected(value: object) -> None:
+    """Unknown units, a trailing bare number, units out of order or repeated are errors."""
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(value)
+
+
+def test_an_error_from_an_environment_override_names_the_variable(tmp_path: Path) -> None:
+    """A bad value set by TREATY_MONITOR_FETCH__INTERVAL is blamed on it, not on a file line."""
+    config = tmp_path / "c.toml"
+    config.write_text('[fetch]\ninterval = "5m"\n')
+    env = {**os.environ, "TREATY_MONITOR_FETCH__INTERVAL": "5 parsecs"}
+    result = _cli("run", "--config", str(config), env=env)
+    assert result.returncode == 2
+    assert "environment variable TREATY_MONITOR_FETCH__INTERVAL: fetch.interval:" in result.stderr
+    assert f"{config}:2:" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_key_in_an_environment_variable_names_it_and_suggests_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TREATY_MONITOR_FETCH__INTERVALL is blamed by name, with the key it probably meant."""
+    monkeypatch.setenv("TREATY_MONITOR_FETCH__INTERVALL", "5m")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert (
+        "environment variable TREATY_MONITOR_FETCH__INTERVALL: fetch.intervall: unknown key "
+        "'intervall' in [fetch]; did you mean 'interval'?"
+    ) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (
+            '[redis]\nprefix = "x"\n\n[fetch]\njitter = 0.2\nintervall = "5m"\n',
+            ":6: fetch.intervall: unknown key 'intervall' in [fetch]; did you mean 'interval'?",
+        ),
+        (
+            '[[sinks]]\nname = "s"\ntype = "console"\ncolour = "never"\n',
+            ":4: sinks.0.colour: unknown key 'colour' in [[sinks]] #1; did you mean 'color'?",
+        ),
+        ('stat_dir = "s"\n', "unknown key 'stat_dir' at the top level; did you mean 'state_dir'?"),
+        ("[fetch]\nzzz = 1\n", ":2: fetch.zzz: unknown key 'zzz' in [fetch]\n"),
+    ],
+)
+def test_an_unknown_key_suggests_the_nearest_known_one(
+    tmp_path: Path, toml: str, expected: str
+) -> None:
+    """A misspelt key is reported with its line and the closest valid key of its section."""
+    config = tmp_path / "c.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert expected in str(caught.value) + "\n"
 
 
 def test_the_shipped_example_config_is_valid(repo_root: Path) -> None:

@@ -176,7 +176,7 @@ async def test_failed_alerts_go_to_the_dead_letter_stream_with_a_warning(
     """After max_attempts (or at once when permanent): DLQ entry, warning, metric, ack."""
     sink = RecordingSink("rec")
     sink.fail_next(*errors)  # type: ignore[arg-type]
-    before = REGISTRY.get_sample_value("treaty_monitor_dead_letters_total", {"sink": "rec"}) or 0
+    before = REGISTRY.get_sample_value("treaty_monitor_dead_lettered_total", {"sink": "rec"}) or 0
     alert = make_alert()
     with capture_logs() as logs:
         running = _start(redis_client, keys, sink)

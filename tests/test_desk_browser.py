@@ -24,6 +24,7 @@ from monitor.alerts.notifier import Notifier
 from monitor.alerts.sinks.recording import RecordingSink
 from monitor.config import DeliverySettings, SubscriptionSettings
 from monitor.history.recorder import HistoryRecorder
+from monitor.silences.store import REFRESH_SECONDS
 from monitor.streams import Keys
 from tests.delivery_helpers import publish
 from tests.desk_helpers import TOKEN, running_desk, story_alert
@@ -119,6 +120,8 @@ async def test_an_analyst_watches_filters_and_silences_stories_in_the_browser(
             await _shot(page, folder, "desk-silences.png")
 
             # The next report of that story is held back; another story is still delivered.
+            # Notifiers re-read silences every REFRESH_SECONDS: that is the promised pick-up time.
+            await asyncio.sleep(REFRESH_SECONDS + 0.5)
             await _publish(
                 redis_client, keys,
                 story_alert("Moscow halts New START", story="ns", feed="reuters"),

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import feedparser
 import icalendar
+import pytest
 import redis.asyncio as aioredis
 
+from monitor.desk import outlets
 from monitor.streams import Keys
 from tests.desk_helpers import record, running_desk, story_alert
 
@@ -99,3 +101,43 @@ async def test_the_calendar_has_one_event_per_due_date_with_reminders(
     assert [str(e["uid"]) for e in icalendar.Calendar.from_ical(channel_only).walk("VEVENT")] == [
         "due-os@treaty-monitor"
     ]
+
+
+async def test_a_full_calendar_keeps_upcoming_dates_and_drops_the_oldest_passed_ones(
+    redis_client: aioredis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its size, the calendar leaves out the oldest passed due dates, never upcoming ones."""
+    await _scene(redis_client, keys)
+    older = PASSED - timedelta(days=30)
+    await record(redis_client, keys, replace(
+        story_alert("INF talks end", story="older", treaty="inf"), deadline=older
+    ))  # fmt: skip
+    monkeypatch.setattr(outlets, "CALENDAR_SIZE", 2)
+    async with running_desk(redis_client, keys) as base:
+        _, _, body = await _fetch(f"{base}/calendar.ics")
+    events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert sorted(e.decoded("dtstart") for e in events) == [PASSED, SOON]
+
+
+async def test_the_calendar_answers_not_modified_until_the_history_changes(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A calendar app's conditional GET is answered 304 until a story is recorded; then 200."""
+    await _scene(redis_client, keys)
+    async with running_desk(redis_client, keys) as base, aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/calendar.ics") as first:
+            etag = first.headers["ETag"]
+        async with http.get(f"{base}/calendar.ics", headers={"If-None-Match": etag}) as again:
+            assert again.status == 304
+        async with http.get(f"{base}/calendar.ics?treaty=inf",
+                            headers={"If-None-Match": etag}) as other:  # fmt: skip
+            assert other.status == 200  # another query is another calendar
+        later = SOON + timedelta(days=3)
+        await record(redis_client, keys, replace(
+            story_alert("INF talks set", story="later", treaty="inf"), deadline=later
+        ))  # fmt: skip
+        async with http.get(f"{base}/calendar.ics", headers={"If-None-Match": etag}) as changed:
+            assert changed.status == 200
+            body = await changed.read()
+    events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert sorted(e.decoded("dtstart") for e in events) == [PASSED, SOON, later]

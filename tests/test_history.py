@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,7 +12,7 @@ import redis.asyncio as aioredis
 
 from monitor.alerts.alert import Alert
 from monitor.events.model import Event
-from monitor.history.record import Cursor, fold, wanted
+from monitor.history.record import Cursor, StoryRecord, fold, may_contain, wanted
 from monitor.history.recorder import HistoryRecorder
 from monitor.history.store import HistoryStore
 from monitor.rules.match import Severity
@@ -79,6 +80,34 @@ def test_filters_and_search_select_stories(
     assert wanted(fold(None, _report(), NOW), filters, text) is expected
 
 
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        ("Russia suspends New START", "new start", True),
+        ("Russia suspends New START", "withdraws", False),  # no parse needed to say no
+        ("Россия приостановила СНВ-III", "снв", True),  # verbatim, not \\u-escaped
+        ("Die Straße nach Genf", "STRASSE", True),  # ß folds to ss in the JSON too
+        ('He said "no deal"', 'said "no', True),  # an escaped character: parse to be sure
+        ("first line\nsecond", "line second", False),  # \\n escaped, yet no text spans it
+    ],
+)
+def test_a_search_skips_only_records_whose_json_cannot_hold_the_text(
+    title: str, text: str, expected: bool
+) -> None:
+    """The unparsed check says no only where the parsed search would say no too."""
+    record = fold(None, _report(title=title), NOW)
+    assert may_contain(record.to_json(), text) is expected
+    assert wanted(record, {}, text) is expected
+
+
+def test_a_record_with_unicode_escapes_is_always_parsed_to_search() -> None:
+    """A record written with ``\\u`` escapes (not verbatim) is never skipped unparsed."""
+    record = fold(None, _report(title="Россия"), NOW)
+    escaped = json.dumps(record.to_dict())  # ensure_ascii: "\\u0420..."
+    assert may_contain(escaped, "россия")
+    assert wanted(StoryRecord.from_json(escaped), {}, "россия")
+
+
 def test_a_cursor_round_trips_and_rejects_garbage() -> None:
     """The ``next`` cursor is opaque text that decodes to where a page ended."""
     cursor = Cursor(1733313600.5, "s:1")
@@ -129,6 +158,38 @@ async def test_a_search_reads_a_bounded_number_of_stories_per_page(
     rest = await store.page({}, "no such words", cursor=page.next, scan_limit=3)
     assert rest.scanned == 2
     assert rest.next is None
+
+
+async def test_due_dates_pass_their_filter_beyond_the_first_limit_in_the_window(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A filtered due-date query reads on past non-matching dates; latest first on request."""
+    store = HistoryStore(redis_client, keys)
+    inf = Event(treaty="inf", actors=("us",), development="withdrawal")
+    for n in range(5):
+        alert = _report(story=f"d{n}", deadline=date(2027, 1, 1 + n))
+        if n >= 3:  # the soonest three are not INF
+            alert = replace(alert, event=inf)
+        await store.add(alert, NOW)
+    window = (date(2027, 1, 1), date(2027, 1, 31))
+    assert [r.story for r in await store.due(*window, {"treaty": "inf"}, limit=2)] == ["d3", "d4"]
+    assert [r.story for r in await store.due(*window, {}, limit=2)] == ["d0", "d1"]
+    latest = await store.due(*window, {}, limit=2, latest_first=True)
+    assert [r.story for r in latest] == ["d4", "d3"]
+
+
+async def test_the_newest_story_of_each_value_is_read_in_one_go(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """Each treaty gets its newest story; a treaty with none is left out."""
+    store = HistoryStore(redis_client, keys)
+    inf = Event(treaty="inf", actors=("us",), development="withdrawal")
+    await store.add(_report(story="ns-old", published=NOW - timedelta(days=2)), NOW)
+    await store.add(_report(story="ns-new", published=NOW), NOW)
+    await store.add(replace(_report(story="inf-1"), event=inf), NOW)
+    newest = await store.latest("treaty", ["new-start", "inf", "ctbt"])
+    assert {t: r.story for t, r in newest.items()} == {"new-start": "ns-new", "inf": "inf-1"}
+    assert await store.latest("treaty", []) == {}
 
 
 async def test_two_recorders_folding_one_story_at_once_lose_nothing(

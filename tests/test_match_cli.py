@@ -132,11 +132,13 @@ def test_an_installed_wheel_ships_the_rule_pack_and_match_uses_it(
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     where = subprocess.run(
         [sys.executable, "-c",
-         "import monitor.rules.loader as l; print(l.__file__); print(l.shipped_rules_dir())"],
+         "import monitor.rules.loader as l; print(l.__file__); print(l.shipped_rules_dir());"
+         "import monitor.config as c; print(c.load_settings().rules_dirs()[0])"],
         check=True, capture_output=True, text=True, env=env, cwd=tmp_path,
     ).stdout.split()  # fmt: skip
     assert where[0].startswith(str(tmp_path / "site"))
     assert where[1] == str(tmp_path / "site" / "monitor" / "_shipped" / "rules")
+    assert where[2] == where[1]  # `run` without [rules] uses the installed pack
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "match", "--format", "jsonl", str(feed)],
         capture_output=True, text=True, env=env, cwd=tmp_path, check=False,

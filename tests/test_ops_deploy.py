@@ -7,17 +7,25 @@ verifier, the YAML structure, the Dockerfile's hygiene, and that every shipped c
 from __future__ import annotations
 
 import configparser
+import contextlib
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 
 from monitor.config import load_settings
+from monitor.connections import redis_server_binary
+from tests.ops_servers import free_port
 
 ROLES = ("fetcher", "engine", "notifier")
 
@@ -89,16 +97,19 @@ def test_compose_runs_redis_with_aof_and_noeviction_and_one_service_per_role(
     """Redis keeps an fsynced AOF and never evicts; each role is its own scalable service."""
     [compose] = load_yaml(deploy / "compose.yaml")
     services = compose["services"]
-    redis_cmd = " ".join(services["redis"]["command"])
+    redis_cmd = " ".join(services["redis"]["command"]).replace('"', "")
     assert services["redis"]["image"].startswith("redis:7")
-    for flag in ("--appendonly yes", "--appendfsync everysec", "--maxmemory-policy noeviction"):
+    for flag in ("--appendonly yes", "--appendfsync everysec", "--maxmemory-policy noeviction",
+                 "--maxmemory $$REDIS_MAXMEMORY", "--requirepass $$REDIS_PASSWORD"):  # fmt: skip
         assert flag in redis_cmd
     assert any(v.endswith(":/data") for v in services["redis"]["volumes"])
     for role in ROLES:
         service = services[role]
         assert service["command"] == ["run", "--role", role]
         assert "ports" not in service, "published ports would break --scale"
-        assert service["environment"]["TREATY_MONITOR_REDIS__URL"].startswith("redis://redis:")
+        url = service["environment"]["TREATY_MONITOR_REDIS__URL"]
+        assert url.startswith("redis://:${REDIS_PASSWORD:?")
+        assert url.endswith("@redis:6379/0")
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
         assert service["read_only"] is True
         assert service["cap_drop"] == ["ALL"]
@@ -177,3 +188,145 @@ def test_dockerfile_builds_wheels_apart_and_runs_unprivileged(deploy: Path) -> N
             assert "rm -rf /var/lib/apt/lists" in args
         if kw == "RUN" and re.search(r"\bpip (install|wheel)\b", args):
             assert "--no-cache-dir" in args
+
+
+PASSWORD = "4c1d-not-a-real-password"
+
+
+@contextlib.contextmanager
+def redis_running(argv: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+    """Run a deploy file's redis-server command (on loopback, ``port``) until the block ends."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def assert_guarded(port: int, maxmemory: int) -> None:
+    """The server on ``port`` wants the password, has a memory limit and never evicts."""
+    with (
+        redis.Redis(host="127.0.0.1", port=port) as stranger,
+        pytest.raises(redis.AuthenticationError),
+    ):
+        stranger.ping()
+    with redis.Redis(
+        host="127.0.0.1", port=port, password=PASSWORD, decode_responses=True
+    ) as client:
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+        assert client.config_get("maxmemory") == {"maxmemory": str(maxmemory)}
+
+
+def test_compose_redis_runs_with_a_password_from_the_environment_and_a_memory_limit(
+    deploy: Path, tmp_path: Path
+) -> None:
+    """The compose redis command, run as its container would (sh, $$ unescaped), refuses
+    clients without the password, has maxmemory and noeviction; its healthcheck sees PONG."""
+    [compose] = load_yaml(deploy / "compose.yaml")
+    redis_service = compose["services"]["redis"]
+    assert redis_service["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+    assert PASSWORD not in (deploy / "compose.yaml").read_text()
+    shell, flag, script = redis_service["command"]
+    port = free_port()
+    script = script.replace("$$", "$").replace("redis-server", redis_server_binary(), 1)
+    script += f" --port {port} --bind 127.0.0.1 --dir {tmp_path}"
+    env = {"PATH": os.environ["PATH"], "REDIS_PASSWORD": PASSWORD, "REDIS_MAXMEMORY": "64mb"}
+    with redis_running([shell, flag, script], env, port):
+        assert_guarded(port, 64 * 1024 * 1024)
+        kind, probe = redis_service["healthcheck"]["test"]
+        assert kind == "CMD-SHELL"
+        probe = probe.replace("$$", "$").replace("redis-cli", f"redis-cli -p {port}")
+        path = f"{Path(redis_server_binary()).parent}:{os.environ['PATH']}"
+        for password, healthy in ((PASSWORD, True), ("wrong", False)):
+            result = subprocess.run(
+                ["sh", "-c", probe], env={"PATH": path, "REDIS_PASSWORD": password},
+                capture_output=True, timeout=20, check=False,
+            )  # fmt: skip
+            assert (result.returncode == 0) is healthy
+
+
+def _k8s(deploy: Path) -> list[dict[str, Any]]:
+    return load_yaml(deploy / "kubernetes" / "treaty-monitor.yaml")
+
+
+def _secret_ref(env: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    [var] = [v for v in env if v["name"] == name]
+    return dict(var["valueFrom"]["secretKeyRef"])
+
+
+def test_kubernetes_redis_runs_with_the_secret_password_and_a_memory_limit(
+    deploy: Path, tmp_path: Path
+) -> None:
+    """The StatefulSet's redis args (with $(REDIS_PASSWORD) expanded as Kubernetes does) give a
+    server that wants the password, has maxmemory and noeviction; the password is a Secret's."""
+    docs = _k8s(deploy)
+    assert not [d for d in docs if d["kind"] == "Secret"], "secrets are created with kubectl"
+    [redis_set] = [d for d in docs if d["kind"] == "StatefulSet"]
+    [container] = redis_set["spec"]["template"]["spec"]["containers"]
+    secret = {"name": "treaty-monitor-redis", "key": "password"}
+    assert _secret_ref(container["env"], "REDIS_PASSWORD") == secret
+    assert _secret_ref(container["env"], "REDISCLI_AUTH") == secret
+    port = free_port()
+    args = [a.replace("$(REDIS_PASSWORD)", PASSWORD) for a in container["args"]]
+    argv = [redis_server_binary(), *args, "--port", str(port), "--bind", "127.0.0.1"]
+    with redis_running([*argv, "--dir", str(tmp_path)], {}, port):
+        assert_guarded(port, 768 * 1024 * 1024)
+
+
+def test_kubernetes_roles_reach_redis_with_the_secret_password(deploy: Path) -> None:
+    """Each Deployment takes the password from the Secret into its Redis URL, never inline."""
+    docs = _k8s(deploy)
+    [configmap] = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert "url =" not in configmap["data"]["config.toml"].partition("[redis]")[2].split("[")[0]
+    for deployment in (d for d in docs if d["kind"] == "Deployment"):
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        env = container["env"]
+        assert _secret_ref(env, "REDIS_PASSWORD") == {"name": "treaty-monitor-redis",
+                                                      "key": "password"}  # fmt: skip
+        names = [v["name"] for v in env]
+        # $(VAR) expands only variables defined earlier in the list.
+        assert names.index("REDIS_PASSWORD") < names.index("TREATY_MONITOR_REDIS__URL")
+        [url] = [v["value"] for v in env if v["name"] == "TREATY_MONITOR_REDIS__URL"]
+        assert url == "redis://:$(REDIS_PASSWORD)@treaty-monitor-redis:6379/0"
+
+
+def test_kubernetes_network_policies_fence_redis_and_the_monitor(deploy: Path) -> None:
+    """Redis takes connections from treaty-monitor pods on 6379 only and makes none; monitor
+    pods reach DNS, Redis and the outside on web and mail ports, never link-local metadata."""
+    docs = _k8s(deploy)
+    policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+    monitor_pods = {"app.kubernetes.io/name": "treaty-monitor"}
+    redis_policy = policies["treaty-monitor-redis"]
+    assert redis_policy["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "treaty-monitor-redis"
+    }
+    assert sorted(redis_policy["policyTypes"]) == ["Egress", "Ingress"]
+    [rule] = redis_policy["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": monitor_pods}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 6379}]
+    assert redis_policy["egress"] == []
+    monitor = policies["treaty-monitor"]
+    assert monitor["podSelector"]["matchLabels"] == monitor_pods
+    for deployment in (d for d in docs if d["kind"] == "Deployment"):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert monitor_pods.items() <= labels.items()
+    assert [r["ports"] for r in monitor["ingress"]] == [[{"protocol": "TCP", "port": 9464}]]
+    egress_ports = {p["port"] for r in monitor["egress"] for p in r["ports"]}
+    assert {53, 6379, 443} <= egress_ports
+    blocks = [t["ipBlock"] for r in monitor["egress"] for t in r["to"] if "ipBlock" in t]
+    assert blocks
+    for block in blocks:
+        if block["cidr"] == "0.0.0.0/0":
+            assert "169.254.0.0/16" in block["except"]

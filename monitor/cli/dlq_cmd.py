@@ -12,7 +12,13 @@ import redis.asyncio as aioredis
 
 from monitor.alerts.deadletter import DeadLetter, drop, drop_all, list_dead_letters, replay
 from monitor.alerts.textsafe import one_line
-from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
+from monitor.cli.common import (
+    config_option,
+    format_option,
+    log_format_option,
+    redis_of,
+    settings_from,
+)
 from monitor.streams import Keys
 
 T = TypeVar("T")
@@ -76,8 +82,7 @@ def register(cli: click.Group) -> None:
         """Inspect, replay or drop alerts that could not be delivered."""
 
     @dlq.command("list")
-    @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text",
-                  show_default=True)  # fmt: skip
+    @format_option()
     @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
     @config_option
     @log_format_option
@@ -85,12 +90,14 @@ def register(cli: click.Group) -> None:
         """List dead letters, oldest first."""
         letters = _with_redis(config_path, log_format,
                               lambda c, k: list_dead_letters(c, k, limit=limit))  # fmt: skip
-        for letter in letters:
+        if fmt == "json":
+            click.echo(json.dumps([x.to_dict() for x in letters], indent=2, ensure_ascii=False))
+        for letter in letters if fmt != "json" else ():
             if fmt == "jsonl":
                 click.echo(json.dumps(letter.to_dict(), ensure_ascii=False))
             else:
                 click.echo(_describe(letter))
-        if fmt == "text":
+        if fmt == "table":
             click.echo(f"{len(letters)} dead letter(s)", err=True)
 
     @dlq.command("replay")

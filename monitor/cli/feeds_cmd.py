@@ -13,7 +13,14 @@ from typing import Any
 
 import click
 
-from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
+from monitor.cli.common import (
+    config_option,
+    format_option,
+    log_format_option,
+    redis_of,
+    settings_from,
+)
+from monitor.cli.help import HelpGroup
 from monitor.config import Settings
 from monitor.feeds.store import FeedState, FeedStore
 from monitor.streams import Keys
@@ -29,17 +36,10 @@ def register(cli: click.Group) -> None:
     cli.add_command(feeds)
 
 
-list_format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "jsonl"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+list_format_option = format_option()  # table|json|jsonl, shared with feeds_io_cmd
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, cls=HelpGroup)
 @config_option
 @log_format_option
 @list_format_option

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.common import config_option, settings_from
+from monitor.cli.common import config_option, format_option, settings_from
 from monitor.cli.rules_cmd import load_or_exit, printable, rules_option
 from monitor.events.model import Event
 from monitor.events.replay import Grouper
@@ -130,16 +130,10 @@ def _table(results: list[Result]) -> Table:
 @click.command("match")
 @click.argument("feeds", nargs=-1, required=True, metavar="FEED...")
 @rules_option
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "jsonl"]),
-    default="table",
-    show_default=True,
-)
+@format_option()
 @config_option
 def match(
-    feeds: tuple[str, ...], rule_dirs: tuple[Path, ...], output: str, config_path: Path | None
+    feeds: tuple[str, ...], rule_dirs: tuple[Path, ...], fmt: str, config_path: Path | None
 ) -> None:
     """Print, for each entry of each FEED (a path or URL), the rules that match it.
 
@@ -156,10 +150,13 @@ def match(
     for entry in by_publication(entries, lambda e: e.published):
         matches = rule_set.match(entry)
         results.append((entry, matches, *grouper.add(entry, matches)))
-    if output == "jsonl":
-        for entry, matches, event, story in results:
-            record = entry_record(entry, matches, event, story)
-            click.echo(json.dumps(record, ensure_ascii=False))
+    if fmt == "json":
+        records = [entry_record(*result) for result in results]
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    if fmt == "jsonl":
+        for result in results:
+            click.echo(json.dumps(entry_record(*result), ensure_ascii=False))
         return
     console = Console(highlight=False)
     console.print(_table(results))

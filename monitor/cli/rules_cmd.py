@@ -8,11 +8,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
-from monitor.cli.common import config_option, redis_of, settings_from
-from monitor.config import Settings, parse_duration
+from monitor.cli.common import config_option, echo_json, format_option, redis_of, settings_from
+from monitor.cli.help import HelpGroup
+from monitor.config import Settings
+from monitor.durations import parse_duration
+from monitor.errors import RuleError
 from monitor.rules.backtest import Backtest, replay
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.examples import ExampleResult, run_examples
@@ -52,8 +56,18 @@ def resolve_dirs(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(path.parent if path.is_file() else path for path in paths))
 
 
-def load_or_exit(paths: Sequence[Path]) -> RuleSet:
-    """Load the rule set, or print every error as ``file:line:col: message`` and exit 1.
+def error_dict(error: RuleError) -> dict[str, Any]:
+    """A rule error as JSON: file, line, column (0 when unknown) and message."""
+    return {
+        "file": error.file,
+        "line": error.line,
+        "column": error.column,
+        "message": error.message,
+    }
+
+
+def load_or_exit(paths: Sequence[Path], fmt: str = "table") -> RuleSet:
+    """Load the rule set, or print every error (``file:line:col: message``, or JSON) and exit 1.
 
     Every file of the directories involved is validated; when files are named, the set keeps
     only their rules (and every rule of any directory named).
@@ -63,8 +77,11 @@ def load_or_exit(paths: Sequence[Path]) -> RuleSet:
             resolve_dirs(paths), keep=_named_only(paths), cache_dir=user_cache_dir()
         )
     except RuleSetError as exc:
-        for error in exc.errors:
-            click.echo(error.location_message(), err=False)
+        if fmt == "table":
+            for error in exc.errors:
+                click.echo(error.location_message(), err=False)
+        else:
+            echo_json({"ok": False, "errors": [error_dict(e) for e in exc.errors]}, fmt)
         click.echo(f"{len(exc.errors)} error(s)", err=True)
         sys.exit(1)
 
@@ -83,18 +100,27 @@ def _named_only(paths: Sequence[Path]) -> Callable[[Rule], bool] | None:
     return keep
 
 
-@click.group("rules")
+@click.group("rules", cls=HelpGroup)
 def rules() -> None:
-    """Check, test and backtest rule files."""
+    """Check, test, backtest and evaluate rule files."""
 
 
 @rules.command("check")
 @dirs_argument
-def check(dirs: tuple[Path, ...]) -> None:
+@format_option()
+def check(dirs: tuple[Path, ...], fmt: str) -> None:
     """Validate rule files (default: the shipped pack): exit 0, or print file:line:col errors."""
-    rule_set = load_or_exit(dirs)
+    rule_set = load_or_exit(dirs, fmt)
     files, _ = rule_files(resolve_dirs(dirs))
     enabled = sum(r.enabled for r in rule_set.rules)
+    if fmt != "table":
+        summary = {
+            "ok": True, "rules": len(rule_set.rules), "enabled": enabled,
+            "terms": len(rule_set.terms), "channels": sorted(rule_set.channels),
+            "files": len(files), "version": rule_set.version, "errors": [],
+        }  # fmt: skip
+        echo_json(summary, fmt)
+        return
     click.echo(
         f"ok: {len(rule_set.rules)} rules ({enabled} enabled), {len(rule_set.terms)} terms, "
         f"{len(rule_set.channels)} channels in {len(files)} file(s); version {rule_set.version}"
@@ -103,14 +129,18 @@ def check(dirs: tuple[Path, ...]) -> None:
 
 @rules.command("test")
 @dirs_argument
-def test(dirs: tuple[Path, ...]) -> None:
+@format_option()
+def test(dirs: tuple[Path, ...], fmt: str) -> None:
     """Run every rule's examples (match / no_match); exit 1 on any failure.
 
     Given a FILE, only the examples of that file's rules run.
     """
-    rule_set = load_or_exit(dirs)
+    rule_set = load_or_exit(dirs, fmt)
     results = run_examples(rule_set)
     failures = [r for r in results if not r.passed]
+    if fmt != "table":
+        _json_results(results, fmt)
+        sys.exit(1 if failures else 0)
     for result in failures:
         click.echo(_describe_failure(result))
     tested = len({r.rule.id for r in results})
@@ -120,6 +150,32 @@ def test(dirs: tuple[Path, ...]) -> None:
     untested = sum(1 for r in rule_set.rules if r.enabled) - tested
     note = f"; {untested} enabled rule(s) have no examples" if untested else ""
     click.echo(f"ok: {len(results)} examples of {tested} rules passed{note}")
+
+
+def _result_dict(result: ExampleResult) -> dict[str, Any]:
+    example = result.example
+    return {
+        "rule": result.rule.id,
+        "file": result.rule.file,
+        "line": example.line or result.rule.line,
+        "expected": "match" if result.expected else "no_match",
+        "passed": result.passed,
+        "title": example.title,
+        "summary": example.summary,
+        "spans": [s.to_dict() for s in result.spans],
+    }
+
+
+def _json_results(results: list[ExampleResult], fmt: str) -> None:
+    """``--format json``: one document with counts; ``jsonl``: one object per example."""
+    records = [_result_dict(r) for r in results]
+    if fmt == "jsonl":
+        for record in records:
+            echo_json(record, fmt)
+        return
+    failed = sum(not r["passed"] for r in records)
+    echo_json({"ok": not failed, "examples": len(records), "failed": failed,
+               "results": records}, fmt)  # fmt: skip
 
 
 def _describe_failure(result: ExampleResult) -> str:
@@ -144,20 +200,29 @@ def _describe_failure(result: ExampleResult) -> str:
 @click.option("--since", default="7d", show_default=True, help="How far back: 30m, 12h, 7d.")
 @click.option("--samples", default=3, show_default=True, type=click.IntRange(0, 100))
 @click.option("--limit", default=0, type=click.IntRange(0), help="Stop after N entries (0: all).")
+@format_option()
 @config_option
 def backtest(
-    dirs: tuple[Path, ...], since: str, samples: int, limit: int, config_path: Path | None
+    dirs: tuple[Path, ...],
+    since: str,
+    samples: int,
+    limit: int,
+    fmt: str,
+    config_path: Path | None,
 ) -> None:
     """Replay the stored entries through the rules and report what would have alerted."""
     try:
         seconds = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    rule_set = load_or_exit(dirs)
+    rule_set = load_or_exit(dirs, fmt)
     settings = settings_from(config_path)
     since_ms = int((time.time() - seconds) * 1000)
     result = asyncio.run(_replay(settings, rule_set, since_ms, samples, limit))
-    _report(result, since)
+    if fmt == "table":
+        _report(result, since)
+    else:
+        _json_report(result, since, fmt)
 
 
 async def _replay(
@@ -166,6 +231,33 @@ async def _replay(
     stream = Keys(settings.redis.prefix).entries
     async with redis_of(settings) as client:
         return await replay(client, stream, since_ms, Backtest(rule_set, samples), limit)
+
+
+def _rule_tallies(result: Backtest) -> list[dict[str, Any]]:
+    rows = []
+    for rule in result.rule_set.rules:
+        tally = result.tallies.get(rule.id)
+        samples = [{"title": t, "link": link} for t, link in (tally.samples if tally else ())]
+        rows.append({"rule": rule.id, "count": tally.count if tally else 0,
+                     "severity": rule.severity.label, "samples": samples})  # fmt: skip
+    return rows
+
+
+def _json_report(result: Backtest, since: str, fmt: str) -> None:
+    """``--format json``: one document; ``jsonl``: one object per rule."""
+    rows = _rule_tallies(result)
+    if fmt == "jsonl":
+        for row in rows:
+            echo_json(row, fmt)
+        return
+    echo_json(
+        {
+            "since": since, "entries": result.entries, "matched": result.matched,
+            "unreadable": result.unreadable, "rules": rows,
+            "channels": dict(sorted(result.channels.items())), "throttled": result.throttled,
+        },
+        fmt,
+    )  # fmt: skip
 
 
 def _report(result: Backtest, since: str) -> None:

@@ -12,7 +12,13 @@ from typing import Any, TypeVar
 
 import click
 
-from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
+from monitor.cli.common import (
+    config_option,
+    format_option,
+    log_format_option,
+    redis_of,
+    settings_from,
+)
 from monitor.config import parse_duration
 
 T = TypeVar("T")
@@ -100,8 +106,7 @@ def register(cli: click.Group) -> None:
 
     @silence.command("list")
     @click.option("--all", "all_", is_flag=True, help="Include expired silences.")
-    @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]),
-                  default="table", show_default=True)  # fmt: skip
+    @format_option()
     @config_option
     @log_format_option
     def list_cmd(all_: bool, fmt: str, config_path: Any, log_format: str | None) -> None:

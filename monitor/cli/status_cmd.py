@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor import observe
-from monitor.cli.common import config_option, redis_of, settings_from
+from monitor.cli.common import config_option, format_option, human_time, redis_of, settings_from
 from monitor.streams import Keys
 
 # An instance whose heartbeat is older than this is shown as stale.
@@ -52,10 +52,20 @@ async def gather(
     )
 
 
+def running(report: StatusReport) -> list[observe.Instance]:
+    """The instances whose heartbeat is fresh: the daemons that are running now."""
+    return [
+        i
+        for i in report.instances
+        if (age := i.age(report.now)) is not None and age <= STALE_INSTANCE
+    ]
+
+
 def report_dict(report: StatusReport) -> dict[str, Any]:
     """The JSON form of the report (``--format json``): stable keys, unix-second times."""
     return {
         "at": report.now,
+        "daemon_running": bool(running(report)),
         "instances": [
             {
                 "name": i.name,
@@ -135,7 +145,11 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def _instances(report: StatusReport) -> Table:
+def _instances(report: StatusReport) -> Table | Text:
+    if not running(report):
+        last = max((i.at for i in report.instances if i.at), default=None)
+        seen = f" (last heartbeat {human_time(last, report.now)})" if last else ""
+        return Text(f"No daemon is running{seen}.", style="red")
     table = _table("Instances", "instance", "role", "host", "pid", "heartbeat")
     for inst in report.instances:
         age = inst.age(report.now)
@@ -145,8 +159,9 @@ def _instances(report: StatusReport) -> Table:
             Text(plain(inst.role, 12)),
             Text(plain(inst.host, 30)),
             Text(str(inst.pid or "")),
-            Text(ago(age) + (" (stale)" if stale else ""), style="red" if stale else ""),
-        )
+            Text(human_time(inst.at, report.now) + (" (stale)" if stale else ""),
+                 style="red" if stale else ""),
+        )  # fmt: skip
     return table
 
 
@@ -155,7 +170,7 @@ def _rules(report: StatusReport) -> Text:
     line = Text("Rules: ")
     line.append(plain(rules.version or "(none loaded)", 40), style="bold")
     if rules.loaded_at is not None:
-        line.append(f", loaded {ago(report.now - rules.loaded_at)} ago")
+        line.append(f", loaded {human_time(rules.loaded_at, report.now)}")
     if rules.error:
         line.append(f", last reload failed: {plain(rules.error, 200)}", style="red")
     return line
@@ -167,7 +182,7 @@ def _feeds(report: StatusReport, limit: int) -> Table:
     for feed in ordered[:limit]:
         table.add_row(
             Text(plain(feed.name, 40)),
-            Text(ago(feed.staleness(report.now))),
+            Text(human_time(feed.last_success, report.now)),
             Text(plain(feed.last_status, 12)),
             Text(str(feed.errors), style="red" if feed.errors else ""),
             Text(plain(feed.last_error, 60)),
@@ -196,12 +211,18 @@ def _alerts(report: StatusReport) -> Table:
             title = entry.get("title", "") if isinstance(entry, dict) else ""
             table.add_row(
                 Text(plain(channel, 30)),
-                Text(plain(alert.get("created_at", ""), 25)),
+                Text(_when(alert.get("created_at"), report.now)),
                 Text(plain(alert.get("severity", ""), 10)),
                 Text(plain(alert.get("rule_id", ""), 30)),
                 Text(plain(title, 70)),
             )
     return table
+
+
+def _when(value: object, now: float) -> str:
+    """An alert's ``created_at`` (ISO 8601 or unix seconds) as a human timestamp."""
+    at = observe.parse_time(value)
+    return human_time(at, now) if at is not None else plain(value or "", 25)
 
 
 def render(report: StatusReport, console: Console, feed_limit: int = 30) -> None:
@@ -222,6 +243,8 @@ async def _status(config_path: Path | None, fmt: str, per_channel: int, feed_lim
         report = await gather(client, keys, time.time(), per_channel)
     if fmt == "json":
         click.echo(json.dumps(report_dict(report), indent=2, ensure_ascii=False))
+    elif fmt == "jsonl":
+        click.echo(json.dumps(report_dict(report), ensure_ascii=False))
     else:
         render(report, Console(highlight=False), feed_limit)
 
@@ -231,10 +254,7 @@ def register(cli: click.Group) -> None:
 
     @cli.command("status")
     @config_option
-    @click.option(
-        "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-        help="Tables for people, JSON for scripts.",
-    )  # fmt: skip
+    @format_option()
     @click.option("--alerts", "per_channel", default=3, show_default=True,
                   type=click.IntRange(0, 100), help="Last alerts shown per channel.")  # fmt: skip
     @click.option("--feeds", "feed_limit", default=30, show_default=True,

@@ -13,7 +13,13 @@ import redis.asyncio as aioredis
 
 from monitor.alerts.alert import Alert
 from monitor.alerts.render import console_text
-from monitor.cli.common import config_option, log_format_option, redis_of, settings_from
+from monitor.cli.common import (
+    config_option,
+    format_option,
+    log_format_option,
+    redis_of,
+    settings_from,
+)
 from monitor.config import Settings
 from monitor.logs import colour_wanted
 from monitor.streams import Keys, decode_fields
@@ -97,14 +103,8 @@ def register(cli: click.Group) -> None:
         callback=_check_since,
         help="Start after this stream id: 0 replays the whole stream, $ only new.",
     )
-    @click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "jsonl"]),
-        default="text",
-        show_default=True,
-        help="Readable blocks, or one JSON object per alert.",
-    )
+    # A stream has no end, so no single JSON document: table (readable blocks) or jsonl.
+    @format_option("table", "jsonl")
     @click.option(
         "--count",
         type=click.IntRange(min=0),
@@ -119,7 +119,4 @@ def register(cli: click.Group) -> None:
     ) -> None:  # fmt: skip
         """Print the alerts of CHANNEL... live as they arrive (XREAD; no consumer group)."""
         settings = settings_from(config_path, log_format)
-        try:
-            asyncio.run(tail(settings, channels, since=since, fmt=fmt, count=count))
-        except BrokenPipeError:
-            sys.stderr.close()  # reader went away (e.g. `| head`): exit quietly
+        asyncio.run(tail(settings, channels, since=since, fmt=fmt, count=count))

@@ -9,7 +9,8 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from monitor.desk import api, api_boards, boards, outlets, pages
+from monitor.alerts.subscriptions import Catalog, SubscriptionStore
+from monitor.desk import api, api_boards, boards, outlets, pages, subscriptions
 from monitor.desk.context import DeskContext
 from monitor.desk.security import Guard, is_loopback, middleware
 from monitor.errors import ConfigError
@@ -32,8 +33,18 @@ def guard_for(host: str, token_env: str | None, environ: dict[str, str] | None =
     return Guard(token or None, loopback=is_loopback(host))
 
 
-def install(app: web.Application, client: aioredis.Redis, keys: Keys, guard: Guard) -> None:
-    """Add the desk's pages, API and static files to ``app``."""
+def install(
+    app: web.Application,
+    client: aioredis.Redis,
+    keys: Keys,
+    guard: Guard,
+    *,
+    catalog: Catalog | None = None,
+) -> None:
+    """Add the desk's pages, API and static files to ``app``.
+
+    ``catalog``: the config's subscriptions and sinks, which runtime subscriptions must respect.
+    """
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
         autoescape=True,
@@ -45,6 +56,11 @@ def install(app: web.Application, client: aioredis.Redis, keys: Keys, guard: Gua
     app.add_routes(api.routes(ctx))
     app.add_routes(api_boards.routes(ctx))
     app.add_routes(pages.routes(ctx))
+    subs, catalog = SubscriptionStore(client, keys), catalog or Catalog()
+    app.add_routes(subscriptions.routes(subs, catalog))
+    app.add_routes(subscriptions.page_routes(subs, catalog, lambda template, request, **values: (
+        pages.render(ctx, template, request, **values)
+    )))  # fmt: skip
     app.add_routes(outlets.routes(ctx))
     app.add_routes(boards.routes(ctx, lambda template, request, **values: pages.render(
         ctx, template, request, **values

@@ -94,8 +94,10 @@ async def treaty_summaries(ctx: DeskContext, now: datetime) -> list[dict[str, An
         if event and event.treaty and event.treaty not in next_due:
             next_due[event.treaty] = record  # due() answers in date order
     rows = []
-    for treaty in (await ctx.history.values("treaty"))[:200]:
-        latest = await ctx.history.latest("treaty", treaty)
+    treaties = (await ctx.history.values("treaty"))[:200]
+    newest = await ctx.history.latest("treaty", treaties)
+    for treaty in treaties:
+        latest = newest.get(treaty)
         if latest is None:
             continue
         event = latest.first.event

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import __version__
+from monitor.desk import subscriptions
 from monitor.history.record import FILTERS
 
 _JSON = "application/json"
@@ -62,6 +63,7 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+                **subscriptions.openapi_schemas(),
                 "Story": {
                     "type": "object",
                     "required": ["story", "title", "published", "severity", "channels", "sources"],
@@ -284,6 +286,7 @@ def document() -> dict[str, Any]:
                     },
                 },
             },
+            **subscriptions.openapi_paths(),
             "/api/v1/silences/{silence}": {
                 "delete": {
                     "summary": "Expire a silence now",

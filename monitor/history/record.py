@@ -178,6 +178,23 @@ def wanted(record: StoryRecord, filters: Mapping[str, str], text: str = "") -> b
     )
 
 
+# Characters JSON writes escaped: text holding one may not appear verbatim in a stored record.
+_ESCAPED = frozenset('"\\' + "".join(map(chr, range(32))))
+
+
+def may_contain(raw: str, text: str) -> bool:
+    """False when a stored record (its JSON, unparsed) surely has no title or summary with ``text``.
+
+    Titles and summaries are stored verbatim (``ensure_ascii=False``) and case folding works
+    character by character, so text found in one is found in the folded JSON. When the text holds
+    a character JSON escapes, or the record has ``\\u`` escapes, the answer is True (parse it).
+    """
+    needle = text.casefold()
+    if not needle or "\\u" in raw or not _ESCAPED.isdisjoint(needle):
+        return True
+    return needle in raw.casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class Acknowledgement:
     """An analyst marked a story as handled."""

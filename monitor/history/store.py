@@ -26,6 +26,7 @@ from monitor.history.record import (
     Cursor,
     StoryRecord,
     fold,
+    may_contain,
     story_of,
     wanted,
 )
@@ -117,6 +118,8 @@ class HistoryStore:
                 last = Cursor(score, story)
                 if raw is None:
                     continue  # pruned meanwhile
+                if text and not may_contain(as_text(raw), text):
+                    continue  # parsing is most of a search's cost; most records fail here
                 record = StoryRecord.from_json(raw)
                 if wanted(record, filters, text):
                     found.append(record)
@@ -152,17 +155,40 @@ class HistoryStore:
         return out
 
     async def due(
-        self, start: date, end: date, filters: Mapping[str, str], *, limit: int = 1000
+        self,
+        start: date,
+        end: date,
+        filters: Mapping[str, str],
+        *,
+        limit: int = 1000,
+        latest_first: bool = False,
     ) -> list[StoryRecord]:
-        """Stories falling due from ``start`` to ``end`` (inclusive) that pass ``filters``."""
-        ids = await self.client.zrangebyscore(
-            self.keys.history_due, _midnight(start), _midnight(end), start=0, num=limit
-        )
-        if not ids:
-            return []
-        raws = await self.client.mget([self.keys.history_story(as_text(i)) for i in ids])
-        records = [StoryRecord.from_json(raw) for raw in raws if raw is not None]
-        return [r for r in records if wanted(r, filters)]
+        """Up to ``limit`` stories falling due from ``start`` to ``end`` (inclusive) that pass
+        ``filters``, soonest first (latest first with ``latest_first``).
+
+        Filters are checked on each record, reading on until ``limit`` pass (at most
+        ``SCAN_LIMIT`` records), so a filter never empties a window holding more than ``limit``.
+        """
+        low, high = _midnight(start), _midnight(end)
+        found: list[StoryRecord] = []
+        offset = 0
+        while len(found) < limit and offset < SCAN_LIMIT:
+            batch = max(limit - len(found), _BATCH)  # unfiltered: one read
+            if latest_first:
+                ids = await self.client.zrevrangebyscore(
+                    self.keys.history_due, high, low, start=offset, num=batch
+                )
+            else:
+                ids = await self.client.zrangebyscore(
+                    self.keys.history_due, low, high, start=offset, num=batch
+                )
+            if not ids:
+                break
+            offset += len(ids)
+            raws = await self.client.mget([self.keys.history_story(as_text(i)) for i in ids])
+            records = (StoryRecord.from_json(raw) for raw in raws if raw is not None)
+            found += [r for r in records if wanted(r, filters)][: limit - len(found)]
+        return found
 
     async def values(self, label: str) -> list[str]:
         """The values ``label`` has had in the kept history, most recently seen first."""
@@ -170,10 +196,17 @@ class HistoryStore:
             as_text(v) for v in await self.client.zrevrange(self.keys.history_values(label), 0, -1)
         ]
 
-    async def latest(self, label: str, value: str) -> StoryRecord | None:
-        """The newest story with ``label`` = ``value``."""
-        ids = await self.client.zrevrange(self.keys.history_index(label, value), 0, 0)
-        return await self.get(as_text(ids[0])) if ids else None
+    async def latest(self, label: str, values: list[str]) -> dict[str, StoryRecord]:
+        """The newest story of each of ``values`` of ``label`` (a value with none is left out)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for value in values:
+                pipe.zrevrange(self.keys.history_index(label, value), 0, 0)
+            tops = await pipe.execute()
+        ids = {v: as_text(top[0]) for v, top in zip(values, tops, strict=True) if top}
+        if not ids:
+            return {}
+        raws = await self.client.mget([self.keys.history_story(i) for i in ids.values()])
+        return {v: StoryRecord.from_json(r) for v, r in zip(ids, raws, strict=True) if r}
 
     async def count_since(self, label: str, value: str, since: datetime) -> int:
         """Stories with ``label`` = ``value`` published since ``since``."""

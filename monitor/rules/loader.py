@@ -10,6 +10,7 @@ from monitor.rules.compiler import SourceFile, compile_rule_set
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.hscache import CachedCompiler
 from monitor.rules.yamlsource import MAX_FILE_BYTES, read_yaml
+from monitor.shipped import shipped_rules_dir as shipped_rules_dir  # re-exported
 
 MAX_FILES = 1000
 SUFFIXES = (".yaml", ".yml")
@@ -27,17 +28,13 @@ class RuleSetError(RuleError):
         return "\n".join(e.location_message() for e in self.errors)
 
 
-def shipped_rules_dir() -> Path:
-    """The shipped rule pack: inside an installed wheel, else the repository's ``rules/``."""
-    package = Path(__file__).resolve().parent.parent
-    installed = package / "_shipped" / "rules"
-    if installed.is_dir():
-        return installed
-    return package.parent / "rules"
+def rule_files(
+    dirs: Sequence[Path], *, allow_empty: bool = False
+) -> tuple[list[Path], list[RuleError]]:
+    """The rule files of the dirs (a path may also name one file), sorted, and any errors.
 
-
-def rule_files(dirs: Sequence[Path]) -> tuple[list[Path], list[RuleError]]:
-    """The rule files of the dirs (a path may also name one file), sorted, and any errors."""
+    A directory without rule files is an error unless ``allow_empty``.
+    """
     files: list[Path] = []
     errors: list[RuleError] = []
     for path in dirs:
@@ -49,7 +46,7 @@ def rule_files(dirs: Sequence[Path]) -> tuple[list[Path], list[RuleError]]:
                 for p in path.iterdir()
                 if p.suffix in SUFFIXES and p.is_file() and not p.name.startswith(".")
             )
-            if not found:
+            if not found and not allow_empty:
                 errors.append(RuleError("no rule files (*.yaml, *.yml) here", file=str(path)))
             files.extend(found)
         else:
@@ -63,16 +60,19 @@ def load_rule_set(
     dirs: Sequence[Path],
     keep: Callable[[Rule], bool] | None = None,
     *,
+    allow_empty: bool = False,
     cache_dir: Path | None = None,
 ) -> RuleSet:
     """Load, validate and compile every rule file of ``dirs``; raises :class:`RuleSetError`.
 
     ``keep`` chooses the rules the set runs (all files are validated either way); with
-    ``cache_dir`` the compiled scan is kept there and read back on the next load.
+    ``cache_dir`` the compiled scan is kept there and read back on the next load. With
+    ``allow_empty`` a directory without rule files is an empty set, not an error (the daemon
+    starts on it and picks up files added later).
     """
     if not dirs:
         raise RuleSetError([RuleError("no rule directories given")])
-    files, errors = rule_files(dirs)
+    files, errors = rule_files(dirs, allow_empty=allow_empty)
     sources: list[SourceFile] = []
     for path in files:
         name = str(path)

@@ -159,7 +159,7 @@ def _malloc_trim() -> None:
 
 def _load(dirs: Sequence[Path]) -> RuleSet | RuleSetError:
     try:
-        return load_rule_set(dirs)
+        return load_rule_set(dirs, allow_empty=True)
     except RuleSetError as exc:
         # Only the message travels back: the traceback would keep the parsed files alive.
         return exc.with_traceback(None)
