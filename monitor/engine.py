@@ -5,6 +5,10 @@ rule set, applies each rule's realert window, and adds the alert to ``<prefix>:a
 Publishing is idempotent (a Lua script: SET NX on the alert's key, then XADD), so an entry
 evaluated twice after a crash yields no second alert. The entry is acknowledged last. The running
 engine reads, publishes and acknowledges a batch at a time (:mod:`monitor.engine_batch`).
+
+The entry's event (treaty, actors, development, due date) is computed once and its story assigned
+once, through Redis (:class:`monitor.events.store.RedisStories`); every channel's alert of the
+entry carries both.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -23,6 +28,10 @@ from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.alerts.attempts import sleep_or_stop
 from monitor.engine_batch import handle_batch
+from monitor.events.actors import ActorTable, load_actors
+from monitor.events.extract import Extractor, extractor_for
+from monitor.events.model import Event
+from monitor.events.store import RedisStories
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.match import Match
@@ -88,6 +97,9 @@ class Engine:
         # What the batched path (monitor.engine_batch) runs in its pipelines.
         self.publish_script, self.throttle_script = self._publish, self._throttle
         self.made_ttl, self.matched_ttl = MADE_TTL_SECONDS, MATCHED_TTL_SECONDS
+        self.stories = RedisStories(client, keys)
+        self.actors: ActorTable = load_actors()
+        self._extractor: tuple[object, Extractor] | None = None
         self.beat: Callable[[], None] = lambda: None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -127,18 +139,33 @@ class Engine:
             log.error("entry_payload_invalid", stream_id=message.id, error=str(exc))
             await self.consumer.ack(message.id)
             return 0
-        matches = self.rules().match(entry)
+        rules = self.rules()
+        matches = rules.match(entry)
         metrics.ENTRIES_EVALUATED.inc()
         earlier: set[str] | None = None
         if message.fields.get("edited") == "1":
             earlier = await self._matched_before(entry)
             matches = [m for m in matches if m.rule_id not in earlier]
-        made = await self.publish(entry, matches, now=datetime.now(UTC))
+        made = await self.publish(entry, matches, now=datetime.now(UTC), rules=rules)
         await self._remember_rules(entry, matches, earlier)
         await self.consumer.ack(message.id)
         return made
 
-    async def publish(self, entry: Entry, matches: Sequence[Match], *, now: datetime) -> int:
+    def event(self, entry: Entry, matches: Sequence[Match], rules: Matcher) -> Event | None:
+        """The entry's event, with the canonical ids of the rule set that matched it."""
+        cached = self._extractor
+        if cached is None or cached[0] is not rules:
+            cached = self._extractor = (rules, extractor_for(rules, self.actors))
+        return cached[1].event(entry, matches)
+
+    async def publish(
+        self,
+        entry: Entry,
+        matches: Sequence[Match],
+        *,
+        now: datetime,
+        rules: Matcher | None = None,
+    ) -> int:
         """Publish one alert per channel (its matches combined); returns alerts newly added."""
         made = 0
         kept: list[Match] = []
@@ -156,8 +183,11 @@ class Engine:
             kept.append(match)
         # A story that is several developments at once gives each channel one alert, not one
         # per rule: the matches routed to a channel fold into one carrying all their tags.
-        for channel, match in by_channel(kept):
-            alert = Alert.from_match(match, entry, channel, now)
+        routed = by_channel(kept)
+        event = self.event(entry, matches, rules or self.rules()) if routed else None
+        story = await self.stories.assign(entry.id, event, entry.title, now) if event else None
+        for channel, match in routed:
+            alert = replace(Alert.from_match(match, entry, channel, now), event=event, story=story)
             added = await self._publish(
                 keys=[
                     self.keys.alert_made(f"{alert.id}:{channel}"),

@@ -7,6 +7,9 @@ is matched first, then
 1. one pipeline reads the rule records of the entries that matched (edited entries drop the rules
    that alerted before; every matched entry's record gains its rules);
 2. one pipeline runs the throttle script of every match with a realert window, in entry order;
+   then each entry that will alert gets its event and its story (chosen in entry order, so
+   reports of one event in one batch join one story: two more round trips per batch,
+   :mod:`monitor.events.store`);
 3. one pipeline publishes every alert (the publish-once script), writes the rule records and
    acknowledges the whole batch with one XACK.
 
@@ -23,7 +26,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -31,13 +34,14 @@ import structlog
 
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
+from monitor.events.model import Event
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.match import Match
 from monitor.streams import Message
 
 if TYPE_CHECKING:
-    from monitor.engine import Engine
+    from monitor.engine import Engine, Matcher
 
 log = structlog.get_logger("monitor.engine")
 
@@ -54,6 +58,8 @@ class _Item:
     edited: bool
     kept: list[Match] = field(default_factory=list)
     record: str | None = None  # the rule record to write, JSON
+    event: Event | None = None  # what every alert of the entry reports, and its story
+    story: str | None = None
 
 
 def parse_entry(message: Message) -> Entry | None:
@@ -90,7 +96,22 @@ async def handle_batch(engine: Engine, messages: Sequence[Message]) -> int:
             yielded = time.monotonic()
     await _records(engine, items)
     await _throttle(engine, items)
-    return await _publish(engine, items, [m.id for m in messages], now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    await _stories(engine, items, rules, now)
+    return await _publish(engine, items, [m.id for m in messages], now=now)
+
+
+async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: datetime) -> None:
+    """Each entry that will alert gets its event, and its story (two round trips per batch)."""
+    alerting = [item for item in items if by_channel(item.kept)]
+    for item in alerting:
+        item.event = engine.event(item.entry, item.matches, rules)
+    told = [item for item in alerting if item.event is not None]
+    stories = await engine.stories.assign_many(
+        [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now
+    )
+    for item, story in zip(told, stories, strict=True):
+        item.story = story
 
 
 async def _records(engine: Engine, items: list[_Item]) -> None:
@@ -159,6 +180,7 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
         for item in items:
             for channel, match in by_channel(item.kept):
                 alert = Alert.from_match(match, item.entry, channel, now)
+                alert = replace(alert, event=item.event, story=item.story)
                 published.append((commands, alert, channel, item.entry))
                 commands += 1
                 await engine.publish_script(

@@ -97,6 +97,15 @@ class Keys:
         """Story grouping record (which sources reported one story)."""
         return f"{self.prefix}:story:{story_key}"
 
+    def story_bucket(self, bucket: str) -> str:
+        """Hash: story id -> story JSON, the stories of one treaty first reported in one time slot
+        (``<treaty>@<slot>``; engine side, see :mod:`monitor.events.stories`)."""
+        return f"{self.prefix}:stories:{bucket}"
+
+    def story_of(self, entry_id: str) -> str:
+        """The story id an entry was assigned (so a redelivered entry keeps its story)."""
+        return f"{self.prefix}:story-of:{entry_id}"
+
     def thread(self, subscription: str, story: str) -> str:
         """String: one story's thread in one subscription (JSON: first message, sources, ref)."""
         return f"{self.prefix}:thread:{subscription}:{story}"

@@ -83,6 +83,11 @@ def test_jsonl_prints_one_object_per_entry_matched_or_not(tmp_path: Path, feed: 
     }
     assert second["entry_id"] == "https://example.org/2"  # no guid: the link stands in
     assert (second["rules"], second["severity"], second["spans"]) == ([], None, [])
+    # the alerting row carries its event and story; the other carries neither
+    assert (first["event"]["actors"], first["event"]["development"]) == (["us"], "withdrawal")
+    assert first["story"]
+    assert "event" not in second
+    assert "story" not in second
 
 
 def test_the_table_shows_rules_and_matched_text_without_terminal_escapes(
@@ -122,6 +127,7 @@ def test_an_installed_wheel_ships_the_rule_pack_and_match_uses_it(
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "monitor/_shipped/rules/treaties.yaml" in names
+        assert "monitor/events/data/actors.yaml" in names
         archive.extractall(tmp_path / "site")
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     where = subprocess.run(
@@ -140,6 +146,7 @@ def test_an_installed_wheel_ships_the_rule_pack_and_match_uses_it(
     assert result.returncode == 0, result.stderr
     first = json.loads(result.stdout.splitlines()[0])
     assert first["rules"]  # the shipped pack matched the withdrawal story
+    assert (first["event"]["treaty"], first["event"]["actors"]) == ("inf", ["us"])
 
 
 def test_match_reads_a_feed_from_an_http_url(tmp_path: Path, feed: Path) -> None:
@@ -213,3 +220,36 @@ def test_the_table_shows_dense_matches_in_one_excerpt_per_field(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert result.output.count("summary:") == 1
     assert summary in result.output
+
+
+STORIES = """\
+<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Desk</title><link>https://example.org/</link>
+<item><title>Russia suspends INF Treaty in mirror response</title><link>https://example.org/3</link>
+  <guid>ru-mirror</guid><pubDate>Sat, 02 Feb 2019 10:00:00 GMT</pubDate></item>
+<item><title>US suspends INF Treaty obligations, starts withdrawal</title>
+  <link>https://example.org/1</link>
+  <guid>us-en</guid><pubDate>Fri, 01 Feb 2019 15:00:00 GMT</pubDate></item>
+<item><title>США приостанавливают выполнение Договора о РСМД</title><link>https://example.org/2</link>
+  <guid>us-ru</guid><pubDate>Fri, 01 Feb 2019 18:00:00 GMT</pubDate></item>
+<item><title>Washington suspend le traité FNI</title><link>https://example.org/4</link>
+  <guid>us-fr</guid><pubDate>Sat, 02 Feb 2019 08:00:00 GMT</pubDate></item>
+<item><title>US suspends INF Treaty obligations</title><link>https://example.org/6</link>
+  <guid>us-2022</guid><pubDate>Tue, 01 Feb 2022 08:00:00 GMT</pubDate></item>
+</channel></rss>
+"""
+
+
+def test_match_groups_reports_into_stories_in_order_of_publication(tmp_path: Path) -> None:
+    """One event in three languages is one story; another actor or year is another story."""
+    feed = tmp_path / "stories.xml"
+    feed.write_text(STORIES, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["match", "--format", "jsonl", str(feed)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["entry_id"] for r in rows] == ["us-en", "us-ru", "us-fr", "ru-mirror", "us-2022"]
+    story = {r["entry_id"]: r["story"] for r in rows}
+    assert story["us-en"] == story["us-ru"] == story["us-fr"]
+    assert len({story["us-en"], story["ru-mirror"], story["us-2022"]}) == 3
+    assert {r["event"]["treaty"] for r in rows} == {"inf"}
+    assert rows[3]["event"]["line"] == "Russia · INF Treaty · suspension"

@@ -58,4 +58,11 @@ def test_by_channel_gives_each_channel_one_combined_match() -> None:
     assert [channel for channel, _ in routed] == ["treaties", "urgent"]
     treaties, urgent = routed[0][1], routed[1][1]
     assert treaties.tags == ("withdrawal", "deadline")
-    assert urgent is FORMAL
+    assert (urgent.rule_id, urgent.tags) == ("formal", ("withdrawal", "notice"))
+
+
+def test_every_channel_carries_the_entrys_due_date() -> None:
+    """The urgent copy carries the due date a treaties-only deadline rule found (issue 12)."""
+    routed = dict(by_channel([WITHDRAWAL, FORMAL, DEADLINE]))
+    assert routed["treaties"].deadline == routed["urgent"].deadline == date(2019, 8, 2)
+    assert dict(by_channel([FORMAL, WITHDRAWAL]))["urgent"].deadline is None

@@ -154,6 +154,7 @@ def test_backtest_replays_the_stored_entries_of_the_period_and_sends_nothing(
         "  talks       1  medium",
         "                 - New START talks resume <https://example.org/2>",
         "alerts per channel: talks 1, treaties 2",
+        "stories: 2 (alerting entries grouped by event, docs/events.md)",
     ]
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     assert sorted(client.keys(f"{keys.prefix}:*")) == before
@@ -191,10 +192,11 @@ def test_backtest_holds_back_repeats_of_a_story_inside_the_realert_window(
         == "backtest over the last 1d: 5 entries, 5 matched a rule (nothing was sent)"
     )
     # windows open at -5h (holds -4.5h, -4h) and at -2.5h (holds -1h)
-    assert (
-        output.splitlines()[-1]
-        == "alerts per channel: treaties 2; 3 repeats held back by realert windows"
-    )
+    assert output.splitlines()[-2:] == [
+        "alerts per channel: treaties 2; 3 repeats held back by realert windows",
+        # both alerts report one event (same treaty, development, actor, publication time)
+        "stories: 1 (alerting entries grouped by event, docs/events.md)",
+    ]
 
 
 def test_backtest_rejects_a_bad_since(tmp_path: Path) -> None:

@@ -14,6 +14,9 @@ from rich.text import Text
 
 from monitor.cli.common import config_option, format_option, settings_from
 from monitor.cli.rules_cmd import load_or_exit, printable, rules_option
+from monitor.events.model import Event
+from monitor.events.replay import Grouper
+from monitor.events.stories import by_publication
 from monitor.feeds.entry import Entry
 from monitor.feeds.oneshot import read_entries
 from monitor.rules.match import Match, Span
@@ -21,10 +24,15 @@ from monitor.rules.match import Match, Span
 _CONTEXT = 40
 
 
-def entry_record(entry: Entry, matches: list[Match]) -> dict[str, Any]:
-    """The JSON object ``--format jsonl`` prints for one entry, matched or not."""
+def entry_record(
+    entry: Entry, matches: list[Match], event: Event | None = None, story: str | None = None
+) -> dict[str, Any]:
+    """The JSON object ``--format jsonl`` prints for one entry, matched or not.
+
+    An entry that alerts carries its ``event`` and ``story``; one that does not carries neither.
+    """
     deadlines = sorted(m.deadline for m in matches if m.deadline is not None)
-    return {
+    record: dict[str, Any] = {
         "entry_id": entry.guid or entry.link,
         "title": entry.title,
         "link": entry.link,
@@ -37,6 +45,10 @@ def entry_record(entry: Entry, matches: list[Match]) -> dict[str, Any]:
         "spans": [{"rule": m.rule_id, **s.to_dict()} for m in matches for s in m.spans],
         "deadline": deadlines[0].isoformat() if deadlines else None,
     }
+    if event is not None and story is not None:
+        record["event"] = event.to_dict()
+        record["story"] = story
+    return record
 
 
 def highlighted(text: str, spans: list[Span]) -> Text:
@@ -86,12 +98,15 @@ def _snippets(entry: Entry, spans: list[Span]) -> Text:
     return result
 
 
-def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
+Result = tuple[Entry, list[Match], Event | None, str | None]
+
+
+def _table(results: list[Result]) -> Table:
     table = Table(show_lines=True, expand=True)
     table.add_column("entry", ratio=3)
     table.add_column("rules", ratio=2)
     table.add_column("matched text", ratio=3)
-    for entry, matches in results:
+    for entry, matches, event, story in results:
         unique = {(s.field, s.start, s.end): s for m in matches for s in m.spans}
         spans = [unique[k] for k in sorted(unique, key=lambda k: (k[0] != "title", k))]
         cell = highlighted(entry.title, [s for s in spans if s.field == "title"])
@@ -105,6 +120,9 @@ def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
             rules.append(f"({match.severity.label})")
             if match.deadline:
                 rules.append(f" due {match.deadline.isoformat()}")
+        if event is not None:
+            rules.append("\n" + printable(event.line()), style="italic")
+            rules.append(f"\nstory {story}", style="dim")
         table.add_row(cell, rules or Text("—", style="dim"), _snippets(entry, spans))
     return table
 
@@ -117,24 +135,32 @@ def _table(results: list[tuple[Entry, list[Match]]]) -> Table:
 def match(
     feeds: tuple[str, ...], rule_dirs: tuple[Path, ...], fmt: str, config_path: Path | None
 ) -> None:
-    """Print, for each entry of each FEED (a path or URL), the rules that match it."""
+    """Print, for each entry of each FEED (a path or URL), the rules that match it.
+
+    Entries are shown in order of publication, each alerting one with its event and story (the
+    daemon's grouping, docs/events.md).
+    """
     rule_set = load_or_exit(rule_dirs)
     settings = settings_from(config_path)
-    results: list[tuple[Entry, list[Match]]] = []
+    entries: list[Entry] = []
     for source in feeds:
-        entries = asyncio.run(read_entries(source, settings.fetch))
-        results.extend((entry, rule_set.match(entry)) for entry in entries)
+        entries.extend(asyncio.run(read_entries(source, settings.fetch)))
+    grouper = Grouper(rule_set)
+    results: list[Result] = []
+    for entry in by_publication(entries, lambda e: e.published):
+        matches = rule_set.match(entry)
+        results.append((entry, matches, *grouper.add(entry, matches)))
     if fmt == "json":
-        records = [entry_record(entry, matches) for entry, matches in results]
+        records = [entry_record(*result) for result in results]
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
     if fmt == "jsonl":
-        for entry, matches in results:
-            click.echo(json.dumps(entry_record(entry, matches), ensure_ascii=False))
+        for result in results:
+            click.echo(json.dumps(entry_record(*result), ensure_ascii=False))
         return
     console = Console(highlight=False)
     console.print(_table(results))
-    matched = sum(1 for _, m in results if m)
+    matched = sum(1 for _, m, _, _ in results if m)
     console.print(f"{len(results)} entries, {matched} matched", markup=False)
 
 

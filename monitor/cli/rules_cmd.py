@@ -280,6 +280,8 @@ def _report(result: Backtest, since: str) -> None:
             f"; {result.throttled} repeats held back by realert windows" if result.throttled else ""
         )
         click.echo(f"alerts per channel: {sent}{held}")
+    if result.stories:
+        click.echo(f"stories: {result.stories} (alerting entries grouped by event, docs/events.md)")
 
 
 def register(cli: click.Group) -> None:

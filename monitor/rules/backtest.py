@@ -2,7 +2,8 @@
 
 Counts what each rule matches and, as the engine would publish them, the alerts per channel: one
 per entry and channel, a story held back while its rule's realert window (counted in stream time)
-is still open.
+is still open. Entries are replayed in order of publication and grouped into stories as the
+daemon groups them (:mod:`monitor.events`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from monitor.errors import StoreError
+from monitor.events.replay import Grouper
+from monitor.events.stories import by_publication
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.engine import RuleSet
@@ -44,6 +47,12 @@ class Backtest:
     channels: dict[str, int] = field(default_factory=dict)  # alerts that would have been sent
     throttled: int = 0  # matches held back by their rule's realert window
     _windows: dict[tuple[str, str], float] = field(default_factory=dict)  # (rule, key) -> opened
+    grouper: Grouper | None = None  # made on first use, from the rule set's canonical ids
+
+    @property
+    def stories(self) -> int:
+        """Distinct stories among the entries that would have alerted."""
+        return len(self.grouper.stories) if self.grouper else 0
 
     def add(self, entry: Entry, at: float | None = None) -> None:
         """Match one entry (added to the stream at ``at``, epoch seconds) and count its alerts."""
@@ -57,8 +66,13 @@ class Backtest:
             if len(tally.samples) < self.samples:
                 tally.samples.append((entry.title, entry.link))
         kept = [m for m in matches if self._outside_window(m, at)]
-        for channel, _match in by_channel(kept):
+        routed = by_channel(kept)
+        for channel, _match in routed:
             self.channels[channel] = self.channels.get(channel, 0) + 1
+        if routed:
+            if self.grouper is None:
+                self.grouper = Grouper(self.rule_set)
+            self.grouper.add(entry, matches)
 
     def _outside_window(self, match: Match, at: float | None) -> bool:
         """Whether the engine would publish this match, given the windows opened before ``at``."""
@@ -73,14 +87,16 @@ class Backtest:
         return True
 
     def add_raw(self, rows: Iterable[tuple[str, str]]) -> None:
-        """Match ``(stream id, Entry JSON)`` rows in stream order; unreadable ones are counted."""
+        """Match ``(stream id, Entry JSON)`` rows in order of publication; unreadable ones are
+        counted."""
+        entries: list[tuple[Entry, float]] = []
         for stream_id, payload in rows:
             try:
-                entry = Entry.from_json(payload)
+                entries.append((Entry.from_json(payload), parse_id(stream_id)[0] / 1000))
             except (ValueError, TypeError, KeyError):
                 self.unreadable += 1
-                continue
-            self.add(entry, at=parse_id(stream_id)[0] / 1000)
+        for entry, at in by_publication(entries, lambda pair: pair[0].published):
+            self.add(entry, at=at)
 
 
 async def replay(
@@ -88,17 +104,20 @@ async def replay(
 ) -> Backtest:
     """Feed every entry of ``stream`` newer than ``since_ms`` (epoch ms) into ``backtest``."""
     start = f"{max(0, since_ms)}-0"
+    # Read the whole period first: stories are grouped in order of publication, not arrival.
+    collected: list[tuple[str, str]] = []
     try:
         while True:
             rows = await client.xrange(stream, min=start, max="+", count=_BATCH)
             if not rows:
                 break
-            backtest.add_raw(
+            collected.extend(
                 (as_text(mid), decode_fields(fields or {}).get("entry", "")) for mid, fields in rows
             )
             start = "(" + as_text(rows[-1][0])
-            if len(rows) < _BATCH or (limit and backtest.entries >= limit):
+            if len(rows) < _BATCH or (limit and len(collected) >= limit):
                 break
     except RedisError as exc:
         raise StoreError(f"backtest: cannot read {stream}: {exc}") from exc
+    backtest.add_raw(collected)
     return backtest

@@ -9,14 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 
 from monitor.rules.match import Match
 
 
 def by_channel(matches: Sequence[Match]) -> list[tuple[str, Match]]:
-    """Each channel once (in order of first mention) with the matches routed to it combined."""
+    """Each channel once (in order of first mention) with the matches routed to it combined.
+
+    Every channel's match carries the entry's due date (:func:`due`), so the urgent copy of a
+    story has the deadline its treaties copy has, whichever rule found it.
+    """
     channels = list(dict.fromkeys(c for m in matches for c in m.channels))
-    return [(c, combine([m for m in matches if c in m.channels])) for c in channels]
+    deadline = due(matches)
+    return [
+        (c, replace(combine([m for m in matches if c in m.channels]), deadline=deadline))
+        for c in channels
+    ]
+
+
+def due(matches: Sequence[Match]) -> date | None:
+    """The entry's one due date: the first any of its matches found (rules over the same fields
+    share it; see :meth:`RuleSet.match`)."""
+    return next((m.deadline for m in matches if m.deadline is not None), None)
 
 
 def combine(matches: Sequence[Match]) -> Match:

@@ -16,6 +16,14 @@ from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.scan import DatabaseCompiler
 from monitor.rules.schema import ExampleModel, FileModel, RuleModel
 from monitor.rules.terms import Term, TermError, compile_term
+from monitor.rules.vocabulary import (
+    Canonical,
+    GroupError,
+    derived_id,
+    display_name,
+    parse_group,
+    term_key,
+)
 from monitor.rules.yamlsource import Located, Path_
 
 _LOGIC_KEYS = ("all", "any", "none", "near", "same_sentence")
@@ -37,15 +45,15 @@ class _Context:
     terms: list[Term] = field(default_factory=list)
     term_ids: dict[str, int] = field(default_factory=dict)
     vocabularies: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    canonical: dict[str, dict[str, Canonical]] = field(default_factory=dict)
 
     def error(self, source: SourceFile, path: Path_, message: str, *, key: bool = False) -> None:
         line, column = source.located.position(path, key=key)
         self.errors.append(RuleError(message, file=source.name, line=line, column=column))
 
     def term(self, source: SourceFile, path: Path_, text: str) -> int | None:
-        key = text.strip()
         # Regexes keep their case (\W is not \w); phrases are the same term in any case.
-        key = key if key.startswith("re:") else key.casefold()
+        key = term_key(text)
         if key in self.term_ids:
             return self.term_ids[key]
         try:
@@ -109,7 +117,14 @@ def compile_rule_set(
     if ctx.errors:
         return None, ctx.errors
     kept = tuple(rule for rule in rules if keep is None or keep(rule))
-    rule_set = RuleSet(_version(sources), kept, tuple(ctx.terms), compiler)
+    rule_set = RuleSet(
+        version=_version(sources),
+        rules=kept,
+        terms=tuple(ctx.terms),
+        canonical=ctx.canonical,
+        vocabularies=ctx.vocabularies,
+        compiler=compiler,
+    )
     return rule_set, []
 
 
@@ -124,21 +139,79 @@ def _vocabulary(
     ctx: _Context, source: SourceFile, path: Path_, items: tuple[Any, ...]
 ) -> tuple[int, ...]:
     ids: list[int] = []
+    grouped = any(isinstance(item, dict) for item in items)
+    canonical: dict[str, Canonical] = {}
+    origin: dict[str, tuple[str, int]] = {}  # term key -> (group id, line) of explicit ids
+    group_lines: dict[str, int] = {}
     for i, item in enumerate(items):
-        text = _term_text(ctx, source, (*path, i), item)
-        if text is None:
+        if isinstance(item, dict):
+            group = _group(ctx, source, (*path, i), item, group_lines)
+            if group is None:
+                continue
+            canon, terms = group
+            line = source.located.position((*path, i))[0]
+            for j, raw in enumerate(terms):
+                where = (*path, i, "terms", j)
+                term = _vocabulary_term(ctx, source, where, raw)
+                if term is None:
+                    continue
+                ids.append(term[0])
+                key = term[1]
+                if key in origin and origin[key][0] != canon.id:
+                    first, first_line = origin[key]
+                    ctx.error(
+                        source,
+                        where,
+                        f"{_where(where)}: term {raw!r} already has the id {first!r} "
+                        f"(line {first_line})",
+                    )
+                    continue
+                origin[key] = (canon.id, line)
+                canonical[key] = canon
             continue
-        if text.startswith("$"):
-            ctx.error(
-                source,
-                (*path, i),
-                f"{_where((*path, i))}: a vocabulary cannot refer to another vocabulary ({text})",
-            )
+        term = _vocabulary_term(ctx, source, (*path, i), item)
+        if term is None:
             continue
-        term = ctx.term(source, (*path, i), text)
-        if term is not None:
-            ids.append(term)
+        ids.append(term[0])
+        if grouped and term[1] not in canonical:
+            text = str(item)
+            canonical[term[1]] = Canonical(derived_id(text), display_name(text))
+    if grouped:
+        ctx.canonical[str(path[-1])] = canonical
     return tuple(ids)
+
+
+def _group(
+    ctx: _Context, source: SourceFile, path: Path_, item: dict[str, Any], lines: dict[str, int]
+) -> tuple[Canonical, list[Any]] | None:
+    """A group entry ``{id, name, terms}``: its canonical id and name, and its raw terms."""
+    parsed = parse_group(item, lines)
+    if isinstance(parsed, GroupError):
+        # An unknown key is reported at the key, as part of the entry; a bad value at its field.
+        field = (*path, parsed.field) if parsed.field in item else path
+        shown = path if parsed.key else (*path, *parsed.field_path)
+        ctx.error(source, field, f"{_where(shown)}: {parsed.message}", key=parsed.key)
+        return None
+    lines[parsed[0].id] = source.located.position(path)[0]
+    return parsed
+
+
+def _vocabulary_term(
+    ctx: _Context, source: SourceFile, path: Path_, raw: Any
+) -> tuple[int, str] | None:
+    """One term of a vocabulary: its index in the set and its key."""
+    text = _term_text(ctx, source, path, raw)
+    if text is None:
+        return None
+    if text.startswith("$"):
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: a vocabulary cannot refer to another vocabulary ({text})",
+        )
+        return None
+    term = ctx.term(source, path, text)
+    return None if term is None else (term, term_key(text))
 
 
 def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -> Rule | None:

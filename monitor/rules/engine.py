@@ -8,6 +8,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import InitVar, dataclass, field
 from datetime import date
 
@@ -19,6 +20,7 @@ from monitor.rules.scan import DatabaseCompiler, EntryScan, Plan, RuleShape, bui
 from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key
+from monitor.rules.vocabulary import Canonical
 
 MAX_SPANS = 50
 MAX_SPANS_PER_TERM = 5
@@ -63,6 +65,14 @@ class RuleSet:
     version: str
     rules: tuple[Rule, ...]
     terms: tuple[Term, ...] = field(repr=False)
+    # vocabulary name -> term key -> canonical id and name (vocabularies with groups only)
+    canonical: Mapping[str, Mapping[str, Canonical]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # vocabulary name -> its term indices (for vocabulary_spans)
+    vocabularies: Mapping[str, tuple[int, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     compiler: InitVar[DatabaseCompiler | None] = None  # where the scan's database comes from
     plan: Plan = field(init=False, repr=False, compare=False)
 
@@ -120,6 +130,20 @@ class RuleSet:
             for hit in scan.hits(term)
             if hit.field in rule_plan.fields
         ]
+        return self._spans(found, scan)
+
+    def vocabulary_spans(self, names: Sequence[str], entry: Entry) -> list[Span]:
+        """Where the terms of the named vocabularies occur in the entry, whatever rule matched."""
+        ids = {term for name in names for term in self.vocabularies.get(name, ())}
+        if not ids:
+            return []
+        plan = self.plan
+        scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
+        found = [hit for term in sorted(ids & scan.present) for hit in scan.hits(term)]
+        # Terms no rule uses are not in the prefilter: search those few directly.
+        for term in sorted(ids - plan.term_patterns.keys()):
+            for index, folded in enumerate(scan.folded):
+                found += [Hit(index, a, b, term) for a, b in self.terms[term].spans(folded)]
         return self._spans(found, scan)
 
     def _match(

@@ -1,0 +1,227 @@
+"""States and organisations named in a text, and which of them take the step it reports. Pure.
+
+The vocabulary (``data/actors.yaml``, shipped in the package) lists for each actor its names,
+capitals, leaders, ministries and demonyms in five languages. :class:`ActorTable` finds their
+mentions in one pass of one regular expression; :func:`subject` picks the actors taking the step:
+the grammatical subject, i.e. the first actor named before the development's words (with the
+actors coordinated with it: "US and Russia agree ..."), in the title before the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from monitor.errors import RuleError
+from monitor.events.names import NameIndex
+from monitor.rules.yamlsource import read_yaml
+
+_ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
+# What may stand between two actors that act together: "US and Russia", "Россия и США", "A, B".
+# (A name's trailing dot is not part of the mention: "U.S.-Russia", "U.S. and Russia".)
+_CONJUNCTION = re.compile(r"^\.?\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
+# A headline whose subject only reacts ("Tokyo regrets Pyongyang's NPT pullout", "Путин назвал
+# ошибочным решение США о выходе") reports the step of the next actor it names.
+_REACTION = re.compile(
+    r"^[\s'‘’\"«»“”]*(?:[\w-]+[\s'‘’\"«»“”]+){0,2}?(?:"
+    r"says?|said|calls?|called|urges?|urged|regrets?|warns?|warned|slams?|critici[sz]es|"
+    r"condemns?|denounces?|welcomes?|reacts?|responds?|laments?|decries|blasts?|rejects?|"
+    r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожалеет|приветствовал\w*|"
+    r"ответил\w*|отреагировал\w*|прокомментировал\w*|"
+    r"dénonce|condamne|critique|regrette|déplore|salue|réagit|"
+    r"kritisiert|verurteilt|bedauert|begrüßt|warnt|reagiert|nennt|"
+    r"critica|condena|lamenta|denuncia|advierte|responde|califica)\b",
+    re.IGNORECASE,
+)
+# A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
+_TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Term = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ActorModel(_Model):
+    """One state or organisation as the data file writes it."""
+
+    id: Annotated[str, StringConstraints(pattern=_ID)]
+    name: Term
+    names: Annotated[tuple[Term, ...], Field(min_length=1)]
+    capitals: tuple[Term, ...] = ()
+    leaders: tuple[Term, ...] = ()
+    institutions: tuple[Term, ...] = ()
+    demonyms: tuple[Term, ...] = ()
+    # A group acting as one (the E3): a mention stands for its members.
+    members: tuple[Annotated[str, StringConstraints(pattern=_ID)], ...] = ()
+
+    def terms(self) -> tuple[str, ...]:
+        """Every noun that names the actor (demonyms apart)."""
+        return self.names + self.capitals + self.leaders + self.institutions
+
+
+class ActorsFile(_Model):
+    """The whole data file."""
+
+    version: int
+    actors: tuple[ActorModel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One actor named at ``start:end`` of a text (``demonym``: by an adjective, "iranien")."""
+
+    actor: str
+    start: int
+    end: int
+    demonym: bool = False
+
+
+class ActorTable:
+    """The compiled actor vocabulary: mentions in a text, display names by id."""
+
+    def __init__(self, actors: Iterable[ActorModel]) -> None:
+        self.names: dict[str, str] = {}
+        self.members: dict[str, tuple[str, ...]] = {}
+        self._index: NameIndex[tuple[str, bool]] = NameIndex()  # -> (actor, demonym)
+        for actor in actors:
+            if actor.id in self.names:
+                raise RuleError(f"actors: id {actor.id!r} is listed twice")
+            self.names[actor.id] = actor.name
+            if actor.members:
+                self.members[actor.id] = actor.members
+            for term in actor.terms():
+                self._index.add(term, (actor.id, False))
+            for term in actor.demonyms:
+                self._index.add(term, (actor.id, True))
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Every actor mention in ``text``, in order."""
+        return [
+            Mention(found.value[0], found.start, found.end, found.value[1])
+            for found in self._index.find(text)
+        ]
+
+    def name(self, actor: str) -> str:
+        """The display name of an actor id (the id itself when unknown)."""
+        return self.names.get(actor, actor)
+
+
+def parse_actors(raw: bytes, source: str = "actors.yaml") -> ActorTable:
+    """Validate and compile an actors file; a :class:`RuleError` names file, line and field."""
+    located = read_yaml(raw, source)
+    try:
+        model = ActorsFile.model_validate(located.data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc: tuple[Any, ...] = tuple(first["loc"])
+        while loc and loc not in located.values:
+            loc = loc[:-1]
+        line, column = located.position(loc)
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        message = f"{where.lstrip('.')}: {first['msg']}"
+        raise RuleError(message, file=source, line=line, column=column) from None
+    return ActorTable(model.actors)
+
+
+def load_actors() -> ActorTable:
+    """The actor vocabulary shipped in the package."""
+    raw = resources.files("monitor.events").joinpath("data/actors.yaml").read_bytes()
+    return parse_actors(raw, "monitor/events/data/actors.yaml")
+
+
+Spans = Mapping[str, Sequence[tuple[int, int]]]
+
+
+def subject(
+    table: ActorTable,
+    fields: Sequence[tuple[str, str]],
+    treaty_spans: Spans,
+    development_spans: Spans,
+    ignore: frozenset[str] = frozenset(),
+    *,
+    reactions: bool = True,
+) -> tuple[str, ...]:
+    """The actors taking the step, sorted: the subject of the first field that names one.
+
+    ``fields`` are (name, text) in order of salience (title, then summary). Mentions inside a
+    treaty's name ("Paris Agreement", "Minsk agreements") are not actors. In a field, the actors
+    named before the first development span are preferred over those named after it. Actors in
+    ``ignore`` (the organisation that is the treaty: NATO in "Sweden joins NATO") are skipped.
+    A topic before a colon that names actors only by adjectives ("Nucléaire iranien : ...") is
+    skipped. With ``reactions``, a subject that only reacts ("X says", "X regrets") gives way to
+    the next actor named (not for accusations: whoever finds a violation is the actor).
+    """
+    for name, text in fields:
+        treaties = treaty_spans.get(name, ())
+        mentions = [
+            m
+            for m in table.mentions(text)
+            if m.actor not in ignore
+            and not _inside(m, treaties)
+            and not _modifies(m, treaties, text)
+        ]
+        mentions = _without_topic(mentions, text)
+        if not mentions:
+            continue
+        starts = [
+            start
+            for start, end in development_spans.get(name, ())
+            if not _covers(mentions, start, end)
+        ]
+        before = [m for m in mentions if starts and m.end <= min(starts)]
+        chosen = _coordinated(before or mentions, text)
+        later = [m for m in mentions if m.start >= chosen[-1].end]
+        if reactions and later and _REACTION.match(text[chosen[-1].end :]):
+            chosen = _coordinated(later, text)
+        return tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
+    return ()
+
+
+def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
+    """Mentions after a short topic prefix, when the topic names actors by adjectives only."""
+    topic = _TOPIC.match(text)
+    if topic is None:
+        return mentions
+    inside = [m for m in mentions if m.end <= topic.end(1)]
+    after = [m for m in mentions if m.start >= topic.end()]
+    if after and all(m.demonym for m in inside):
+        return after
+    return mentions
+
+
+def _modifies(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
+    """Whether the mention only qualifies the treaty named right after it ("UN treaty banning
+    nuclear weapons"); a possessive ("Russia's New START") is no mere qualifier."""
+    return any(
+        start >= mention.end and not text[mention.end : start].strip(" \u00a0")
+        for start, _end in spans
+        if start - mention.end <= 2
+    )
+
+
+def _inside(mention: Mention, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= mention.start and mention.end <= end for start, end in spans)
+
+
+def _covers(mentions: Sequence[Mention], start: int, end: int) -> bool:
+    """Whether a span is an actor's name (a rule's state-actor term), not the development."""
+    return any(m.start <= start and end <= m.end for m in mentions)
+
+
+def _coordinated(mentions: Sequence[Mention], text: str) -> list[Mention]:
+    """The first mention and those joined to it by "and", "," or nothing ("US President Trump")."""
+    chosen = [mentions[0]]
+    for mention in mentions[1:]:
+        gap = text[chosen[-1].end : mention.start]
+        if not _CONJUNCTION.match(gap):
+            break
+        chosen.append(mention)
+    return chosen

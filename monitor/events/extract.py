@@ -1,0 +1,182 @@
+"""Matches + Entry -> Event: which treaty, who acts, what happened, when it falls due. Pure.
+
+- **treaty**: the canonical id of the most salient treaty-vocabulary span in the entry: title
+  before summary before content, then the earliest. A general name ("arms control") is no treaty;
+  a loose alias (``treaty_aliases``: "the nuclear deal") counts only when no named treaty occurs;
+  failing both, an organisation in the title that is itself a treaty id (NATO, WHO).
+- **development**: the primary tag. Each tag is placed where its rule's own words (spans that
+  are neither a treaty's name nor an actor) first appear; the tag placed in the most salient field
+  wins, ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
+- **actors**: the states or organisations taking the step (:func:`monitor.events.actors.subject`).
+- **due**: the entry's one due date; **published**: the entry's publication time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from monitor.events.actors import ActorTable, subject
+from monitor.events.model import Event
+from monitor.feeds.entry import Entry
+from monitor.rules.combine import due
+from monitor.rules.match import Match, Span
+from monitor.rules.vocabulary import Canonical, term_key
+
+# Vocabularies whose groups name treaties (and the treaty bodies a state joins or leaves), and
+# loose names no rule uses, consulted when none of the former occurs.
+TREATY_VOCABULARIES = ("treaties", "treaty_bodies")
+ALIAS_VOCABULARIES = ("treaty_aliases",)
+# The step a text reports, most decisive first: a state leaving a treaty is the news even when the
+# text also mentions the violation it cites. A deadline comes last: it is mostly the due date of
+# another step ("withdraws, effective in six months"), which the event carries as ``due``.
+PRECEDENCE = ("withdrawal", "suspension", "ratification", "violation", "talks", "deadline")
+# Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
+GENERAL_IDS = frozenset({"arms-control"})
+_FIELDS = ("title", "summary", "content")
+
+
+class Extractor:
+    """What extraction needs besides the entry: the vocabularies' ids and the actor table."""
+
+    def __init__(
+        self,
+        canonical: Mapping[str, Mapping[str, Canonical]],
+        actors: ActorTable,
+        scan: Callable[[Entry], Sequence[Span]] | None = None,
+    ) -> None:
+        self.canonical = canonical
+        self.actors = actors
+        # Where the treaty vocabularies occur in an entry, whichever terms the rules used
+        # (RuleSet.vocabulary_spans); the matches' own spans when not given.
+        self.scan = scan
+        # An organisation that is itself a treaty id (nato, who) names the treaty when no
+        # treaty term matched: "Sweden becomes NATO's 32nd member".
+        self.treaty_names = {
+            c.id: c.name for v in TREATY_VOCABULARIES for c in canonical.get(v, {}).values()
+        }
+
+    def treaty_of(
+        self, span: Span, vocabularies: Sequence[str] = TREATY_VOCABULARIES
+    ) -> Canonical | None:
+        """The treaty a span names, if its term is in one of the vocabularies."""
+        key = term_key(span.term)
+        for vocabulary in vocabularies:
+            found = self.canonical.get(vocabulary, {}).get(key)
+            if found is not None:
+                return found
+        return None
+
+    def event(self, entry: Entry, matches: Sequence[Match]) -> Event | None:
+        """The event an entry reports (``None`` when no rule matched)."""
+        if not matches:
+            return None
+        spans = [s for m in matches for s in m.spans]
+        if self.scan is not None:
+            spans = list(dict.fromkeys([*spans, *self.scan(entry)]))
+        named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
+        fields = [(name, entry.field_text(name)) for name in _FIELDS]
+        treaty = self._treaty(named, spans, fields[0][1])
+        treaty_spans = _by_field(s for s, _ in named)
+        # Neither a treaty's name nor an actor's is the development's own words.
+        span_fields = {span.field for m in matches for span in m.spans}
+        names = {
+            f: [*treaty_spans.get(f, ()), *self._actor_spans(entry, f)]
+            for f in _FIELDS
+            if f in span_fields
+        }
+        tags = _tag_order(matches, names)
+        development_spans = _by_field(
+            s for m in matches if tags and tags[0] in m.tags for s in _own(m, treaty_spans)
+        )
+        ignore = frozenset((treaty.id,)) if treaty else frozenset()
+        primary = tags[0] if tags else ""
+        actors = subject(
+            self.actors,
+            fields,
+            treaty_spans,
+            development_spans,
+            ignore,
+            reactions=primary != "violation",
+        )
+        return Event(
+            treaty=treaty.id if treaty else None,
+            actors=actors,
+            development=tags[0] if tags else matches[0].rule_id,
+            secondary=tags[1:],
+            due=due(matches),
+            published=entry.published,
+            treaty_name=treaty.name if treaty else None,
+            actor_names=tuple(self.actors.name(a) for a in actors),
+        )
+
+    def _treaty(
+        self, named: Sequence[tuple[Span, Canonical]], spans: Sequence[Span], title: str
+    ) -> Canonical | None:
+        """The most salient named treaty; else a loose alias; else an organisation in the title."""
+        specific = [(s, c) for s, c in named if c.id not in GENERAL_IDS]
+        if not specific:
+            specific = [
+                (s, c) for s in spans if (c := self.treaty_of(s, ALIAS_VOCABULARIES)) is not None
+            ]
+        if specific:
+            return min(specific, key=lambda sc: _salience(sc[0]))[1]
+        return self._organisation(title)
+
+    def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
+        return [(m.start, m.end) for m in self.actors.mentions(entry.field_text(name))]
+
+    def _organisation(self, title: str) -> Canonical | None:
+        """The first organisation the title names whose id is also a treaty id."""
+        for mention in self.actors.mentions(title):
+            if mention.actor in self.treaty_names:
+                return Canonical(mention.actor, self.treaty_names[mention.actor])
+        return None
+
+
+def extractor_for(rules: object, actors: ActorTable) -> Extractor:
+    """The extractor for a rule set (any matcher: one without vocabularies gives no ids)."""
+    canonical = getattr(rules, "canonical", None) or {}
+    spans = getattr(rules, "vocabulary_spans", None)
+    if spans is None:
+        return Extractor(canonical, actors)
+    names = (*TREATY_VOCABULARIES, *ALIAS_VOCABULARIES)
+    return Extractor(canonical, actors, lambda entry: spans(names, entry))
+
+
+def _field_rank(field: str) -> int:
+    return _FIELDS.index(field) if field in _FIELDS else len(_FIELDS)
+
+
+def _salience(span: Span) -> tuple[int, int]:
+    return (_field_rank(span.field), span.start)
+
+
+def _by_field(spans: Iterable[Span]) -> dict[str, list[tuple[int, int]]]:
+    found: dict[str, list[tuple[int, int]]] = {}
+    for span in spans:
+        found.setdefault(span.field, []).append((span.start, span.end))
+    return found
+
+
+def _own(match: Match, names: Mapping[str, Sequence[tuple[int, int]]]) -> list[Span]:
+    """The spans of a match that are not among ``names`` (a treaty's name, an actor's)."""
+    return [
+        s
+        for s in match.spans
+        if not any(a <= s.start and s.end <= b for a, b in names.get(s.field, ()))
+    ]
+
+
+def _tag_order(
+    matches: Sequence[Match], names: Mapping[str, Sequence[tuple[int, int]]]
+) -> tuple[str, ...]:
+    """Every tag of the matches, the primary first: most salient field, then precedence."""
+    placed: dict[str, tuple[int, int, int]] = {}
+    for match in matches:
+        own = _own(match, names) or list(match.spans)
+        where = min(((_field_rank(s.field), s.start) for s in own), default=(len(_FIELDS), 0))
+        for tag in match.tags:
+            rank = PRECEDENCE.index(tag) if tag in PRECEDENCE else len(PRECEDENCE)
+            key = (where[0], rank, where[1])
+            placed[tag] = min(placed.get(tag, key), key)
+    return tuple(sorted(placed, key=lambda t: placed[t]))

@@ -1,0 +1,129 @@
+"""Find many multi-word names in a text in one pass of dictionary lookups over its words. Pure.
+
+A regular expression with thousands of alternatives tries each at every character; here the
+text is split into words once and each run of up to :attr:`NameIndex.longest` words is looked up.
+Names follow the rule language's conventions: case-insensitive, a hyphen or an apostrophe
+separates words like a space ("Quai d'Orsay", "Нью-Дели"), a trailing ``*`` matches word forms
+("Росси*": Россия, России), and a name in capitals of at most four letters ("US", "UN", "ЕС")
+matches only in capitals.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+_WORD = re.compile(r"\w+")
+# What may stand between two words of one name: spaces, hyphens, apostrophes, the dots of "U.S.".
+_GAP = re.compile(r"[\s\-\u2010-\u2014'\u2019\u02bc.]{1,3}")
+_MAX_CASE_SENSITIVE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Found(Generic[T]):
+    """A name found at ``start:end`` and the value it was added with."""
+
+    value: T
+    start: int
+    end: int
+
+
+def case_sensitive(name: str) -> bool:
+    """Short all-capital names ("US", "UN", "ЕС") match only as written."""
+    letters = [c for c in name if c.isalpha()]
+    return len(letters) <= _MAX_CASE_SENSITIVE and name.isupper()
+
+
+class NameIndex(Generic[T]):
+    """Names -> values; :meth:`find` returns the longest names found, left to right."""
+
+    def __init__(self) -> None:
+        self._exact: dict[tuple[str, ...], T] = {}
+        self._forms: dict[tuple[str, ...], dict[str, T]] = {}  # leading words -> stem -> value
+        self._first: set[str] = set()  # the first word of every name but one-word forms
+        self._stem_lengths: list[int] = []  # of one-word forms, longest first
+        self.longest = 1
+
+    def add(self, name: str, value: T) -> None:
+        """Add a name (the first value added for a name wins)."""
+        words = _WORD.findall(name)
+        if not words:
+            return
+        cased = case_sensitive(name)
+        key = tuple(w if cased else w.casefold() for w in words)
+        if cased:
+            key = ("\0", *key)  # kept apart from the folded names
+        self.longest = max(self.longest, len(words))
+        if name.rstrip().endswith("*") and len(key) == 1:
+            self._stem_lengths = sorted({*self._stem_lengths, len(key[0])}, reverse=True)
+        else:
+            self._first.add(key[1] if cased else key[0])
+        if name.rstrip().endswith("*"):
+            self._forms.setdefault(key[:-1], {}).setdefault(key[-1], value)
+        else:
+            self._exact.setdefault(key, value)
+
+    def find(self, text: str) -> list[Found[T]]:
+        """Every name in ``text``, the longest at each place, without overlaps."""
+        words = list(_WORD.finditer(text))
+        folded = [m.group().casefold() for m in words]
+        found: list[Found[T]] = []
+        i = 0
+        while i < len(words):
+            if not self._may_start(words[i].group(), folded[i]):
+                i += 1
+                continue
+            hit = self._at(words, i, text)
+            if hit is None:
+                i += 1
+                continue
+            value, n = hit
+            found.append(Found(value, words[i].start(), words[i + n - 1].end()))
+            i += n
+        return found
+
+    def _may_start(self, word: str, folded: str) -> bool:
+        """Whether a name can start with this word (most words are quickly ruled out)."""
+        if word in self._first or folded in self._first:
+            return True
+        stems = self._forms.get((), {})
+        return any(folded[:n] in stems for n in self._stem_lengths if n <= len(folded))
+
+    def _at(self, words: list[re.Match[str]], i: int, text: str) -> tuple[T, int] | None:
+        """The longest name starting at word ``i``: its value and its length in words."""
+        n_max = 1
+        while (
+            n_max < self.longest
+            and i + n_max < len(words)
+            and _joined(text, words[i + n_max - 1], words[i + n_max])
+        ):
+            n_max += 1
+        for n in range(n_max, 0, -1):
+            raw = tuple(m.group() for m in words[i : i + n])
+            for key in (("\0", *raw), tuple(w.casefold() for w in raw)):
+                value = self._exact.get(key)
+                if value is None:
+                    value = _form(self._forms.get(key[:-1]), key[-1])
+                if value is not None:
+                    return value, n
+        return None
+
+
+def _joined(text: str, before: re.Match[str], after: re.Match[str]) -> bool:
+    """Whether two words may belong to one name: a space, hyphen or apostrophe between them, or
+    the dot of an abbreviation ("U.S.", "EE. UU."), not the end of a sentence ("is new. Delhi")."""
+    gap = _GAP.fullmatch(text, before.end(), after.start())
+    return gap is not None and ("." not in gap.group() or len(before.group()) <= 2)
+
+
+def _form(stems: dict[str, T] | None, word: str) -> T | None:
+    """The value of the longest stem ``word`` starts with."""
+    if not stems:
+        return None
+    for end in range(len(word), 0, -1):
+        value = stems.get(word[:end])
+        if value is not None:
+            return value
+    return None

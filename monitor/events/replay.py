@@ -1,0 +1,38 @@
+"""Events and stories for entries replayed in publication order (``match``, ``rules backtest``).
+
+The same extraction and the same story choice as the daemon's engine, with the in-memory
+:class:`~monitor.events.stories.StoryIndex` instead of Redis. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from monitor.events.actors import ActorTable, load_actors
+from monitor.events.extract import extractor_for
+from monitor.events.model import Event
+from monitor.events.stories import WINDOW, StoryIndex
+from monitor.feeds.entry import Entry
+from monitor.rules.engine import RuleSet
+from monitor.rules.match import Match
+
+
+class Grouper:
+    """Gives each alerting entry its event and story, entry by entry."""
+
+    def __init__(
+        self, rules: RuleSet, actors: ActorTable | None = None, window: timedelta = WINDOW
+    ) -> None:
+        self.extractor = extractor_for(rules, actors or load_actors())
+        self.index = StoryIndex(window)
+        self.stories: dict[str, int] = {}  # story id -> entries in it
+
+    def add(self, entry: Entry, matches: Sequence[Match]) -> tuple[Event | None, str | None]:
+        """The event and story of an entry whose matches alert (``None, None`` otherwise)."""
+        event = self.extractor.event(entry, matches)
+        if event is None:
+            return None, None
+        story = self.index.assign(entry.id, event, entry.title, entry.published)
+        self.stories[story] = self.stories.get(story, 0) + 1
+        return event, story

@@ -1,0 +1,164 @@
+"""The daemon's story index in Redis: the same choice as :class:`StoryIndex`, made atomically.
+
+Stories live in one hash per treaty and time slot (``Keys.story_bucket``, slots one window wide:
+:func:`monitor.events.stories.slot_keys`), so an assignment reads only the few stories of three
+slots, each hash carrying a version (field ``~v``). Assigning a batch of entries reads their own
+keys and their slots' hashes in one round trip, chooses in entry order with the pure
+:func:`monitor.events.stories.choose`, and commits with one Lua script that writes only if no
+entry got a story and no hash changed since the read (otherwise the choices are made again over
+the new contents). So two engine processes never open two stories for one event, a redelivered
+entry keeps its story, and a batch costs two round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import redis.asyncio as aioredis
+import structlog
+
+from monitor.errors import StoreError
+from monitor.events.model import Event
+from monitor.events.stories import (
+    WINDOW,
+    Story,
+    choose,
+    open_story,
+    slot_keys,
+    title_words,
+)
+from monitor.streams import Keys, as_text, decode_fields
+
+log = structlog.get_logger(__name__)
+
+# Buckets and entry assignments outlive any window a redelivery or a slow outlet needs.
+STORY_TTL_SECONDS = 60 * 86400
+VERSION = "~v"
+_ATTEMPTS = 20
+
+# KEYS: the entries' keys, then the hashes read. ARGV: entries n, hashes m, ttl, the m versions
+# read, the n story ids, the number of new stories k, then k triples (hash index, id, JSON).
+# Returns 0 when written, 1 when an entry got a story or a hash changed since the read.
+_COMMIT = """
+local n, m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 1 end
+end
+for j = 1, m do
+  local version = redis.call('HGET', KEYS[n + j], '~v') or '0'
+  if version ~= ARGV[3 + j] then return 1 end
+end
+for i = 1, n do
+  redis.call('SET', KEYS[i], ARGV[3 + m + i], 'EX', ttl)
+end
+local at = 4 + m + n
+for k = 0, tonumber(ARGV[at]) - 1 do
+  local key = KEYS[n + tonumber(ARGV[at + 1 + 3 * k])]
+  redis.call('HSET', key, ARGV[at + 2 + 3 * k], ARGV[at + 3 + 3 * k])
+  redis.call('HINCRBY', key, '~v', 1)
+  redis.call('EXPIRE', key, ttl)
+end
+return 0
+"""
+
+Item = tuple[str, Event, str]  # entry id, its event, its title
+
+
+class RedisStories:
+    """Assigns story ids through Redis, safely across engine processes."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys, window: timedelta = WINDOW) -> None:
+        self.client = client
+        self.keys = keys
+        self.window = window
+        self._commit = client.register_script(_COMMIT)
+
+    async def assign(self, entry_id: str, event: Event, title: str, at: datetime) -> str:
+        """The story id of an entry's event, opening a story when it joins none."""
+        return (await self.assign_many([(entry_id, event, title)], at))[0]
+
+    async def assign_many(self, items: Sequence[Item], at: datetime) -> list[str]:
+        """The story ids of several entries' events, chosen in order (a later entry may join a
+        story an earlier one opened): one read and one commit, again when another engine wrote
+        in between."""
+        if not items:
+            return []
+        slots = [
+            [self.keys.story_bucket(key) for key in slot_keys(event, at, self.window)]
+            for _, event, _ in items
+        ]
+        entry_keys = list(dict.fromkeys(self.keys.story_of(entry_id) for entry_id, _, _ in items))
+        bucket_keys = list(dict.fromkeys(key for keys in slots for key in keys))
+        for _ in range(_ATTEMPTS):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key in entry_keys:
+                    pipe.get(key)
+                for key in bucket_keys:
+                    pipe.hgetall(key)
+                replies = await pipe.execute()
+            known = {
+                key: as_text(value)
+                for key, value in zip(entry_keys, replies[: len(entry_keys)], strict=True)
+                if value is not None
+            }
+            hashes = [decode_fields(h or {}) for h in replies[len(entry_keys) :]]
+            stories = {k: _stories(h, k) for k, h in zip(bucket_keys, hashes, strict=True)}
+            ids, opened = self._choose(items, slots, known, stories, at)
+            assigned = {
+                self.keys.story_of(entry_id): story
+                for (entry_id, _, _), story in zip(items, ids, strict=True)
+            }
+            fresh = [(key, story) for key, story in assigned.items() if key not in known]
+            if not fresh:
+                return ids
+            args: list[str | int] = [len(fresh), len(bucket_keys), STORY_TTL_SECONDS]
+            args += [h.get(VERSION, "0") for h in hashes]
+            args += [story for _, story in fresh]
+            args.append(len(opened))
+            for key, story in opened:
+                args += [bucket_keys.index(key) + 1, story.id, story.to_json()]
+            keys = [key for key, _ in fresh] + bucket_keys
+            if int(await self._commit(keys=keys, args=args)) == 0:
+                return ids
+            log.info("story_assign_retry", entries=len(items))
+        raise StoreError(f"stories: could not assign {len(items)} stories (buckets kept changing)")
+
+    def _choose(
+        self,
+        items: Sequence[Item],
+        slots: Sequence[Sequence[str]],
+        known: Mapping[str, str],
+        stories: dict[str, list[Story]],
+        at: datetime,
+    ) -> tuple[list[str], list[tuple[str, Story]]]:
+        """Each item's story id (known, joined or opened, in order) and the stories opened."""
+        ids: list[str] = []
+        opened: list[tuple[str, Story]] = []
+        chosen = dict(known)
+        for (entry_id, event, title), keys in zip(items, slots, strict=True):
+            entry_key = self.keys.story_of(entry_id)
+            if entry_key not in chosen:
+                words = title_words(title)
+                candidates = [story for key in keys for story in stories[key]]
+                story = choose(event, words, candidates, at, self.window)
+                if story is None:
+                    story = open_story(entry_id, event, words, at)
+                    stories[keys[0]].append(story)
+                    opened.append((keys[0], story))
+                chosen[entry_key] = story.id
+            ids.append(chosen[entry_key])
+        return ids, opened
+
+
+def _stories(fields: Mapping[str, str], key: str) -> list[Story]:
+    """The readable records of a bucket; an unreadable one is logged and left out."""
+    stories: list[Story] = []
+    for name, value in fields.items():
+        if name == VERSION:
+            continue
+        try:
+            stories.append(Story.from_json(value))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("story_record_invalid", key=key, error=str(exc))
+    return stories

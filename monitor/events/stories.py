@@ -1,0 +1,210 @@
+"""Stories: the reports of one event, across outlets and languages, share one story id. Pure.
+
+An entry joins a story when all of these hold (docs/events.md):
+
+- the same treaty id and the same development (both language-independent); suspension and
+  withdrawal count as the same development when the other report names both (:data:`SIBLINGS`:
+  "US suspends INF obligations, starts withdrawal" and "US quits INF" are one step);
+- actor sets that overlap (or one side names no actor);
+- its *publication* time within :data:`WINDOW` of the story's first report (so a backfill of
+  2019 news never joins a 2023 story, and a withdrawal that takes effect six months after its
+  notice is a new story).
+
+Title similarity never decides alone: it only ranks several eligible stories, and it is required
+in addition when the entry names no treaty (treaty ``None``: a general "treaty" word).
+
+Stories are kept in buckets keyed by treaty and time slot (:func:`slot_keys`), so a store only
+reads the few stories an entry could join: the in-memory :class:`StoryIndex` here (``match``,
+``rules backtest``) and the Redis one in :mod:`monitor.events.store` (the daemon).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from monitor.events.model import Event
+
+T = TypeVar("T")
+WINDOW = timedelta(days=3)
+# Without a treaty id, titles must share this much (Jaccard of their words) as well.
+UNNAMED_TREATY_SIMILARITY = 0.3
+# Developments outlets use for one step: a state suspending its obligations while starting to
+# leave is reported as either.
+SIBLINGS = frozenset({"suspension", "withdrawal"})
+_WORDS = re.compile(r"\w{3,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One story: its key, the time of its first report, the words of that report's title."""
+
+    id: str
+    treaty: str | None
+    development: str
+    actors: tuple[str, ...]
+    start: datetime
+    words: frozenset[str] = frozenset()
+    tags: tuple[str, ...] = ()  # the first report's development and secondary tags
+
+    def to_json(self) -> str:
+        """Serialised for a store."""
+        return json.dumps(
+            {
+                "id": self.id,
+                "treaty": self.treaty,
+                "development": self.development,
+                "actors": list(self.actors),
+                "start": self.start.isoformat(),
+                "words": sorted(self.words),
+                "tags": list(self.tags),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Story:
+        """Inverse of :meth:`to_json`."""
+        data: dict[str, Any] = json.loads(raw)
+        return cls(
+            id=str(data["id"]),
+            treaty=data.get("treaty"),
+            development=str(data["development"]),
+            actors=tuple(data.get("actors", ())),
+            start=datetime.fromisoformat(data["start"]),
+            words=frozenset(data.get("words", ())),
+            tags=tuple(data.get("tags", ())),
+        )
+
+
+def bucket(event: Event) -> str:
+    """The stories an event could join share this key: its treaty id."""
+    return event.treaty or "-"
+
+
+def slot(moment: datetime, window: timedelta = WINDOW) -> int:
+    """The time slot, one window wide, of a story first reported at ``moment``."""
+    return math.floor(_aware(moment).timestamp() / window.total_seconds())
+
+
+def slot_keys(event: Event, at: datetime, window: timedelta = WINDOW) -> tuple[str, str, str]:
+    """The buckets holding every story the event could join: its own slot first, then the slots
+    before and after (a story within one window of it starts in one of the three)."""
+    middle, name = slot(event.published or at, window), bucket(event)
+    return (f"{name}@{middle}", f"{name}@{middle - 1}", f"{name}@{middle + 1}")
+
+
+def same_development(event: Event, story: Story) -> bool:
+    """Whether the event reports the story's development (see :data:`SIBLINGS`)."""
+    if event.development == story.development:
+        return True
+    pair = {event.development, story.development}
+    tags = {event.development, *event.secondary}
+    if event.development in story.tags and story.development in tags:
+        return True  # each report names the other's step too: one step, read two ways
+    return pair <= SIBLINGS and (event.development in story.tags or story.development in tags)
+
+
+def title_words(title: str) -> frozenset[str]:
+    """Case-folded words of three letters or more."""
+    return frozenset(_WORDS.findall(title.casefold()))
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two word sets (0 when both are empty)."""
+    union = a | b
+    return len(a & b) / len(union) if union else 0.0
+
+
+def story_id(entry_id: str, event: Event) -> str:
+    """A stable id: the first report's entry id and the event's key."""
+    key = f"{entry_id}\x00{bucket(event)}\x00{event.development}\x00{','.join(event.actors)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def open_story(entry_id: str, event: Event, words: frozenset[str], at: datetime) -> Story:
+    """The new story an entry starts."""
+    return Story(
+        id=story_id(entry_id, event),
+        treaty=event.treaty,
+        development=event.development,
+        actors=event.actors,
+        start=_aware(event.published or at),
+        words=words,
+        tags=(event.development, *event.secondary),
+    )
+
+
+def choose(
+    event: Event,
+    words: frozenset[str],
+    candidates: Iterable[Story],
+    at: datetime,
+    window: timedelta = WINDOW,
+) -> Story | None:
+    """The story the event joins among ``candidates`` (its bucket), or ``None`` for a new one."""
+    published = _aware(event.published or at)
+    eligible: list[tuple[tuple[int, float, float], Story]] = []
+    for story in candidates:
+        if story.treaty != event.treaty or not same_development(event, story):
+            continue
+        if abs(published - _aware(story.start)) > window:
+            continue
+        shared = set(story.actors) & set(event.actors)
+        if story.actors and event.actors and not shared:
+            continue  # a different actor is a different story
+        alike = similarity(words, story.words)
+        if event.treaty is None and alike < UNNAMED_TREATY_SIMILARITY:
+            continue
+        exact = int(set(story.actors) == set(event.actors)) + int(
+            story.development == event.development
+        )
+        distance = abs((published - _aware(story.start)).total_seconds())
+        eligible.append(((exact, alike, -distance), story))
+    if not eligible:
+        return None
+    return max(eligible, key=lambda pair: pair[0])[1]
+
+
+class StoryIndex:
+    """Stories in memory, for ``match`` and ``rules backtest`` (feed entries by publication)."""
+
+    def __init__(self, window: timedelta = WINDOW) -> None:
+        self.window = window
+        self._buckets: dict[str, list[Story]] = {}
+        self._of_entry: dict[str, str] = {}
+
+    def assign(self, entry_id: str, event: Event, title: str, at: datetime) -> str:
+        """The story id of an entry's event, opening a story when it joins none."""
+        if entry_id in self._of_entry:
+            return self._of_entry[entry_id]
+        words = title_words(title)
+        keys = slot_keys(event, at, self.window)
+        stories = [story for key in keys for story in self._buckets.get(key, ())]
+        story = choose(event, words, stories, at, self.window)
+        if story is None:
+            story = open_story(entry_id, event, words, at)
+            self._buckets.setdefault(keys[0], []).append(story)
+        self._of_entry[entry_id] = story.id
+        return story.id
+
+
+def by_publication(items: Iterable[T], published: Callable[[T], datetime]) -> list[T]:
+    """Items in order of publication (stable for equal times), as ``match`` and backtest group."""
+    return sorted(items, key=lambda item: _utc_key(published(item)))
+
+
+def _utc_key(moment: datetime) -> float:
+    return _aware(moment).timestamp()
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time without a zone is taken as UTC (feeds that give none), so any two compare."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,223 @@
+"""Events and stories, pure: actors, extraction from the pack's matches, story choice (tables)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import RuleError
+from monitor.events.actors import load_actors, parse_actors
+from monitor.events.extract import Extractor
+from monitor.events.model import Event
+from monitor.events.names import NameIndex
+from monitor.events.stories import StoryIndex, choose, open_story, title_words
+from monitor.rules.engine import RuleSet
+from monitor.rules.loader import load_rule_set
+from tests.rules_helpers import entry
+
+PACK = Path(__file__).resolve().parent.parent / "rules"
+T0 = datetime(2019, 2, 1, 12, 0, tzinfo=UTC)
+
+
+PackEvents = tuple[RuleSet, Extractor]
+
+
+@pytest.fixture(scope="module")
+def pack() -> PackEvents:
+    """The shipped pack and extraction with its ids and the shipped actor vocabulary."""
+    rule_set = load_rule_set([PACK])
+    return rule_set, Extractor(rule_set.canonical, load_actors())
+
+
+def _event_of(pack: PackEvents, title: str, summary: str = "") -> Event | None:
+    item = entry(title, summary)
+    return pack[1].event(item, pack[0].match(item))
+
+
+MENTIONS = [
+    ("the Kremlin said", ["ru"]),
+    ("Moscou et Washington", ["ru", "us"]),
+    ("Путин и Трамп", ["ru", "us"]),
+    ("Kreml: Russland und die USA", ["ru", "ru", "us"]),
+    ("Tratado INF: EE.UU. y Rusia", ["us", "ru"]),
+    ("Quai d'Orsay and the Élysée", ["fr", "fr"]),
+    ("Tehran, Pezeshkian and Raisi", ["ir", "ir", "ir"]),
+    ("российский МИД", ["ru"]),
+    ("let us know, un accord", []),  # "us" and the French "un" are no actors
+    ("Rusia, ruso y rusos", ["ru", "ru", "ru"]),
+    ("Zelensky meets Erdoğan", ["ua", "tr"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MENTIONS)
+def test_actor_mentions_in_five_languages(text: str, expected: list[str]) -> None:
+    """Names, capitals, leaders, ministries and demonyms map to ISO codes."""
+    assert [m.actor for m in load_actors().mentions(text)] == expected
+
+
+EVENTS = [
+    # (title, summary, treaty, actors, development)
+    ("US suspends INF Treaty; Russia says it will respond", "", "inf", ("us",), "suspension"),
+    ("Putin suspends Russia's participation in New START", "", "new-start", ("ru",), "suspension"),
+    ("Россия приостанавливает участие в Договоре РСМД", "", "inf", ("ru",), "suspension"),
+    ("USA setzen INF-Abrüstungsvertrag aus", "", "inf", ("us",), "suspension"),
+    ("Le Kremlin suspend le traité FNI", "", "inf", ("ru",), "suspension"),
+    ("Rusia suspende el Tratado INF", "", "inf", ("ru",), "suspension"),
+    ("US and Russia agree to extend New START", "", "new-start", ("ru", "us"), "talks"),
+    ("Sweden becomes NATO's 32nd member", "", "nato", ("se",), "ratification"),
+    ("Trump says US will leave the Paris climate agreement", "", "paris-agreement", ("us",),
+     "withdrawal"),
+    ("Armenia ratifies Rome Statute", "", "icc", ("am",), "ratification"),
+    # "UN" only qualifies the treaty named right after it; Honduras takes the step
+    ("UN treaty banning nuclear weapons ratified by Honduras, its 50th state", "", "tpnw",
+     ("hn",), "ratification"),
+    ("Poland and Baltic states to quit landmine treaty", "", "ottawa-convention",
+     ("ee", "lt", "lv", "pl"), "withdrawal"),
+    ("Treaty news", "Washington suspended its INF Treaty obligations.", "inf", ("us",),
+     "suspension"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors", "development"), EVENTS)
+def test_events_of_pack_matches(
+    pack: PackEvents,
+    title: str,
+    summary: str,
+    treaty: str,
+    actors: tuple[str, ...],
+    development: str,
+) -> None:
+    """Treaty id, the acting states and the primary development, whatever the language."""
+    event = _event_of(pack, title, summary)
+    assert event is not None
+    assert (event.treaty, event.actors, event.development) == (treaty, actors, development)
+    assert event.published == entry().published
+
+
+def test_the_title_decides_the_development_and_other_tags_are_secondary(
+    pack: PackEvents,
+) -> None:
+    """An ultimatum over a violation is a violation with the deadline secondary, and carries its
+    due date."""
+    event = _event_of(pack, "Pompeo gives Russia 60-day ultimatum over INF Treaty violation")
+    assert event is not None
+    assert (event.development, event.secondary) == ("violation", ("deadline",))
+    assert event.due == date(2019, 3, 17)
+    assert event.line() == "United States · INF Treaty · violation"
+
+
+def test_an_entry_without_matches_has_no_event(pack: PackEvents) -> None:
+    """No rule matched: no event."""
+    assert _event_of(pack, "Weather") is None
+
+
+def test_a_bad_actor_file_names_file_line_and_field() -> None:
+    """A malformed actors file is a RuleError with its position."""
+    raw = b"version: 1\nactors:\n  - id: Bad Id\n    name: X\n    names: [X]\n"
+    with pytest.raises(RuleError) as caught:
+        parse_actors(raw, "actors.yaml")
+    assert caught.value.location_message().startswith("actors.yaml:3:9: actors[0].id:")
+
+
+def _ev(actors: tuple[str, ...] = ("us",), development: str = "suspension", hours: float = 0,
+        treaty: str | None = "inf", secondary: tuple[str, ...] = ()) -> Event:  # fmt: skip
+    return Event(
+        treaty=treaty,
+        actors=actors,
+        development=development,
+        secondary=secondary,
+        published=T0 + timedelta(hours=hours),
+    )
+
+
+STORY_CASES = [
+    # (later event, later title, joins the first story "US suspends INF Treaty"?)
+    (_ev(hours=20), "Washington suspend le traité FNI", True),
+    (_ev(("ru",), hours=20), "Russia suspends INF Treaty", False),  # another actor
+    (_ev(development="violation", hours=2), "US suspends INF Treaty", False),  # another step
+    (_ev(hours=24 * 180), "US suspends INF Treaty", False),  # months later
+    (_ev(hours=-30), "US suspends INF Treaty", True),  # an earlier report, in the window
+    (_ev(("ru", "us"), hours=3), "US and Russia suspend", True),  # overlapping actors
+    (_ev((), hours=3), "INF Treaty suspended", True),  # no actor named
+    (_ev(development="withdrawal", secondary=("suspension",), hours=1), "US quits INF", True),
+    (_ev(development="withdrawal", hours=1), "US quits INF", False),  # sibling not named
+    (_ev(treaty="new-start", hours=1), "US suspends New START", False),  # another treaty
+]
+
+
+@pytest.mark.parametrize(("event", "title", "joins"), STORY_CASES)
+def test_story_choice(event: Event, title: str, joins: bool) -> None:
+    """Same treaty, development and actors within the window join; anything else does not."""
+    first = open_story("wire:1", _ev(), title_words("US suspends INF Treaty"), T0)
+    chosen = choose(event, title_words(title), [first], T0)
+    assert (chosen is first) == joins
+
+
+def test_without_a_treaty_id_titles_must_also_agree() -> None:
+    """Treaty None: similar titles join, unrelated ones with the same key do not."""
+    first = open_story("w:1", _ev(treaty=None), title_words("Mali suspends defence pact"), T0)
+    alike = title_words("Mali suspends its defence pact with France")
+    assert choose(_ev(treaty=None, hours=1), alike, [first], T0) is first
+    other = title_words("Trade accord frozen amid row")
+    assert choose(_ev(treaty=None, hours=1), other, [first], T0) is None
+
+
+def test_the_story_index_gives_stable_ids_shared_by_one_story() -> None:
+    """The first report's id names the story; later reports get it; a replay gets the same."""
+    ids = []
+    for _ in range(2):
+        index = StoryIndex()
+        ids.append(
+            [
+                index.assign("w:1", _ev(), "US suspends INF", T0),
+                index.assign("w:2", _ev(hours=5), "Washington suspend le FNI", T0),
+                index.assign("w:3", _ev(("ru",), hours=20), "Russia suspends INF", T0),
+                index.assign("w:1", _ev(), "US suspends INF", T0),
+            ]
+        )
+    assert ids[0] == ids[1]
+    first, second, third, again = ids[0]
+    assert first == second == again != third
+
+
+def test_reports_naming_each_others_step_are_one_development() -> None:
+    """An ultimatum read as a deadline joins one read as a suspension when each names the other's
+    step; a report naming only its own step does not."""
+    first = open_story("w:1", _ev(secondary=("deadline",)), title_words("US ultimatum"), T0)
+    both = _ev(development="deadline", secondary=("suspension",), hours=2)
+    assert choose(both, title_words("Ultimatum aus Washington"), [first], T0) is first
+    alone = _ev(development="deadline", hours=2)
+    assert choose(alone, title_words("Ultimatum aus Washington"), [first], T0) is None
+
+
+NAMES = [
+    # (names added, text, found texts)
+    (["North Korea", "Korea"], "North Korea and Korea", ["North Korea", "Korea"]),
+    (["Росси*"], "России и Россию, но не Рос", ["России", "Россию"]),
+    (["US"], "let us see: the US and the us", ["US"]),
+    (["Quai d'Orsay"], "le Quai d’Orsay a dit", ["Quai d’Orsay"]),
+    (["Нью-Дели"], "в Нью-Дели и Нью Дели", ["Нью-Дели", "Нью Дели"]),
+    (["New Delhi"], "is new. Delhi said", []),  # a sentence break is no gap inside a name
+    (["Weißen Haus*"], "im Weißen Hauses", ["Weißen Hauses"]),
+]
+
+
+@pytest.mark.parametrize(("names", "text", "expected"), NAMES)
+def test_the_name_index_finds_the_longest_names_by_their_words(
+    names: list[str], text: str, expected: list[str]
+) -> None:
+    """Case folding, word forms, short capitals, apostrophes and hyphens as in the rules."""
+    index: NameIndex[str] = NameIndex()
+    for name in names:
+        index.add(name, name)
+    assert [text[f.start : f.end] for f in index.find(text)] == expected
+
+
+def test_times_without_a_zone_are_taken_as_utc() -> None:
+    """A naive publication time compares with an aware one instead of failing."""
+    first = open_story("w:1", _ev(), title_words("US suspends INF"), T0)
+    naive = replace(_ev(hours=1), published=(T0 + timedelta(hours=1)).replace(tzinfo=None))
+    assert choose(naive, title_words("US suspends INF"), [first], T0) is first

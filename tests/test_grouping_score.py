@@ -1,0 +1,65 @@
+"""The grouping scorer: B-cubed, alert recall, messages per event, merges, treaty ids (tables)."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.errors import RuleError
+from monitor.events.score import Predicted, Truth, parse_truth, score
+
+TRUTH = [
+    Truth("a1", "A", "inf"),
+    Truth("a2", "A", "inf"),
+    Truth("a3", "A", "inf"),
+    Truth("b1", "B", "inf"),
+    Truth("c1", "C", "npt"),
+    Truth("n1", None, None),
+]
+
+
+def test_a_perfect_grouping_scores_one() -> None:
+    """Each event one story, nothing else alerting: every score is perfect."""
+    predicted = {
+        "a1": Predicted("s1", "inf"),
+        "a2": Predicted("s1", "inf"),
+        "a3": Predicted("s1", "inf"),
+        "b1": Predicted("s2", "inf"),
+        "c1": Predicted("s3", "npt"),
+    }
+    result = score(TRUTH, predicted)
+    assert (result.precision, result.recall, result.f1, result.alert_recall) == (1, 1, 1, 1)
+    assert result.messages_per_event == 1
+    assert (result.merged, result.split, result.treaty_ids) == ([], {}, {})
+
+
+def test_merges_splits_misses_and_treaty_ids_are_reported() -> None:
+    """Two events in one story, one event over two stories, a miss, a false alert, two ids."""
+    predicted = {
+        "a1": Predicted("s1", "inf"),
+        "a2": Predicted("s2", "inf"),
+        "b1": Predicted("s1", "inf"),
+        "c1": Predicted("s3", "term-1"),
+        "n1": Predicted("s4", None),
+    }
+    result = score(TRUTH, predicted)
+    assert result.merged == [("s1", ("A", "B"))]
+    assert result.split == {"A": 2}
+    assert result.alert_recall == pytest.approx(4 / 5)
+    assert result.false_alerts == 1
+    assert result.messages_per_event == pytest.approx((2 + 1 + 1) / 3)
+    # items: a1 a2 a3(missed) b1 c1 n1; precision a1 1/2, a2 1, a3 1, b1 1/2, c1 1, n1 1
+    assert result.precision == pytest.approx(5 / 6)
+    # recall a1 1/3, a2 1/3, a3 1/3, b1 1, c1 1, n1 1
+    assert result.recall == pytest.approx(4 / 6)
+    assert result.treaty_ids == {}
+    other = score(TRUTH, {**predicted, "a2": Predicted("s1", "intermediate-range")})
+    assert other.treaty_ids == {"inf": ("inf", "intermediate-range")}
+    unnamed = score(TRUTH, {**predicted, "a2": Predicted("s1", None)})
+    assert (unnamed.treaty_ids, unnamed.no_treaty_id) == ({}, {"inf": 1})
+
+
+def test_a_bad_corpus_line_is_named() -> None:
+    """A line that is not a row is a RuleError with its line number."""
+    with pytest.raises(RuleError) as caught:
+        parse_truth(['{"id": "x", "event": null}', "{oops"], "c.jsonl")
+    assert caught.value.location_message().startswith("c.jsonl:2:")
