@@ -156,6 +156,7 @@ async def test_an_analyst_watches_filters_and_silences_stories_in_the_browser(
                 ("/deadlines", "desk-deadlines.png", "in 60 days"),
                 ("/feeds", "desk-feeds.png", "Feeds"),
                 ("/rules", "desk-rules.png", "Rules"),
+                ("/subscriptions", "desk-subscriptions.png", "Subscriptions"),
             ):
                 await page.goto(base + path)
                 await expect(page.locator("main")).to_contain_text(text)
