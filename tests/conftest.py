@@ -13,11 +13,19 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+import structlog
 
 from monitor.connections import EmbeddedRedis, client_from_url
 from monitor.streams import Keys
 
 _TARGETS = ["embedded"] + (["redis_url"] if os.environ.get("REDIS_URL") else [])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> None:
+    """Each test starts with structlog's defaults: a CLI test before it configures a logger that
+    drops info events (one-shot commands log warnings only), which capture_logs would then miss."""
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session", autouse=True)

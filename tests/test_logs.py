@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from monitor import metrics
@@ -116,7 +115,6 @@ def test_activity_counts_what_happened_between_two_snapshots() -> None:
 
 async def test_the_daemon_reports_its_activity_every_period_until_stopped() -> None:
     """One daemon_activity event per period, with what the period saw."""
-    structlog.reset_defaults()  # a CLI test before may have set a warning-level logger
     stop = asyncio.Event()
     with capture_logs() as logs:
         task = asyncio.create_task(report_activity(stop, every=0.05))
