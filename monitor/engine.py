@@ -27,7 +27,7 @@ from redis.exceptions import RedisError, ResponseError
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.alerts.attempts import sleep_or_stop
-from monitor.engine_batch import handle_batch
+from monitor.engine_batch import count_published, handle_batch
 from monitor.events.actors import ActorTable, load_actors
 from monitor.events.extract import Extractor, extractor_for
 from monitor.events.model import Event
@@ -205,14 +205,7 @@ class Engine:
             )
             if int(added):
                 made += 1
-                metrics.ALERTS_PUBLISHED.labels(channel=channel).inc()
-                log.info(
-                    "alert_published",
-                    alert_id=alert.id,
-                    rule_id=alert.rule_id,
-                    channel=channel,
-                    entry_id=entry.id,
-                )
+                count_published(alert, channel, entry)
         return made
 
     async def _matched_before(self, entry: Entry) -> set[str]:

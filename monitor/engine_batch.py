@@ -208,12 +208,17 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
     for place, alert, channel, entry in published:
         if int(answers[place]):
             made += 1
-            metrics.ALERTS_PUBLISHED.labels(channel=channel).inc()
-            log.info(
-                "alert_published",
-                alert_id=alert.id,
-                rule_id=alert.rule_id,
-                channel=channel,
-                entry_id=entry.id,
-            )
+            count_published(alert, channel, entry)
     return made
+
+
+def count_published(alert: Alert, channel: str, entry: Entry) -> None:
+    """Count and log an alert newly added to a channel stream (both engine paths)."""
+    metrics.ALERTS_PUBLISHED.labels(channel=channel).inc()
+    log.info(
+        "alert_published",
+        alert_id=alert.id,
+        rule_id=alert.rule_id,
+        channel=channel,
+        entry_id=entry.id,
+    )

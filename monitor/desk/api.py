@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
-from monitor.desk.context import DeskContext, page_of
+from monitor.desk.context import DeskContext, json_error, limit_of, page_of
 from monitor.history.record import Acknowledgement
 from monitor.silences.model import Matcher, SilenceError, new_silence
 from monitor.silences.store import SilenceNotFound
-
-MAX_LIMIT = 200
-
-
-def _limit(request: web.Request) -> int:
-    try:
-        return max(1, min(int(request.query.get("limit", "50")), MAX_LIMIT))
-    except ValueError:
-        raise web.HTTPBadRequest(text="limit must be a whole number") from None
-
-
-def _bad(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 
 def routes(ctx: DeskContext) -> list[web.RouteDef]:
@@ -33,9 +19,9 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
 
     async def stories(request: web.Request) -> web.Response:
         try:
-            page = await page_of(ctx, request.query, _limit(request))
+            page = await page_of(ctx, request.query, limit_of(request.query))
         except ValueError as exc:
-            raise _bad(str(exc)) from None
+            raise json_error(web.HTTPBadRequest, str(exc)) from None
         acks = await ctx.history.acks([r.story for r in page.items])
         return web.json_response(
             {
@@ -51,8 +37,7 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
     async def story(request: web.Request) -> web.Response:
         record = await ctx.history.get(request.match_info["story"])
         if record is None:
-            raise web.HTTPNotFound(text=json.dumps({"error": "no such story"}),
-                                   content_type="application/json")  # fmt: skip
+            raise json_error(web.HTTPNotFound, "no such story")
         acks = await ctx.history.acks([record.story])
         ack = acks.get(record.story)
         return web.json_response({**record.to_dict(), "ack": ack.to_dict() if ack else None})
@@ -60,14 +45,13 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
     async def acknowledge(request: web.Request) -> web.Response:
         story = request.match_info["story"]
         if await ctx.history.get(story) is None:
-            raise web.HTTPNotFound(text=json.dumps({"error": "no such story"}),
-                                   content_type="application/json")  # fmt: skip
+            raise json_error(web.HTTPNotFound, "no such story")
         try:
             body: Any = await request.json()
             ack = Acknowledgement(story, str(body.get("by", "")).strip(),
                                   str(body.get("note", "")), datetime.now(UTC))  # fmt: skip
         except (ValueError, AttributeError) as exc:
-            raise _bad(str(exc)) from None
+            raise json_error(web.HTTPBadRequest, str(exc)) from None
         await ctx.history.acknowledge(ack)
         return web.json_response(ack.to_dict(), status=201)
 
@@ -96,12 +80,12 @@ def _silence_routes(ctx: DeskContext) -> list[web.RouteDef]:
         try:
             body: Any = await request.json()
         except ValueError:
-            raise _bad("body must be JSON") from None
+            raise json_error(web.HTTPBadRequest, "body must be JSON") from None
         now = datetime.now(UTC)
         try:
             silence = silence_from(body, now)
         except (SilenceError, ValueError, KeyError, TypeError) as exc:
-            raise _bad(str(exc)) from None
+            raise json_error(web.HTTPBadRequest, str(exc)) from None
         await ctx.silences.add(silence)
         return web.json_response({**silence.to_dict(), "state": silence.state(now).value},
                                  status=201)  # fmt: skip
@@ -110,8 +94,7 @@ def _silence_routes(ctx: DeskContext) -> list[web.RouteDef]:
         try:
             silence = await ctx.silences.expire(request.match_info["silence"], datetime.now(UTC))
         except SilenceNotFound as exc:
-            raise web.HTTPNotFound(text=json.dumps({"error": str(exc)}),
-                                   content_type="application/json") from None  # fmt: skip
+            raise json_error(web.HTTPNotFound, str(exc)) from None
         return web.json_response(silence.to_dict())
 
     return [

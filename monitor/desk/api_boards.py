@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,17 +9,8 @@ from aiohttp import web
 
 from monitor import observe
 from monitor.desk.boards import DEADLINES_AHEAD, DEADLINES_BACK, ID, treaty_summaries
-from monitor.desk.context import DeskContext, filters_of, page_of
+from monitor.desk.context import DeskContext, filters_of, json_error, limit_of, page_of
 from monitor.history.record import StoryRecord
-
-
-def _not_found(what: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=json.dumps({"error": f"no such {what}"}),
-                            content_type="application/json")  # fmt: skip
-
-
-def _bad(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 
 def event_of(record: StoryRecord) -> dict[str, Any]:
@@ -44,7 +34,7 @@ def _day(text: str | None, default: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _bad(f"{text!r} is not a date (YYYY-MM-DD)") from None
+        raise json_error(web.HTTPBadRequest, f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def routes(ctx: DeskContext) -> list[web.RouteDef]:
@@ -52,17 +42,16 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
 
     async def events(request: web.Request) -> web.Response:
         try:
-            limit = max(1, min(int(request.query.get("limit", "50")), 200))
-            page = await page_of(ctx, request.query, limit)
+            page = await page_of(ctx, request.query, limit_of(request.query))
         except ValueError as exc:
-            raise _bad(str(exc)) from None
+            raise json_error(web.HTTPBadRequest, str(exc)) from None
         return web.json_response({"items": [event_of(r) for r in page.items],
                                   "next": page.next.encode() if page.next else None})  # fmt: skip
 
     async def event(request: web.Request) -> web.Response:
         record = await ctx.history.get(request.match_info["story"])
         if record is None:
-            raise _not_found("story")
+            raise json_error(web.HTTPNotFound, "no such story")
         return web.json_response(event_of(record))
 
     async def treaties(_request: web.Request) -> web.Response:
@@ -78,12 +67,12 @@ def routes(ctx: DeskContext) -> list[web.RouteDef]:
     async def treaty(request: web.Request) -> web.Response:
         treaty_id = request.match_info["treaty"]
         if not ID.match(treaty_id):
-            raise _not_found("treaty")
+            raise json_error(web.HTTPNotFound, "no such treaty")
         query = {**request.query, "treaty": treaty_id}
         try:
             page = await page_of(ctx, query, 50)
         except ValueError as exc:
-            raise _bad(str(exc)) from None
+            raise json_error(web.HTTPBadRequest, str(exc)) from None
         return web.json_response({"id": treaty_id, "items": [event_of(r) for r in page.items],
                                   "next": page.next.encode() if page.next else None})  # fmt: skip
 

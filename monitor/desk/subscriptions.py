@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +19,7 @@ from monitor.alerts.subscriptions import (
     parse_subscription,
 )
 from monitor.config import SubscriptionSettings
-
-
-def _error(kind: type[web.HTTPError], message: str) -> web.HTTPError:
-    return kind(text=json.dumps({"error": message}), content_type="application/json")
+from monitor.desk.context import json_error
 
 
 def as_item(sub: SubscriptionSettings, *, source: str) -> dict[str, Any]:
@@ -49,24 +45,26 @@ def routes(store: SubscriptionStore, catalog: Catalog) -> list[web.RouteDef]:
         try:
             body: Any = await request.json()
         except ValueError:
-            raise _error(web.HTTPBadRequest, "body must be JSON") from None
+            raise json_error(web.HTTPBadRequest, "body must be JSON") from None
         try:
             sub = parse_subscription(body, catalog)
             await store.add(sub)
         except InvalidSubscription as exc:
-            raise _error(web.HTTPBadRequest, str(exc)) from None
+            raise json_error(web.HTTPBadRequest, str(exc)) from None
         except SubscriptionClash as exc:
-            raise _error(web.HTTPConflict, str(exc)) from None
+            raise json_error(web.HTTPConflict, str(exc)) from None
         return web.json_response(as_item(sub, source="runtime"), status=201)
 
     async def delete(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name in catalog.config_names():
-            raise _error(web.HTTPConflict, f"{name!r} is defined in the config file (read-only)")
+            raise json_error(
+                web.HTTPConflict, f"{name!r} is defined in the config file (read-only)"
+            )
         try:
             sub = await store.remove(name)
         except SubscriptionNotFound as exc:
-            raise _error(web.HTTPNotFound, str(exc)) from None
+            raise json_error(web.HTTPNotFound, str(exc)) from None
         return web.json_response(as_item(sub, source="runtime"))
 
     return [
