@@ -102,7 +102,7 @@ class RuleSet:
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
-        hits = Hits(scan.folded, scan.hits, scan.present)
+        hits = Hits(scan.folded, scan.hits, scan.present, plan.fields)
         matches: list[Match] = []
         # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
         deadlines: dict[tuple[str, ...], date | None] = {}

@@ -16,8 +16,10 @@ from pydantic import (
 from monitor.config import parse_duration
 from monitor.rules.match import Severity
 
-FIELDS = ("title", "summary", "content", "categories", "link", "feed")
-FieldName = Literal["title", "summary", "content", "categories", "link", "feed"]
+# ``lead``: the opening sentence of the summary (of the content when there is no summary), where
+# news states its development; later sentences tend to hold background.
+FIELDS = ("title", "summary", "content", "lead", "categories", "link", "feed")
+FieldName = Literal["title", "summary", "content", "lead", "categories", "link", "feed"]
 DEFAULT_FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
@@ -96,6 +98,7 @@ class RuleModel(_Model):
     tags: tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] = ()
     enabled: bool = True
     fields: Annotated[tuple[FieldName, ...], Field(min_length=1)] = DEFAULT_FIELDS
+    guards: tuple[Literal["negation", "hypothetical"], ...] = ()
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
     match: Any
