@@ -32,13 +32,18 @@ def sentence_ends(text: str, start: int = 0, end: int | None = None) -> Iterator
         yield found.start(), found.end()
 
 
+def lead_end(text: str) -> int:
+    """Where the opening sentence of ``text`` ends (about 400 characters at most)."""
+    begin = len(text) - len(text.lstrip())
+    for start, _ in sentence_ends(text, begin):
+        if start > begin:
+            return min(start + 1, begin + _MAX_LEAD + 1)
+    if len(text) - begin <= _MAX_LEAD:
+        return len(text)
+    cut = text.rfind(" ", begin, begin + _MAX_LEAD)
+    return cut if cut > begin else begin + _MAX_LEAD
+
+
 def first_sentence(text: str) -> str:
     """The opening sentence of ``text`` (at most about 400 characters), stripped."""
-    text = text.strip()
-    for start, _ in sentence_ends(text):
-        if start > 0:
-            return text[: start + 1].strip()[: _MAX_LEAD + 1]
-    if len(text) <= _MAX_LEAD:
-        return text
-    cut = text.rfind(" ", 0, _MAX_LEAD)
-    return text[: cut if cut > 0 else _MAX_LEAD]
+    return text[: lead_end(text)].strip()

@@ -252,6 +252,7 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
         tags=model.tags,
         enabled=model.enabled,
         fields=fields,
+        secondary=model.secondary,
         feeds=model.feeds,
         feed_tags=model.feed_tags,
         condition=condition,

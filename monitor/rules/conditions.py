@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from monitor.rules.guards import Guard, guarded_spans, inside
-from monitor.sentences import sentence_ends
+from monitor.sentences import lead_end, sentence_ends
 
 _WORD = re.compile(r"\w+")
 
@@ -249,6 +249,47 @@ class SameSentence(_Grouped):
         return self._first_window(hits, fields, fits)
 
 
+class _LeadHits(Hits):
+    """The hits in the headline and the opening sentence, where news reports what happens now."""
+
+    def __init__(self, inner: Hits) -> None:
+        super().__init__(inner.texts, inner.lookup, inner.present, inner.names)
+        self._inner = inner
+        self._ends: dict[int, int] = {}
+        summary = names_index(inner.names, "summary")
+        self._body = summary
+        if summary is None or not inner.texts[summary].strip():
+            self._body = names_index(inner.names, "content")
+
+    def unguarded(self) -> Hits:
+        """Every hit of the entry (exclusions read the whole text)."""
+        return self._inner.unguarded()
+
+    def _kept(self, hit: Hit) -> bool:
+        name = self.names[hit.field]
+        if name in ("summary", "content"):
+            if hit.field != self._body:
+                return False
+            if hit.field not in self._ends:
+                self._ends[hit.field] = lead_end(self.texts[hit.field])
+            return hit.end <= self._ends[hit.field]
+        return True
+
+    def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
+        """Hits of any of ``terms`` inside ``fields`` and inside the headline or lead."""
+        return [hit for hit in self._inner.of(terms, fields) if self._kept(hit)]
+
+
+def names_index(names: Sequence[str], name: str) -> int | None:
+    """The index of ``name`` in ``names``, or ``None``."""
+    return names.index(name) if name in names else None
+
+
+def in_lead(hits: Hits) -> Hits:
+    """The entry's hits in its headline and opening sentence only."""
+    return _LeadHits(hits)
+
+
 class _GuardedHits(Hits):
     """The hits of an entry minus those inside clauses that deny or only suppose something."""
 
@@ -275,7 +316,7 @@ class _GuardedHits(Hits):
         """Hits of any of ``terms`` inside ``fields``, none of them in a guarded clause."""
         return [
             hit
-            for hit in super().of(terms, fields)
+            for hit in self._inner.of(terms, fields)
             if not inside(self._guarded(hit.field), hit.start, hit.end)
         ]
 

@@ -13,7 +13,7 @@ from dataclasses import InitVar, dataclass, field
 from datetime import date
 
 from monitor.feeds.entry import Entry
-from monitor.rules.conditions import Condition, Hit, Hits
+from monitor.rules.conditions import Condition, Hit, Hits, in_lead
 from monitor.rules.deadline import extract_deadline
 from monitor.rules.match import Match, Severity, Span
 from monitor.rules.scan import DatabaseCompiler, EntryScan, Plan, RuleShape, build_plan
@@ -43,6 +43,8 @@ class Rule:
     feed_tags: tuple[str, ...] = ()
     realert_seconds: float = 0.0
     realert_key: str = "story"
+    # "lead": a match only below the opening sentence is dropped when another rule's is up top
+    secondary: str = "anywhere"
     examples_match: tuple[ExampleModel, ...] = ()
     examples_no_match: tuple[ExampleModel, ...] = ()
     file: str = ""
@@ -103,7 +105,7 @@ class RuleSet:
         if not candidates:
             return []
         hits = Hits(scan.folded, scan.hits, scan.present, plan.fields)
-        matches: list[Match] = []
+        matches: list[tuple[int, Match]] = []
         # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
         deadlines: dict[tuple[str, ...], date | None] = {}
         for index in candidates:
@@ -113,8 +115,27 @@ class RuleSet:
                 continue
             found = rule_plan.condition.evaluate(hits, rule_plan.fields)
             if found is not None:
-                matches.append(self._match(rule, entry, found, scan, deadlines))
-        return matches
+                matches.append((index, self._match(rule, entry, found, scan, deadlines)))
+        if len(matches) > 1:
+            return self._reported_now(matches, hits)
+        return [m for _, m in matches]
+
+    def _reported_now(self, matches: list[tuple[int, Match]], hits: Hits) -> list[Match]:
+        """Drop ``secondary: lead`` matches found only below the lead when others are in it.
+
+        News reports today's development in the headline and the opening sentence; a
+        development met only further down, beside one reported up top, is background ("Moscow,
+        which suspended the treaty in 2007, ...").
+        """
+        lead = in_lead(hits)
+        up_top = set()
+        for index, _ in matches:
+            plan = self.plan.rules[index]
+            if plan is not None and plan.condition.evaluate(lead, plan.fields) is not None:
+                up_top.add(index)
+        if not up_top:
+            return [m for _, m in matches]
+        return [m for i, m in matches if i in up_top or self.rules[i].secondary != "lead"]
 
     def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
         """Where the terms of one enabled rule occur in the entry, whether or not it matched."""

@@ -99,6 +99,7 @@ class RuleModel(_Model):
     enabled: bool = True
     fields: Annotated[tuple[FieldName, ...], Field(min_length=1)] = DEFAULT_FIELDS
     guards: tuple[Literal["negation", "hypothetical"], ...] = ()
+    secondary: Literal["anywhere", "lead"] = "anywhere"
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
     match: Any
