@@ -253,6 +253,7 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
         enabled=model.enabled,
         fields=fields,
         secondary=model.secondary,
+        due=model.due,
         feeds=model.feeds,
         feed_tags=model.feed_tags,
         condition=condition,

@@ -45,6 +45,8 @@ class Rule:
     realert_key: str = "story"
     # "lead": a match only below the opening sentence is dropped when another rule's is up top
     secondary: str = "anywhere"
+    # "future": a stated due date must lie after publication (else the step happens now)
+    due: str = "any"
     examples_match: tuple[ExampleModel, ...] = ()
     examples_no_match: tuple[ExampleModel, ...] = ()
     file: str = ""
@@ -115,7 +117,14 @@ class RuleSet:
                 continue
             found = rule_plan.condition.evaluate(hits, rule_plan.fields)
             if found is not None:
-                matches.append((index, self._match(rule, entry, found, scan, deadlines)))
+                match = self._match(rule, entry, found, scan, deadlines)
+                if (
+                    rule.due == "future"
+                    and match.deadline
+                    and match.deadline <= entry.published.date()
+                ):
+                    continue  # "took effect on Friday, six months after notice": not a deadline
+                matches.append((index, match))
         if len(matches) > 1:
             return self._reported_now(matches, hits)
         return [m for _, m in matches]

@@ -100,6 +100,7 @@ class RuleModel(_Model):
     fields: Annotated[tuple[FieldName, ...], Field(min_length=1)] = DEFAULT_FIELDS
     guards: tuple[Literal["negation", "hypothetical"], ...] = ()
     secondary: Literal["anywhere", "lead"] = "anywhere"
+    due: Literal["any", "future"] = "any"
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
     match: Any
