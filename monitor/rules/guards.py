@@ -54,6 +54,7 @@ class _Cues:
     forward: re.Pattern[str] | None
     clause: re.Pattern[str] | None
     not_a_cue: re.Pattern[str] | None
+    sentence_initial: re.Pattern[str] | None = None
 
 
 def _pattern(by_language: dict[str, list[str]] | None) -> re.Pattern[str] | None:
@@ -69,6 +70,7 @@ def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
             _pattern(raw[guard.value].get("forward")),
             _pattern(raw[guard.value].get("clause")),
             _pattern(raw[guard.value].get("not_a_cue")),
+            _pattern(raw[guard.value].get("sentence_initial")),
         )
         for guard in Guard
     }
@@ -95,6 +97,7 @@ def guarded_spans(text: str, guards: Iterable[Guard], own: Sequence[Span] = ()) 
     term and guards nothing.
     """
     table, clause_break = _cues()
+    spans: list[Span] = []
     cues: list[tuple[int, int, bool]] = []  # (start, end, whole clause)
     ignored = list(own)
     for guard in guards:
@@ -104,20 +107,33 @@ def guarded_spans(text: str, guards: Iterable[Guard], own: Sequence[Span] = ()) 
                 cues.extend((m.start(), m.end(), whole) for m in pattern.finditer(text))
         if compiled.not_a_cue is not None:
             ignored.extend((m.start(), m.end()) for m in compiled.not_a_cue.finditer(text))
+        if compiled.sentence_initial is not None:
+            spans.extend(_whole_sentences(text, compiled.sentence_initial))
     if not cues:
-        return []
+        return _merged(spans)
     cues = [c for c in cues if not any(s <= c[0] and c[1] <= e for s, e in ignored)]
     if not cues:
-        return []
+        return _merged(spans)
     breaks = sorted(
         [*sentence_ends(text), *((m.start(), m.end()) for m in clause_break.finditer(text))]
     )
-    spans: list[Span] = []
     for start, end, whole in sorted(cues):
         clause_start = max((b_end for b_start, b_end in breaks if b_end <= start), default=0)
         clause_end = min((b_start for b_start, _ in breaks if b_start >= end), default=len(text))
         spans.append((clause_start if whole else start, clause_end))
     return _merged(spans)
+
+
+def _whole_sentences(text: str, opener: re.Pattern[str]) -> list[Span]:
+    """The sentences that open with ``opener`` ("If elected, she would leave the pact.")."""
+    found: list[Span] = []
+    starts = [0, *(end for _, end in sentence_ends(text))]
+    for i, start in enumerate(starts):
+        begin = start + len(text[start:]) - len(text[start:].lstrip())
+        if opener.match(text, begin):
+            stop = starts[i + 1] if i + 1 < len(starts) else len(text)
+            found.append((begin, stop))
+    return found
 
 
 def _merged(spans: list[Span]) -> list[Span]:
