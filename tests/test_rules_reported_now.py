@@ -61,7 +61,7 @@ def test_guards_keep_denials_and_suppositions_from_matching_in_five_languages(
 
 
 def test_a_negation_inside_a_term_is_part_of_the_term(tmp_path: Path) -> None:
-    """"will not extend" and "no longer bound" are what the rule looks for, not denials."""
+    """ "will not extend" and "no longer bound" are what the rule looks for, not denials."""
     match = "{same_sentence: [treaty, [will not extend, no longer bound, не продлит]]}"
     rule_set = one_rule(tmp_path, match, extra="guards: [negation]\n")
     for title in (
@@ -175,7 +175,8 @@ def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
     ahead = entry(title="The US will leave the treaty in six months")
     assert rule_set.match(_at(done, published)) == []
     (match,) = rule_set.match(_at(ahead, published))
-    assert match.deadline is not None and match.deadline.isoformat() == "2020-02-02"
+    assert match.deadline is not None
+    assert match.deadline.isoformat() == "2020-02-02"
 
 
 def _at(item: Entry, published: datetime) -> Entry:

@@ -26,6 +26,9 @@ TAGS: tuple[str, ...] = (
     "violation",
     "talks",
 )
+# Developments outside the six that still deserve an alert: labelled and alerted on, not scored
+# as tags (undoing a ratification is neither a ratification nor a withdrawal).
+OTHER_DEVELOPMENTS: tuple[str, ...] = ("revocation",)
 
 
 class LabelError(MonitorError):
@@ -195,7 +198,9 @@ def evaluate(match: Callable[[Entry], Sequence[Match]], items: Iterable[Labelled
             Outcome(
                 item=item,
                 rule_ids=tuple(m.rule_id for m in matches),
-                tags=frozenset(t for m in matches for t in m.tags if t in TAGS),
+                tags=frozenset(
+                    t for m in matches for t in m.tags if t in TAGS or t in OTHER_DEVELOPMENTS
+                ),
                 deadline=due,
             )
         )
@@ -236,9 +241,10 @@ def _item(data: Any) -> LabelledItem:
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise TypeError("'tags' must be a list of strings")
-    unknown = sorted(set(tags) - set(TAGS))
+    unknown = sorted(set(tags) - set(TAGS) - set(OTHER_DEVELOPMENTS))
     if unknown:
-        raise ValueError(f"unknown tag(s) {', '.join(unknown)} (allowed: {', '.join(TAGS)})")
+        allowed = ", ".join((*TAGS, *OTHER_DEVELOPMENTS))
+        raise ValueError(f"unknown tag(s) {', '.join(unknown)} (allowed: {allowed})")
     published = datetime.fromisoformat(str(data["published"]))
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
