@@ -235,7 +235,7 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
     condition = _condition(ctx, source, (*path, "match"), model.match, 0)
     if condition is None or len(ctx.errors) > errors_before:
         return None
-    fields = tuple(dict.fromkeys(model.fields))
+    fields: tuple[str, ...] = tuple(dict.fromkeys(model.fields))
     extra = sorted(scoped_fields(condition) - set(fields))
     if extra:  # scanned for the ``in:`` conditions only; the rest reads the rule's own fields
         condition = Scoped(condition, frozenset(fields))

@@ -58,7 +58,8 @@ class _Cues:
 
 
 def _pattern(by_language: dict[str, list[str]] | None) -> re.Pattern[str] | None:
-    words = [w for language in sorted(by_language or {}) for w in by_language[language]]
+    table = by_language or {}
+    words = [w for language in sorted(table) for w in table[language]]
     return re.compile(_words(*words)) if words else None
 
 
