@@ -181,3 +181,28 @@ def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
 
 def _at(item: Entry, published: datetime) -> Entry:
     return Entry(**{**item.to_dict(), "published": published, "fetched_at": published})
+
+
+BACKGROUND = [
+    # (summary, published year, reported as fact?)
+    ("Russia suspends its participation in the treaty.", 2023, True),
+    ("Russia suspended its participation in the treaty in 2007.", 2023, False),
+    ("Russia suspends its participation in the treaty in 2023.", 2023, True),
+    ("Россия приостановила участие в договоре ещё в 2007 году.", 2023, False),
+    ("Moscow had already suspended the treaty.", 2023, False),
+    ("Moskau hatte den Vertrag bereits ausgesetzt.", 2023, False),
+    ("La Russie avait déjà suspendu le traité.", 2023, False),
+    ("Rusia suspendió el tratado el año pasado.", 2023, False),
+    ("Officials said Russia had suspended the treaty.", 2023, True),  # reported speech: today
+]
+
+
+@pytest.mark.parametrize(("summary", "year", "fact"), BACKGROUND)
+def test_the_background_guard_ignores_steps_dated_before_the_entry(
+    tmp_path: Path, summary: str, year: int, fact: bool
+) -> None:
+    """ "in 2007", "already", "last year", "ещё в", "bereits", "déjà": history, not news."""
+    match = "{same_sentence: [[treaty, договор*, Vertrag, traité, tratado], [suspen*, приостанов*, ausgesetzt, suspendu, suspendió]]}"  # noqa: E501
+    rule_set = one_rule(tmp_path, match, extra="guards: [background]\n")
+    item = _at(entry(summary=summary), datetime(year, 6, 1, tzinfo=UTC))
+    assert (only(rule_set.match(item)) is not None) is fact

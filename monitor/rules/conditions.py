@@ -35,11 +35,13 @@ class Hits:
         lookup: Callable[[int], list[Hit]],
         present: frozenset[int] = frozenset(),
         names: Sequence[str] = (),
+        year: int | None = None,
     ) -> None:
         self.texts = texts
         self.lookup = lookup
         self.present = present
         self.names = names  # the field name of each text, for ``in:`` conditions
+        self.year = year  # the entry's year of publication, for the background guard
 
     def unguarded(self) -> Hits:
         """Every hit, guarded clauses included (what ``none`` exclusions look at)."""
@@ -253,7 +255,7 @@ class _LeadHits(Hits):
     """The hits in the headline and the opening sentence, where news reports what happens now."""
 
     def __init__(self, inner: Hits) -> None:
-        super().__init__(inner.texts, inner.lookup, inner.present, inner.names)
+        super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
         self._inner = inner
         self._ends: dict[int, int] = {}
         summary = names_index(inner.names, "summary")
@@ -294,7 +296,7 @@ class _GuardedHits(Hits):
     """The hits of an entry minus those inside clauses that deny or only suppose something."""
 
     def __init__(self, inner: Hits, guards: tuple[Guard, ...], own: frozenset[int]) -> None:
-        super().__init__(inner.texts, inner.lookup, inner.present, inner.names)
+        super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
         self._inner = inner
         self._guards = guards
         self._spans: dict[int, list[tuple[int, int]]] = {}
@@ -309,7 +311,7 @@ class _GuardedHits(Hits):
     def _guarded(self, field: int) -> list[tuple[int, int]]:
         if field not in self._spans:
             own = self._own.get(field, ())
-            self._spans[field] = guarded_spans(self.texts[field], self._guards, own)
+            self._spans[field] = guarded_spans(self.texts[field], self._guards, own, self.year)
         return self._spans[field]
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:

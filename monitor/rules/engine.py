@@ -106,7 +106,7 @@ class RuleSet:
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
-        hits = Hits(scan.folded, scan.hits, scan.present, plan.fields)
+        hits = Hits(scan.folded, scan.hits, scan.present, plan.fields, entry.published.year)
         matches: list[tuple[int, Match]] = []
         # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
         deadlines: dict[tuple[str, ...], date | None] = {}

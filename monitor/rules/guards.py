@@ -36,6 +36,7 @@ class Guard(StrEnum):
 
     NEGATION = "negation"
     HYPOTHETICAL = "hypothetical"
+    BACKGROUND = "background"
 
 
 def _words(*words: str) -> str:
@@ -91,7 +92,17 @@ def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
 Span = tuple[int, int]
 
 
-def guarded_spans(text: str, guards: Iterable[Guard], own: Sequence[Span] = ()) -> list[Span]:
+# "in 2007", "в 2016 году", "en 2023", "im Jahr 2007", "since 2002": a year, when it is before
+# the entry's own, dates a step told as background.
+_DATED = re.compile(
+    r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|depuis|im|im jahr|seit|desde|en el año)\s+"
+    r"(?P<year>(?:19|20)\d\d)(?!\d)"
+)
+
+
+def guarded_spans(
+    text: str, guards: Iterable[Guard], own: Sequence[Span] = (), year: int | None = None
+) -> list[Span]:
     """The spans of ``text`` a rule with ``guards`` must not read as fact, in text order.
 
     ``own`` are the spans of the rule's own term hits: a cue inside one of them is part of the
@@ -110,6 +121,10 @@ def guarded_spans(text: str, guards: Iterable[Guard], own: Sequence[Span] = ()) 
             ignored.extend((m.start(), m.end()) for m in compiled.not_a_cue.finditer(text))
         if compiled.sentence_initial is not None:
             spans.extend(_whole_sentences(text, compiled.sentence_initial))
+        if guard is Guard.BACKGROUND and year is not None:
+            cues.extend(
+                (m.start(), m.end(), True) for m in _DATED.finditer(text) if int(m["year"]) < year
+            )
     if not cues:
         return _merged(spans)
     cues = [c for c in cues if not any(s <= c[0] and c[1] <= e for s, e in ignored)]

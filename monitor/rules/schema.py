@@ -98,7 +98,7 @@ class RuleModel(_Model):
     tags: tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] = ()
     enabled: bool = True
     fields: Annotated[tuple[FieldName, ...], Field(min_length=1)] = DEFAULT_FIELDS
-    guards: tuple[Literal["negation", "hypothetical"], ...] = ()
+    guards: tuple[Literal["negation", "hypothetical", "background"], ...] = ()
     secondary: Literal["anywhere", "lead"] = "anywhere"
     due: Literal["any", "future"] = "any"
     feeds: tuple[str, ...] = ()
