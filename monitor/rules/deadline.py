@@ -146,6 +146,11 @@ _DONE = re.compile(
     r"in kraft getreten|trat (?:\S+ ){0,4}in kraft|wirksam geworden|ist seit|"
     r"entró en vigor|se hizo efectiva|surtió efecto)"
 )
+# A step still ahead: the period beside it counts forward.
+_AHEAD = re.compile(
+    r"\b(?:will|shall|is to|are to|takes effect|to take effect|вступит|прекратит|станет|"
+    r"prendra|entrera|deviendra|wird|werden|tritt .{0,40} in kraft|se hará|será|entrará|surtirá)\b"
+)
 # "... after serving notice", "after Kyiv signed it", "after the juntas announced it": a past
 # event, not a future one ("after the UN is notified", "after the deposit").
 _PAST_ANCHOR = re.compile(
@@ -255,6 +260,8 @@ def _counts_back(text: str, m: re.Match[str]) -> bool:
     stop = _SENTENCE_END.search(text, m.end())
     sentence = text[start : stop.start() if stop else len(text)]
     following = text[m.end("u") : m.end("u") + 60]
+    if _AHEAD.search(sentence):
+        return False  # "will take effect one year after the depositary received it"
     return bool(_DONE.search(sentence) or _PAST_ANCHOR.match(following))
 
 
