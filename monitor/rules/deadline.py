@@ -50,6 +50,7 @@ for _number, _names in enumerate(
         _MONTHS[_name] = _number
 
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+MONTH_NAMES = _MONTH_RE  # month names and abbreviations in the five languages, as a regex
 _DAY_FIRST = re.compile(
     rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?(?P<m>{_MONTH_RE})\b\.?"
     r"(?:,?\s+(?:de\s+|del\s+)?(?P<y>(?:19|20)\d\d)\b)?"

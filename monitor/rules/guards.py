@@ -28,6 +28,7 @@ from importlib import resources
 
 import yaml
 
+from monitor.rules.deadline import MONTH_NAMES
 from monitor.sentences import sentence_ends
 
 
@@ -95,8 +96,8 @@ Span = tuple[int, int]
 # "in 2007", "в 2016 году", "en 2023", "im Jahr 2007", "since 2002": a year, when it is before
 # the entry's own, dates a step told as background.
 _DATED = re.compile(
-    r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|depuis|im|im jahr|seit|desde|en el año)\s+"
-    r"(?P<year>(?:19|20)\d\d)(?!\d)"
+    r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|depuis|im|im jahr|seit|desde|en el año|"
+    rf"{MONTH_NAMES}|(?:{MONTH_NAMES})\s+\d{{1,2}},)\s+(?:de\s+)?(?P<year>(?:19|20)\d\d)(?!\d)"
 )
 
 
