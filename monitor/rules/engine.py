@@ -107,6 +107,19 @@ class RuleSet:
         if not candidates:
             return []
         hits = Hits(scan.folded, scan.hits, scan.present, plan.fields, entry.published.year)
+        matches = self._matches(entry, candidates, hits, scan)
+        if len(matches) > 1:
+            return self._reported_now(matches, hits)
+        return [m for _, m in matches]
+
+    def _matches(
+        self,
+        entry: Entry,
+        candidates: list[int],
+        hits: Hits,
+        scan: EntryScan,
+    ) -> list[tuple[int, Match]]:
+        plan = self.plan
         matches: list[tuple[int, Match]] = []
         # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
         deadlines: dict[tuple[str, ...], date | None] = {}
@@ -125,9 +138,7 @@ class RuleSet:
                 ):
                     continue  # "took effect on Friday, six months after notice": not a deadline
                 matches.append((index, match))
-        if len(matches) > 1:
-            return self._reported_now(matches, hits)
-        return [m for _, m in matches]
+        return matches
 
     def _reported_now(self, matches: list[tuple[int, Match]], hits: Hits) -> list[Match]:
         """Drop ``secondary: lead`` matches found only below the lead when others are in it.

@@ -57,6 +57,7 @@ class _Cues:
     clause: re.Pattern[str] | None
     not_a_cue: re.Pattern[str] | None
     sentence_initial: re.Pattern[str] | None = None
+    next_two_words: re.Pattern[str] | None = None
 
 
 def _pattern(by_language: dict[str, list[str]] | None) -> re.Pattern[str] | None:
@@ -74,6 +75,7 @@ def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
             _pattern(raw[guard.value].get("clause")),
             _pattern(raw[guard.value].get("not_a_cue")),
             _pattern(raw[guard.value].get("sentence_initial")),
+            _pattern(raw[guard.value].get("next_two_words")),
         )
         for guard in Guard
     }
@@ -81,8 +83,15 @@ def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
     glued = r"(?<=\w)n['’]t(?!\w)|(?<!\w)n['’](?=\w)"
     negation = cues[Guard.NEGATION]
     assert negation.forward is not None
+    # German "kein ... mehr" / "nicht ... mehr" is "no longer": an exit, not a denial.
+    no_longer = r"(?<!\w)(?:kein\w*|nicht)\s+(?:\S+\s+){0,5}mehr(?!\w)"
+    assert negation.not_a_cue is not None
     cues[Guard.NEGATION] = _Cues(
-        re.compile(f"{negation.forward.pattern}|{glued}"), negation.clause, negation.not_a_cue
+        re.compile(f"{negation.forward.pattern}|{glued}"),
+        negation.clause,
+        re.compile(f"{negation.not_a_cue.pattern}|{no_longer}"),
+        negation.sentence_initial,
+        negation.next_two_words,
     )
     breaks = re.compile(
         r"[,;:()\[\]«»\"“”]|\s[—–-]\s|\x00|\n|" + _pattern(raw["clause_breaks"]).pattern  # type: ignore[union-attr]
@@ -111,6 +120,8 @@ def guarded_spans(
     """
     table, clause_break = _cues()
     spans: list[Span] = []
+    words: list[Span] = []  # cues that guard the next two words only
+    dated: list[Span] = []  # "in 2007": guards the few words before it
     cues: list[tuple[int, int, bool]] = []  # (start, end, whole clause)
     ignored = list(own)
     for guard in guards:
@@ -122,23 +133,48 @@ def guarded_spans(
             ignored.extend((m.start(), m.end()) for m in compiled.not_a_cue.finditer(text))
         if compiled.sentence_initial is not None:
             spans.extend(_whole_sentences(text, compiled.sentence_initial))
+        if compiled.next_two_words is not None:
+            words.extend(m.span() for m in compiled.next_two_words.finditer(text))
         if guard is Guard.BACKGROUND and year is not None:
-            cues.extend(
-                (m.start(), m.end(), True) for m in _DATED.finditer(text) if int(m["year"]) < year
-            )
-    if not cues:
-        return _merged(spans)
+            dated.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
+    spans.extend(
+        _next_words(text, start, end, 2)
+        for start, end in words
+        if not any(s <= start and end <= e for s, e in ignored)
+    )
     cues = [c for c in cues if not any(s <= c[0] and c[1] <= e for s, e in ignored)]
-    if not cues:
+    if not cues and not dated:
         return _merged(spans)
     breaks = sorted(
         [*sentence_ends(text), *((m.start(), m.end()) for m in clause_break.finditer(text))]
     )
+    for start, end in dated:
+        # "which Russia suspended in 2007": the verb a date modifies stands just before it, so
+        # the date guards the six words before it (within its clause), not the whole sentence
+        # ("le retrait ... de l'accord de Vienne conclu en 2015" is today's withdrawal).
+        clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
+        before = [m.start() for m in _WORD.finditer(text, clause_start, start)][-_DATED_REACH:]
+        spans.append((before[0] if before else start, end))
     for start, end, whole in sorted(cues):
         clause_start = max((b_end for b_start, b_end in breaks if b_end <= start), default=0)
         clause_end = min((b_start for b_start, _ in breaks if b_start >= end), default=len(text))
         spans.append((clause_start if whole else start, clause_end))
     return _merged(spans)
+
+
+_WORD = re.compile(r"\w+")
+_DATED_REACH = 6  # words before a date that it dates
+
+
+def _next_words(text: str, start: int, end: int, count: int) -> Span:
+    """From a cue to the end of the ``count`` words after it."""
+    stop = end
+    for found in _WORD.finditer(text, end):
+        stop = found.end()
+        count -= 1
+        if count == 0:
+            break
+    return (start, stop)
 
 
 def _whole_sentences(text: str, opener: re.Pattern[str]) -> list[Span]:
@@ -164,5 +200,5 @@ def _merged(spans: list[Span]) -> list[Span]:
 
 
 def inside(spans: Sequence[Span], start: int, end: int) -> bool:
-    """Whether ``[start, end)`` overlaps one of ``spans`` (sorted, disjoint)."""
-    return any(s < end and start < e for s, e in spans)
+    """Whether ``[start, end)`` lies within one of ``spans`` (sorted, disjoint)."""
+    return any(s <= start and end <= e for s, e in spans)
