@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import multiprocessing
 import os
 import resource
@@ -26,6 +25,7 @@ from datetime import datetime
 import structlog
 
 from monitor.errors import ParseError
+from monitor.feeds.language import default_detector
 from monitor.feeds.parse import ParsedFeed, fingerprint, parse_feed
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,7 @@ class ParseJob:
     content_type: str = ""
     trust_guid: bool = True
     language: str = ""
+    detect_language: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +66,6 @@ def batch_job(job: ParseJob) -> ParsedBatch:
     """Parse one job and serialise its entries for publishing."""
     parsed = run_job(job)
     entries = reversed(parsed.entries)  # feeds list newest first; publish in order of age
-    if job.language:
-        entries = (dataclasses.replace(e, language=job.language) for e in entries)
     records = tuple((e.id, fingerprint(e), e.to_json()) for e in entries)
     return ParsedBatch(parsed.title, parsed.shared_guid, records)
 
@@ -82,6 +81,8 @@ def run_job(job: ParseJob) -> ParsedFeed:
         feed_tags=job.feed_tags,
         content_type=job.content_type,
         trust_guid=job.trust_guid,
+        language=job.language,
+        detect=default_detector() if job.detect_language else None,
     )
 
 
