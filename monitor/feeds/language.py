@@ -22,15 +22,15 @@ from collections.abc import Iterable
 import pycld2
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
-ISO_639_1 = frozenset(
-    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
+_ISO_639_1_CODES = """
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
     cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
     hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la
     lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj
     om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv
     sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh
-    zu""".split()
-)
+    zu"""
+ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 # Withdrawn codes still seen in feeds (and returned by CLD2 for Hebrew).
 _RENAMED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 
@@ -83,9 +83,7 @@ class Detector:
         self.languages = frozenset(codes)
         self.short_text = short_text
         # Models load lazily, per language, the first time a text needs them.
-        self._lingua: LanguageDetector = LanguageDetectorBuilder.from_iso_codes_639_1(
-            *isos
-        ).build()
+        self._lingua: LanguageDetector = LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
 
     def __call__(self, text: str) -> str:
         """The ISO 639-1 code of ``text``'s language, or "" when there is too little to tell."""
