@@ -25,7 +25,7 @@ from monitor.errors import ParseError
 from monitor.feeds.discover import not_a_feed_message
 from monitor.feeds.entry import Entry
 from monitor.feeds.fastparse import fast_items
-from monitor.feeds.language import detection_text, first_language
+from monitor.feeds.language import detection_text, first_language, normalise_language
 from monitor.feeds.text import html_to_text, one_line, plain_text, safe_link
 
 _PROLOG_BYTES = 65536
@@ -213,7 +213,11 @@ def _language(
     own = [raw.get("language")]
     own.extend((raw.get(f"{name}_detail") or {}).get("language") for name in ("title", "summary"))
     own.extend(part.get("language") for part in raw.get("content", ()) or ())
-    found = first_language((configured, *own, channel))
+    # feedparser hands the root's xml:lang down to every detail: a detail that says something
+    # else is the entry's own word, and wins.
+    channel = normalise_language(channel)
+    distinct = (tag for tag in own if normalise_language(tag) != channel)
+    found = first_language((configured, *distinct, channel))
     if not found and detect is not None:
         found = detect(text)
     return found
