@@ -118,6 +118,9 @@ class FetchSettings(_Section):
     parse_workers: int = Field(default=2, ge=1, le=64)
     parse_timeout: Duration = 20.0
     parse_memory_mb: int = Field(default=1024, ge=128)
+    # Language of entries the feed gives none: fast (lingua's low-accuracy mode on short text),
+    # accurate (~250 MB more per parse worker), off.
+    language_detection: Literal["fast", "accurate", "off"] = "fast"
     seen_retention: Duration = Field(default=90 * 86400.0, ge=86400.0)
 
 

@@ -107,7 +107,7 @@ def test_parse_workers_detect_by_default() -> None:
     """The daemon's parse job detects unless told not to."""
     job = ParseJob(_rss(), "x", "http://127.0.0.1/x", NOW)
     assert Entry.from_json(batch_job(job).records[0][2]).language == "en"
-    quiet = ParseJob(_rss(), "x", "http://127.0.0.1/x", NOW, detect_language=False)
+    quiet = ParseJob(_rss(), "x", "http://127.0.0.1/x", NOW, language_detection="off")
     assert Entry.from_json(batch_job(quiet).records[0][2]).language == ""
 
 

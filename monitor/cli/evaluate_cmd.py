@@ -10,7 +10,7 @@ import click
 from monitor.cli.common import config_option, settings_from
 from monitor.cli.rules_cmd import load_or_exit, rules_option
 from monitor.feeds.entry import Entry
-from monitor.feeds.language import default_detector
+from monitor.feeds.language import detector_for
 from monitor.feeds.oneshot import read_entries
 from monitor.rules.engine import RuleSet
 from monitor.rules.evaluate import TAGS, LabelError, Outcome, Report, Score, evaluate, parse_labels
@@ -48,7 +48,8 @@ def evaluate_command(
         raise LabelError(f"{labels_path}: not UTF-8 text ({exc.reason})") from None
     if not items:
         raise LabelError(f"{labels_path}: no labelled items")
-    report = evaluate(rule_set.match, items, default_detector())
+    detect = detector_for(settings_from(config_path).fetch.language_detection)
+    report = evaluate(rule_set.match, items, detect)
     negatives = sum(1 for o in report.outcomes if not o.item.tags)
     click.echo(
         f"{len(rule_set.rules)} rules; {len(items)} labelled items from {labels_path} "

@@ -17,7 +17,7 @@ from monitor.cli.help import HelpGroup
 from monitor.config import Settings
 from monitor.durations import parse_duration
 from monitor.errors import RuleError
-from monitor.feeds.language import default_detector
+from monitor.feeds.language import detector_for
 from monitor.rules.backtest import Backtest, replay
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.examples import ExampleResult, run_examples
@@ -232,7 +232,11 @@ async def _replay(
     stream = Keys(settings.redis.prefix).entries
     async with redis_of(settings) as client:
         return await replay(
-            client, stream, since_ms, Backtest(rule_set, samples, detect=default_detector()), limit
+            client,
+            stream,
+            since_ms,
+            Backtest(rule_set, samples, detect=detector_for(settings.fetch.language_detection)),
+            limit,
         )
 
 

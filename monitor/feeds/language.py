@@ -6,11 +6,13 @@ and only then asks the detector).
 
 The detector pairs two libraries because neither alone is both accurate on a headline and cheap
 (measured on the labelled corpora by ``benchmarks/language_detect.py``): lingua is the most
-accurate on short text but costs ~300 µs per headline; CLD2 (pycld2) costs ~40-60 µs but guesses
-wrong on short text (a French headline read as English). So text of ``short_text`` characters or
-more goes to CLD2 first, and its answer is kept when CLD2 calls it reliable and it is one of the
-detected languages; short text, and whatever CLD2 is unsure of, goes to lingua, restricted to
-``DETECTED_LANGUAGES`` (fewer candidates: faster and fewer confusions such as es/pt on a title).
+accurate on short text but costs 100-300 µs per headline; CLD2 (pycld2) costs ~10-25 µs but
+guesses wrong on short text (a French headline read as English). So text of ``short_text``
+characters or more goes to CLD2 first, and its answer is kept when CLD2 calls it reliable and it
+is one of the detected languages; short text, and whatever CLD2 is unsure of, goes to lingua,
+restricted to ``DETECTED_LANGUAGES`` (fewer candidates: faster and fewer confusions such as es/pt
+on a title). lingua runs in its low-accuracy mode (trigrams only: ~15 MB of models per process)
+unless ``accurate`` (1- to 5-grams: ~250 MB per process, a third of the errors on headlines).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from typing import Literal
 
 import pycld2
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
@@ -36,6 +39,8 @@ _RENAMED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 
 # The UN's six, and the other languages treaty news is commonly published in.
 DETECTED_LANGUAGES = ("ar", "de", "en", "es", "fa", "fr", "he", "ja", "ko", "ru", "uk", "zh")
+
+DetectionMode = Literal["fast", "accurate", "off"]
 
 _TAG_SPLIT = re.compile(r"[-_\s.]")
 _SHORT_TEXT = 100
@@ -71,7 +76,11 @@ class Detector:
     """Detect the language of plain text; configured once, then a pure call per text."""
 
     def __init__(
-        self, languages: Iterable[str] = DETECTED_LANGUAGES, *, short_text: int = _SHORT_TEXT
+        self,
+        languages: Iterable[str] = DETECTED_LANGUAGES,
+        *,
+        short_text: int = _SHORT_TEXT,
+        accurate: bool = False,
     ) -> None:
         codes = sorted({normalise_language(code) for code in languages} - {""})
         if len(codes) < 2:
@@ -83,7 +92,10 @@ class Detector:
         self.languages = frozenset(codes)
         self.short_text = short_text
         # Models load lazily, per language, the first time a text needs them.
-        self._lingua: LanguageDetector = LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
+        builder = LanguageDetectorBuilder.from_iso_codes_639_1(*isos)
+        if not accurate:
+            builder = builder.with_low_accuracy_mode()
+        self._lingua: LanguageDetector = builder.build()
 
     def __call__(self, text: str) -> str:
         """The ISO 639-1 code of ``text``'s language, or "" when there is too little to tell."""
@@ -107,6 +119,14 @@ class Detector:
 
 
 @functools.cache
+def detector_for(mode: DetectionMode) -> Detector | None:
+    """The detector of a ``fetch.language_detection`` mode, one per process (building one is
+    cheap, its loaded models are not); ``None`` for ``off``."""
+    return None if mode == "off" else Detector(accurate=mode == "accurate")
+
+
 def default_detector() -> Detector:
-    """One detector per process (building it is cheap, but its loaded models are not)."""
-    return Detector()
+    """The detector of the default mode, ``fast``."""
+    detector = detector_for("fast")
+    assert detector is not None
+    return detector

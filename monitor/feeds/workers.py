@@ -25,7 +25,7 @@ from datetime import datetime
 import structlog
 
 from monitor.errors import ParseError
-from monitor.feeds.language import default_detector
+from monitor.feeds.language import DetectionMode, detector_for
 from monitor.feeds.parse import ParsedFeed, fingerprint, parse_feed
 
 log = structlog.get_logger(__name__)
@@ -47,7 +47,7 @@ class ParseJob:
     content_type: str = ""
     trust_guid: bool = True
     language: str = ""
-    detect_language: bool = True
+    language_detection: DetectionMode = "fast"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def run_job(job: ParseJob) -> ParsedFeed:
         content_type=job.content_type,
         trust_guid=job.trust_guid,
         language=job.language,
-        detect=default_detector() if job.detect_language else None,
+        detect=detector_for(job.language_detection),
     )
 
 
