@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import load_settings
+from monitor.errors import ConfigError
 from monitor.feeds.entry import Entry
 from monitor.feeds.fastparse import fast_items
 from monitor.feeds.language import Detector, default_detector, detection_text, normalise_language
+from monitor.feeds.opml import read_opml
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.workers import ParseJob, batch_job
 
@@ -178,3 +181,29 @@ def test_the_fast_path_leaves_xml_lang_to_feedparser(root: str) -> None:
     """feedparser hands xml:lang down to every detail: the fast path does not reproduce that."""
     assert fast_items(_rss(root=root)) is None
     assert _languages(_rss(root=root)) == ["fr"]
+
+
+def test_a_feed_language_that_is_no_code_is_a_config_error_naming_file_line_and_field(
+    tmp_path: Path,
+) -> None:
+    """``language = "english"`` in [[feeds]] stops the load; "en-US" is kept as "en"."""
+    path = tmp_path / "config.toml"
+    feed = '[[feeds]]\nname = "a"\nurl = "http://127.0.0.1/x"\nlanguage = "{}"\n'
+    path.write_text(feed.format("english"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert f"{path}:4: feeds.0.language:" in str(caught.value)
+    assert "'english' is not an ISO 639-1 language code" in str(caught.value)
+    path.write_text(feed.format("en-US"), encoding="utf-8")
+    assert load_settings(path).feeds[0].language == "en"
+
+
+def test_opml_languages_are_normalised_so_the_written_config_loads() -> None:
+    """An OPML outline's language="fr-FR" is "fr"; one that is no language code is dropped."""
+    opml = (
+        b"<opml version='2.0'><body>"
+        b"<outline type='rss' text='a' xmlUrl='https://a.example/feed' language='fr-FR'/>"
+        b"<outline type='rss' text='b' xmlUrl='https://b.example/feed' language='Deutsch'/>"
+        b"</body></opml>"
+    )
+    assert [f.language for f in read_opml(opml, "feeds.opml").feeds] == ["fr", ""]

@@ -20,10 +20,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pycld2
-from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
 
 _ISO_639_1_CODES = """
     aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
@@ -82,6 +82,10 @@ class Detector:
         short_text: int = _SHORT_TEXT,
         accurate: bool = False,
     ) -> None:
+        # Imported here: the config and rule schema use the codes above without the detectors.
+        import pycld2
+        from lingua import IsoCode639_1, LanguageDetectorBuilder
+
         codes = sorted({normalise_language(code) for code in languages} - {""})
         if len(codes) < 2:
             raise ValueError("language detection needs at least two languages to choose from")
@@ -96,6 +100,7 @@ class Detector:
         if not accurate:
             builder = builder.with_low_accuracy_mode()
         self._lingua: LanguageDetector = builder.build()
+        self._cld2_detect, self._cld2_error = pycld2.detect, pycld2.error
 
     def __call__(self, text: str) -> str:
         """The ISO 639-1 code of ``text``'s language, or "" when there is too little to tell."""
@@ -111,8 +116,8 @@ class Detector:
 
     def _cld2(self, text: str) -> str:
         try:
-            reliable, _bytes, details = pycld2.detect(text, isPlainText=True)
-        except pycld2.error:  # e.g. lone surrogates: not valid UTF-8
+            reliable, _bytes, details = self._cld2_detect(text, isPlainText=True)
+        except self._cld2_error:  # e.g. lone surrogates: not valid UTF-8
             return ""
         code = normalise_language(details[0][1]) if reliable and details else ""
         return code if code in self.languages else ""

@@ -202,12 +202,15 @@ def _entry(
         published=_published(raw, now),
         fetched_at=now,
         feed_tags=feed_tags,
-        language=_language(raw, languages, detect, detection_text(title, summary, content)),
+        language=_language(raw, languages, detect, (title, summary, content)),
     )
 
 
 def _language(
-    raw: Any, languages: tuple[str, str], detect: Callable[[str], str] | None, text: str
+    raw: Any,
+    languages: tuple[str, str],
+    detect: Callable[[str], str] | None,
+    texts: tuple[str, str, str],
 ) -> str:
     configured, channel = languages
     own = [raw.get("language")]
@@ -219,7 +222,7 @@ def _language(
     distinct = (tag for tag in own if normalise_language(tag) != channel)
     found = first_language((configured, *distinct, channel))
     if not found and detect is not None:
-        found = detect(text)
+        found = detect(detection_text(*texts))
     return found
 
 
