@@ -86,11 +86,13 @@ def run_job(job: ParseJob) -> ParsedFeed:
     )
 
 
-def _init_worker(memory_bytes: int, owner: int) -> None:
+def _init_worker(memory_bytes: int, owner: int, language_detection: DetectionMode) -> None:
     # Ctrl-C reaches the whole process group; the daemon decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # Built before any job, so its models are not charged to the first document's CPU limit.
+    detector_for(language_detection)
     threading.Thread(target=_exit_with_owner, args=(owner,), daemon=True).start()
 
 
@@ -129,10 +131,18 @@ def _limited_job(job: ParseJob, cpu_seconds: int, batch: bool) -> ParsedFeed | P
 class ParsePool:
     """A small pool of limited parser processes, replaced when a worker dies."""
 
-    def __init__(self, workers: int, *, timeout: float, memory_bytes: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        *,
+        timeout: float,
+        memory_bytes: int,
+        language_detection: DetectionMode = "fast",
+    ) -> None:
         self.workers = workers
         self.timeout = timeout
         self.memory_bytes = memory_bytes
+        self.language_detection = language_detection
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
 
@@ -143,7 +153,7 @@ class ParsePool:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(self.memory_bytes, os.getpid()),
+                initargs=(self.memory_bytes, os.getpid(), self.language_detection),
             )
             self._generation += 1
         return self._executor, self._generation
