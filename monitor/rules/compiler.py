@@ -256,6 +256,7 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
         due=model.due,
         feeds=model.feeds,
         feed_tags=model.feed_tags,
+        languages=tuple(dict.fromkeys(model.languages)),
         condition=condition,
         realert_seconds=model.realert.window if model.realert else 0.0,
         realert_key=model.realert.key if model.realert else "story",

@@ -41,6 +41,8 @@ class Rule:
     fields: tuple[str, ...] = ("title", "summary", "content")
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
+    # Entries of unknown language ("") are never excluded: a failed detection must not silence.
+    languages: tuple[str, ...] = ()
     realert_seconds: float = 0.0
     realert_key: str = "story"
     # "lead": a match only below the opening sentence is dropped when another rule's is up top
@@ -53,8 +55,10 @@ class Rule:
     line: int = 0
 
     def applies_to(self, entry: Entry) -> bool:
-        """Whether the rule's feed scoping admits the entry."""
+        """Whether the rule's feed and language scoping admits the entry."""
         if self.feeds and entry.feed not in self.feeds:
+            return False
+        if self.languages and entry.language and entry.language not in self.languages:
             return False
         return not self.feed_tags or not set(self.feed_tags).isdisjoint(entry.feed_tags)
 

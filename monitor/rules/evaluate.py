@@ -4,6 +4,10 @@ A labelled item is one JSON object per line: ``id``, ``lang``, ``title``, ``summ
 ``published`` (ISO 8601), ``tags`` (a subset of :data:`TAGS`; none means "must not alert") and
 ``deadline`` (``YYYY-MM-DD`` or null). An item counts as alerted when any rule matches it, and
 as carrying a tag when a matching rule carries that tag.
+
+Given a language detector, every item's language is detected as the daemon would: an item
+without ``lang`` is scored (and its rules scoped) under the detected language, and the report
+tells how often detection agreed with the labels.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from monitor.errors import MonitorError
 from monitor.feeds.entry import Entry
+from monitor.feeds.language import detection_text, normalise_language
 from monitor.rules.match import Match
 
 TAGS: tuple[str, ...] = (
@@ -47,8 +52,8 @@ class LabelledItem:
     tags: frozenset[str]
     deadline: date | None = None
 
-    def to_entry(self) -> Entry:
-        """The entry the rules see for this item."""
+    def to_entry(self, language: str | None = None) -> Entry:
+        """The entry the rules see for this item (in ``language``, default its label's)."""
         return Entry(
             id=f"labels:{self.id}",
             feed="labels",
@@ -59,7 +64,7 @@ class LabelledItem:
             summary=self.summary,
             published=self.published,
             fetched_at=self.published,
-            language=self.lang,
+            language=normalise_language(self.lang if language is None else language),
         )
 
 
@@ -104,6 +109,12 @@ class Outcome:
     rule_ids: tuple[str, ...]
     tags: frozenset[str]
     deadline: date | None
+    detected: str | None = None  # None: no detector was given
+
+    @property
+    def language(self) -> str:
+        """The language the item is scored under: its label's, else the detected one."""
+        return self.item.lang or self.detected or "und"
 
     @property
     def alerted(self) -> bool:
@@ -146,16 +157,16 @@ class Report:
         """Languages of the items, most frequent first."""
         counts: dict[str, int] = {}
         for outcome in self.outcomes:
-            counts[outcome.item.lang] = counts.get(outcome.item.lang, 0) + 1
+            counts[outcome.language] = counts.get(outcome.language, 0) + 1
         return tuple(sorted(counts, key=lambda lang: (-counts[lang], lang)))
 
     def only(self, lang: str) -> Report:
         """The report restricted to the items of one language."""
-        return Report(tuple(o for o in self.outcomes if o.item.lang == lang))
+        return Report(tuple(o for o in self.outcomes if o.language == lang))
 
     def except_lang(self, lang: str) -> Report:
         """The report over every item not in ``lang``."""
-        return Report(tuple(o for o in self.outcomes if o.item.lang != lang))
+        return Report(tuple(o for o in self.outcomes if o.language != lang))
 
     @property
     def misses(self) -> tuple[Outcome, ...]:
@@ -175,6 +186,13 @@ class Report:
         )
 
     @property
+    def language_agreement(self) -> tuple[int, int]:
+        """(right, checked): labelled items whose detected language is the label's."""
+        checked = [o for o in self.outcomes if o.item.lang and o.detected is not None]
+        right = sum(o.detected == normalise_language(o.item.lang) for o in checked)
+        return right, len(checked)
+
+    @property
     def deadline_dates(self) -> tuple[int, int]:
         """(right, checked): labelled due dates the ``deadline`` matches reproduced."""
         checked = [o for o in self.outcomes if o.item.deadline and "deadline" in o.tags]
@@ -188,11 +206,19 @@ def _score(outcomes: Iterable[Outcome], decide: Callable[[Outcome], tuple[bool, 
     return score
 
 
-def evaluate(match: Callable[[Entry], Sequence[Match]], items: Iterable[LabelledItem]) -> Report:
-    """Run every item through ``match`` (e.g. ``RuleSet.match``) and collect the outcomes."""
+def evaluate(
+    match: Callable[[Entry], Sequence[Match]],
+    items: Iterable[LabelledItem],
+    detect: Callable[[str], str] | None = None,
+) -> Report:
+    """Run every item through ``match`` (e.g. ``RuleSet.match``) and collect the outcomes.
+
+    With ``detect``, every item's language is detected; an unlabelled item takes it.
+    """
     outcomes = []
     for item in items:
-        matches = match(item.to_entry())
+        detected = None if detect is None else detect(detection_text(item.title, item.summary))
+        matches = match(item.to_entry(item.lang or detected or ""))
         due = next((m.deadline for m in matches if m.deadline is not None), None)
         outcomes.append(
             Outcome(
@@ -202,6 +228,7 @@ def evaluate(match: Callable[[Entry], Sequence[Match]], items: Iterable[Labelled
                     t for m in matches for t in m.tags if t in TAGS or t in OTHER_DEVELOPMENTS
                 ),
                 deadline=due,
+                detected=detected,
             )
         )
     return Report(tuple(outcomes))
@@ -251,7 +278,7 @@ def _item(data: Any) -> LabelledItem:
     deadline = data.get("deadline")
     return LabelledItem(
         id=str(data["id"]),
-        lang=str(data.get("lang") or "und"),
+        lang=str(data.get("lang") or ""),
         title=str(data["title"]),
         summary=str(data.get("summary") or ""),
         published=published,

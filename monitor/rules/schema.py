@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from monitor.config import parse_duration
+from monitor.feeds.language import normalise_language
 from monitor.rules.match import Severity
 
 # ``lead``: the opening sentence of the summary (of the content when there is no summary), where
@@ -33,6 +34,16 @@ def _severity(value: object) -> Severity:
     if not isinstance(value, str):
         raise ValueError("must be one of info, low, medium, high, critical")
     return Severity.parse(value)
+
+
+def _language_code(value: object) -> str:
+    code = normalise_language(value)
+    if not code:
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code (like en, ru, uk)")
+    return code
+
+
+LanguageCode = Annotated[str, BeforeValidator(_language_code)]
 
 
 def _positive_duration(value: object) -> float:
@@ -56,6 +67,7 @@ class ExampleModel(_Model):
     link: str = ""
     feed: str | None = None
     feed_tags: tuple[str, ...] | None = None
+    language: LanguageCode | None = None  # unset: unknown, which every rule admits
     _line: int = PrivateAttr(default=0)
 
     @property
@@ -103,6 +115,7 @@ class RuleModel(_Model):
     due: Literal["any", "future"] = "any"
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
+    languages: tuple[LanguageCode, ...] = ()
     match: Any
     realert: RealertModel | None = None
     examples: ExamplesModel | None = None
