@@ -1,4 +1,4 @@
-"""Terms, the leaves of a rule: phrases, word forms, inflection lists and regular expressions.
+"""Terms, the leaves of a rule: phrases, word forms, inflection lists, lemmas and regexes.
 
 A term compiles to two things: literals (or a linear-time pattern) for the multi-pattern prefilter
 scan, and an exact matcher that finds its spans in case-folded text on Unicode word boundaries.
@@ -14,6 +14,8 @@ from re import _parser  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
 import re2
+
+from monitor.rules.morphology import LemmaError, expand
 
 # Whitespace and the hyphens/dashes people put between words ("Intermediate-Range", "60‑day").
 SEPARATOR = r"[\s\-\u2010\u2011\u2012\u2013\u2014]+"
@@ -31,7 +33,8 @@ class _Flavour:
 # Python's re knows Unicode \s and \w; RE2's are ASCII, so it gets Unicode classes spelled out.
 _PYTHON = _Flavour(SEPARATOR, r"\w*")
 _RE2 = _Flavour(r"[\s\p{Z}\x{85}\-\x{2010}-\x{2014}]+", r"[\p{L}\p{N}_]*")
-_TOKENS = re.compile(r"\[[^\[\]]*\]|[^\s\[\]]+")
+_TOKENS = re.compile(r"\[[^\[\]]*\]|\{[^{}]*\}|[^\s\[\]{}]+")
+_LEMMA_TERM = "lemma:"
 _MIN_PREFIX = 2
 _RE2_MIN_ALTERNATIVES = 4
 _OPTIONS = re2.Options()
@@ -100,14 +103,53 @@ def compile_term(source: str) -> Term:
         raise TermError(f"vocabulary reference {text!r} cannot be compiled as a term")
     if text.startswith("re:"):
         return _compile_regex(text, text[3:])
+    if text.startswith(_LEMMA_TERM):
+        return _compile_lemma_term(text)
     return _compile_phrase(text)
 
 
-def _compile_phrase(source: str) -> Term:
+def _compile_lemma_term(source: str) -> Term:
+    """``lemma:ru:выйти``: the whole term is one word in any of its forms (``{ru:выйти}``)."""
+    spec = source[len(_LEMMA_TERM) :]
+    if not spec or any(c in spec for c in " \t[]{}"):
+        raise TermError(
+            f"{source!r}: expected 'lemma:LANGUAGE:WORD' (one word, e.g. 'lemma:ru:выйти'); "
+            "inside a phrase write the word as {LANGUAGE:WORD}, e.g. '{ru:выход} из'"
+        )
+    return _compile_phrase("{" + spec + "}", shown=source)
+
+
+def _lemma_forms(token: str, source: str) -> list[list[str]]:
+    """The alternatives of a ``{ru:выход}`` word: every form of the lemma (or lemmas)."""
+    language, colon, lemmas = token[1:-1].partition(":")
+    language = language.strip()
+    if not colon or not language or not lemmas.strip():
+        raise TermError(
+            f"lemma {token!r} needs a language and a word, e.g. {{ru:выход}} or "
+            f"{{de:austreten}} (in {source!r})"
+        )
+    forms: dict[str, None] = {}
+    for lemma in lemmas.split(","):
+        try:
+            forms.update(dict.fromkeys(expand(language, lemma)))
+        except LemmaError as exc:
+            raise TermError(f"{exc} (in {source!r})") from None
+    return [_words(form, source) for form in forms]
+
+
+def _compile_phrase(text: str, shown: str | None = None) -> Term:
+    source = shown or text
     positions: list[list[list[str]]] = []  # word positions -> alternatives -> words
-    for token in _TOKENS.findall(source.casefold()):
-        if token.startswith("["):
+    for token in _TOKENS.findall(text.casefold()):
+        if token.startswith("{"):
+            positions.append(_lemma_forms(token, source))
+        elif token.startswith("["):
             alternatives = [a.strip() for a in token[1:-1].split(",")]
+            if any("{" in a or "}" in a for a in alternatives):
+                raise TermError(
+                    f"a lemma cannot stand inside an inflection list ({token!r}); "
+                    "write it as a word of its own"
+                )
             if len(alternatives) < 2 or not all(alternatives):
                 raise TermError(
                     f"inflection list {token!r} needs at least two non-empty alternatives "
@@ -118,8 +160,9 @@ def _compile_phrase(source: str) -> Term:
             positions.extend([[[word]] for word in _words(token, source)])
     if not positions:
         raise TermError(f"term {source!r} has no words")
-    if "[" in _TOKENS.sub("", source) or "]" in _TOKENS.sub("", source):
-        raise TermError(f"unbalanced '[' or ']' in term {source!r}")
+    rest = _TOKENS.sub("", text)
+    if any(bracket in rest for bracket in "[]{}"):
+        raise TermError(f"unbalanced '[', ']', '{{' or '}}' in term {source!r}")
     single = positions[0][0][0] if len(positions) == 1 and len(positions[0]) == 1 else ""
     # Boundaries are checked after the match, not in the pattern: a pattern that starts with a
     # literal lets Python's re jump straight to candidates. One that starts with a long list of

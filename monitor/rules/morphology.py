@@ -1,0 +1,143 @@
+"""Lemmas to their inflected forms, for ``{ru:выйти}`` and ``lemma:de:austreten`` terms.
+
+A rule names a word once, by its dictionary form, instead of keeping a hand-written list of its
+forms. The forms come from the libraries' own dictionaries: pymorphy3 (OpenCorpora) for Russian,
+simplemma's form-to-lemma tables for German, French, Spanish and English, inverted here. The
+result is a plain tuple of case-folded words that the term compiler turns into an inflection list
+like ``[a, b, c]``, so the expansion costs nothing per entry: it is part of the one scan.
+
+Both sources load lazily, once per process: pymorphy3's analyser in about 0.3 s, the inversion of
+a simplemma table in 0.4-1.5 s. Each expansion is cached too, so a reload that compiles the same
+terms again does no morphology at all. Pure: reads only the dictionaries the packages ship.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+RUSSIAN = "ru"
+# simplemma ships tables for 50-odd languages; these are the ones the rule pack writes in.
+SIMPLEMMA_LANGUAGES = ("de", "en", "es", "fr")
+LANGUAGES = (RUSSIAN, *SIMPLEMMA_LANGUAGES)
+# A form that can stand in an inflection list: letters, digits, apostrophes, inner hyphens.
+_FORM = re.compile(r"^\w+(?:['\u2019\-]\w+)*$")
+
+
+class LemmaError(ValueError):
+    """A lemma cannot be expanded (unknown language or word); the message says why."""
+
+
+def expand(language: str, lemma: str) -> tuple[str, ...]:
+    """Every inflected form of ``lemma`` in ``language``, case-folded, the lemma first."""
+    if language not in LANGUAGES:
+        raise LemmaError(
+            f"unsupported language {language!r} for a lemma (supported: {', '.join(LANGUAGES)})"
+        )
+    word = lemma.strip().casefold()
+    if not word or not _FORM.match(word):
+        raise LemmaError(f"{lemma!r} is not a single word")
+    if language == RUSSIAN:
+        return _russian(word)
+    return _simplemma(language, word)
+
+
+@functools.cache
+def _analyzer() -> Any:
+    import pymorphy3  # imported here: only rule sets with Russian lemmas pay its start-up
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def _yo(word: str) -> str:
+    return word.replace("ё", "е")
+
+
+@functools.lru_cache(maxsize=8192)
+def _russian(lemma: str) -> tuple[str, ...]:
+    """All forms of every lexeme whose normal form is ``lemma``, with ``ё`` also spelled ``е``.
+
+    A verb brings its finite forms, infinitive, imperative, gerunds and participles (full and
+    short): news writes "денонсированный договор" and "вышедшая из договора страна" as often as
+    "денонсировала". A lexeme is pymorphy3's word with its aspect: "выйти" does not bring
+    "выходить".
+    """
+    parses = _analyzer().parse(lemma)
+    own = [p for p in parses if p.is_known and _yo(p.normal_form) == _yo(lemma)]
+    if not own:
+        known = sorted({p.normal_form for p in parses if p.is_known})
+        if known:
+            raise LemmaError(
+                f"{lemma!r} is not a dictionary form for pymorphy3; it reads it as a form of "
+                + ", ".join(repr(k) for k in known)
+            )
+        raise LemmaError(f"pymorphy3 does not know {lemma!r}")
+    forms: dict[str, None] = {lemma: None}
+    for parse in own:
+        for form in parse.lexeme:
+            forms[form.word] = None
+    return _with_plain_e(forms)
+
+
+def _with_plain_e(forms: dict[str, None]) -> tuple[str, ...]:
+    # Most Russian text writes ё as е; the dictionary writes ё. Both spellings must match.
+    spelled: dict[str, None] = {}
+    for form in forms:
+        spelled[form.casefold()] = None
+        spelled[_yo(form.casefold())] = None
+    return tuple(f for f in spelled if _FORM.match(f))
+
+
+@functools.cache
+def _inverted(language: str) -> dict[str, tuple[str, ...]]:
+    """simplemma's table for ``language`` turned around: case-folded lemma -> its forms."""
+    from simplemma.strategies.dictionaries.dictionary_factory import (
+        DefaultDictionaryFactory,
+    )
+
+    table = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(language)
+    inverted: dict[str, dict[str, None]] = {}
+    for form, lemma in table.items():
+        inverted.setdefault(lemma.casefold(), {})[form.casefold()] = None
+    return {lemma: tuple(forms) for lemma, forms in inverted.items()}
+
+
+@functools.lru_cache(maxsize=8192)
+def _simplemma(language: str, lemma: str) -> tuple[str, ...]:
+    """The forms simplemma maps to ``lemma``; the lemma itself is always one of them.
+
+    simplemma's table gives each form one lemma, so a form shared by two words ("quitte": the
+    adjective and a form of "quitter") is listed under one of them only; adding the lemma itself
+    keeps at least the dictionary form.
+    """
+    forms = _inverted(language).get(lemma)
+    if forms is None:
+        other = _lemma_of(language, lemma)
+        if other is not None and other != lemma:
+            raise LemmaError(
+                f"{lemma!r} is not a lemma in simplemma's {language!r} dictionary; "
+                f"it reads it as a form of {other!r}"
+            )
+        raise LemmaError(f"simplemma's {language!r} dictionary does not know {lemma!r}")
+    ordered: dict[str, None] = {lemma: None}
+    ordered.update(dict.fromkeys(forms))
+    return tuple(f for f in ordered if _FORM.match(f))
+
+
+def _lemma_of(language: str, word: str) -> str | None:
+    for lemma, forms in _inverted(language).items():
+        if word in forms:
+            return lemma
+    return None
+
+
+def cache_info() -> dict[str, int]:
+    """How many expansions each cache holds and how many were served from it (for tests)."""
+    russian = _russian.cache_info()
+    other = _simplemma.cache_info()
+    return {
+        "hits": russian.hits + other.hits,
+        "misses": russian.misses + other.misses,
+        "size": russian.currsize + other.currsize,
+    }
