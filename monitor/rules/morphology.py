@@ -7,7 +7,7 @@ result is a plain tuple of case-folded words that the term compiler turns into a
 like ``[a, b, c]``, so the expansion costs nothing per entry: it is part of the one scan.
 
 Both sources load lazily, once per process: pymorphy3's analyser in about 0.3 s, the inversion of
-a simplemma table in 0.4-1.5 s. Each expansion is cached too, so a reload that compiles the same
+a simplemma table in 0.4-1.2 s. Each expansion is cached too, so a reload that compiles the same
 terms again does no morphology at all. Pure: reads only the dictionaries the packages ship.
 """
 
@@ -90,17 +90,32 @@ def _with_plain_e(forms: dict[str, None]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _inverted(language: str) -> dict[str, tuple[str, ...]]:
-    """simplemma's table for ``language`` turned around: case-folded lemma -> its forms."""
+def _table(language: str) -> dict[bytes, bytes]:
+    """simplemma's form -> lemma table for ``language``, as it ships it (UTF-8 bytes)."""
     from simplemma.strategies.dictionaries.dictionary_factory import (
-        DefaultDictionaryFactory,
+        _load_dictionary_from_disk,
     )
 
-    table = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(language)
-    inverted: dict[str, dict[str, None]] = {}
-    for form, lemma in table.items():
-        inverted.setdefault(lemma.casefold(), {})[form.casefold()] = None
-    return {lemma: tuple(forms) for lemma, forms in inverted.items()}
+    table: dict[bytes, bytes] = _load_dictionary_from_disk(language)
+    return table
+
+
+@functools.cache
+def _inverted(language: str) -> dict[bytes, list[bytes]]:
+    """The table turned around, lemma -> forms; kept in bytes (decoding 700,000 keys is slow)."""
+    inverted: dict[bytes, list[bytes]] = {}
+    for form, lemma in _table(language).items():
+        forms = inverted.get(lemma)
+        if forms is None:
+            inverted[lemma] = [form]
+        else:
+            forms.append(form)
+    return inverted
+
+
+def _spellings(word: str) -> tuple[bytes, ...]:
+    # Terms arrive case-folded; the tables write German nouns capitalised ("Austritt").
+    return tuple(dict.fromkeys(w.encode() for w in (word, word.capitalize())))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -111,25 +126,20 @@ def _simplemma(language: str, lemma: str) -> tuple[str, ...]:
     adjective and a form of "quitter") is listed under one of them only; adding the lemma itself
     keeps at least the dictionary form.
     """
-    forms = _inverted(language).get(lemma)
-    if forms is None:
-        other = _lemma_of(language, lemma)
-        if other is not None and other != lemma:
+    inverted = _inverted(language)
+    found = [form for key in _spellings(lemma) for form in inverted.get(key, ())]
+    if not found:
+        table = _table(language)
+        other = next((table[k] for k in _spellings(lemma) if k in table), None)
+        if other is not None:
             raise LemmaError(
                 f"{lemma!r} is not a lemma in simplemma's {language!r} dictionary; "
-                f"it reads it as a form of {other!r}"
+                f"it reads it as a form of {other.decode()!r}"
             )
         raise LemmaError(f"simplemma's {language!r} dictionary does not know {lemma!r}")
     ordered: dict[str, None] = {lemma: None}
-    ordered.update(dict.fromkeys(forms))
+    ordered.update(dict.fromkeys(form.decode().casefold() for form in found))
     return tuple(f for f in ordered if _FORM.match(f))
-
-
-def _lemma_of(language: str, word: str) -> str | None:
-    for lemma, forms in _inverted(language).items():
-        if word in forms:
-            return lemma
-    return None
 
 
 def cache_info() -> dict[str, int]:
