@@ -83,9 +83,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(("term", "message"), BAD)
-def test_a_lemma_that_cannot_be_expanded_is_an_error_that_says_why(
-    term: str, message: str
-) -> None:
+def test_a_lemma_that_cannot_be_expanded_is_an_error_that_says_why(term: str, message: str) -> None:
     """Unknown words, inflected forms, unknown languages and bad syntax are refused."""
     with pytest.raises(TermError) as caught:
         compile_term(term)
