@@ -35,11 +35,11 @@ def expand(language: str, lemma: str) -> tuple[str, ...]:
         raise LemmaError(
             f"unsupported language {language!r} for a lemma (supported: {', '.join(LANGUAGES)})"
         )
-    word = lemma.strip().casefold()
+    word = lemma.strip()
     if not word or not _FORM.match(word):
         raise LemmaError(f"{lemma!r} is not a single word")
     if language == RUSSIAN:
-        return _russian(word)
+        return _russian(word.casefold())
     return _simplemma(language, word)
 
 
@@ -114,8 +114,10 @@ def _inverted(language: str) -> dict[bytes, list[bytes]]:
 
 
 def _spellings(word: str) -> tuple[bytes, ...]:
-    # Terms arrive case-folded; the tables write German nouns capitalised ("Austritt").
-    return tuple(dict.fromkeys(w.encode() for w in (word, word.capitalize())))
+    # As written first ("Verstoß": case folding would make it "verstoss"), then lower case and
+    # capitalised: the tables write German nouns capitalised ("Austritt"), everything else lower.
+    lower = word.lower()
+    return tuple(dict.fromkeys(w.encode() for w in (word, lower, lower.capitalize())))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -127,7 +129,8 @@ def _simplemma(language: str, lemma: str) -> tuple[str, ...]:
     keeps at least the dictionary form.
     """
     inverted = _inverted(language)
-    found = [form for key in _spellings(lemma) for form in inverted.get(key, ())]
+    # The first spelling the table knows: "Treffen" is the noun, "treffen" the verb.
+    found = next((inverted[key] for key in _spellings(lemma) if key in inverted), [])
     if not found:
         table = _table(language)
         other = next((table[k] for k in _spellings(lemma) if k in table), None)
@@ -137,7 +140,7 @@ def _simplemma(language: str, lemma: str) -> tuple[str, ...]:
                 f"it reads it as a form of {other.decode()!r}"
             )
         raise LemmaError(f"simplemma's {language!r} dictionary does not know {lemma!r}")
-    ordered: dict[str, None] = {lemma: None}
+    ordered: dict[str, None] = {lemma.casefold(): None}
     ordered.update(dict.fromkeys(form.decode().casefold() for form in found))
     return tuple(f for f in ordered if _FORM.match(f))
 

@@ -140,9 +140,12 @@ def _lemma_forms(token: str, source: str) -> list[list[str]]:
 def _compile_phrase(text: str, shown: str | None = None) -> Term:
     source = shown or text
     positions: list[list[list[str]]] = []  # word positions -> alternatives -> words
-    for token in _TOKENS.findall(text.casefold()):
+    # A lemma is looked up as written ("Verstoß" is a German lemma, its case-folded "verstoss"
+    # a form of another); everything else is case-folded, as the text will be.
+    for written in _TOKENS.findall(text):
+        token = written.casefold()
         if token.startswith("{"):
-            positions.append(_lemma_forms(token, source))
+            positions.append(_lemma_forms(written, source))
         elif token.startswith("["):
             alternatives = [a.strip() for a in token[1:-1].split(",")]
             if any("{" in a or "}" in a for a in alternatives):
