@@ -132,3 +132,18 @@ def test_a_recompiled_lemma_is_served_from_the_cache() -> None:
     after = morphology.cache_info()
     assert after["misses"] == before["misses"]
     assert after["hits"] == before["hits"] + 2
+
+
+def test_a_compiled_rule_set_keeps_its_expansions_but_not_the_dictionaries(
+    tmp_path: Path,
+) -> None:
+    """After a compile the dictionaries are released; compiling again needs none of them."""
+    match = '{all: ["lemma:de:austreten", "{ru:денонсировать} договор"]}'
+    one_rule(tmp_path, match)
+    assert morphology.dictionaries_loaded() == 0
+    misses = morphology.cache_info()["misses"]
+    rule_set = one_rule(tmp_path, match)
+    assert morphology.cache_info()["misses"] == misses
+    assert morphology.dictionaries_loaded() == 0
+    assert only(rule_set.match(entry(title="ausgetreten, denonsirovat"))) is None
+    assert only(rule_set.match(entry(title="Litauen ist ausgetreten; денонсирует договор")))

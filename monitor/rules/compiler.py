@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.errors import RuleError
+from monitor.rules import morphology
 from monitor.rules.conditions import AllOf, AnyOf, Condition, Near, NoneOf, SameSentence, TermLeaf
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.scan import DatabaseCompiler
@@ -114,6 +115,9 @@ def compile_rule_set(
                 continue
             rule_origin[rule.id] = f"{source.name}:{rule.line}"
             rules.append(rule)
+    # Every term is compiled: the morphology dictionaries (160 MB for German) are not needed
+    # until a reload brings a lemma not compiled before.
+    morphology.release()
     if ctx.errors:
         return None, ctx.errors
     kept = tuple(rule for rule in rules if keep is None or keep(rule))
