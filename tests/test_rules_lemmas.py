@@ -58,12 +58,25 @@ def test_a_lemma_term_matches_the_forms_of_its_word(
 
 def test_a_lemma_term_is_an_inflection_list_in_the_one_scan() -> None:
     """The expansion feeds the prefilter as literals, like ``[a, b, c]``: no per-entry work."""
+    forms = morphology.expand("ru", "выйти")
     term = compile_term("lemma:ru:выйти")
-    listed = compile_term("[" + ", ".join(morphology.expand("ru", "выйти")) + "]")
+    listed = compile_term("[" + ", ".join(forms) + "]")
     assert term.regex is None
     assert set(term.literals) == set(listed.literals)
-    assert {"вышла", "выйдут", "выйти"} <= set(term.literals)
     assert term.source == "lemma:ru:выйти"
+    # Every form holds a literal; a form that holds a shorter one ("выйдут": "выйду") adds none.
+    assert all(any(literal in form for literal in term.literals) for form in forms)
+    assert {"вышла", "выйду", "выйти"} <= set(term.literals)
+    assert "выйдут" not in term.literals
+
+
+@pytest.mark.parametrize(
+    ("term", "literal"),
+    [("{ru:выход, выйти} из", "из"), ("не {ru:выходить, выйти}", "не"), ("se {fr:retirer}", "se")],
+)
+def test_a_lemma_filters_the_scan_rather_than_a_two_letter_word(term: str, literal: str) -> None:
+    """The scan looks for the lemma's forms, not for a word found in nearly every text."""
+    assert literal not in compile_term(term).literals
 
 
 BAD = [

@@ -36,6 +36,7 @@ _RE2 = _Flavour(r"[\s\p{Z}\x{85}\-\x{2010}-\x{2014}]+", r"[\p{L}\p{N}_]*")
 _TOKENS = re.compile(r"\[[^\[\]]*\]|\{[^{}]*\}|[^\s\[\]{}]+")
 _LEMMA_TERM = "lemma:"
 _MIN_PREFIX = 2
+_SHORT_LITERAL = 3  # literals shorter than this are poor filters (as in the scan's word pieces)
 _RE2_MIN_ALTERNATIVES = 4
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
@@ -242,12 +243,29 @@ def _prefilter_literals(positions: list[list[list[str]]]) -> tuple[str, ...]:
     best: tuple[str, ...] = ()
     best_score = -1.0
     for alternatives in positions:
-        literals = tuple(longest(words) for words in alternatives)
-        # A single long literal filters best; each extra alternative weakens the filter.
-        score = min(len(lit) for lit in literals) / len(literals)
+        literals = _without_containing(tuple(longest(words) for words in alternatives))
+        # A single long literal filters best; each extra alternative weakens the filter. A one-
+        # or two-letter word ("из", "de") occurs in nearly every text of its language: it loses
+        # to any position of real words, such as a lemma's forms.
+        shortest = min(len(lit) for lit in literals)
+        score = shortest / len(literals) / (1 if shortest >= _SHORT_LITERAL else 100)
         if score > best_score:
             best, best_score = literals, score
     return best
+
+
+def _without_containing(literals: tuple[str, ...]) -> tuple[str, ...]:
+    """The literals that contain no other of them: "выход" is found wherever "выхода" is.
+
+    A lemma's forms mostly begin with a shorter form ("выход", "выхода", "выходом", ...), so this
+    keeps its prefilter to a handful of literals.
+    """
+    by_length = sorted(dict.fromkeys(literals), key=len)
+    kept: list[str] = []
+    for literal in by_length:
+        if not any(shorter in literal for shorter in kept):
+            kept.append(literal)
+    return tuple(lit for lit in dict.fromkeys(literals) if lit in kept)
 
 
 _FORBIDDEN = {
