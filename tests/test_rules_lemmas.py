@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.rules import morphology
+from monitor.rules.lemmacache import LemmaCache
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.terms import TermError, compile_term
 from tests.rules_helpers import entry, one_rule, only, write
@@ -160,3 +161,43 @@ def test_a_compiled_rule_set_keeps_its_expansions_but_not_the_dictionaries(
     assert morphology.dictionaries_loaded() == 0
     assert only(rule_set.match(entry(title="ausgetreten, denonsirovat"))) is None
     assert only(rule_set.match(entry(title="Litauen ist ausgetreten; денонсирует договор")))
+
+
+def _lemma_file(directory: Path) -> Path:
+    [path] = directory.glob("lemmas-*.json")
+    return path
+
+
+def test_a_fresh_load_reads_expansions_from_the_cache_directory(tmp_path: Path) -> None:
+    """With a cache directory, the forms come from its file, not from the dictionaries."""
+    rules, cache = tmp_path / "rules", tmp_path / "cache"
+    write(rules, "version: 1\nrules:\n  - {id: r, title: T, severity: low, channels: [t], "
+          "match: 'lemma:ru:денонсировать'}\n")  # fmt: skip
+    load_rule_set([rules], cache_dir=cache)
+    first = LemmaCache(cache)
+    assert "денонсирует" in first.expand("ru", "денонсировать")
+    assert first.stored == 0  # read from the file the load wrote
+    # The file is what a fresh process believes: a form only it knows is matched.
+    stored = LemmaCache(cache)
+    stored.expand("ru", "денонсировать")
+    assert stored._forms is not None
+    stored._forms["ru:денонсировать"].append("денонсирнул")
+    stored.stored = 1
+    stored.save()
+    rule_set = load_rule_set([rules], cache_dir=cache)
+    assert only(rule_set.match(entry(title="Москва денонсирнул договор")))
+
+
+def test_a_corrupt_lemma_cache_is_ignored_and_written_again(tmp_path: Path) -> None:
+    """A damaged file costs a dictionary load, never a wrong expansion or an error."""
+    rules, cache = tmp_path / "rules", tmp_path / "cache"
+    write(rules, "version: 1\nrules:\n  - {id: r, title: T, severity: low, channels: [t], "
+          "match: '{de:treten} aus'}\n")  # fmt: skip
+    load_rule_set([rules], cache_dir=cache)
+    path = _lemma_file(cache)
+    path.write_bytes(path.read_bytes()[:-5] + b"xxxxx")
+    rule_set = load_rule_set([rules], cache_dir=cache)
+    assert only(rule_set.match(entry(title="Litauen trat aus")))
+    rewritten = LemmaCache(cache)
+    assert rewritten.expand("de", "treten") == morphology.expand("de", "treten")
+    assert rewritten.stored == 0  # the second load wrote a good file again

@@ -20,6 +20,8 @@ import functools
 import re
 from typing import Any
 
+# Bump when a change here changes what an expansion returns: it names the on-disk cache.
+VERSION = 1
 RUSSIAN = "ru"
 # simplemma ships tables for 50-odd languages; these are the ones the rule pack writes in.
 SIMPLEMMA_LANGUAGES = ("de", "en", "es", "fr")

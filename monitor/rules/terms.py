@@ -8,14 +8,18 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
 import re2
 
-from monitor.rules.morphology import LemmaError, expand
+from monitor.rules import morphology
+from monitor.rules.morphology import LemmaError
+
+# language, lemma -> its forms (:func:`monitor.rules.morphology.expand`, or a cache in front of it)
+Expand = Callable[[str, str], tuple[str, ...]]
 
 # Whitespace and the hyphens/dashes people put between words ("Intermediate-Range", "60‑day").
 SEPARATOR = r"[\s\-\u2010\u2011\u2012\u2013\u2014]+"
@@ -95,8 +99,10 @@ def on_boundaries(text: str, start: int, end: int) -> bool:
     return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
 
 
-def compile_term(source: str) -> Term:
-    """Compile one term as written in a rule file; raises :class:`TermError`."""
+def compile_term(source: str, expand: Expand = morphology.expand) -> Term:
+    """Compile one term as written in a rule file; raises :class:`TermError`.
+
+    ``expand`` gives a lemma's forms (default: straight from the dictionaries)."""
     text = source.strip()
     if not text:
         raise TermError("empty term")
@@ -105,11 +111,11 @@ def compile_term(source: str) -> Term:
     if text.startswith("re:"):
         return _compile_regex(text, text[3:])
     if text.startswith(_LEMMA_TERM):
-        return _compile_lemma_term(text)
-    return _compile_phrase(text)
+        return _compile_lemma_term(text, expand)
+    return _compile_phrase(text, expand)
 
 
-def _compile_lemma_term(source: str) -> Term:
+def _compile_lemma_term(source: str, expand: Expand) -> Term:
     """``lemma:ru:выйти``: the whole term is one word in any of its forms (``{ru:выйти}``)."""
     spec = source[len(_LEMMA_TERM) :]
     if not spec or any(c in spec for c in " \t[]{}"):
@@ -117,10 +123,10 @@ def _compile_lemma_term(source: str) -> Term:
             f"{source!r}: expected 'lemma:LANGUAGE:WORD' (one word, e.g. 'lemma:ru:выйти'); "
             "inside a phrase write the word as {LANGUAGE:WORD}, e.g. '{ru:выход} из'"
         )
-    return _compile_phrase("{" + spec + "}", shown=source)
+    return _compile_phrase("{" + spec + "}", expand, shown=source)
 
 
-def _lemma_forms(token: str, source: str) -> list[list[str]]:
+def _lemma_forms(token: str, source: str, expand: Expand) -> list[list[str]]:
     """The alternatives of a ``{ru:выход}`` word: every form of the lemma (or lemmas)."""
     language, colon, lemmas = token[1:-1].partition(":")
     language = language.strip()
@@ -138,7 +144,7 @@ def _lemma_forms(token: str, source: str) -> list[list[str]]:
     return [_words(form, source) for form in forms]
 
 
-def _compile_phrase(text: str, shown: str | None = None) -> Term:
+def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term:
     source = shown or text
     positions: list[list[list[str]]] = []  # word positions -> alternatives -> words
     # A lemma is looked up as written ("Verstoß" is a German lemma, its case-folded "verstoss"
@@ -146,7 +152,7 @@ def _compile_phrase(text: str, shown: str | None = None) -> Term:
     for written in _TOKENS.findall(text):
         token = written.casefold()
         if token.startswith("{"):
-            positions.append(_lemma_forms(written, source))
+            positions.append(_lemma_forms(written, source, expand))
         elif token.startswith("["):
             alternatives = [a.strip() for a in token[1:-1].split(",")]
             if any("{" in a or "}" in a for a in alternatives):
