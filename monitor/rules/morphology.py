@@ -10,7 +10,8 @@ The dictionaries load lazily, the first time a lemma of their language is expand
 analyser in about 0.3 s (30 MB), a simplemma table with its inversion in 0.3-1.5 s (German: 160
 MB). A compile releases them when it is done (:func:`release`), since a daemon would otherwise
 carry them for good; the expansions stay cached, so a reload that compiles the same terms again
-does no morphology at all, and only a new lemma loads its dictionary again. Pure: reads only the
+does no morphology at all, and only a new lemma loads its dictionary again
+(:mod:`monitor.rules.lemmacache` keeps them on disk for the next process). Pure: reads only the
 dictionaries the packages ship.
 """
 
