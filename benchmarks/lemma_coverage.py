@@ -1,7 +1,8 @@
 """How well lemma expansion reproduces the pack's hand-written form lists, per language.
 
-For each hand-written inflection list of the pack (Russian, German, French, Spanish), the lemmas
-a rule writer would name instead, and:
+For each hand-written inflection list of the pack (Russian, German, French, Spanish; as written
+before lemma terms replaced the Russian and German ones), the lemmas a rule writer would name
+instead, and:
 
 - coverage: the share of the list's hand-written word forms that the expansion contains;
 - extra: how many forms the expansion adds, and which of them occur in the labelled corpus (the
@@ -33,7 +34,7 @@ _FUNCTION_WORDS = {
 }  # fmt: skip
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# (file, the list as written in it, language, the lemmas that would replace it)
+# (file, the list as written there, language, the lemmas that would replace it)
 CASES = [
     ("withdrawal", "[вышли, вышла, вышел]", "ru", ("выйти",)),
     ("withdrawal", "[отзывает, отозвала, отозвал, отзыв, отозвать]", "ru",
@@ -122,8 +123,6 @@ def main() -> None:
     print(f"{'file':13s} {'lang':4s} {'lemmas':34s} {'hand':>4s} {'covered':>7s} {'extra':>5s}"
           "  missed / extra forms seen in the corpus")  # fmt: skip
     for file, listed, language, lemmas in CASES:
-        text = (ROOT / "rules" / f"{file}.yaml").read_text(encoding="utf-8")
-        assert listed in text, f"{listed!r} is no longer in rules/{file}.yaml"
         started = time.perf_counter()
         forms: set[str] = set()
         for lemma in lemmas:
