@@ -61,6 +61,8 @@ def test_group_terms_match_like_plain_terms(tmp_path: Path) -> None:
         ("Istanbul Convention", "istanbul-convention"),
         ("[Cédéao, CEDEAO] summit", "cedeao-summit"),
         ("Atomteststopp*", "atomteststopp"),
+        ("lemma:de:Austritt", "austritt"),  # a lemma is named by its word
+        ("{fr:retrait, retirer} de l'OTAN", "retrait-de-l-otan"),
     ],
 )
 def test_derived_ids_are_ascii_slugs_of_the_name(text: str, expected: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.errors import RuleError
+from monitor.rules import morphology
 from monitor.rules.conditions import (
     AllOf,
     AnyOf,
@@ -26,7 +27,7 @@ from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.guards import Guard
 from monitor.rules.scan import DatabaseCompiler
 from monitor.rules.schema import FIELDS, ExampleModel, FileModel, RuleModel
-from monitor.rules.terms import Term, TermError, compile_term
+from monitor.rules.terms import Expand, Term, TermError, compile_term
 from monitor.rules.vocabulary import (
     Canonical,
     GroupError,
@@ -57,6 +58,7 @@ class _Context:
     term_ids: dict[str, int] = field(default_factory=dict)
     vocabularies: dict[str, tuple[int, ...]] = field(default_factory=dict)
     canonical: dict[str, dict[str, Canonical]] = field(default_factory=dict)
+    expand: Expand = morphology.expand
 
     def error(self, source: SourceFile, path: Path_, message: str, *, key: bool = False) -> None:
         line, column = source.located.position(path, key=key)
@@ -68,7 +70,7 @@ class _Context:
         if key in self.term_ids:
             return self.term_ids[key]
         try:
-            term = compile_term(text)
+            term = compile_term(text, self.expand)
         except TermError as exc:
             self.error(source, path, f"{_where(path)}: {exc}")
             return None
@@ -81,13 +83,15 @@ def compile_rule_set(
     sources: Sequence[SourceFile],
     keep: Callable[[Rule], bool] | None = None,
     compiler: DatabaseCompiler | None = None,
+    expand: Expand = morphology.expand,
 ) -> tuple[RuleSet | None, list[RuleError]]:
     """Validate and compile the files as one set; the set is ``None`` when any error was found.
 
     Every file is validated; ``keep``, when given, chooses the rules the set runs;
-    ``compiler`` builds the scan's database (default: compiled here, no cache).
+    ``compiler`` builds the scan's database (default: compiled here, no cache); ``expand``
+    gives lemmas' forms (default: from the dictionaries, cached in memory).
     """
-    ctx = _Context()
+    ctx = _Context(expand=expand)
     files: list[tuple[SourceFile, FileModel]] = []
     for source in sources:
         try:
@@ -125,6 +129,9 @@ def compile_rule_set(
                 continue
             rule_origin[rule.id] = f"{source.name}:{rule.line}"
             rules.append(rule)
+    # Every term is compiled: the morphology dictionaries (160 MB for German) are not needed
+    # until a reload brings a lemma not compiled before.
+    morphology.release()
     if ctx.errors:
         return None, ctx.errors
     kept = tuple(rule for rule in rules if keep is None or keep(rule))

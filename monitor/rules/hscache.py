@@ -57,20 +57,20 @@ class CachedCompiler:
         if not expressions:
             return []
         path = self._path("accepts", expressions, [flag] * len(expressions), ".json")
-        body = _read(path)
+        body = read_checked(path)
         if body is not None:
             with contextlib.suppress(ValueError):
                 verdicts = json.loads(body)
                 if isinstance(verdicts, list) and len(verdicts) == len(expressions):
                     return [bool(v) for v in verdicts]
         verdicts = self.inner.accepts(expressions, flag)
-        _write(path, json.dumps(verdicts).encode())
+        write_checked(path, json.dumps(verdicts).encode())
         return verdicts
 
     def database(self, expressions: Sequence[bytes], flags: Sequence[int]) -> hyperscan.Database:
         """The database of ``expressions``: read from the cache, else compiled and stored."""
         path = self._path("database", expressions, flags, ".hsdb")
-        body = _read(path)
+        body = read_checked(path)
         if body is not None:
             try:
                 database = hyperscan.loadb(body, hyperscan.HS_MODE_BLOCK)
@@ -82,7 +82,7 @@ class CachedCompiler:
                 return database
         database = self.inner.database(expressions, flags)
         self.compiled += 1
-        _write(path, hyperscan.dumpb(database))
+        write_checked(path, hyperscan.dumpb(database))
         return database
 
     def _path(
@@ -97,7 +97,7 @@ class CachedCompiler:
         return self.directory / f"{kind}-{digest.hexdigest()[:32]}{suffix}"
 
 
-def _read(path: Path) -> bytes | None:
+def read_checked(path: Path) -> bytes | None:
     """The checked body of a cache file, or ``None`` when absent, unreadable or corrupt."""
     try:
         raw = path.read_bytes()
@@ -111,7 +111,7 @@ def _read(path: Path) -> bytes | None:
     return body
 
 
-def _write(path: Path, body: bytes) -> None:
+def write_checked(path: Path, body: bytes) -> None:
     """Write atomically (temporary file, then rename); a cache that cannot be written is
     only slower, so errors are logged, not raised."""
     try:

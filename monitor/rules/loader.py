@@ -9,6 +9,7 @@ from monitor.errors import RuleError
 from monitor.rules.compiler import SourceFile, compile_rule_set
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.hscache import CachedCompiler
+from monitor.rules.lemmacache import LemmaCache
 from monitor.rules.yamlsource import MAX_FILE_BYTES, read_yaml
 from monitor.shipped import shipped_rules_dir as shipped_rules_dir  # re-exported
 
@@ -66,9 +67,9 @@ def load_rule_set(
     """Load, validate and compile every rule file of ``dirs``; raises :class:`RuleSetError`.
 
     ``keep`` chooses the rules the set runs (all files are validated either way); with
-    ``cache_dir`` the compiled scan is kept there and read back on the next load. With
-    ``allow_empty`` a directory without rule files is an empty set, not an error (the daemon
-    starts on it and picks up files added later).
+    ``cache_dir`` the compiled scan and the lemmas' expansions are kept there and read back on
+    the next load. With ``allow_empty`` a directory without rule files is an empty set, not an
+    error (the daemon starts on it and picks up files added later).
     """
     if not dirs:
         raise RuleSetError([RuleError("no rule directories given")])
@@ -89,7 +90,12 @@ def load_rule_set(
     if errors:
         raise RuleSetError(errors)
     compiler = CachedCompiler(cache_dir) if cache_dir is not None else None
-    rule_set, errors = compile_rule_set(sources, keep, compiler)
+    if cache_dir is None:
+        rule_set, errors = compile_rule_set(sources, keep, compiler)
+    else:
+        lemmas = LemmaCache(cache_dir)
+        rule_set, errors = compile_rule_set(sources, keep, compiler, lemmas.expand)
+        lemmas.save()
     if rule_set is None:
         raise RuleSetError(errors)
     return rule_set

@@ -1,4 +1,4 @@
-"""Terms, the leaves of a rule: phrases, word forms, inflection lists and regular expressions.
+"""Terms, the leaves of a rule: phrases, word forms, inflection lists, lemmas and regexes.
 
 A term compiles to two things: literals (or a linear-time pattern) for the multi-pattern prefilter
 scan, and an exact matcher that finds its spans in case-folded text on Unicode word boundaries.
@@ -8,12 +8,18 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
 import re2
+
+from monitor.rules import morphology
+from monitor.rules.morphology import LemmaError
+
+# language, lemma -> its forms (:func:`monitor.rules.morphology.expand`, or a cache in front of it)
+Expand = Callable[[str, str], tuple[str, ...]]
 
 # Whitespace and the hyphens/dashes people put between words ("Intermediate-Range", "60‑day").
 SEPARATOR = r"[\s\-\u2010\u2011\u2012\u2013\u2014]+"
@@ -31,8 +37,10 @@ class _Flavour:
 # Python's re knows Unicode \s and \w; RE2's are ASCII, so it gets Unicode classes spelled out.
 _PYTHON = _Flavour(SEPARATOR, r"\w*")
 _RE2 = _Flavour(r"[\s\p{Z}\x{85}\-\x{2010}-\x{2014}]+", r"[\p{L}\p{N}_]*")
-_TOKENS = re.compile(r"\[[^\[\]]*\]|[^\s\[\]]+")
+_TOKENS = re.compile(r"\[[^\[\]]*\]|\{[^{}]*\}|[^\s\[\]{}]+")
+_LEMMA_TERM = "lemma:"
 _MIN_PREFIX = 2
+_SHORT_LITERAL = 3  # literals shorter than this are poor filters (as in the scan's word pieces)
 _RE2_MIN_ALTERNATIVES = 4
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
@@ -91,8 +99,10 @@ def on_boundaries(text: str, start: int, end: int) -> bool:
     return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
 
 
-def compile_term(source: str) -> Term:
-    """Compile one term as written in a rule file; raises :class:`TermError`."""
+def compile_term(source: str, expand: Expand = morphology.expand) -> Term:
+    """Compile one term as written in a rule file; raises :class:`TermError`.
+
+    ``expand`` gives a lemma's forms (default: straight from the dictionaries)."""
     text = source.strip()
     if not text:
         raise TermError("empty term")
@@ -100,14 +110,56 @@ def compile_term(source: str) -> Term:
         raise TermError(f"vocabulary reference {text!r} cannot be compiled as a term")
     if text.startswith("re:"):
         return _compile_regex(text, text[3:])
-    return _compile_phrase(text)
+    if text.startswith(_LEMMA_TERM):
+        return _compile_lemma_term(text, expand)
+    return _compile_phrase(text, expand)
 
 
-def _compile_phrase(source: str) -> Term:
+def _compile_lemma_term(source: str, expand: Expand) -> Term:
+    """``lemma:ru:выйти``: the whole term is one word in any of its forms (``{ru:выйти}``)."""
+    spec = source[len(_LEMMA_TERM) :]
+    if not spec or any(c in spec for c in " \t[]{}"):
+        raise TermError(
+            f"{source!r}: expected 'lemma:LANGUAGE:WORD' (one word, e.g. 'lemma:ru:выйти'); "
+            "inside a phrase write the word as {LANGUAGE:WORD}, e.g. '{ru:выход} из'"
+        )
+    return _compile_phrase("{" + spec + "}", expand, shown=source)
+
+
+def _lemma_forms(token: str, source: str, expand: Expand) -> list[list[str]]:
+    """The alternatives of a ``{ru:выход}`` word: every form of the lemma (or lemmas)."""
+    language, colon, lemmas = token[1:-1].partition(":")
+    language = language.strip()
+    if not colon or not language or not lemmas.strip():
+        raise TermError(
+            f"lemma {token!r} needs a language and a word, e.g. {{ru:выход}} or "
+            f"{{de:austreten}} (in {source!r})"
+        )
+    forms: dict[str, None] = {}
+    for lemma in lemmas.split(","):
+        try:
+            forms.update(dict.fromkeys(expand(language, lemma)))
+        except LemmaError as exc:
+            raise TermError(f"{exc} (in {source!r})") from None
+    return [_words(form, source) for form in forms]
+
+
+def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term:
+    source = shown or text
     positions: list[list[list[str]]] = []  # word positions -> alternatives -> words
-    for token in _TOKENS.findall(source.casefold()):
-        if token.startswith("["):
+    # A lemma is looked up as written ("Verstoß" is a German lemma, its case-folded "verstoss"
+    # a form of another); everything else is case-folded, as the text will be.
+    for written in _TOKENS.findall(text):
+        token = written.casefold()
+        if token.startswith("{"):
+            positions.append(_lemma_forms(written, source, expand))
+        elif token.startswith("["):
             alternatives = [a.strip() for a in token[1:-1].split(",")]
+            if any("{" in a or "}" in a for a in alternatives):
+                raise TermError(
+                    f"a lemma cannot stand inside an inflection list ({token!r}); "
+                    "write it as a word of its own"
+                )
             if len(alternatives) < 2 or not all(alternatives):
                 raise TermError(
                     f"inflection list {token!r} needs at least two non-empty alternatives "
@@ -118,8 +170,9 @@ def _compile_phrase(source: str) -> Term:
             positions.extend([[[word]] for word in _words(token, source)])
     if not positions:
         raise TermError(f"term {source!r} has no words")
-    if "[" in _TOKENS.sub("", source) or "]" in _TOKENS.sub("", source):
-        raise TermError(f"unbalanced '[' or ']' in term {source!r}")
+    rest = _TOKENS.sub("", text)
+    if any(bracket in rest for bracket in "[]{}"):
+        raise TermError(f"unbalanced '[', ']', '{{' or '}}' in term {source!r}")
     single = positions[0][0][0] if len(positions) == 1 and len(positions[0]) == 1 else ""
     # Boundaries are checked after the match, not in the pattern: a pattern that starts with a
     # literal lets Python's re jump straight to candidates. One that starts with a long list of
@@ -196,12 +249,29 @@ def _prefilter_literals(positions: list[list[list[str]]]) -> tuple[str, ...]:
     best: tuple[str, ...] = ()
     best_score = -1.0
     for alternatives in positions:
-        literals = tuple(longest(words) for words in alternatives)
-        # A single long literal filters best; each extra alternative weakens the filter.
-        score = min(len(lit) for lit in literals) / len(literals)
+        literals = _without_containing(tuple(longest(words) for words in alternatives))
+        # A single long literal filters best; each extra alternative weakens the filter. A one-
+        # or two-letter word ("из", "de") occurs in nearly every text of its language: it loses
+        # to any position of real words, such as a lemma's forms.
+        shortest = min(len(lit) for lit in literals)
+        score = shortest / len(literals) / (1 if shortest >= _SHORT_LITERAL else 100)
         if score > best_score:
             best, best_score = literals, score
     return best
+
+
+def _without_containing(literals: tuple[str, ...]) -> tuple[str, ...]:
+    """The literals that contain no other of them: "выход" is found wherever "выхода" is.
+
+    A lemma's forms mostly begin with a shorter form ("выход", "выхода", "выходом", ...), so this
+    keeps its prefilter to a handful of literals.
+    """
+    by_length = sorted(dict.fromkeys(literals), key=len)
+    kept: list[str] = []
+    for literal in by_length:
+        if not any(shorter in literal for shorter in kept):
+            kept.append(literal)
+    return tuple(lit for lit in dict.fromkeys(literals) if lit in kept)
 
 
 _FORBIDDEN = {

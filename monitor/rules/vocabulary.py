@@ -16,6 +16,7 @@ from typing import Any
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ALTERNATIVES = re.compile(r"\[([^\[\]]*)\]")
+_LEMMA = re.compile(r"\{[^{}:]*:([^{}]*)\}")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -34,10 +35,13 @@ def term_key(text: str) -> str:
 
 
 def display_name(text: str) -> str:
-    """A readable name for a term: the first of each list of alternatives, no ``*``."""
+    """A readable name for a term: the first of each list of alternatives or lemmas, no ``*``."""
     text = text.strip()
     if text.startswith("re:"):
         return text
+    if text.startswith("lemma:"):
+        return text.split(":", 2)[-1]
+    text = _LEMMA.sub(lambda m: m.group(1).split(",")[0].strip(), text)
     name = _ALTERNATIVES.sub(lambda m: m.group(1).split(",")[0].strip(), text)
     return " ".join(word.rstrip("*") for word in name.split())
 
