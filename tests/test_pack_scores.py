@@ -181,3 +181,17 @@ def test_pack_holds_its_first_contact_level_on_the_strict_blind_set() -> None:
     report = _report("fresh6")
     assert report.alerts.f1 >= FRESH6_FLOOR["alerts"]
     assert report.tag_f1 >= FRESH6_FLOOR["tags"]
+
+
+# fresh7 (blind, 297 items, 41% hard negatives, 46% not in English) was written for issue 14 after
+# its guards, lead, due dates and lemmas were built, and scored once before any change made for
+# it: alerts F1 0.832, tag macro F1 0.777 (per tag and language in docs/rule-pack.md). Held there.
+FRESH7_FLOOR = {"alerts": 0.83, "tags": 0.77}
+
+
+def test_pack_holds_its_first_contact_level_on_the_second_strict_blind_set() -> None:
+    """fresh7 never falls below its first-contact numbers."""
+    report = _report("fresh7")
+    assert report.alerts.f1 >= FRESH7_FLOOR["alerts"]
+    assert report.tag_f1 >= FRESH7_FLOOR["tags"]
+
