@@ -75,11 +75,15 @@ FRESH2_FLOOR = {"f1": 0.74, "alerting_f1": 0.87, "messages_per_event": 1.53}
 
 
 @cache
-def _fresh2() -> Scores:
-    with FRESH2.open(encoding="utf-8") as handle:
-        rows = parse_truth(handle, str(FRESH2))
+def _scores_of(path: Path) -> Scores:
+    with path.open(encoding="utf-8") as handle:
+        rows = parse_truth(handle, str(path))
     predicted = predict([data for _, data in rows], load_rule_set([ROOT / "rules"]))
     return score([truth for truth, _ in rows], predicted)
+
+
+def _fresh2() -> Scores:
+    return _scores_of(FRESH2)
 
 
 def test_the_second_blind_corpus_merges_no_events_and_holds_its_floor() -> None:
@@ -90,3 +94,19 @@ def test_the_second_blind_corpus_merges_no_events_and_holds_its_floor() -> None:
     assert result.alerting_f1 >= FRESH2_FLOOR["alerting_f1"], result.lines()
     assert result.messages_per_event <= FRESH2_FLOOR["messages_per_event"], result.lines()
 
+
+FRESH3 = ROOT / "tests" / "data" / "grouping" / "fresh3.jsonl"
+# fresh3 (blind, 193 reports of 54 events) was written for issue 12's first contact after the
+# issue-14 pack work: B-cubed F1 0.702 (0.890 over alerting reports), 1.36 messages per event,
+# one merge (a Spanish "Putin responde a Trump y congela el Tratado INF" read as a US step joined
+# the US suspension), CFE under two ids. Held at that level; the merge is a known defect.
+FRESH3_FLOOR = {"f1": 0.70, "alerting_f1": 0.89, "messages_per_event": 1.37, "merged": 1}
+
+
+def test_the_third_blind_corpus_holds_its_first_contact_level() -> None:
+    """No more merges, no lower B-cubed, no more messages per event than at first contact."""
+    result = _scores_of(FRESH3)
+    assert len(result.merged) <= FRESH3_FLOOR["merged"], result.lines()
+    assert result.f1 >= FRESH3_FLOOR["f1"], result.lines()
+    assert result.alerting_f1 >= FRESH3_FLOOR["alerting_f1"], result.lines()
+    assert result.messages_per_event <= FRESH3_FLOOR["messages_per_event"], result.lines()

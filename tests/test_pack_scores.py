@@ -194,4 +194,3 @@ def test_pack_holds_its_first_contact_level_on_the_second_strict_blind_set() -> 
     report = _report("fresh7")
     assert report.alerts.f1 >= FRESH7_FLOOR["alerts"]
     assert report.tag_f1 >= FRESH7_FLOOR["tags"]
-
