@@ -15,8 +15,9 @@ from datetime import date
 from monitor.feeds.entry import Entry
 from monitor.rules.conditions import Condition, Hit, Hits
 from monitor.rules.deadline import extract_deadline
+from monitor.rules.entryscan import EntryScan
 from monitor.rules.match import Match, Severity, Span
-from monitor.rules.scan import DatabaseCompiler, EntryScan, Plan, RuleShape, build_plan
+from monitor.rules.scan import DatabaseCompiler, Plan, RuleShape, build_plan
 from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key

@@ -31,8 +31,20 @@ class _Flavour:
 # Python's re knows Unicode \s and \w; RE2's are ASCII, so it gets Unicode classes spelled out.
 _PYTHON = _Flavour(SEPARATOR, r"\w*")
 _RE2 = _Flavour(r"[\s\p{Z}\x{85}\-\x{2010}-\x{2014}]+", r"[\p{L}\p{N}_]*")
+# Python's re accepting at least every RE2-flavoured match: its \s holds RE2's \s, \p{Z} and
+# \x85, and no letter or digit is a space or a dash. A cheap first look before RE2 is asked.
+_WIDER = _Flavour(SEPARATOR, r"[^\s\-\u2010-\u2014]*")
+# RE2's separator spelled for Python's re, character for character: RE2's \s is [\t\n\f\r ],
+# \p{Z} is Zs, Zl and Zp (a test compares the two over every code point). Word forms have no
+# such twin: RE2 and Python disagree on which characters are letters of recent Unicode versions.
+RE2_SEPARATOR_TWIN = (
+    r"[\t\n\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\-\u2010-\u2014]+"
+)
+_TWIN = _Flavour(RE2_SEPARATOR_TWIN, "")
 _TOKENS = re.compile(r"\[[^\[\]]*\]|[^\s\[\]]+")
 _MIN_PREFIX = 2
+# Shorter beginnings ("to", "a") occur everywhere: finding them would cost more than it saves.
+MIN_START = 3
 _RE2_MIN_ALTERNATIVES = 4
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
@@ -64,6 +76,15 @@ class Term:
     literal: str | None = None  # the whole term is this one literal: found by substring search
     # Per word position, per alternative, the pieces of its words every match contains verbatim.
     pieces: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    # What every match begins with verbatim: one prefix per alternative of the first word position
+    # (its first word up to any apostrophe). Empty when one is too short to be worth a scan
+    # pattern: the term's spans are then searched for over the whole text.
+    starts: tuple[str, ...] = ()
+    # For an RE2 finder: a Python pattern matching wherever it does (and maybe elsewhere), to
+    # rule offsets out at a fraction of the cost of a call into RE2; and, when the term has no
+    # word form, its exact twin for Python (same matches, same choices among alternatives).
+    wider: re.Pattern[str] | None = None
+    twin: re.Pattern[str] | None = None
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
@@ -127,8 +148,12 @@ def _compile_phrase(source: str) -> Term:
     # RE2's automaton runs that ten times faster, but its Python wrapper costs more on short
     # lists such as word forms ([serve, serves, served]), which re handles well.
     finder: _Finder
+    wider = twin = None
     if len(positions[0]) >= _RE2_MIN_ALTERNATIVES:
         finder = re2.compile(_pattern(positions, _RE2), _OPTIONS)
+        wider = re.compile(_pattern(positions, _WIDER))
+        if not any(w.endswith("*") for p in positions for words in p for w in words):
+            twin = re.compile(_pattern(positions, _TWIN, order=_RE2))
     else:
         finder = re.compile(_pattern(positions, _PYTHON))
     return Term(
@@ -139,6 +164,9 @@ def _compile_phrase(source: str) -> Term:
         checks_boundaries=True,
         literal=single if single and not single.endswith("*") else None,
         pieces=_pieces(positions),
+        starts=_starts(positions),
+        wider=wider,
+        twin=twin,
     )
 
 
@@ -155,8 +183,11 @@ def _words(text: str, source: str) -> list[str]:
     return words
 
 
-def _pattern(positions: list[list[list[str]]], flavour: _Flavour) -> str:
-    return flavour.separator.join(_position_pattern(p, flavour) for p in positions)
+def _pattern(
+    positions: list[list[list[str]]], flavour: _Flavour, order: _Flavour | None = None
+) -> str:
+    """The pattern in ``flavour``, alternatives ordered as in ``order`` (default: the same)."""
+    return flavour.separator.join(_position_pattern(p, flavour, order) for p in positions)
 
 
 def _word_pattern(word: str, flavour: _Flavour) -> str:
@@ -165,13 +196,19 @@ def _word_pattern(word: str, flavour: _Flavour) -> str:
     return _APOSTROPHES.sub(_ANY_APOSTROPHE, re.escape(stem)) + star
 
 
-def _position_pattern(alternatives: list[list[str]], flavour: _Flavour) -> str:
-    patterns = [
-        flavour.separator.join(_word_pattern(w, flavour) for w in words) for words in alternatives
-    ]
+def _position_pattern(
+    alternatives: list[list[str]], flavour: _Flavour, order: _Flavour | None = None
+) -> str:
+    def spelled(words: list[str], flavour: _Flavour) -> str:
+        return flavour.separator.join(_word_pattern(w, flavour) for w in words)
+
     # Alternation is leftmost-first and boundaries are checked after the match: with "expire"
     # before "expires", "expires" would be cut at "expire" and then fail the boundary check.
-    patterns.sort(key=len, reverse=True)
+    # (A stable sort by the length of the pattern as ``order`` spells it.)
+    ranked = sorted(
+        alternatives, key=lambda words: len(spelled(words, order or flavour)), reverse=True
+    )
+    patterns = [spelled(words, flavour) for words in ranked]
     return patterns[0] if len(patterns) == 1 else "(?:" + "|".join(patterns) + ")"
 
 
@@ -184,6 +221,14 @@ def _pieces(positions: list[list[list[str]]]) -> tuple[tuple[tuple[str, ...], ..
         )
         for alternatives in positions
     )
+
+
+def _starts(positions: list[list[list[str]]]) -> tuple[str, ...]:
+    """The verbatim beginnings of the first position's alternatives (see :attr:`Term.starts`)."""
+    found = tuple(
+        dict.fromkeys(_APOSTROPHES.split(words[0].rstrip("*"))[0] for words in positions[0])
+    )
+    return found if all(len(start) >= MIN_START for start in found) else ()
 
 
 def _prefilter_literals(positions: list[list[list[str]]]) -> tuple[str, ...]:
