@@ -73,14 +73,19 @@ class EntryScan:
     @property
     def present(self) -> frozenset[int]:
         """Terms that may occur: those announced by a pattern the scan saw and, for phrases,
-        with a piece of every word seen (the reference path skips this second look)."""
+        with a piece of every word and a beginning seen (the reference path skips this)."""
         if self._present is None:
             pattern_terms = self.plan.pattern_terms
             seen = self.seen
             announced = {t for p in seen if p in pattern_terms for t in pattern_terms[p]}
             if not self.reference:
-                pieces = self.plan.term_pieces
-                announced = {t for t in announced if t not in pieces or _holds(pieces[t], seen)}
+                pieces, starts = self.plan.term_pieces, self.plan.term_starts
+                announced = {
+                    t
+                    for t in announced
+                    if (t not in pieces or _holds(pieces[t], seen))
+                    and (t not in starts or any(b[0] in seen for b in starts[t]))
+                }
             self._present = frozenset(announced)
         return self._present
 
