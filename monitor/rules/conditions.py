@@ -185,7 +185,10 @@ class _Grouped(Condition):
         by_field: dict[int, list[list[Hit]]] = {}
         for index, group_hits in enumerate(per_group):
             for hit in group_hits:
-                by_field.setdefault(hit.field, [[] for _ in self.groups])[index].append(hit)
+                lists = by_field.get(hit.field)
+                if lists is None:
+                    lists = by_field[hit.field] = [[] for _ in self.groups]
+                lists[index].append(hit)
         return {f: lists for f, lists in by_field.items() if all(lists)}
 
     def _first_window(

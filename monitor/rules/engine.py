@@ -103,7 +103,8 @@ class RuleSet:
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
-        hits = Hits(scan.folded, scan.hits, scan.present)
+        present = scan.present
+        hits = Hits(scan.folded, scan.hits, present)
         matches: list[Match] = []
         # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
         deadlines: dict[tuple[str, ...], date | None] = {}
@@ -112,6 +113,8 @@ class RuleSet:
             rule_plan = plan.rules[index]
             if rule_plan is None or not rule.applies_to(entry):
                 continue
+            if any(present.isdisjoint(group) for group in rule_plan.term_requires):
+                continue  # a required term is surely absent: the rule cannot hold
             found = rule_plan.condition.evaluate(hits, rule_plan.fields)
             if found is not None:
                 matches.append(self._match(rule, entry, found, scan, deadlines))

@@ -79,13 +79,8 @@ class EntryScan:
             seen = self.seen
             announced = {t for p in seen if p in pattern_terms for t in pattern_terms[p]}
             if not self.reference:
-                pieces, starts = self.plan.term_pieces, self.plan.term_starts
-                announced = {
-                    t
-                    for t in announced
-                    if (t not in pieces or _holds(pieces[t], seen))
-                    and (t not in starts or any(b[0] in seen for b in starts[t]))
-                }
+                pieces = self.plan.term_pieces
+                announced = {t for t in announced if t not in pieces or _holds(pieces[t], seen)}
             self._present = frozenset(announced)
         return self._present
 

@@ -49,6 +49,8 @@ class RulePlan:
     condition: Condition
     fields: frozenset[int]
     requires: tuple[frozenset[int], ...]  # pattern groups: one of each must occur
+    # The same as term groups: one term of each must be present (checked once terms are known).
+    term_requires: tuple[frozenset[int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,7 @@ def build_plan(
             frozenset().union(*(term_patterns[t] for t in group)) for group in term_groups
         )
         field_ids = frozenset(fields.index(name) for name in rule.fields)
-        plans.append(RulePlan(index, rule.condition, field_ids, requires))
+        plans.append(RulePlan(index, rule.condition, field_ids, requires, tuple(term_groups)))
         if not requires:
             always.append(index)
             continue
@@ -207,12 +209,14 @@ def _compile(
                 )
                 if all(alternatives)  # a position with a short word is no filter
             )
-            if len(positions) > 1:
-                term_pieces[term_id] = positions
             if term.starts and term.literal is None:
                 term_starts[term_id] = tuple(
                     (every(start), len(start.encode("utf-8")), len(start)) for start in term.starts
                 )
+                # One more "word": without a beginning seen there is no match.
+                positions += (tuple(frozenset((p,)) for p, _, _ in term_starts[term_id]),)
+            if len(positions) > 1 or term_id in term_starts:
+                term_pieces[term_id] = positions
         term_patterns[term_id] = frozenset(found)
     database = compiler.database(expressions, flags) if expressions else None
     return database, term_patterns, term_pieces, term_starts

@@ -106,10 +106,19 @@ def is_word_char(char: str) -> bool:
 
 
 def on_boundaries(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` begins and ends on word boundaries (Unicode-aware)."""
-    if start > 0 and is_word_char(text[start]) and is_word_char(text[start - 1]):
-        return False
-    return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
+    """Whether ``text[start:end]`` begins and ends on word boundaries (Unicode-aware).
+
+    :func:`is_word_char` spelled out: this runs for every candidate hit of every entry.
+    """
+    if start > 0:
+        before, first = text[start - 1], text[start]
+        if (before.isalnum() or before == "_") and (first.isalnum() or first == "_"):
+            return False
+    if end < len(text):
+        last, after = text[end - 1], text[end]
+        if (last.isalnum() or last == "_") and (after.isalnum() or after == "_"):
+            return False
+    return True
 
 
 def compile_term(source: str) -> Term:
