@@ -79,5 +79,5 @@ def test_phrases_with_a_short_first_word_are_searched_for_in_the_whole_text() ->
     assert compile_term("Russia's withdrawal").starts == ("russia",)
     twin = compile_term("[formal, official, written, public] notice").twin
     assert twin is not None
-    assert twin.match("public notice") is not None
+    assert twin.get().match("public notice") is not None
     assert compile_term("[formal, official, written, public] notice*").twin is None

@@ -160,11 +160,13 @@ class EntryScan:
             return []
         offsets = sorted(found)
         text = self.joined
-        python = term.finder if isinstance(term.finder, re.Pattern) else term.twin
-        if python is not None:
-            return _anchored(text, python, [char for _, char in offsets])
+        if isinstance(term.finder, re.Pattern):
+            return _anchored(text, term.finder, [char for _, char in offsets])
+        if term.twin is not None:
+            return _anchored(text, term.twin.get(), [char for _, char in offsets])
         assert term.wider is not None  # every RE2 phrase has one
-        return _anchored_re2(text, self._utf8(), term.finder, term.wider, offsets, chars is None)
+        wider = term.wider.get()
+        return _anchored_re2(text, self._utf8(), term.finder, wider, offsets, chars is None)
 
     def _report_ends(self) -> dict[int, list[int]]:
         """Each pattern's report offsets (and, for text that is not ASCII, their characters)."""

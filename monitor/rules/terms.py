@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
@@ -64,6 +64,23 @@ class _Found(Protocol):
     def span(self) -> tuple[int, int]: ...
 
 
+class LazyPattern:
+    """A Python pattern compiled when first used: most terms never need theirs, and a pack's
+    load time would pay for hundreds of them (a race at worst compiles one twice)."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        """The compiled pattern."""
+        if self._compiled is None:
+            self._compiled = re.compile(self.source)
+        return self._compiled
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """A compiled term. ``literals`` (or ``regex``) feed the prefilter scan."""
@@ -83,8 +100,8 @@ class Term:
     # For an RE2 finder: a Python pattern matching wherever it does (and maybe elsewhere), to
     # rule offsets out at a fraction of the cost of a call into RE2; and, when the term has no
     # word form, its exact twin for Python (same matches, same choices among alternatives).
-    wider: re.Pattern[str] | None = None
-    twin: re.Pattern[str] | None = None
+    wider: LazyPattern | None = field(default=None, compare=False)
+    twin: LazyPattern | None = field(default=None, compare=False)
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
@@ -160,9 +177,9 @@ def _compile_phrase(source: str) -> Term:
     wider = twin = None
     if len(positions[0]) >= _RE2_MIN_ALTERNATIVES:
         finder = re2.compile(_pattern(positions, _RE2), _OPTIONS)
-        wider = re.compile(_pattern(positions, _WIDER))
+        wider = LazyPattern(_pattern(positions, _WIDER))
         if not any(w.endswith("*") for p in positions for words in p for w in words):
-            twin = re.compile(_pattern(positions, _TWIN, order=_RE2))
+            twin = LazyPattern(_pattern(positions, _TWIN, order=_RE2))
     else:
         finder = re.compile(_pattern(positions, _PYTHON))
     return Term(
