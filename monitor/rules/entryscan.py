@@ -63,7 +63,7 @@ class EntryScan:
         self.seen = {pattern for pattern, _ in self._reports}
         self.seen.add(ALWAYS)
         self._ends: dict[int, list[int]] | None = None
-        self._chars: dict[int, int] | None = None
+        self._char_ends: dict[int, list[int]] = {}
         self._starts: list[int] | None = None
         self._cache: dict[int, list[Hit]] = {}
         self._maps: dict[int, OffsetMap | None] | None = None
@@ -150,36 +150,42 @@ class EntryScan:
         self, term: Term, beginnings: tuple[tuple[int, int, int], ...]
     ) -> list[tuple[int, int]]:
         """The term's ``finditer`` spans, by anchored matches where a beginning was seen."""
-        ends = self._report_ends()
-        chars = self._chars
-        found: set[tuple[int, int]] = set()
-        for pattern, size, length in beginnings:
-            for end in ends.get(pattern, ()):
-                found.add((end - size, (end if chars is None else chars[end]) - length))
-        if not found:
-            return []
-        offsets = sorted(found)
+        ends, char_ends = self._report_ends()
         text = self.joined
-        if isinstance(term.finder, re.Pattern):
-            return _anchored(text, term.finder, [char for _, char in offsets])
-        if term.twin is not None:
-            return _anchored(text, term.twin.get(), [char for _, char in offsets])
+        python = term.finder if isinstance(term.finder, re.Pattern) else None
+        if python is None and term.twin is not None:
+            python = term.twin.get()
+        if python is not None:
+            starts = {end - length for p, _, length in beginnings for end in char_ends.get(p, ())}
+            return _anchored(text, python, sorted(starts)) if starts else []
+        # RE2 runs on UTF-8: it needs byte offsets too.
+        pairs = {
+            (end - size, char_end - length)
+            for p, size, length in beginnings
+            for end, char_end in zip(ends.get(p, ()), char_ends.get(p, ()), strict=True)
+        }
+        if not pairs:
+            return []
         assert term.wider is not None  # every RE2 phrase has one
         wider = term.wider.get()
-        return _anchored_re2(text, self._utf8(), term.finder, wider, offsets, chars is None)
+        return _anchored_re2(text, self._utf8(), term.finder, wider, sorted(pairs), self._ascii)
 
-    def _report_ends(self) -> dict[int, list[int]]:
-        """Each pattern's report offsets (and, for text that is not ASCII, their characters)."""
+    def _report_ends(self) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        """Each beginning pattern's report offsets: in the scanned bytes, and in characters."""
         if self._ends is None:
+            every = self.plan.every
             self._ends = {}
             for pattern, end in self._reports:
-                self._ends.setdefault(pattern, []).append(end)
-            if not self._ascii:
-                every = self.plan.every
-                self._chars = _char_offsets(
-                    self._utf8(), (end for pattern, end in self._reports if pattern in every)
+                if pattern in every:
+                    self._ends.setdefault(pattern, []).append(end)
+            if self._ascii:
+                self._char_ends = self._ends
+            else:
+                chars = _char_offsets(
+                    self._utf8(), (e for ends in self._ends.values() for e in ends)
                 )
-        return self._ends
+                self._char_ends = {p: [chars[e] for e in ends] for p, ends in self._ends.items()}
+        return self._ends, self._char_ends
 
     def _utf8_spans(self, term: Term) -> list[tuple[int, int]]:
         """Spans of a term matched by RE2, over the entry's text encoded once (the RE2 wrapper
