@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import feedparser
 import pytest
 
 from monitor.errors import ParseError
@@ -36,7 +37,7 @@ def _both(body: bytes, content_type: str = "") -> tuple[object, object]:
 
 @pytest.mark.skipif(CORPUS is None, reason="feedparser corpus not found at ../shared/corpus")
 def test_fast_path_matches_feedparser_on_every_corpus_document_it_accepts() -> None:
-    """Hundreds of corpus RSS documents: identical entries from both paths."""
+    """Hundreds of corpus RSS documents: identical entries from both paths (language included)."""
     assert CORPUS is not None
     accepted = 0
     differ: list[str] = []
@@ -50,6 +51,23 @@ def test_fast_path_matches_feedparser_on_every_corpus_document_it_accepts() -> N
             differ.append(str(path.relative_to(CORPUS)))
     assert accepted >= 300
     assert differ == []
+
+
+@pytest.mark.skipif(CORPUS is None, reason="feedparser corpus not found at ../shared/corpus")
+def test_fast_path_reads_the_channel_language_feedparser_reads() -> None:
+    """Every corpus document the fast path takes: the same channel language as feedparser's."""
+    assert CORPUS is not None
+    compared: dict[str, tuple[str, str]] = {}
+    for path in sorted(p for p in CORPUS.rglob("*") if p.is_file()):
+        body = path.read_bytes()
+        fast = fast_items(body)
+        if fast is None:
+            continue
+        slow = feedparser.parse(body, response_headers={}).get("feed", {}).get("language", "")
+        compared[str(path.relative_to(CORPUS))] = (fast.language, str(slow or ""))
+    with_language = {k: v for k, v in compared.items() if v[1]}
+    assert len(with_language) >= 5  # the lang/ documents: <language>, dc:language, ...
+    assert {k: v for k, v in compared.items() if v[0] != v[1]} == {}
 
 
 @pytest.mark.parametrize(
@@ -67,8 +85,21 @@ def test_fast_path_matches_feedparser_on_every_corpus_document_it_accepts() -> N
         b"<rss><channel><item><content:encoded xmlns:content='http://purl.org/rss/1.0/modules/"
         b"content/'>only content</content:encoded><guid isPermaLink='false'>k</guid>"
         b"</item></channel></rss>",
+        b"<rss><channel><language> en-GB </language><item><title>a</title></item>"
+        b"<language>fr</language></channel></rss>",
+        b"<rss xmlns:dc='http://purl.org/dc/elements/1.1/'><channel><dc:language>uk"
+        b"</dc:language><item><title>a</title></item></channel></rss>",
     ],
-    ids=["plain", "html-title", "permalink-guid", "utf8-link-dates", "cdata-content", "content"],
+    ids=[
+        "plain",
+        "html-title",
+        "permalink-guid",
+        "utf8-link-dates",
+        "cdata-content",
+        "content",
+        "channel-languages",
+        "dc-language",
+    ],
 )
 def test_fast_path_matches_feedparser_on_typical_rss(body: bytes) -> None:
     """Typical RSS shapes are taken by the fast path and give the same entries."""

@@ -185,12 +185,16 @@ def test_the_story_index_gives_stable_ids_shared_by_one_story() -> None:
 
 def test_reports_naming_each_others_step_are_one_development() -> None:
     """An ultimatum read as a deadline joins one read as a suspension when each names the other's
-    step; a report naming only its own step does not."""
+    step, or when both carry the due date; a report naming only a step the story lacks does not."""
     first = open_story("w:1", _ev(secondary=("deadline",)), title_words("US ultimatum"), T0)
     both = _ev(development="deadline", secondary=("suspension",), hours=2)
     assert choose(both, title_words("Ultimatum aus Washington"), [first], T0) is first
-    alone = _ev(development="deadline", hours=2)
-    assert choose(alone, title_words("Ultimatum aus Washington"), [first], T0) is None
+    dated = _ev(development="deadline", hours=2)
+    assert choose(dated, title_words("Ultimatum aus Washington"), [first], T0) is first
+    undated = open_story("w:2", _ev(), title_words("US suspends"), T0)
+    assert choose(dated, title_words("Ultimatum aus Washington"), [undated], T0) is None
+    other = _ev(development="violation", hours=2)
+    assert choose(other, title_words("Russia cheats"), [first], T0) is None
 
 
 NAMES = [

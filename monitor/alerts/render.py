@@ -284,6 +284,7 @@ def webhook_payload(alert: Alert, subscription: str) -> dict[str, Any]:
         "story": alert.story,
         "event": alert.event.to_dict() if alert.event is not None else None,
         "due": _due(alert) or None,
+        "language": alert.entry.language or None,
         "alert": wire_alert(alert),
     }
 

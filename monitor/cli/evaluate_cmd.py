@@ -10,6 +10,7 @@ import click
 from monitor.cli.common import config_option, settings_from
 from monitor.cli.rules_cmd import load_or_exit, rules_option
 from monitor.feeds.entry import Entry
+from monitor.feeds.language import detector_for
 from monitor.feeds.oneshot import read_entries
 from monitor.rules.engine import RuleSet
 from monitor.rules.evaluate import TAGS, LabelError, Outcome, Report, Score, evaluate, parse_labels
@@ -21,7 +22,8 @@ from monitor.rules.evaluate import TAGS, LabelError, Outcome, Report, Score, eva
     "labels_path",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON lines of labelled items (id, lang, title, summary, published, tags, deadline).",
+    help="JSON lines of labelled items (id, lang, title, summary, published, tags, deadline); "
+    "items without lang are scored under their detected language.",
 )
 @rules_option
 @click.option("--list/--no-list", "show_list", default=True, help="List misses and false alarms.")
@@ -46,7 +48,8 @@ def evaluate_command(
         raise LabelError(f"{labels_path}: not UTF-8 text ({exc.reason})") from None
     if not items:
         raise LabelError(f"{labels_path}: no labelled items")
-    report = evaluate(rule_set.match, items)
+    detect = detector_for(settings_from(config_path).fetch.language_detection)
+    report = evaluate(rule_set.match, items, detect)
     negatives = sum(1 for o in report.outcomes if not o.item.tags)
     click.echo(
         f"{len(rule_set.rules)} rules; {len(items)} labelled items from {labels_path} "
@@ -80,6 +83,9 @@ def _print_scores(report: Report) -> None:
         click.echo(
             f"  {name:<10} {len(part.outcomes):>5} {part.alerts.f1:>10.3f} {part.tag_f1:>7.3f}"
         )
+    right, checked = report.language_agreement
+    if checked:
+        click.echo(f"  language detected right: {right} of {checked}")
     right, checked = report.deadline_dates
     if checked:
         click.echo(f"  deadline dates: {right} of {checked} labelled due dates reproduced")
@@ -87,7 +93,7 @@ def _print_scores(report: Report) -> None:
 
 def _describe(outcome: Outcome) -> str:
     item = outcome.item
-    return f"    {item.id} [{item.lang}] {item.title}"
+    return f"    {item.id} [{outcome.language}] {item.title}"
 
 
 def _print_lists(report: Report) -> None:

@@ -37,6 +37,7 @@ def entry_record(
         "title": entry.title,
         "link": entry.link,
         "feed": entry.feed,
+        "language": entry.language,
         "published": entry.published.isoformat(),
         "rules": [m.rule_id for m in matches],
         "tags": list(dict.fromkeys(t for m in matches for t in m.tags)),
@@ -112,6 +113,8 @@ def _table(results: list[Result]) -> Table:
         cell = highlighted(entry.title, [s for s in spans if s.field == "title"])
         if entry.link:
             cell.append("\n" + printable(entry.link), style="dim")
+        if entry.language:
+            cell.append(f"\nlanguage {entry.language}", style="dim")
         rules = Text()
         for match in matches:
             if rules:

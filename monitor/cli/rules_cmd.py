@@ -17,6 +17,7 @@ from monitor.cli.help import HelpGroup
 from monitor.config import Settings
 from monitor.durations import parse_duration
 from monitor.errors import RuleError
+from monitor.feeds.language import detector_for
 from monitor.rules.backtest import Backtest, replay
 from monitor.rules.engine import Rule, RuleSet
 from monitor.rules.examples import ExampleResult, run_examples
@@ -230,7 +231,13 @@ async def _replay(
 ) -> Backtest:
     stream = Keys(settings.redis.prefix).entries
     async with redis_of(settings) as client:
-        return await replay(client, stream, since_ms, Backtest(rule_set, samples), limit)
+        return await replay(
+            client,
+            stream,
+            since_ms,
+            Backtest(rule_set, samples, detect=detector_for(settings.fetch.language_detection)),
+            limit,
+        )
 
 
 def _rule_tallies(result: Backtest) -> list[dict[str, Any]]:

@@ -74,6 +74,7 @@ def document() -> dict[str, Any]:
                         "summary": {"type": "string"},
                         "link": {"type": "string"},
                         "feed": {"type": "string"},
+                        "language": {"type": "string"},
                         "published": {"type": "string", "format": "date-time"},
                         "severity": {"type": "string"},
                         "channels": {"type": "array", "items": {"type": "string"}},

@@ -109,6 +109,14 @@ def same_development(event: Event, story: Story) -> bool:
     tags = {event.development, *event.secondary}
     if event.development in story.tags and story.development in tags:
         return True  # each report names the other's step too: one step, read two ways
+    if "deadline" in pair and "deadline" in set(story.tags) & tags:
+        # A report led by the due date of a step is a report of that step: "60 days to comply"
+        # and "US gives Russia 60 days to return to compliance" are one story.
+        return True
+    if "deadline" in pair:
+        dated_side = story.tags if story.development == "deadline" else tags
+        if (pair - {"deadline"}) <= set(dated_side):
+            return True  # "the US is pulling out, in six months" and "the US exit" are one
     return pair <= SIBLINGS and (event.development in story.tags or story.development in tags)
 
 

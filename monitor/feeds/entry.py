@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.sentences import first_sentence
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -67,6 +69,8 @@ class Entry:
             return "\n".join(self.categories)
         if name == "feed":
             return self.feed
+        if name == "lead":
+            return first_sentence(self.summary or self.content)
         value = getattr(self, name)
         return value if isinstance(value, str) else ""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import xml.parsers.expat
+from dataclasses import dataclass
 from typing import Any
 
 from feedparser.datetimes import _parse_date
@@ -36,6 +37,18 @@ _DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']
 _OK_TYPES = {"", "application/rss+xml", "application/xml", "application/rdf+xml"}
 _LINK_REF = re.compile("&([A-Za-z0-9_]+);")
 _XML_BASE = "http://www.w3.org/XML/1998/namespace base"
+# feedparser gives xml:lang (and a bare lang) to every detail below it: not reproduced here.
+_LANG_ATTRS = ("http://www.w3.org/XML/1998/namespace lang", "lang")
+_CHANNEL_LANGUAGE = {"language", "http://purl.org/dc/elements/1.1/ language"}
+
+
+@dataclass(frozen=True, slots=True)
+class FastFeed:
+    """What the fast path read: the channel's title and language, and feedparser-shaped items."""
+
+    title: str
+    items: list[dict[str, Any]]
+    language: str
 
 
 class _Unsupported(Exception):
@@ -57,8 +70,8 @@ def acceptable(body: bytes, content_type: str) -> bool:
     return found is None or found.group(1).lower() in (b"utf-8", b"utf8")
 
 
-def fast_items(body: bytes, content_type: str = "") -> tuple[str, list[dict[str, Any]]] | None:
-    """(feed title, feedparser-shaped item dicts) for plain RSS 2.0, or None to use feedparser."""
+def fast_items(body: bytes, content_type: str = "") -> FastFeed | None:
+    """The channel title, language and feedparser-shaped items of plain RSS 2.0, or None."""
     if not acceptable(body, content_type):
         return None
     reader = _Reader()
@@ -73,7 +86,7 @@ def fast_items(body: bytes, content_type: str = "") -> tuple[str, list[dict[str,
         return None
     if not reader.seen_root:
         return None
-    return reader.feed_title, reader.items
+    return FastFeed(reader.feed_title, reader.items, reader.language)
 
 
 class _Reader:
@@ -89,12 +102,14 @@ class _Reader:
         self.guid_attrs: dict[str, str] = {}
         self.buffer: list[str] | None = None
         self.feed_title = ""
+        self.language = ""
+        self.channel_field = ""
         self.seen_root = False
         self.skip_depth = 0
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         """An element opens."""
-        if _XML_BASE in attrs:
+        if _XML_BASE in attrs or any(name in attrs for name in _LANG_ATTRS):
             raise _Unsupported
         depth = len(self.stack)
         self.stack.append(name)
@@ -112,7 +127,7 @@ class _Reader:
         elif depth == 3 and self.item is not None:
             self._item_child(name, attrs)
         elif depth == 3 and self.buffer is not None:
-            raise _Unsupported  # markup inside the channel title
+            raise _Unsupported  # markup inside the channel title or language
         elif self.item is not None:
             raise _Unsupported  # markup inside an item field
 
@@ -121,8 +136,8 @@ class _Reader:
             if attrs:
                 raise _Unsupported
             self.item, self.fields, self.order = {}, {}, []
-        elif name == "title":
-            self.buffer = []
+        elif name == "title" or name in _CHANNEL_LANGUAGE:
+            self.buffer, self.channel_field = [], name
         else:
             self.skip_depth = len(self.stack)
 
@@ -153,8 +168,12 @@ class _Reader:
             if depth == self.skip_depth:
                 self.skip_depth = 0
             return
-        if depth == 3 and name == "title" and self.item is None and self.buffer is not None:
-            self.feed_title = _finish("".join(self.buffer))
+        if depth == 3 and self.item is None and self.buffer is not None:
+            value = _finish("".join(self.buffer))
+            if self.channel_field == "title":
+                self.feed_title = value
+            else:
+                self.language = value  # feedparser keeps the last one too
             self.buffer = None
         elif depth == 3 and name == "item" and self.item is not None:
             self.items.append(_item_dict(self.fields, self.order, self.guid_attrs))

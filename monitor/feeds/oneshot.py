@@ -19,6 +19,7 @@ from monitor.errors import ParseError, PermanentFetchError
 from monitor.feeds.discover import FeedLink, feed_links, html_media_type, looks_like_html
 from monitor.feeds.entry import Entry
 from monitor.feeds.fetch import Fetcher, read_file_capped
+from monitor.feeds.language import detector_for
 from monitor.feeds.parse import parse_feed
 
 
@@ -35,6 +36,7 @@ async def read_entries(
         now=datetime.now(UTC),
         max_items=fetch.max_items,
         content_type=content_type,
+        detect=detector_for(fetch.language_detection),
     )
     return list(parsed.entries)
 

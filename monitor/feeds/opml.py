@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from monitor.config import FeedSettings
 from monitor.errors import FeedListError
+from monitor.feeds.language import normalise_language
 from monitor.feeds.netpolicy import AddressPolicy
 from monitor.feeds.text import safe_link
 
@@ -185,7 +186,7 @@ class _Outlines(ContentHandler):
                 title=" ".join((get("title") or label).split())[:200],
                 html_url=get("htmlUrl"),
                 tags=tuple(dict.fromkeys(tags)),
-                language=get("language")[:35],
+                language=normalise_language(get("language")),  # junk would break the config
                 name=get("name", NAMESPACE),
                 interval=get("interval", NAMESPACE),
                 enabled=enabled,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from monitor.errors import ParseError
 from monitor.feeds.discover import not_a_feed_message
 from monitor.feeds.entry import Entry
 from monitor.feeds.fastparse import fast_items
+from monitor.feeds.language import detection_text, first_language, normalise_language
 from monitor.feeds.text import html_to_text, one_line, plain_text, safe_link
 
 _PROLOG_BYTES = 65536
@@ -57,8 +58,15 @@ def parse_feed(
     content_type: str = "",
     trust_guid: bool = True,
     slow_only: bool = False,
+    language: str = "",
+    detect: Callable[[str], str] | None = None,
 ) -> ParsedFeed:
-    """Parse a feed document into normalised entries (document order, at most ``max_items``)."""
+    """Parse a feed document into normalised entries (document order, at most ``max_items``).
+
+    An entry's language is the first of: ``language`` (the feed's configuration: the operator
+    knows best), the entry's own (``dc:language``, ``xml:lang`` of its title, summary or
+    content), the channel's (``<language>``, the root's ``xml:lang``), ``detect`` of its text.
+    """
     if not isinstance(body, bytes):
         raise TypeError("parse_feed takes the body as bytes")
     if not body.strip():
@@ -66,9 +74,10 @@ def parse_feed(
     refuse_internal_subset(body)
     fast = None if slow_only else fast_items(body, content_type)
     if fast is not None:
-        feed_title, raws, bozo = fast[0], fast[1][:max_items], False
+        feed_title, raws, channel_language = fast.title, fast.items[:max_items], fast.language
+        bozo = False
     else:
-        feed_title, raws, bozo = _feedparser_items(body, content_type, feed_url)
+        feed_title, raws, bozo, channel_language = _feedparser_items(body, content_type, feed_url)
         raws = raws[:max_items]
     guids = [str(raw.get("id", "") or "") for raw in raws]
     shared = _guid_shared(guids, raws)
@@ -80,6 +89,8 @@ def parse_feed(
             now=now,
             feed_tags=tuple(feed_tags),
             trust_guid=trust_guid and not shared,
+            languages=(language, channel_language),
+            detect=detect,
         )
         for raw in raws
     )
@@ -87,7 +98,9 @@ def parse_feed(
     return ParsedFeed(title=title, entries=entries, bozo=bozo, shared_guid=shared)
 
 
-def _feedparser_items(body: bytes, content_type: str, feed_url: str) -> tuple[str, list[Any], bool]:
+def _feedparser_items(
+    body: bytes, content_type: str, feed_url: str
+) -> tuple[str, list[Any], bool, str]:
     headers = {"content-type": content_type} if content_type else {}
     try:
         # No sanitizer: every field is reduced to text by html_to_text, which drops scripts,
@@ -103,8 +116,10 @@ def _feedparser_items(body: bytes, content_type: str, feed_url: str) -> tuple[st
         if problem is not None:
             why += f"; {type(problem).__name__}"
         raise ParseError(not_a_feed_message(body, feed_url, content_type, why))
-    feed_title = _field_text(parsed.get("feed", {}), "title")
-    return feed_title, list(parsed.entries), bool(parsed.get("bozo"))
+    channel = parsed.get("feed", {})
+    feed_title = _field_text(channel, "title")
+    channel_language = str(channel.get("language", "") or "")
+    return feed_title, list(parsed.entries), bool(parsed.get("bozo")), channel_language
 
 
 def refuse_internal_subset(body: bytes) -> None:
@@ -155,6 +170,8 @@ def _entry(
     now: datetime,
     feed_tags: tuple[str, ...],
     trust_guid: bool,
+    languages: tuple[str, str],
+    detect: Callable[[str], str] | None,
 ) -> Entry:
     title = one_line(_field_text(raw, "title"))
     summary = _field_text(raw, "summary")
@@ -185,7 +202,28 @@ def _entry(
         published=_published(raw, now),
         fetched_at=now,
         feed_tags=feed_tags,
+        language=_language(raw, languages, detect, (title, summary, content)),
     )
+
+
+def _language(
+    raw: Any,
+    languages: tuple[str, str],
+    detect: Callable[[str], str] | None,
+    texts: tuple[str, str, str],
+) -> str:
+    configured, channel = languages
+    own = [raw.get("language")]
+    own.extend((raw.get(f"{name}_detail") or {}).get("language") for name in ("title", "summary"))
+    own.extend(part.get("language") for part in raw.get("content", ()) or ())
+    # feedparser hands the root's xml:lang down to every detail: a detail that says something
+    # else is the entry's own word, and wins.
+    channel = normalise_language(channel)
+    distinct = (tag for tag in own if normalise_language(tag) != channel)
+    found = first_language((configured, *distinct, channel))
+    if not found and detect is not None:
+        found = detect(detection_text(*texts))
+    return found
 
 
 def _absolute(link: str, feed_url: str) -> str:

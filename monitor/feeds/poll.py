@@ -161,6 +161,7 @@ class FeedPoller:
             content_type=result.content_type,
             trust_guid=not state.guid_shared,
             language=feed.language,
+            language_detection=self.settings.fetch.language_detection,
         )
         cut = cut_items(result.body)
         if cut is not None:

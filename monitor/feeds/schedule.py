@@ -63,6 +63,7 @@ class FeedScheduler:
             fetch.parse_workers,
             timeout=fetch.parse_timeout,
             memory_bytes=fetch.parse_memory_mb * 1024 * 1024,
+            language_detection=fetch.language_detection,
         )
         self.feeds = {f.name: f for f in settings.feeds if f.enabled}
         self.poller = FeedPoller(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import multiprocessing
 import os
 import resource
@@ -26,6 +25,7 @@ from datetime import datetime
 import structlog
 
 from monitor.errors import ParseError
+from monitor.feeds.language import DetectionMode, detector_for
 from monitor.feeds.parse import ParsedFeed, fingerprint, parse_feed
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,7 @@ class ParseJob:
     content_type: str = ""
     trust_guid: bool = True
     language: str = ""
+    language_detection: DetectionMode = "fast"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +66,6 @@ def batch_job(job: ParseJob) -> ParsedBatch:
     """Parse one job and serialise its entries for publishing."""
     parsed = run_job(job)
     entries = reversed(parsed.entries)  # feeds list newest first; publish in order of age
-    if job.language:
-        entries = (dataclasses.replace(e, language=job.language) for e in entries)
     records = tuple((e.id, fingerprint(e), e.to_json()) for e in entries)
     return ParsedBatch(parsed.title, parsed.shared_guid, records)
 
@@ -82,14 +81,18 @@ def run_job(job: ParseJob) -> ParsedFeed:
         feed_tags=job.feed_tags,
         content_type=job.content_type,
         trust_guid=job.trust_guid,
+        language=job.language,
+        detect=detector_for(job.language_detection),
     )
 
 
-def _init_worker(memory_bytes: int, owner: int) -> None:
+def _init_worker(memory_bytes: int, owner: int, language_detection: DetectionMode) -> None:
     # Ctrl-C reaches the whole process group; the daemon decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # Built before any job, so its models are not charged to the first document's CPU limit.
+    detector_for(language_detection)
     threading.Thread(target=_exit_with_owner, args=(owner,), daemon=True).start()
 
 
@@ -128,10 +131,18 @@ def _limited_job(job: ParseJob, cpu_seconds: int, batch: bool) -> ParsedFeed | P
 class ParsePool:
     """A small pool of limited parser processes, replaced when a worker dies."""
 
-    def __init__(self, workers: int, *, timeout: float, memory_bytes: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        *,
+        timeout: float,
+        memory_bytes: int,
+        language_detection: DetectionMode = "fast",
+    ) -> None:
         self.workers = workers
         self.timeout = timeout
         self.memory_bytes = memory_bytes
+        self.language_detection = language_detection
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
 
@@ -142,7 +153,7 @@ class ParsePool:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(self.memory_bytes, os.getpid()),
+                initargs=(self.memory_bytes, os.getpid(), self.language_detection),
             )
             self._generation += 1
         return self._executor, self._generation

@@ -24,6 +24,7 @@ class Source:
     link: str
     published: str
     alert_id: str
+    language: str = ""  # records stored before languages were carried have none
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready dict."""
@@ -33,6 +34,7 @@ class Source:
             "link": self.link,
             "published": self.published,
             "alert_id": self.alert_id,
+            "language": self.language,
         }
 
 
@@ -85,6 +87,7 @@ class StoryRecord:
             "summary": first.entry.summary,
             "link": first.entry.link,
             "feed": first.entry.feed,
+            "language": first.entry.language,
             "published": first.entry.published.isoformat(),
             "severity": self.severity.label,
             "channels": list(self.channels),
@@ -126,7 +129,8 @@ def story_of(alert: Alert) -> str:
 
 def _source(alert: Alert) -> Source:
     entry = alert.entry
-    return Source(entry.feed, entry.title, entry.link, entry.published.isoformat(), alert.id)
+    published = entry.published.isoformat()
+    return Source(entry.feed, entry.title, entry.link, published, alert.id, entry.language)
 
 
 def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:

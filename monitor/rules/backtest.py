@@ -3,13 +3,15 @@
 Counts what each rule matches and, as the engine would publish them, the alerts per channel: one
 per entry and channel, a story held back while its rule's realert window (counted in stream time)
 is still open. Entries are replayed in order of publication and grouped into stories as the
-daemon groups them (:mod:`monitor.events`).
+daemon groups them (:mod:`monitor.events`). Entries stored before languages were detected (an
+empty ``language``) are given the detected one, when a detector is given, so rules scoped by
+language see what the daemon's parse workers would give them now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -18,6 +20,7 @@ from monitor.errors import StoreError
 from monitor.events.replay import Grouper
 from monitor.events.stories import by_publication
 from monitor.feeds.entry import Entry
+from monitor.feeds.language import detection_text
 from monitor.rules.combine import by_channel
 from monitor.rules.engine import RuleSet
 from monitor.rules.match import Match
@@ -48,6 +51,7 @@ class Backtest:
     throttled: int = 0  # matches held back by their rule's realert window
     _windows: dict[tuple[str, str], float] = field(default_factory=dict)  # (rule, key) -> opened
     grouper: Grouper | None = None  # made on first use, from the rule set's canonical ids
+    detect: Callable[[str], str] | None = None  # language of entries stored without one
 
     @property
     def stories(self) -> int:
@@ -92,11 +96,18 @@ class Backtest:
         entries: list[tuple[Entry, float]] = []
         for stream_id, payload in rows:
             try:
-                entries.append((Entry.from_json(payload), parse_id(stream_id)[0] / 1000))
+                entry = Entry.from_json(payload)
+                entries.append((self._with_language(entry), parse_id(stream_id)[0] / 1000))
             except (ValueError, TypeError, KeyError):
                 self.unreadable += 1
         for entry, at in by_publication(entries, lambda pair: pair[0].published):
             self.add(entry, at=at)
+
+    def _with_language(self, entry: Entry) -> Entry:
+        if entry.language or self.detect is None:
+            return entry
+        text = detection_text(entry.title, entry.summary, entry.content)
+        return replace(entry, language=self.detect(text))
 
 
 async def replay(

@@ -11,10 +11,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.errors import RuleError
-from monitor.rules.conditions import AllOf, AnyOf, Condition, Near, NoneOf, SameSentence, TermLeaf
+from monitor.rules.conditions import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Guarded,
+    Near,
+    NoneOf,
+    SameSentence,
+    Scoped,
+    TermLeaf,
+)
 from monitor.rules.engine import Rule, RuleSet
+from monitor.rules.guards import Guard
 from monitor.rules.scan import DatabaseCompiler
-from monitor.rules.schema import ExampleModel, FileModel, RuleModel
+from monitor.rules.schema import FIELDS, ExampleModel, FileModel, RuleModel
 from monitor.rules.terms import Term, TermError, compile_term
 from monitor.rules.vocabulary import (
     Canonical,
@@ -224,6 +235,13 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
     condition = _condition(ctx, source, (*path, "match"), model.match, 0)
     if condition is None or len(ctx.errors) > errors_before:
         return None
+    fields: tuple[str, ...] = tuple(dict.fromkeys(model.fields))
+    extra = sorted(scoped_fields(condition) - set(fields))
+    if extra:  # scanned for the ``in:`` conditions only; the rest reads the rule's own fields
+        condition = Scoped(condition, frozenset(fields))
+        fields = (*fields, *extra)
+    if model.guards:
+        condition = Guarded(condition, tuple(Guard(g) for g in dict.fromkeys(model.guards)))
     examples = model.examples
     return Rule(
         id=model.id,
@@ -233,9 +251,12 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
         channels=model.channels,
         tags=model.tags,
         enabled=model.enabled,
-        fields=tuple(dict.fromkeys(model.fields)),
+        fields=fields,
+        secondary=model.secondary,
+        due=model.due,
         feeds=model.feeds,
         feed_tags=model.feed_tags,
+        languages=tuple(dict.fromkeys(model.languages)),
         condition=condition,
         realert_seconds=model.realert.window if model.realert else 0.0,
         realert_key=model.realert.key if model.realert else "story",
@@ -270,6 +291,8 @@ def _condition(
     if not isinstance(raw, dict):
         return _leaf(ctx, source, path, raw)
     keys = set(raw)
+    if "in" in keys:
+        return _scoped(ctx, source, path, raw, depth)
     unknown = sorted(keys - set(_LOGIC_KEYS))
     if unknown:
         ctx.error(
@@ -314,6 +337,43 @@ def _logic(
         return None
     kept = tuple(c for c in children if c is not None)
     return {"all": AllOf, "any": AnyOf, "none": NoneOf}[key](kept)
+
+
+def _scoped(
+    ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any], depth: int
+) -> Condition | None:
+    """``{in: [title, lead], match: <condition>}``: the condition over those fields only."""
+    names = raw.get("in")
+    if set(raw) != {"in", "match"} or not isinstance(names, list) or not names:
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: expected 'in' (a list of fields) and 'match' (a condition), "
+            "nothing else",
+        )
+        return None
+    for i, name in enumerate(names):
+        if name not in FIELDS:
+            ctx.error(
+                source,
+                (*path, "in", i),
+                f"{_where((*path, 'in', i))}: unknown field {name!r} "
+                f"(expected one of {', '.join(FIELDS)})",
+            )
+            return None
+    child = _condition(ctx, source, (*path, "match"), raw["match"], depth + 1)
+    return Scoped(child, frozenset(names)) if child is not None else None
+
+
+def scoped_fields(condition: Condition) -> set[str]:
+    """Every field an ``in:`` inside ``condition`` names (the rule must scan them too)."""
+    if isinstance(condition, Scoped):
+        return set(condition.names) | scoped_fields(condition.child)
+    if isinstance(condition, Guarded):
+        return scoped_fields(condition.child)
+    if isinstance(condition, AllOf | AnyOf | NoneOf):
+        return set().union(*(scoped_fields(c) for c in condition.children))
+    return set()
 
 
 def _near(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> Condition | None:

@@ -7,15 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from monitor.rules.guards import Guard, guarded_spans, inside
+from monitor.sentences import lead_end, sentence_ends
+
 _WORD = re.compile(r"\w+")
-# A sentence ends at . ! ? … (and CJK stops) followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*\s+|\n+")
-_ABBREVIATION = re.compile(
-    r"(?:^|\W)(?:\w|mr|mrs|ms|dr|st|no|vs|etc|gen|sen|rep|gov|jan|feb|mar|apr|jun|jul|aug|sep|"
-    r"sept|oct|nov|dec|approx|art|para|cf|e\.g|i\.e|sr|sra|mme|nr|bzw|z\.b|ca)\.$"
-    # initialisms of doubled letters: "EE.UU." (Spanish for U.S.), "FF.AA."
-    r"|(?:^|\W)(?:\w{1,2}\.){2,}$"
-)
 
 
 class Hit(NamedTuple):
@@ -39,12 +34,24 @@ class Hits:
         texts: Sequence[str],
         lookup: Callable[[int], list[Hit]],
         present: frozenset[int] = frozenset(),
+        names: Sequence[str] = (),
+        year: int | None = None,
     ) -> None:
         self.texts = texts
         self.lookup = lookup
         self.present = present
         # Rules ask about the same vocabularies over the same fields again and again.
         self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
+        self.names = names  # the field name of each text, for ``in:`` conditions
+        self.year = year  # the entry's year of publication, for the background guard
+
+    def unguarded(self) -> Hits:
+        """Every hit, guarded clauses included (what ``none`` exclusions look at)."""
+        return self
+
+    def fields_named(self, names: frozenset[str]) -> frozenset[int]:
+        """The indices of the texts of the named fields."""
+        return frozenset(i for i, name in enumerate(self.names) if name in names)
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
         """Hits of any of ``terms`` inside ``fields`` (computed once: do not change the list)."""
@@ -74,12 +81,7 @@ class Hits:
 
         Abbreviations such as "U.S." or "Dr." do not end a sentence.
         """
-        text = self.texts[field]
-        for m in _SENTENCE_END.finditer(text, start, end):
-            dot = m.start()
-            if not (m.group()[0] == "." and _ABBREVIATION.search(text, max(0, dot - 8), dot + 1)):
-                return True
-        return False
+        return next(sentence_ends(self.texts[field], start, end), None) is not None
 
 
 Result = list[Hit] | None
@@ -157,7 +159,12 @@ class NoneOf(_Composite):
     """No child holds; contributes no hits."""
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """An empty hit list when no child holds, else ``None``."""
+        """An empty hit list when no child holds, else ``None``.
+
+        Exclusions read the whole text: a guard keeps a clause from reporting a development,
+        not from ruling the entry out ("vows to quit the pact if Tories return to power").
+        """
+        hits = hits.unguarded()
         for child in self.children:
             if child.evaluate(hits, fields) is not None:
                 return None
@@ -255,6 +262,111 @@ class SameSentence(_Grouped):
         return self._first_window(hits, fields, fits)
 
 
+class _LeadHits(Hits):
+    """The hits in the headline and the opening sentence, where news reports what happens now."""
+
+    def __init__(self, inner: Hits) -> None:
+        super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
+        self._inner = inner
+        self._ends: dict[int, int] = {}
+        summary = names_index(inner.names, "summary")
+        self._body = summary
+        if summary is None or not inner.texts[summary].strip():
+            self._body = names_index(inner.names, "content")
+
+    def unguarded(self) -> Hits:
+        """Every hit of the entry (exclusions read the whole text)."""
+        return self._inner.unguarded()
+
+    def _kept(self, hit: Hit) -> bool:
+        name = self.names[hit.field]
+        if name in ("summary", "content"):
+            if hit.field != self._body:
+                return False
+            if hit.field not in self._ends:
+                self._ends[hit.field] = lead_end(self.texts[hit.field])
+            return hit.end <= self._ends[hit.field]
+        return True
+
+    def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
+        """Hits of any of ``terms`` inside ``fields`` and inside the headline or lead."""
+        return [hit for hit in self._inner.of(terms, fields) if self._kept(hit)]
+
+
+def names_index(names: Sequence[str], name: str) -> int | None:
+    """The index of ``name`` in ``names``, or ``None``."""
+    return names.index(name) if name in names else None
+
+
+def in_lead(hits: Hits) -> Hits:
+    """The entry's hits in its headline and opening sentence only."""
+    return _LeadHits(hits)
+
+
+class _GuardedHits(Hits):
+    """The hits of an entry minus those inside clauses that deny or only suppose something."""
+
+    def __init__(self, inner: Hits, guards: tuple[Guard, ...], own: frozenset[int]) -> None:
+        super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
+        self._inner = inner
+        self._guards = guards
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._own: dict[int, list[tuple[int, int]]] = {}
+        for hit in inner.of(own, frozenset(range(len(inner.texts)))):
+            self._own.setdefault(hit.field, []).append((hit.start, hit.end))
+
+    def unguarded(self) -> Hits:
+        """The hits before guarding."""
+        return self._inner.unguarded()
+
+    def _guarded(self, field: int) -> list[tuple[int, int]]:
+        if field not in self._spans:
+            own = self._own.get(field, ())
+            self._spans[field] = guarded_spans(self.texts[field], self._guards, own, self.year)
+        return self._spans[field]
+
+    def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
+        """Hits of any of ``terms`` inside ``fields``, none of them in a guarded clause."""
+        return [
+            hit
+            for hit in self._inner.of(terms, fields)
+            if not inside(self._guarded(hit.field), hit.start, hit.end)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Guarded(Condition):
+    """The child condition, read only where the text neither denies nor supposes (``guards``)."""
+
+    child: Condition
+    guards: tuple[Guard, ...]
+
+    def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
+        """The child's result over the hits outside guarded clauses."""
+        own = frozenset(self.child.terms())
+        return self.child.evaluate(_GuardedHits(hits, self.guards, own), fields)
+
+    def terms(self) -> set[int]:
+        """The child's term ids."""
+        return self.child.terms()
+
+
+@dataclass(frozen=True, slots=True)
+class Scoped(Condition):
+    """The child condition over the named fields only (``in: [title, lead]``)."""
+
+    child: Condition
+    names: frozenset[str]
+
+    def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
+        """The child's result over the named fields."""
+        return self.child.evaluate(hits, hits.fields_named(self.names))
+
+    def terms(self) -> set[int]:
+        """The child's term ids."""
+        return self.child.terms()
+
+
 def requirements(condition: Condition) -> list[frozenset[int]]:
     """Groups of terms of which at least one each must occur for the condition to hold.
 
@@ -263,6 +375,8 @@ def requirements(condition: Condition) -> list[frozenset[int]]:
     """
     if isinstance(condition, TermLeaf):
         return [condition.ids]
+    if isinstance(condition, Guarded | Scoped):
+        return requirements(condition.child)
     if isinstance(condition, _Grouped):
         return list(condition.groups)
     if isinstance(condition, AllOf):

@@ -50,6 +50,7 @@ for _number, _names in enumerate(
         _MONTHS[_name] = _number
 
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+MONTH_NAMES = _MONTH_RE  # month names and abbreviations in the five languages, as a regex
 _DAY_FIRST = re.compile(
     rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?(?P<m>{_MONTH_RE})\b\.?"
     r"(?:,?\s+(?:de\s+|del\s+)?(?P<y>(?:19|20)\d\d)\b)?"
@@ -138,6 +139,29 @@ _PERIOD_AFTER_KIND = re.compile(
 )
 
 
+# A step completed now: a period beside it says how long it took ("... a year after").
+_DONE = re.compile(
+    r"\b(?:took effect|ceased to be|became (?:legally )?(?:effective|binding)|"
+    r"entered into force|came into force|formally (?:withdrew|left|ceased|exited)|"
+    r"вступил[аои]? в силу|больше не является|est entrée? en vigueur|a pris effet|"
+    r"in kraft getreten|trat (?:\S+ ){0,4}in kraft|wirksam geworden|ist seit|"
+    r"entró en vigor|se hizo efectiva|surtió efecto)"
+)
+# A step still ahead: the period beside it counts forward.
+_AHEAD = re.compile(
+    r"\b(?:will|shall|is to|are to|takes effect|to take effect|вступит|прекратит|станет|"
+    r"prendra|entrera|deviendra|wird|werden|tritt .{0,40} in kraft|se hará|será|entrará|surtirá)\b"
+)
+# "... after serving notice", "after Kyiv signed it", "after the juntas announced it": a past
+# event, not a future one ("after the UN is notified", "after the deposit").
+_PAST_ANCHOR = re.compile(
+    r"^(?:'s|’s|')?\s*(?:after|following|après|nach|después de|tras|после)\s+"
+    r"(?:(?:serving|giving|announcing|signing)\b|"
+    r"(?:(?!(?:is|are|be|been|was|were|will|has|have)\b)[^\s.,;]+\s+){0,3}"
+    r"(?!is\b|are\b|be\b|been\b)[a-z]+ed\b(?!\s+(?:by|to|on)\b))"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _Found:
     """A date mentioned in the text and where."""
@@ -219,9 +243,34 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         )
         if not is_period:
             continue
+        if _PERIOD_AFTER_FROM.match(after) and _counts_back(text, m) and not given:
+            results.append(base)  # "took effect on Friday, six months after serving notice"
+            continue
         anchor = _anchor(text, m, after, base, dates, given=bool(given))
         results.append(_add(anchor, _NUMBER_WORDS.get(m["n"]) or int(m["n"]), m["u"]))
     return results
+
+
+def _counts_back(text: str, m: re.Match[str]) -> bool:
+    """Whether "<period> after ..." says how long ago something began, not when it falls due.
+
+    "entered into force on Sunday, six months after the 30th state ratified it", "formally
+    ceased to be a party, two years after giving notice": the step happens now.
+    """
+    start = max(_last_end(_SENTENCE_END, text, m.start()), 0)
+    stop = _SENTENCE_END.search(text, m.end())
+    sentence = text[start : stop.start() if stop else len(text)]
+    following = text[m.end("u") : m.end("u") + 60]
+    if _AHEAD.search(sentence):
+        return False  # "will take effect one year after the depositary received it"
+    return bool(_DONE.search(sentence) or _PAST_ANCHOR.match(following))
+
+
+def _last_end(pattern: re.Pattern[str], text: str, before: int) -> int:
+    end = 0
+    for found in pattern.finditer(text, 0, before):
+        end = found.end()
+    return end
 
 
 def _anchor(

@@ -13,7 +13,7 @@ from dataclasses import InitVar, dataclass, field
 from datetime import date
 
 from monitor.feeds.entry import Entry
-from monitor.rules.conditions import Condition, Hit, Hits
+from monitor.rules.conditions import Condition, Hit, Hits, in_lead
 from monitor.rules.deadline import extract_deadline
 from monitor.rules.entryscan import EntryScan
 from monitor.rules.match import Match, Severity, Span
@@ -42,16 +42,24 @@ class Rule:
     fields: tuple[str, ...] = ("title", "summary", "content")
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
+    # Entries of unknown language ("") are never excluded: a failed detection must not silence.
+    languages: tuple[str, ...] = ()
     realert_seconds: float = 0.0
     realert_key: str = "story"
+    # "lead": a match only below the opening sentence is dropped when another rule's is up top
+    secondary: str = "anywhere"
+    # "future": a stated due date must lie after publication (else the step happens now)
+    due: str = "any"
     examples_match: tuple[ExampleModel, ...] = ()
     examples_no_match: tuple[ExampleModel, ...] = ()
     file: str = ""
     line: int = 0
 
     def applies_to(self, entry: Entry) -> bool:
-        """Whether the rule's feed scoping admits the entry."""
+        """Whether the rule's feed and language scoping admits the entry."""
         if self.feeds and entry.feed not in self.feeds:
+            return False
+        if self.languages and entry.language and entry.language not in self.languages:
             return False
         return not self.feed_tags or not set(self.feed_tags).isdisjoint(entry.feed_tags)
 
@@ -103,9 +111,22 @@ class RuleSet:
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
-        present = scan.present
-        hits = Hits(scan.folded, scan.hits, present)
-        matches: list[Match] = []
+        hits = Hits(scan.folded, scan.hits, scan.present, plan.fields, entry.published.year)
+        matches = self._matches(entry, candidates, hits, scan)
+        if len(matches) > 1:
+            return self._reported_now(matches, hits)
+        return [m for _, m in matches]
+
+    def _matches(
+        self,
+        entry: Entry,
+        candidates: list[int],
+        hits: Hits,
+        scan: EntryScan,
+    ) -> list[tuple[int, Match]]:
+        plan = self.plan
+        present = hits.present
+        matches: list[tuple[int, Match]] = []
         # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
         deadlines: dict[tuple[str, ...], date | None] = {}
         for index in candidates:
@@ -117,8 +138,32 @@ class RuleSet:
                 continue  # a required term is surely absent: the rule cannot hold
             found = rule_plan.condition.evaluate(hits, rule_plan.fields)
             if found is not None:
-                matches.append(self._match(rule, entry, found, scan, deadlines))
+                match = self._match(rule, entry, found, scan, deadlines)
+                if (
+                    rule.due == "future"
+                    and match.deadline
+                    and match.deadline <= entry.published.date()
+                ):
+                    continue  # "took effect on Friday, six months after notice": not a deadline
+                matches.append((index, match))
         return matches
+
+    def _reported_now(self, matches: list[tuple[int, Match]], hits: Hits) -> list[Match]:
+        """Drop ``secondary: lead`` matches found only below the lead when others are in it.
+
+        News reports today's development in the headline and the opening sentence; a
+        development met only further down, beside one reported up top, is background ("Moscow,
+        which suspended the treaty in 2007, ...").
+        """
+        lead = in_lead(hits)
+        up_top = set()
+        for index, _ in matches:
+            plan = self.plan.rules[index]
+            if plan is not None and plan.condition.evaluate(lead, plan.fields) is not None:
+                up_top.add(index)
+        if not up_top:
+            return [m for _, m in matches]
+        return [m for i, m in matches if i in up_top or self.rules[i].secondary != "lead"]
 
     def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
         """Where the terms of one enabled rule occur in the entry, whether or not it matched."""

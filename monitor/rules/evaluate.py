@@ -4,6 +4,10 @@ A labelled item is one JSON object per line: ``id``, ``lang``, ``title``, ``summ
 ``published`` (ISO 8601), ``tags`` (a subset of :data:`TAGS`; none means "must not alert") and
 ``deadline`` (``YYYY-MM-DD`` or null). An item counts as alerted when any rule matches it, and
 as carrying a tag when a matching rule carries that tag.
+
+Given a language detector, every item's language is detected as the daemon would: an item
+without ``lang`` is scored (and its rules scoped) under the detected language, and the report
+tells how often detection agreed with the labels.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from monitor.errors import MonitorError
 from monitor.feeds.entry import Entry
+from monitor.feeds.language import detection_text, normalise_language
 from monitor.rules.match import Match
 
 TAGS: tuple[str, ...] = (
@@ -26,6 +31,9 @@ TAGS: tuple[str, ...] = (
     "violation",
     "talks",
 )
+# Developments outside the six that still deserve an alert: labelled and alerted on, not scored
+# as tags (undoing a ratification is neither a ratification nor a withdrawal).
+OTHER_DEVELOPMENTS: tuple[str, ...] = ("revocation",)
 
 
 class LabelError(MonitorError):
@@ -44,8 +52,8 @@ class LabelledItem:
     tags: frozenset[str]
     deadline: date | None = None
 
-    def to_entry(self) -> Entry:
-        """The entry the rules see for this item."""
+    def to_entry(self, language: str | None = None) -> Entry:
+        """The entry the rules see for this item (in ``language``, default its label's)."""
         return Entry(
             id=f"labels:{self.id}",
             feed="labels",
@@ -56,7 +64,7 @@ class LabelledItem:
             summary=self.summary,
             published=self.published,
             fetched_at=self.published,
-            language=self.lang,
+            language=normalise_language(self.lang if language is None else language),
         )
 
 
@@ -101,6 +109,12 @@ class Outcome:
     rule_ids: tuple[str, ...]
     tags: frozenset[str]
     deadline: date | None
+    detected: str | None = None  # None: no detector was given
+
+    @property
+    def language(self) -> str:
+        """The language the item is scored under: its label's, else the detected one."""
+        return self.item.lang or self.detected or "und"
 
     @property
     def alerted(self) -> bool:
@@ -143,16 +157,16 @@ class Report:
         """Languages of the items, most frequent first."""
         counts: dict[str, int] = {}
         for outcome in self.outcomes:
-            counts[outcome.item.lang] = counts.get(outcome.item.lang, 0) + 1
+            counts[outcome.language] = counts.get(outcome.language, 0) + 1
         return tuple(sorted(counts, key=lambda lang: (-counts[lang], lang)))
 
     def only(self, lang: str) -> Report:
         """The report restricted to the items of one language."""
-        return Report(tuple(o for o in self.outcomes if o.item.lang == lang))
+        return Report(tuple(o for o in self.outcomes if o.language == lang))
 
     def except_lang(self, lang: str) -> Report:
         """The report over every item not in ``lang``."""
-        return Report(tuple(o for o in self.outcomes if o.item.lang != lang))
+        return Report(tuple(o for o in self.outcomes if o.language != lang))
 
     @property
     def misses(self) -> tuple[Outcome, ...]:
@@ -172,6 +186,13 @@ class Report:
         )
 
     @property
+    def language_agreement(self) -> tuple[int, int]:
+        """(right, checked): labelled items whose detected language is the label's."""
+        checked = [o for o in self.outcomes if o.item.lang and o.detected is not None]
+        right = sum(o.detected == normalise_language(o.item.lang) for o in checked)
+        return right, len(checked)
+
+    @property
     def deadline_dates(self) -> tuple[int, int]:
         """(right, checked): labelled due dates the ``deadline`` matches reproduced."""
         checked = [o for o in self.outcomes if o.item.deadline and "deadline" in o.tags]
@@ -185,18 +206,29 @@ def _score(outcomes: Iterable[Outcome], decide: Callable[[Outcome], tuple[bool, 
     return score
 
 
-def evaluate(match: Callable[[Entry], Sequence[Match]], items: Iterable[LabelledItem]) -> Report:
-    """Run every item through ``match`` (e.g. ``RuleSet.match``) and collect the outcomes."""
+def evaluate(
+    match: Callable[[Entry], Sequence[Match]],
+    items: Iterable[LabelledItem],
+    detect: Callable[[str], str] | None = None,
+) -> Report:
+    """Run every item through ``match`` (e.g. ``RuleSet.match``) and collect the outcomes.
+
+    With ``detect``, every item's language is detected; an unlabelled item takes it.
+    """
     outcomes = []
     for item in items:
-        matches = match(item.to_entry())
+        detected = None if detect is None else detect(detection_text(item.title, item.summary))
+        matches = match(item.to_entry(item.lang or detected or ""))
         due = next((m.deadline for m in matches if m.deadline is not None), None)
         outcomes.append(
             Outcome(
                 item=item,
                 rule_ids=tuple(m.rule_id for m in matches),
-                tags=frozenset(t for m in matches for t in m.tags if t in TAGS),
+                tags=frozenset(
+                    t for m in matches for t in m.tags if t in TAGS or t in OTHER_DEVELOPMENTS
+                ),
                 deadline=due,
+                detected=detected,
             )
         )
     return Report(tuple(outcomes))
@@ -236,16 +268,17 @@ def _item(data: Any) -> LabelledItem:
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise TypeError("'tags' must be a list of strings")
-    unknown = sorted(set(tags) - set(TAGS))
+    unknown = sorted(set(tags) - set(TAGS) - set(OTHER_DEVELOPMENTS))
     if unknown:
-        raise ValueError(f"unknown tag(s) {', '.join(unknown)} (allowed: {', '.join(TAGS)})")
+        allowed = ", ".join((*TAGS, *OTHER_DEVELOPMENTS))
+        raise ValueError(f"unknown tag(s) {', '.join(unknown)} (allowed: {allowed})")
     published = datetime.fromisoformat(str(data["published"]))
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
     deadline = data.get("deadline")
     return LabelledItem(
         id=str(data["id"]),
-        lang=str(data.get("lang") or "und"),
+        lang=str(data.get("lang") or ""),
         title=str(data["title"]),
         summary=str(data.get("summary") or ""),
         published=published,

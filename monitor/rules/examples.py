@@ -47,6 +47,7 @@ def example_entry(rule: Rule, example: ExampleModel, number: int) -> Entry:
         published=EXAMPLE_DATE,
         fetched_at=EXAMPLE_DATE,
         feed_tags=tags,
+        language=example.language or "",
     )
 
 

@@ -14,10 +14,13 @@ from pydantic import (
 )
 
 from monitor.config import parse_duration
+from monitor.feeds.language import normalise_language
 from monitor.rules.match import Severity
 
-FIELDS = ("title", "summary", "content", "categories", "link", "feed")
-FieldName = Literal["title", "summary", "content", "categories", "link", "feed"]
+# ``lead``: the opening sentence of the summary (of the content when there is no summary), where
+# news states its development; later sentences tend to hold background.
+FIELDS = ("title", "summary", "content", "lead", "categories", "link", "feed")
+FieldName = Literal["title", "summary", "content", "lead", "categories", "link", "feed"]
 DEFAULT_FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
@@ -31,6 +34,16 @@ def _severity(value: object) -> Severity:
     if not isinstance(value, str):
         raise ValueError("must be one of info, low, medium, high, critical")
     return Severity.parse(value)
+
+
+def _language_code(value: object) -> str:
+    code = normalise_language(value)
+    if not code:
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code (like en, ru, uk)")
+    return code
+
+
+LanguageCode = Annotated[str, BeforeValidator(_language_code)]
 
 
 def _positive_duration(value: object) -> float:
@@ -54,6 +67,7 @@ class ExampleModel(_Model):
     link: str = ""
     feed: str | None = None
     feed_tags: tuple[str, ...] | None = None
+    language: LanguageCode | None = None  # unset: unknown, which every rule admits
     _line: int = PrivateAttr(default=0)
 
     @property
@@ -96,8 +110,12 @@ class RuleModel(_Model):
     tags: tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] = ()
     enabled: bool = True
     fields: Annotated[tuple[FieldName, ...], Field(min_length=1)] = DEFAULT_FIELDS
+    guards: tuple[Literal["negation", "hypothetical", "background"], ...] = ()
+    secondary: Literal["anywhere", "lead"] = "anywhere"
+    due: Literal["any", "future"] = "any"
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
+    languages: tuple[LanguageCode, ...] = ()
     match: Any
     realert: RealertModel | None = None
     examples: ExamplesModel | None = None

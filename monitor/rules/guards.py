@@ -1,0 +1,204 @@
+"""Guards: the parts of a text that deny or only suppose something, in five languages. Pure.
+
+A rule with ``guards: [negation, hypothetical]`` ignores every hit inside a guarded clause, so
+"Russia is not withdrawing from the treaty", "if Washington were to leave the pact", "urges Tokyo
+to quit" or "о выходе из договора речи не идёт" do not report a withdrawal. A clause runs between
+sentence ends, commas, colons, semicolons, dashes and contrasting conjunctions ("but", "mais",
+"но", "aber", "pero" ...); so "Russia suspends New START but is not withdrawing from it" still
+reports the suspension.
+
+A cue guards the rest of its clause, from the cue on: in English, Russian, French and Spanish the
+negation and the modal come before the verb they govern. German puts "nicht" and "kein" after the
+finite verb ("Russland verlässt den Vertrag nicht"), and some denials come after what they deny
+("о выходе ... речи не идёт", "il n'est pas question de ..."): those cues guard their whole
+clause. A cue that lies inside a hit of the rule's own terms is part of a term ("will not extend",
+"no longer bound", "не продлит"), not a guard, and is ignored.
+
+Text is case-folded (as the rules engine sees it); offsets are offsets into it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from monitor.rules.deadline import MONTH_NAMES
+from monitor.sentences import sentence_ends
+
+
+class Guard(StrEnum):
+    """What a guard keeps a rule from reading as reported fact."""
+
+    NEGATION = "negation"
+    HYPOTHETICAL = "hypothetical"
+    BACKGROUND = "background"
+
+
+def _words(*words: str) -> str:
+    """An alternation of words (``*`` = any further letters) on Unicode word boundaries."""
+    spelled = [re.escape(w).replace(r"\*", r"\w*").replace(r"\ ", r"\s+") for w in words]
+    return r"(?<!\w)(?:" + "|".join(spelled) + r")(?!\w)"
+
+
+_DATA = "data/guards.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class _Cues:
+    """The compiled cues of one guard."""
+
+    forward: re.Pattern[str] | None
+    clause: re.Pattern[str] | None
+    not_a_cue: re.Pattern[str] | None
+    sentence_initial: re.Pattern[str] | None = None
+    next_two_words: re.Pattern[str] | None = None
+
+
+def _pattern(by_language: dict[str, list[str]] | None) -> re.Pattern[str] | None:
+    table = by_language or {}
+    words = [w for language in sorted(table) for w in table[language]]
+    return re.compile(_words(*words)) if words else None
+
+
+@cache
+def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
+    raw = yaml.safe_load(resources.files("monitor.rules").joinpath(_DATA).read_text("utf-8"))
+    cues = {
+        guard: _Cues(
+            _pattern(raw[guard.value].get("forward")),
+            _pattern(raw[guard.value].get("clause")),
+            _pattern(raw[guard.value].get("not_a_cue")),
+            _pattern(raw[guard.value].get("sentence_initial")),
+            _pattern(raw[guard.value].get("next_two_words")),
+        )
+        for guard in Guard
+    }
+    # "won't", "isn't" (a negation glued to its verb) and French elision ("n'est", "n'a").
+    glued = r"(?<=\w)n['’]t(?!\w)|(?<!\w)n['’](?=\w)"
+    negation = cues[Guard.NEGATION]
+    assert negation.forward is not None
+    # German "kein ... mehr" / "nicht ... mehr" is "no longer": an exit, not a denial.
+    no_longer = r"(?<!\w)(?:kein\w*|nicht)\s+(?:\S+\s+){0,5}mehr(?!\w)"
+    assert negation.not_a_cue is not None
+    cues[Guard.NEGATION] = _Cues(
+        re.compile(f"{negation.forward.pattern}|{glued}"),
+        negation.clause,
+        re.compile(f"{negation.not_a_cue.pattern}|{no_longer}"),
+        negation.sentence_initial,
+        negation.next_two_words,
+    )
+    breaks = re.compile(
+        r"[,;:()\[\]«»\"“”]|\s[—–-]\s|\x00|\n|" + _pattern(raw["clause_breaks"]).pattern  # type: ignore[union-attr]
+    )
+    return cues, breaks
+
+
+Span = tuple[int, int]
+
+
+# "in 2007", "в 2016 году", "en 2023", "im Jahr 2007", "since 2002": a year, when it is before
+# the entry's own, dates a step told as background.
+_DATED = re.compile(
+    r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|depuis|im|im jahr|seit|desde|en el año|"
+    rf"{MONTH_NAMES}|(?:{MONTH_NAMES})\s+\d{{1,2}},)\s+(?:de\s+)?(?P<year>(?:19|20)\d\d)(?!\d)"
+)
+
+
+def guarded_spans(
+    text: str, guards: Iterable[Guard], own: Sequence[Span] = (), year: int | None = None
+) -> list[Span]:
+    """The spans of ``text`` a rule with ``guards`` must not read as fact, in text order.
+
+    ``own`` are the spans of the rule's own term hits: a cue inside one of them is part of the
+    term and guards nothing.
+    """
+    table, clause_break = _cues()
+    spans: list[Span] = []
+    words: list[Span] = []  # cues that guard the next two words only
+    dated: list[Span] = []  # "in 2007": guards the few words before it
+    cues: list[tuple[int, int, bool]] = []  # (start, end, whole clause)
+    ignored = list(own)
+    for guard in guards:
+        compiled = table[guard]
+        for pattern, whole in ((compiled.forward, False), (compiled.clause, True)):
+            if pattern is not None:
+                cues.extend((m.start(), m.end(), whole) for m in pattern.finditer(text))
+        if compiled.not_a_cue is not None:
+            ignored.extend((m.start(), m.end()) for m in compiled.not_a_cue.finditer(text))
+        if compiled.sentence_initial is not None:
+            spans.extend(_whole_sentences(text, compiled.sentence_initial))
+        if compiled.next_two_words is not None:
+            words.extend(m.span() for m in compiled.next_two_words.finditer(text))
+        if guard is Guard.BACKGROUND and year is not None:
+            dated.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
+    spans.extend(
+        _next_words(text, start, end, 2)
+        for start, end in words
+        if not any(s <= start and end <= e for s, e in ignored)
+    )
+    cues = [c for c in cues if not any(s <= c[0] and c[1] <= e for s, e in ignored)]
+    if not cues and not dated:
+        return _merged(spans)
+    breaks = sorted(
+        [*sentence_ends(text), *((m.start(), m.end()) for m in clause_break.finditer(text))]
+    )
+    for start, end in dated:
+        # "which Russia suspended in 2007": the verb a date modifies stands just before it, so
+        # the date guards the six words before it (within its clause), not the whole sentence
+        # ("le retrait ... de l'accord de Vienne conclu en 2015" is today's withdrawal).
+        clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
+        before = [m.start() for m in _WORD.finditer(text, clause_start, start)][-_DATED_REACH:]
+        spans.append((before[0] if before else start, end))
+    for start, end, whole in sorted(cues):
+        clause_start = max((b_end for b_start, b_end in breaks if b_end <= start), default=0)
+        clause_end = min((b_start for b_start, _ in breaks if b_start >= end), default=len(text))
+        spans.append((clause_start if whole else start, clause_end))
+    return _merged(spans)
+
+
+_WORD = re.compile(r"\w+")
+_DATED_REACH = 6  # words before a date that it dates
+
+
+def _next_words(text: str, start: int, end: int, count: int) -> Span:
+    """From a cue to the end of the ``count`` words after it."""
+    stop = end
+    for found in _WORD.finditer(text, end):
+        stop = found.end()
+        count -= 1
+        if count == 0:
+            break
+    return (start, stop)
+
+
+def _whole_sentences(text: str, opener: re.Pattern[str]) -> list[Span]:
+    """The sentences that open with ``opener`` ("If elected, she would leave the pact.")."""
+    found: list[Span] = []
+    starts = [0, *(end for _, end in sentence_ends(text))]
+    for i, start in enumerate(starts):
+        begin = start + len(text[start:]) - len(text[start:].lstrip())
+        if opener.match(text, begin):
+            stop = starts[i + 1] if i + 1 < len(starts) else len(text)
+            found.append((begin, stop))
+    return found
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def inside(spans: Sequence[Span], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` lies within one of ``spans`` (sorted, disjoint)."""
+    return any(s <= start and end <= e for s, e in spans)

@@ -1,0 +1,208 @@
+"""What a text reports as happening now: guards, ``in:`` fields, the lead, secondary and due.
+
+Issue 14: a tag is given only for a development the text reports as happening now, not for one
+it denies, supposes, demands, or mentions as background further down.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.feeds.entry import Entry
+from monitor.rules.engine import RuleSet
+from monitor.rules.guards import Guard, guarded_spans
+from monitor.rules.loader import load_rule_set
+from monitor.sentences import first_sentence
+from tests.rules_helpers import entry, one_rule, only
+
+WITHDRAWAL = "{same_sentence: [[treaty, договор*, traité, Vertrag, tratado], [withdraw*, leav*, выход*, выйд*, quitt*, retir*, austret*, verlässt, tritt, aus, salir]]}"  # noqa: E501
+
+GUARDED = [
+    # (title, reported as fact?)
+    ("Russia withdraws from the treaty", True),
+    ("Russia is not withdrawing from the treaty", False),
+    ("Russia won't leave the treaty, Lavrov says", False),
+    ("Russia suspends the pact but is not leaving the treaty", False),
+    ("Moscow has no plans to leave the treaty", False),
+    ("Kremlin denies it will leave the treaty", False),
+    ("Tokyo could leave the treaty, analysts say", False),
+    ("If elected, she would leave the treaty", False),
+    ("Senators urge Washington to leave the treaty", False),
+    ("The treaty, which Moscow never ratified, is one Washington will leave", True),
+    ("Россия не выходит из договора", False),
+    ("Песков: о выходе из договора речи не идёт", False),
+    ("Россия выходит из договора", True),
+    ("Paris ne va pas quitter le traité", False),
+    ("Il n'est pas question de quitter le traité", False),
+    ("Paris va quitter le traité", True),
+    ("Deutschland verlässt den Vertrag nicht", False),
+    ("Deutschland verlässt den Vertrag", True),
+    ("Wenn Berlin aus dem Vertrag austreten würde", False),
+    ("El Gobierno niega salir del tratado", False),
+    ("El Gobierno podría salir del tratado", False),
+    ("México va a salir del tratado", True),
+]
+
+
+@pytest.mark.parametrize(("title", "fact"), GUARDED)
+def test_guards_keep_denials_and_suppositions_from_matching_in_five_languages(
+    tmp_path: Path, title: str, fact: bool
+) -> None:
+    """``guards: [negation, hypothetical]`` ignores hits in clauses that deny or suppose."""
+    rule_set = one_rule(tmp_path, WITHDRAWAL, extra="guards: [negation, hypothetical]\n")
+    assert (only(rule_set.match(entry(title=title))) is not None) is fact
+    (tmp_path / "plain").mkdir()
+    unguarded = one_rule(tmp_path / "plain", WITHDRAWAL)
+    assert only(unguarded.match(entry(title=title))) is not None  # the guard made the difference
+
+
+def test_a_negation_inside_a_term_is_part_of_the_term(tmp_path: Path) -> None:
+    """ "will not extend" and "no longer bound" are what the rule looks for, not denials."""
+    match = "{same_sentence: [treaty, [will not extend, no longer bound, не продлит]]}"
+    rule_set = one_rule(tmp_path, match, extra="guards: [negation]\n")
+    for title in (
+        "Russia will not extend the treaty",
+        "Russia is no longer bound by the treaty",
+        "Россия не продлит treaty",
+    ):
+        assert only(rule_set.match(entry(title=title))) is not None, title
+
+
+def test_exclusions_read_guarded_clauses_too(tmp_path: Path) -> None:
+    """``none`` still sees a hit a guard hides: the pledge is ruled out, not turned into news."""
+    rule_set = one_rule(
+        tmp_path,
+        "{all: [treaty, quit*], none: [return to power]}",
+        extra="guards: [hypothetical]\n",
+    )
+    title = "Leader vows to quit the treaty if the party can return to power"
+    assert only(rule_set.match(entry(title=title))) is None
+
+
+def test_guarded_spans_run_from_the_cue_to_the_end_of_its_clause() -> None:
+    """The clause ends at a comma, a conjunction or the sentence end."""
+    text = "russia suspends the pact but is not leaving it, officials said. it will leave."
+    spans = guarded_spans(text, [Guard.NEGATION])
+    assert [text[a:b] for a, b in spans] == ["not leaving it"]
+
+
+def test_in_reads_a_condition_in_the_named_fields_only(tmp_path: Path) -> None:
+    """``in: [title, lead]``: talks in the headline or opening sentence, the treaty anywhere."""
+    rule_set = one_rule(tmp_path, "{all: [treaty, {in: [title, lead], match: talks}]}")
+    up_top = entry(title="Talks open in Geneva", summary="Envoys met. The treaty is at stake.")
+    assert only(rule_set.match(up_top)) is not None
+    lead = entry(title="Envoys meet", summary="Talks opened today. The treaty is at stake.")
+    assert only(rule_set.match(lead)) is not None
+    below = entry(title="Treaty signed", summary="It was signed today. It took years of talks.")
+    assert only(rule_set.match(below)) is None
+
+
+def test_in_names_only_known_fields(tmp_path: Path) -> None:
+    """A misspelt field is a rule-file error naming it."""
+    with pytest.raises(Exception, match="unknown field 'leed'"):
+        one_rule(tmp_path, "{in: [title, leed], match: talks}")
+
+
+def test_the_lead_is_the_opening_sentence() -> None:
+    """Abbreviations do not end it; a summary with no full stop is cut at a word."""
+    assert first_sentence("The U.S. left on Friday. It said so.") == "The U.S. left on Friday."
+    assert first_sentence("  Short one  ") == "Short one"
+    assert len(first_sentence("word " * 200)) <= 400
+    item = Entry(id="a", feed="f", feed_url="", guid="g", title="t", link="", content="A. B c.")
+    assert item.field_text("lead") == "A. B c."  # "A." is an initial, not a sentence end
+
+
+def _pack(directory: Path, rules: str) -> RuleSet:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "r.yaml").write_text("version: 1\nrules:\n" + textwrap.dedent(rules))
+    return load_rule_set([directory])
+
+
+_TWO_RULES = """\
+  - id: withdrawal
+    title: W
+    severity: high
+    channels: [t]
+    tags: [withdrawal]
+    secondary: lead
+    match: {same_sentence: [treaty, [withdraw*, withdrew]]}
+  - id: suspension
+    title: S
+    severity: high
+    channels: [t]
+    tags: [suspension]
+    secondary: lead
+    match: {same_sentence: [treaty, [suspend*]]}
+"""
+
+
+def test_a_development_only_below_the_lead_is_background_beside_one_up_top(
+    tmp_path: Path,
+) -> None:
+    """``secondary: lead`` drops it when another rule is reported in the headline or lead."""
+    rule_set = _pack(tmp_path, _TWO_RULES)
+    background = entry(
+        title="Russia withdraws from the treaty",
+        summary="Moscow said so on Monday. It had suspended the treaty in 2007.",
+    )
+    assert [m.rule_id for m in rule_set.match(background)] == ["withdrawal"]
+    both = entry(title="Russia suspends the treaty and withdraws from the treaty")
+    assert [m.rule_id for m in rule_set.match(both)] == ["withdrawal", "suspension"]
+    only_below = entry(title="Moscow moves", summary="It said so. It suspends the treaty.")
+    assert [m.rule_id for m in rule_set.match(only_below)] == ["suspension"]
+
+
+def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
+    """``due: future``: "took effect on Friday, six months after notice" is no deadline."""
+    rule_set = _pack(
+        tmp_path,
+        """\
+          - id: deadline
+            title: D
+            severity: high
+            channels: [t]
+            tags: [deadline]
+            due: future
+            match: {all: [treaty, {any: [months after, in six months]}]}
+        """,
+    )
+    published = datetime(2019, 8, 2, 12, tzinfo=UTC)
+    done = entry(title="The US withdrew from the treaty on Friday, six months after serving notice")
+    ahead = entry(title="The US will leave the treaty in six months")
+    assert rule_set.match(_at(done, published)) == []
+    (match,) = rule_set.match(_at(ahead, published))
+    assert match.deadline is not None
+    assert match.deadline.isoformat() == "2020-02-02"
+
+
+def _at(item: Entry, published: datetime) -> Entry:
+    return Entry(**{**item.to_dict(), "published": published, "fetched_at": published})
+
+
+BACKGROUND = [
+    # (summary, published year, reported as fact?)
+    ("Russia suspends its participation in the treaty.", 2023, True),
+    ("Russia suspended its participation in the treaty in 2007.", 2023, False),
+    ("Russia suspends its participation in the treaty in 2023.", 2023, True),
+    ("Россия приостановила участие в договоре ещё в 2007 году.", 2023, False),
+    ("Moscow had already suspended the treaty.", 2023, False),
+    ("Moskau hatte den Vertrag bereits ausgesetzt.", 2023, False),
+    ("La Russie avait déjà suspendu le traité.", 2023, False),
+    ("Rusia suspendió el tratado el año pasado.", 2023, False),
+    ("Officials said Russia had suspended the treaty.", 2023, True),  # reported speech: today
+]
+
+
+@pytest.mark.parametrize(("summary", "year", "fact"), BACKGROUND)
+def test_the_background_guard_ignores_steps_dated_before_the_entry(
+    tmp_path: Path, summary: str, year: int, fact: bool
+) -> None:
+    """ "in 2007", "already", "last year", "ещё в", "bereits", "déjà": history, not news."""
+    match = "{same_sentence: [[treaty, договор*, Vertrag, traité, tratado], [suspen*, приостанов*, ausgesetzt, suspendu, suspendió]]}"  # noqa: E501
+    rule_set = one_rule(tmp_path, match, extra="guards: [background]\n")
+    item = _at(entry(summary=summary), datetime(year, 6, 1, tzinfo=UTC))
+    assert (only(rule_set.match(item)) is not None) is fact
