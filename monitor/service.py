@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -78,9 +79,8 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
     if "engine" in roles:
         # Invalid rules at start are a hard error: there is no last good set yet. An empty
         # directory is not: the watcher picks up the files a user adds while it runs.
-        cache = settings.resolve(settings.state_dir) / "rules-cache"
         rules = CurrentRules(
-            load_rule_set(settings.rules_dirs(), allow_empty=True, cache_dir=cache)
+            load_rule_set(settings.rules_dirs(), allow_empty=True, cache_dir=_rules_cache(settings))
         )
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
         if not rules.rule_set.rules:
@@ -290,7 +290,13 @@ def _rule_watcher(
         on_recover=on_recover,
         on_compiling=on_compiling,
         current=rules.rule_set,
+        cache_dir=_rules_cache(settings),
     )
+
+
+def _rules_cache(settings: Settings) -> Path:
+    """Where the engine keeps compiled scans, at start and on every reload."""
+    return settings.resolve(settings.state_dir) / "rules-cache"
 
 
 async def _reload(watcher: RuleWatcher) -> None:

@@ -316,3 +316,22 @@ async def test_compiling_and_dropping_rule_sets_leaves_no_memory_behind(tmp_path
     grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
     # python-hyperscan leaks one small Scratch object (40 B) per database; ~2,000 ids were 55 KB.
     assert grown < 1024, after.compare_to(before, "lineno")[:5]
+
+
+async def test_a_reload_keeps_its_compiled_scan_in_the_cache_directory(tmp_path: Path) -> None:
+    """With ``cache_dir`` (the daemon passes its rules-cache) a reload stores and rereads scans."""
+    rules, cache = tmp_path / "rules", tmp_path / "cache"
+    write(rules, VALID.format(term="treaty"))
+    recorder = Recorder()
+    watcher = RuleWatcher([rules], recorder.on_reload, recorder.on_error, cache_dir=cache)
+    first = await watcher.reload()
+    assert first is not None
+    stored = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.hsdb")}
+    assert stored
+    write(rules, VALID.format(term="accord"))
+    await watcher.reload()
+    write(rules, VALID.format(term="treaty"))
+    again = await watcher.reload()
+    assert again is not None
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.hsdb")}.items() >= stored.items()
+    assert [m.rule_id for m in again.match(entry(title="a treaty"))] == ["r"]

@@ -40,6 +40,8 @@ class Hits:
         self.texts = texts
         self.lookup = lookup
         self.present = present
+        # Rules ask about the same vocabularies over the same fields again and again.
+        self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
 
@@ -52,13 +54,16 @@ class Hits:
         return frozenset(i for i, name in enumerate(self.names) if name in names)
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
-        """Hits of any of ``terms`` inside ``fields``."""
-        found: list[Hit] = []
-        # Only terms the scan may have seen: a vocabulary can hold hundreds of terms.
-        for term in sorted(self.present.intersection(terms)):
-            for hit in self.lookup(term):
-                if hit.field in fields:
-                    found.append(hit)
+        """Hits of any of ``terms`` inside ``fields`` (computed once: do not change the list)."""
+        key = (terms, fields)
+        found = self._of.get(key)
+        if found is None:
+            found = []
+            lookup = self.lookup
+            # Only terms the scan may have seen: a vocabulary can hold hundreds of terms.
+            for term in sorted(self.present.intersection(terms)):
+                found.extend(hit for hit in lookup(term) if hit.field in fields)
+            self._of[key] = found
         return found
 
     def words_between(self, field: int, start: int, end: int, limit: int) -> int:
@@ -178,13 +183,19 @@ class _Grouped(Condition):
 
     def _candidates(self, hits: Hits, fields: frozenset[int]) -> dict[int, list[list[Hit]]] | None:
         """Per field, the hits of each group; ``None`` if some group has no hit at all."""
-        per_group = [hits.of(group, fields) for group in self.groups]
-        if not all(per_group):
-            return None
+        per_group = []
+        for group in self.groups:
+            group_hits = hits.of(group, fields)
+            if not group_hits:
+                return None  # the other groups' hits are not needed
+            per_group.append(group_hits)
         by_field: dict[int, list[list[Hit]]] = {}
         for index, group_hits in enumerate(per_group):
             for hit in group_hits:
-                by_field.setdefault(hit.field, [[] for _ in self.groups])[index].append(hit)
+                lists = by_field.get(hit.field)
+                if lists is None:
+                    lists = by_field[hit.field] = [[] for _ in self.groups]
+                lists[index].append(hit)
         return {f: lists for f, lists in by_field.items() if all(lists)}
 
     def _first_window(

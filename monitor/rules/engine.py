@@ -15,8 +15,9 @@ from datetime import date
 from monitor.feeds.entry import Entry
 from monitor.rules.conditions import Condition, Hit, Hits, in_lead
 from monitor.rules.deadline import extract_deadline
+from monitor.rules.entryscan import EntryScan
 from monitor.rules.match import Match, Severity, Span
-from monitor.rules.scan import DatabaseCompiler, EntryScan, Plan, RuleShape, build_plan
+from monitor.rules.scan import DatabaseCompiler, Plan, RuleShape, build_plan
 from monitor.rules.schema import ExampleModel
 from monitor.rules.terms import Term
 from monitor.rules.throttle import throttle_key
@@ -124,6 +125,7 @@ class RuleSet:
         scan: EntryScan,
     ) -> list[tuple[int, Match]]:
         plan = self.plan
+        present = hits.present
         matches: list[tuple[int, Match]] = []
         # Rules over the same fields share one due date (treaty-deadline and its urgent twin).
         deadlines: dict[tuple[str, ...], date | None] = {}
@@ -132,6 +134,8 @@ class RuleSet:
             rule_plan = plan.rules[index]
             if rule_plan is None or not rule.applies_to(entry):
                 continue
+            if any(present.isdisjoint(group) for group in rule_plan.term_requires):
+                continue  # a required term is surely absent: the rule cannot hold
             found = rule_plan.condition.evaluate(hits, rule_plan.fields)
             if found is not None:
                 match = self._match(rule, entry, found, scan, deadlines)

@@ -34,7 +34,8 @@ class RuleWatcher:
     ``on_error`` receives the errors of an invalid set, and the caller keeps its old set;
     ``on_recover`` is called when a valid set follows a failed one but has the running version
     (the files were put back): the reload error no longer holds. ``on_compiling`` is told when a
-    compile starts (``True``) and ends (``False``).
+    compile starts (``True``) and ends (``False``). With ``cache_dir`` compiled scans are kept
+    there, as at start (a reload back to an earlier set then reads it instead of compiling).
     """
 
     def __init__(
@@ -47,8 +48,10 @@ class RuleWatcher:
         on_compiling: Callable[[bool], None] = lambda _busy: None,
         current: RuleSet | None = None,
         debounce_ms: int = 200,
+        cache_dir: Path | None = None,
     ) -> None:
         self.dirs = tuple(dirs)
+        self.cache_dir = cache_dir
         self.on_reload = on_reload
         self.on_error = on_error
         self.on_recover = on_recover
@@ -77,7 +80,7 @@ class RuleWatcher:
             started = time.perf_counter()
             try:
                 with _cycle_collector_paused():
-                    loaded = await asyncio.to_thread(_load, self.dirs)
+                    loaded = await asyncio.to_thread(_load, self.dirs, self.cache_dir)
             finally:
                 self.on_compiling(False)
             applied = self._apply(loaded, time.perf_counter() - started)
@@ -157,9 +160,9 @@ def _malloc_trim() -> None:
         trim(0)
 
 
-def _load(dirs: Sequence[Path]) -> RuleSet | RuleSetError:
+def _load(dirs: Sequence[Path], cache_dir: Path | None) -> RuleSet | RuleSetError:
     try:
-        return load_rule_set(dirs, allow_empty=True)
+        return load_rule_set(dirs, allow_empty=True, cache_dir=cache_dir)
     except RuleSetError as exc:
         # Only the message travels back: the traceback would keep the parsed files alive.
         return exc.with_traceback(None)

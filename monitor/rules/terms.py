@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
@@ -39,8 +39,20 @@ _PYTHON = _Flavour(SEPARATOR, r"\w*")
 _RE2 = _Flavour(r"[\s\p{Z}\x{85}\-\x{2010}-\x{2014}]+", r"[\p{L}\p{N}_]*")
 _TOKENS = re.compile(r"\[[^\[\]]*\]|\{[^{}]*\}|[^\s\[\]{}]+")
 _LEMMA_TERM = "lemma:"
-_MIN_PREFIX = 2
 _SHORT_LITERAL = 3  # literals shorter than this are poor filters (as in the scan's word pieces)
+# Python's re accepting at least every RE2-flavoured match: its \s holds RE2's \s, \p{Z} and
+# \x85, and no letter or digit is a space or a dash. A cheap first look before RE2 is asked.
+_WIDER = _Flavour(SEPARATOR, r"[^\s\-\u2010-\u2014]*")
+# RE2's separator spelled for Python's re, character for character: RE2's \s is [\t\n\f\r ],
+# \p{Z} is Zs, Zl and Zp (a test compares the two over every code point). Word forms have no
+# such twin: RE2 and Python disagree on which characters are letters of recent Unicode versions.
+RE2_SEPARATOR_TWIN = (
+    r"[\t\n\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\-\u2010-\u2014]+"
+)
+_TWIN = _Flavour(RE2_SEPARATOR_TWIN, "")
+_MIN_PREFIX = 2
+# Shorter beginnings ("to", "a") occur everywhere: finding them would cost more than it saves.
+MIN_START = 3
 _RE2_MIN_ALTERNATIVES = 4
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
@@ -60,6 +72,23 @@ class _Found(Protocol):
     def span(self) -> tuple[int, int]: ...
 
 
+class LazyPattern:
+    """A Python pattern compiled when first used: most terms never need theirs, and a pack's
+    load time would pay for hundreds of them (a race at worst compiles one twice)."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        """The compiled pattern."""
+        if self._compiled is None:
+            self._compiled = re.compile(self.source)
+        return self._compiled
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """A compiled term. ``literals`` (or ``regex``) feed the prefilter scan."""
@@ -72,6 +101,15 @@ class Term:
     literal: str | None = None  # the whole term is this one literal: found by substring search
     # Per word position, per alternative, the pieces of its words every match contains verbatim.
     pieces: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    # What every match begins with verbatim: one prefix per alternative of the first word position
+    # (its first word up to any apostrophe). Empty when one is too short to be worth a scan
+    # pattern: the term's spans are then searched for over the whole text.
+    starts: tuple[str, ...] = ()
+    # For an RE2 finder: a Python pattern matching wherever it does (and maybe elsewhere), to
+    # rule offsets out at a fraction of the cost of a call into RE2; and, when the term has no
+    # word form, its exact twin for Python (same matches, same choices among alternatives).
+    wider: LazyPattern | None = field(default=None, compare=False)
+    twin: LazyPattern | None = field(default=None, compare=False)
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
@@ -93,10 +131,19 @@ def is_word_char(char: str) -> bool:
 
 
 def on_boundaries(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` begins and ends on word boundaries (Unicode-aware)."""
-    if start > 0 and is_word_char(text[start]) and is_word_char(text[start - 1]):
-        return False
-    return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
+    """Whether ``text[start:end]`` begins and ends on word boundaries (Unicode-aware).
+
+    :func:`is_word_char` spelled out: this runs for every candidate hit of every entry.
+    """
+    if start > 0:
+        before, first = text[start - 1], text[start]
+        if (before.isalnum() or before == "_") and (first.isalnum() or first == "_"):
+            return False
+    if end < len(text):
+        last, after = text[end - 1], text[end]
+        if (last.isalnum() or last == "_") and (after.isalnum() or after == "_"):
+            return False
+    return True
 
 
 def compile_term(source: str, expand: Expand = morphology.expand) -> Term:
@@ -180,8 +227,12 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
     # RE2's automaton runs that ten times faster, but its Python wrapper costs more on short
     # lists such as word forms ([serve, serves, served]), which re handles well.
     finder: _Finder
+    wider = twin = None
     if len(positions[0]) >= _RE2_MIN_ALTERNATIVES:
         finder = re2.compile(_pattern(positions, _RE2), _OPTIONS)
+        wider = LazyPattern(_pattern(positions, _WIDER))
+        if not any(w.endswith("*") for p in positions for words in p for w in words):
+            twin = LazyPattern(_pattern(positions, _TWIN, order=_RE2))
     else:
         finder = re.compile(_pattern(positions, _PYTHON))
     return Term(
@@ -192,6 +243,9 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
         checks_boundaries=True,
         literal=single if single and not single.endswith("*") else None,
         pieces=_pieces(positions),
+        starts=_starts(positions),
+        wider=wider,
+        twin=twin,
     )
 
 
@@ -208,8 +262,11 @@ def _words(text: str, source: str) -> list[str]:
     return words
 
 
-def _pattern(positions: list[list[list[str]]], flavour: _Flavour) -> str:
-    return flavour.separator.join(_position_pattern(p, flavour) for p in positions)
+def _pattern(
+    positions: list[list[list[str]]], flavour: _Flavour, order: _Flavour | None = None
+) -> str:
+    """The pattern in ``flavour``, alternatives ordered as in ``order`` (default: the same)."""
+    return flavour.separator.join(_position_pattern(p, flavour, order) for p in positions)
 
 
 def _word_pattern(word: str, flavour: _Flavour) -> str:
@@ -218,13 +275,19 @@ def _word_pattern(word: str, flavour: _Flavour) -> str:
     return _APOSTROPHES.sub(_ANY_APOSTROPHE, re.escape(stem)) + star
 
 
-def _position_pattern(alternatives: list[list[str]], flavour: _Flavour) -> str:
-    patterns = [
-        flavour.separator.join(_word_pattern(w, flavour) for w in words) for words in alternatives
-    ]
+def _position_pattern(
+    alternatives: list[list[str]], flavour: _Flavour, order: _Flavour | None = None
+) -> str:
+    def spelled(words: list[str], flavour: _Flavour) -> str:
+        return flavour.separator.join(_word_pattern(w, flavour) for w in words)
+
     # Alternation is leftmost-first and boundaries are checked after the match: with "expire"
     # before "expires", "expires" would be cut at "expire" and then fail the boundary check.
-    patterns.sort(key=len, reverse=True)
+    # (A stable sort by the length of the pattern as ``order`` spells it.)
+    ranked = sorted(
+        alternatives, key=lambda words: len(spelled(words, order or flavour)), reverse=True
+    )
+    patterns = [spelled(words, flavour) for words in ranked]
     return patterns[0] if len(patterns) == 1 else "(?:" + "|".join(patterns) + ")"
 
 
@@ -237,6 +300,14 @@ def _pieces(positions: list[list[list[str]]]) -> tuple[tuple[tuple[str, ...], ..
         )
         for alternatives in positions
     )
+
+
+def _starts(positions: list[list[list[str]]]) -> tuple[str, ...]:
+    """The verbatim beginnings of the first position's alternatives (see :attr:`Term.starts`)."""
+    found = tuple(
+        dict.fromkeys(_APOSTROPHES.split(words[0].rstrip("*"))[0] for words in positions[0])
+    )
+    return found if all(len(start) >= MIN_START for start in found) else ()
 
 
 def _prefilter_literals(positions: list[list[list[str]]]) -> tuple[str, ...]:

@@ -1,0 +1,83 @@
+"""Phrases matched only where the scan saw them begin find what a search of the whole text finds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import re2
+
+from monitor.rules.terms import RE2_SEPARATOR_TWIN, compile_term
+from tests.rules_helpers import entry, one_rule
+
+CASES = [
+    # (term, title, summary, matched texts in order: title's, then summary's)
+    ("выход из ДРСМД", "Россия: выход из ДРСМД", "", ["выход из ДРСМД"]),
+    # a Cyrillic phrase inside longer words does not match (Unicode boundaries)
+    ("выход из ДРСМД", "вывыход из ДРСМД", "выход из ДРСМДа", []),
+    ("[выход*, уход, отказ, разрыв] из ДРСМД", "о ВЫХОДЕ из ДРСМД и УХОД из ДРСМД", "", ["ВЫХОДЕ из ДРСМД", "УХОД из ДРСМД"]),  # noqa: E501
+    ("[выход*, уход, отказ, разрыв] из ДРСМД", "ОТКАЗЫ из ДРСМД", "", []),
+    # case folding that lengthens the text (ß → ss, İ → i̇) moves every later offset
+    ("[grosse, große, gross, groß] strasse", "Die GROSSE Straße, İstanbul", "İİ große STRASSE", ["GROSSE Straße", "große STRASSE"]),  # noqa: E501
+    ("[istanbul, ankara, izmir, bursa] accord", "İstanbul accord and ISTANBUL ACCORD", "", ["ISTANBUL ACCORD"]),  # noqa: E501
+    ("[i̇stanbul, ankara, izmir, bursa] accord", "İstanbul accord", "", ["İstanbul accord"]),
+    # hits at both ends of a field, and none across fields
+    ("formal notice", "formal notice", "formal notice", ["formal notice", "formal notice"]),
+    ("formal notice", "a formal", "notice", []),
+    # overlapping beginnings: the search resumes after each match, as finditer does
+    ("treaty treaty", "treaty treaty treaty treaty", "", ["treaty treaty", "treaty treaty"]),
+    ("[treaty, pact, deal, accord] treaty", "treaty treaty treaty", "", ["treaty treaty"]),
+    # the longer alternative listed first wins even where its boundary then fails
+    ("[withdrawal, withdraw*] notice", "withdrawals notice", "", ["withdrawals notice"]),
+    # separators RE2 and Python's re disagree on (vertical tab, U+001C): same as the reference
+    ("[formal, official, written, public] notice", "formal\x0bnotice", "public\x1cnotice", []),
+    ("[formal, official, written, public] notice", "formal\u2003notice", "", ["formal\u2003notice"]),  # noqa: E501
+    ("formal notice", "formal\x0bnotice", "formal\x1cnotice", ["formal\x0bnotice", "formal\x1cnotice"]),  # noqa: E501
+    # apostrophes: any of the three, and a word form after one
+    ("[russia's, moscow's, kremlin's, putin's] exit*", "Russia’s exits and PUTIN'S EXIT", "", ["Russia’s exits", "PUTIN'S EXIT"]),  # noqa: E501
+    # a lone surrogate makes the text invalid UTF-8: the whole-text search takes over
+    ("official notice", "official notice \ud800 official notice", "", ["official notice", "official notice"]),  # noqa: E501
+]  # fmt: skip
+
+
+def _quoted(term: str) -> str:
+    return "'" + term.replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize(("term", "title", "summary", "expected"), CASES)
+def test_a_phrase_found_from_its_beginnings_matches_the_whole_text_search(
+    tmp_path: Path, term: str, title: str, summary: str, expected: list[str]
+) -> None:
+    """The spans found by anchored matches are the reference path's, and the expected text."""
+    rule_set = one_rule(tmp_path, _quoted(term))
+    assert rule_set.plan.term_starts  # the phrase is found from its beginnings
+    item = entry(title=title, summary=summary)
+    fast = rule_set.match(item)
+    assert fast == rule_set.match(item, reference=True)
+    spans = [span for match in fast for span in match.spans]
+    assert [span.text for span in spans] == expected
+    for span in spans:
+        text = title if span.field == "title" else summary
+        assert text[span.start : span.end] == span.text
+
+
+def test_the_python_twin_of_the_re2_separator_matches_the_same_characters() -> None:
+    """Over every code point, RE2's separator class and its Python spelling agree."""
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    ours = re.compile(RE2_SEPARATOR_TWIN.removesuffix("+"))
+    theirs = re2.compile(r"[\s\p{Z}\x{85}\-\x{2010}-\x{2014}]")
+    assert {m.group() for m in ours.finditer(everything)} == {
+        m.group() for m in theirs.finditer(everything)
+    }
+
+
+def test_phrases_with_a_short_first_word_are_searched_for_in_the_whole_text() -> None:
+    """Two-letter first words occur everywhere: such phrases are searched for in the text."""
+    assert compile_term("[to, will] leave").starts == ()
+    assert compile_term("[serves, served] notice").starts == ("serves", "served")
+    assert compile_term("Russia's withdrawal").starts == ("russia",)
+    twin = compile_term("[formal, official, written, public] notice").twin
+    assert twin is not None
+    assert twin.get().match("public notice") is not None
+    assert compile_term("[formal, official, written, public] notice*").twin is None
