@@ -47,6 +47,7 @@ class RuleWatcher:
         on_compiling: Callable[[bool], None] = lambda _busy: None,
         current: RuleSet | None = None,
         debounce_ms: int = 200,
+        cache_dir: Path | None = None,
     ) -> None:
         self.dirs = tuple(dirs)
         self.on_reload = on_reload
@@ -56,6 +57,8 @@ class RuleWatcher:
         self.version = current.version if current is not None else None
         self.failed = False
         self.debounce_ms = debounce_ms
+        # Engine worker processes reload the set the daemon has just compiled: from its cache.
+        self.cache_dir = cache_dir
         self._lock = asyncio.Lock()
         self._waiting = 0
 
@@ -77,7 +80,7 @@ class RuleWatcher:
             started = time.perf_counter()
             try:
                 with _cycle_collector_paused():
-                    loaded = await asyncio.to_thread(_load, self.dirs)
+                    loaded = await asyncio.to_thread(_load, self.dirs, self.cache_dir)
             finally:
                 self.on_compiling(False)
             applied = self._apply(loaded, time.perf_counter() - started)
@@ -157,9 +160,9 @@ def _malloc_trim() -> None:
         trim(0)
 
 
-def _load(dirs: Sequence[Path]) -> RuleSet | RuleSetError:
+def _load(dirs: Sequence[Path], cache_dir: Path | None) -> RuleSet | RuleSetError:
     try:
-        return load_rule_set(dirs, allow_empty=True)
+        return load_rule_set(dirs, allow_empty=True, cache_dir=cache_dir)
     except RuleSetError as exc:
         # Only the message travels back: the traceback would keep the parsed files alive.
         return exc.with_traceback(None)

@@ -1,0 +1,180 @@
+"""Engine worker processes (``[engine] workers``): supervised, crash-safe, same outcome as one.
+
+Each test runs a real ``python -m monitor run --role engine`` daemon against the test Redis and
+publishes entries straight into the entries stream, as the fetcher would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from monitor.engine_workers import restart_delay, worker_count
+from monitor.events.actors import load_actors
+from monitor.events.extract import extractor_for
+from monitor.rules.loader import load_rule_set
+from monitor.streams import ENGINE_GROUP, Keys
+from tests.engine_workers_helpers import (
+    alerts,
+    drained,
+    engine_config,
+    entry,
+    outcome,
+    publish,
+    workers_of,
+)
+from tests.ops_procs import MATCHING, NOT_MATCHING, Daemon
+from tests.ops_servers import wait_for
+
+PACK = Path(__file__).resolve().parent.parent / "rules"
+
+
+@pytest.mark.parametrize(
+    ("configured", "available", "expected"),
+    [(0, 2, 2), (0, 8, 8), (0, 0, 1), (1, 8, 1), (3, 2, 3)],
+)
+def test_workers_zero_means_one_per_core_and_any_other_number_is_taken_as_given(
+    configured: int, available: int, expected: int
+) -> None:
+    """0 follows the cores the daemon may use; an explicit count is kept, even above them."""
+    assert worker_count(configured, available) == expected
+
+
+def test_a_worker_that_keeps_failing_waits_longer_each_time_up_to_a_minute() -> None:
+    """Restart delays grow with quick failures in a row and stop growing at the cap."""
+    delays = [restart_delay(n, 0.5) for n in range(1, 10)]
+    assert delays == sorted(delays)
+    assert delays[0] < 2.0
+    assert delays[-1] == pytest.approx(45.0)  # the 60 s cap, "equal jitter" at 0.5
+
+
+async def _pid_with_pending(client: aioredis.Redis, keys: Keys, workers: dict[int, dict]) -> int:
+    """A worker pid whose consumer holds unacknowledged entries right now, else 0."""
+    consumers = await client.xinfo_consumers(keys.entries, ENGINE_GROUP)
+    pending = {c["name"]: int(c["pending"]) for c in consumers}
+    for record in workers.values():
+        name = f"{record['parent']}/engine-{record['worker']}"
+        if pending.get(name):
+            return int(record["pid"])
+    return 0
+
+
+async def test_a_worker_killed_mid_burst_loses_no_entry_and_doubles_no_alert(
+    redis_url: str, redis_client: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """SIGKILL a worker holding entries: its batch is finished by its restart or the other
+    worker, every matching entry alerts once, and the daemon starts a new worker in its place."""
+    config = engine_config(tmp_path, redis_url=redis_url, prefix=keys.prefix, workers=2)
+    daemon = Daemon("engine", config, tmp_path, "engine")
+    burst = [
+        entry(n, (MATCHING if n % 2 == 0 else NOT_MATCHING).format(n=n, feed="wire"))
+        for n in range(4000)
+    ]
+    expected = {e.id for n, e in enumerate(burst) if n % 2 == 0}
+    daemon.start()
+    try:
+        await daemon.wait_ready(60)
+        assert await wait_for(lambda: _count(daemon, "treaty_monitor_engine_workers", 2), 30)
+        workers = await workers_of(redis_client, keys)
+        assert sorted(workers) == [1, 2]
+        await publish(redis_client, keys, burst)
+        killed = 0
+        for _attempt in range(200):
+            killed = await _pid_with_pending(redis_client, keys, workers)
+            if killed:
+                os.kill(killed, signal.SIGKILL)
+                break
+            await asyncio.sleep(0.01)
+        assert killed, "no worker held entries while the burst ran"
+        assert await wait_for(lambda: drained(redis_client, keys), 90, 0.1), daemon.log_tail()
+        assert await wait_for(lambda: _count(daemon, "treaty_monitor_engine_workers", 2), 30)
+        restarts = await daemon.metric("treaty_monitor_engine_worker_restarts_total")
+        after = await workers_of(redis_client, keys)
+    finally:
+        code = await daemon.astop()
+    published = (await alerts(redis_client, keys))["ops"]
+    assert code == 0
+    assert Counter(a.entry.id for a in published) == Counter(dict.fromkeys(expected, 1))
+    assert restarts == 1
+    assert killed not in {int(r["pid"]) for r in after.values()}
+    assert sorted(after) == [1, 2]
+    assert not await redis_client.hlen(keys.heartbeats)  # workers and daemon deregistered
+    for record in after.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(record["pid"]), 0)
+
+
+def _pack_titles() -> list[str]:
+    """Shipped-pack example titles whose events are pairwise distinct (treaty, development),
+    so the stories they form cannot depend on the order entries are read in."""
+    import yaml
+
+    rules = load_rule_set([PACK])
+    extractor = extractor_for(rules, load_actors())
+    chosen: dict[tuple[str | None, str], str] = {}
+    for path in sorted(PACK.glob("*.y*ml")):
+        for rule in (yaml.safe_load(path.read_text()) or {}).get("rules", []):
+            for example in (rule.get("examples") or {}).get("match", []):
+                if not isinstance(example, str):
+                    continue
+                item = entry(0, example)
+                event = extractor.event(item, rules.match(item))
+                if event is not None:
+                    chosen.setdefault((event.treaty, event.development), example)
+    return sorted(chosen.values())
+
+
+async def _run_corpus(
+    redis_url: str, client: aioredis.Redis, prefix: str, workers: int, tmp_path: Path
+) -> dict[str, object]:
+    """Every pack example reported by five outlets, through a daemon with ``workers``."""
+    keys = Keys(prefix)
+    titles = _pack_titles()
+    corpus = [
+        entry(n, title, feed=f"outlet-{outlet}", minutes=outlet * 7)
+        for outlet in range(5)
+        for n, title in enumerate(titles)
+    ]
+    directory = tmp_path / f"w{workers}"
+    directory.mkdir()
+    config = engine_config(
+        directory, redis_url=redis_url, prefix=prefix, workers=workers, rules=PACK
+    )
+    daemon = Daemon("engine", config, directory, f"engine-{workers}")
+    daemon.start()
+    try:
+        await daemon.wait_ready(60)
+        await publish(client, keys, corpus)
+        assert await wait_for(lambda: drained(client, keys), 90, 0.1), daemon.log_tail()
+        per_worker = await daemon.metric("treaty_monitor_engine_worker_entries_evaluated_total")
+    finally:
+        assert await daemon.astop() == 0
+    result = await outcome(client, keys)
+    result["per_worker"] = per_worker
+    return result
+
+
+async def test_one_and_two_workers_leave_the_same_stories_alerts_and_records_in_redis(
+    redis_url: str, redis_client: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """The same corpus through one in-process engine and through two worker processes: the
+    same stories (by members), the same alerts per channel (rule and story), the same records."""
+    one = await _run_corpus(redis_url, redis_client, f"{keys.prefix}a", 1, tmp_path)
+    two = await _run_corpus(redis_url, redis_client, f"{keys.prefix}b", 2, tmp_path)
+    assert one["alerts"], "the corpus raised no alert"
+    assert len(one["stories"]) >= len(_pack_titles())  # type: ignore[arg-type]
+    assert one["per_worker"] == 0  # in-process: no worker processes
+    assert two["per_worker"] == 5 * len(_pack_titles())
+    for part in ("stories", "alerts", "matched"):
+        assert one[part] == two[part], part
+
+
+async def _count(daemon: Daemon, name: str, value: float) -> bool:
+    return await daemon.metric(name) == value
+
