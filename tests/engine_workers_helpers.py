@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,31 +86,31 @@ async def alerts(client: aioredis.Redis, keys: Keys) -> dict[str, list[Alert]]:
     return found
 
 
-async def outcome(client: aioredis.Redis, keys: Keys) -> dict[str, Any]:
+async def outcome(
+    client: aioredis.Redis, keys: Keys, label: Callable[[str], str]
+) -> dict[str, Any]:
     """What the engine left in Redis, in terms that do not depend on which consumer read what.
 
-    Stories by their members (a story's id is its first report's, which depends on order);
-    alerts per channel by rule and story; each entry's rule record.
+    Entries are named by ``label`` (the same report from several outlets shares one): which
+    outlet's copy won a realert window, and so opened the story, depends on the order of reading;
+    how many stories and alerts there are, and of which reports, must not. Stories by the labels
+    of their members, alerts per channel by rule and story, each entry's rule record.
     """
     story_of: dict[str, str] = {}
     async for key in client.scan_iter(match=f"{keys.prefix}:story-of:*"):
         story_of[key.removeprefix(f"{keys.prefix}:story-of:")] = await client.get(key)
     members: dict[str, set[str]] = {}
     for entry_id, story in story_of.items():
-        members.setdefault(story, set()).add(entry_id)
-    block = {story: frozenset(ids) for story, ids in members.items()}
+        members.setdefault(story, set()).add(label(entry_id))
+    block = {story: tuple(sorted(ids)) for story, ids in members.items()}
     matched = {}
     async for key in client.scan_iter(match=f"{keys.prefix}:matched:*"):
         matched[key.removeprefix(f"{keys.prefix}:matched:")] = json.loads(await client.get(key))
     by_channel = {
         channel: Counter(
-            (alert.rule_id, block.get(alert.story or "", frozenset({alert.entry.id})))
+            (alert.rule_id, block.get(alert.story or "", (label(alert.entry.id),)))
             for alert in rows
         )
         for channel, rows in (await alerts(client, keys)).items()
     }
-    return {
-        "stories": sorted(sorted(ids) for ids in block.values()),
-        "alerts": by_channel,
-        "matched": matched,
-    }
+    return {"stories": Counter(block.values()), "alerts": by_channel, "matched": matched}
