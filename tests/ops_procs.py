@@ -182,13 +182,17 @@ class Daemon:
         kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
         return int(kb) * 1024
 
-    async def metric(self, name: str) -> float:
-        """Sum of every sample of one metric on this process's ``/metrics``."""
+    async def metrics_text(self) -> str:
+        """This process's ``/metrics`` exposition."""
         async with (
             aiohttp.ClientSession() as session,
             session.get(self.url + "/metrics") as response,
         ):
-            text = await response.text()
+            return await response.text()
+
+    async def metric(self, name: str) -> float:
+        """Sum of every sample of one metric on this process's ``/metrics``."""
+        text = await self.metrics_text()
         return sum(
             sample.value
             for family in text_string_to_metric_families(text)
