@@ -7,8 +7,11 @@ publishes entries straight into the entries stream, as the fetcher would.
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +19,9 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
 
+from monitor.cli.status_cmd import gather, render, report_dict
 from monitor.engine_workers import restart_delay, worker_count
 from monitor.events.actors import load_actors
 from monitor.events.extract import extractor_for
@@ -55,6 +60,30 @@ def test_a_worker_that_keeps_failing_waits_longer_each_time_up_to_a_minute() -> 
     assert delays == sorted(delays)
     assert delays[0] < 2.0
     assert delays[-1] == pytest.approx(45.0)  # the 60 s cap, "equal jitter" at 0.5
+
+
+async def test_status_lists_each_engine_worker_under_its_daemon_with_its_entry_count(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """The daemon's row says how many workers it runs; each worker's row its number and count."""
+    now = time.time()
+    daemon = {"role": "engine", "pid": 10, "host": "h", "at": now, "engine_workers": 2}
+    await redis_client.hset(keys.heartbeats, "h:10", json.dumps(daemon))
+    for number, count in ((1, 1234), (2, 56)):
+        worker = {"role": "engine", "pid": 10 + number, "host": "h", "at": now,
+                  "parent": "h:10", "worker": number, "evaluated": count}  # fmt: skip
+        await redis_client.hset(keys.heartbeats, f"h:10/engine-{number}", json.dumps(worker))
+    report = await gather(redis_client, keys, now)
+    rows = {i["name"]: i for i in report_dict(report)["instances"]}
+    assert rows["h:10"]["engine_workers"] == 2
+    assert (rows["h:10/engine-1"]["parent"], rows["h:10/engine-1"]["evaluated"]) == ("h:10", 1234)
+    assert rows["h:10/engine-2"]["worker"] == 2
+    out = io.StringIO()
+    render(report, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "2 workers" in text
+    assert "worker 1: 1,234 entries" in text
+    assert "worker 2: 56 entries" in text
 
 
 async def _pid_with_pending(client: aioredis.Redis, keys: Keys, workers: dict[int, dict]) -> int:
