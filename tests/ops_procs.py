@@ -132,8 +132,12 @@ class Daemon:
                 stdout=log, stderr=log, env=env, start_new_session=True, cwd=self.cwd,
             )  # fmt: skip
 
-    async def wait_ready(self, within: float = 30.0) -> None:
-        """Wait until ``/readyz`` answers 200; fail with the log tail otherwise."""
+    async def wait_ready(self, within: float = 60.0) -> None:
+        """Wait until ``/readyz`` answers 200; fail with the log tail otherwise.
+
+        An engine daemon is ready once its worker processes run, each a fresh interpreter
+        loading the rules: seconds more on a loaded machine.
+        """
         deadline = time.monotonic() + within
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
