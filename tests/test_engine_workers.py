@@ -142,6 +142,50 @@ async def test_a_worker_killed_mid_burst_loses_no_entry_and_doubles_no_alert(
             os.kill(int(record["pid"]), 0)
 
 
+NEW_RULE = """
+  - id: ops-treaty-of-quellin
+    title: Treaty of Quellin development
+    severity: low
+    channels: [ops]
+    match: Treaty of Quellin
+"""
+
+
+async def test_sighup_to_the_daemon_reloads_the_rules_in_every_worker(
+    redis_url: str, redis_client: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """A rule added to the files and a SIGHUP to the daemon: entries read by either worker
+    afterwards are matched by the new rule (the files are not watched here)."""
+    config = engine_config(tmp_path, redis_url=redis_url, prefix=keys.prefix, workers=2)
+    daemon = Daemon("engine", config, tmp_path, "engine")
+    daemon.start()
+    try:
+        await daemon.wait_ready()
+        assert await wait_for(lambda: _count(daemon, "treaty_monitor_engine_workers", 2), 30)
+        rule_file = tmp_path / "rules" / "ops.yaml"
+        rule_file.write_text(rule_file.read_text() + NEW_RULE)
+        assert daemon.process is not None
+        daemon.process.send_signal(signal.SIGHUP)
+        log = tmp_path / "engine.log"
+        assert await wait_for(lambda: log.read_text().count('"rules_reloaded"') >= 3, 60), (
+            daemon.log_tail()
+        )  # the daemon's own reload and each worker's
+        burst = [
+            entry(n, f"Signatories meet on the Treaty of Quellin, round {n}") for n in range(300)
+        ]
+        await publish(redis_client, keys, burst)
+        assert await wait_for(lambda: drained(redis_client, keys), 60, 0.1), daemon.log_tail()
+        name = "treaty_monitor_engine_worker_entries_evaluated_total"
+        await wait_for(lambda: _count(daemon, name, len(burst)), 10)  # the last reports
+        shares = await _per_worker(daemon, name)
+    finally:
+        assert await daemon.astop() == 0
+    published = (await alerts(redis_client, keys))["ops"]
+    assert sorted(a.entry.id for a in published) == sorted(e.id for e in burst)
+    assert {a.rule_id for a in published} == {"ops-treaty-of-quellin"}
+    assert sum(shares.values()) == len(burst), shares
+
+
 def _pack_titles() -> list[str]:
     """Shipped-pack example titles, one per named treaty.
 
