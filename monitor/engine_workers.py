@@ -149,7 +149,13 @@ class EngineWorkers:
                     if slot.process is not None and not slot.process.is_alive():
                         await self._ended(slot, now)
                     if slot.process is None and now >= slot.start_at:
-                        self._start(slot)
+                        try:
+                            self._start(slot)
+                        except OSError as exc:  # no memory or pids left: try again later
+                            slot.failures += 1
+                            slot.start_at = now + restart_delay(slot.failures, random.random())
+                            log.error("engine_worker_not_started", worker=slot.spec.number,
+                                      error=str(exc))  # fmt: skip
                 metrics.ENGINE_WORKERS.set(self.running(now))
                 await sleep_or_stop(WATCH_EVERY_SECONDS, stop)
         finally:
