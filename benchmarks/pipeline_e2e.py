@@ -8,6 +8,11 @@
    resident memory of the daemon (target < 200 MB) and of its embedded redis-server.
 
     .venv/bin/python benchmarks/pipeline_e2e.py [--feeds 200] [--items 10] [--memory-feeds 1000]
+        [--workers N] [--concurrency N] [--no-memory]
+
+``--workers`` sets ``[engine] workers`` (0: one per core, 1: the engine in the daemon's loop);
+``--concurrency`` the webhook subscription's sends in flight (``delivery.concurrency``). The
+issue-13 burst: ``--feeds 200 --items 100 --no-memory`` (20,000 entries, 10,000 alerts).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,7 +64,7 @@ def _text(example: Any) -> str:
 
 def write_config(
     directory: Path, feeds: FeedServer, names: list[str], hook: str, channels: set[str],
-    interval: float,
+    interval: float, workers: int = 0, concurrency: int = 1,
 ) -> Path:  # fmt: skip
     """All roles in one process, embedded Redis, shipped rules, one webhook on every channel."""
     sink = webhook_sink("bench", hook)
@@ -67,7 +74,8 @@ def write_config(
         f"[fetch]\ninterval = {interval}\njitter = 0.0\nconcurrency = 100\n"
         "per_host_concurrency = 100\nallow_private_networks = true",  # one server, many "hosts"
         f'[rules]\ndirs = ["{ROOT / "rules"}"]\nwatch = false',
-        "[delivery]\ngroup_window = 0",
+        f"[engine]\nworkers = {workers}",
+        f"[delivery]\ngroup_window = 0\nconcurrency = {concurrency}",
         *(f'[[feeds]]\nname = "{n}"\nurl = "{feeds.url(n)}"' for n in names),
         sink.toml,
         f'[[subscriptions]]\nname = "bench"\nchannels = {json.dumps(sorted(channels))}\n'
@@ -108,7 +116,23 @@ def redis_rss(directory: Path) -> int:
     return 0
 
 
-async def throughput(feed_count: int, per_feed: int) -> None:
+async def engine_drained(daemon: Daemon, entries: int) -> bool:
+    """The fetcher published ``entries`` new entries and the engine group has acknowledged all."""
+    if await daemon.metric("treaty_monitor_entries_total") < entries:
+        return False
+    text = await daemon.metrics_text()
+    lag = pending = -1.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("group") == "engine":
+                if sample.name == "treaty_monitor_stream_lag":
+                    lag = sample.value
+                elif sample.name == "treaty_monitor_stream_pending":
+                    pending = sample.value
+    return lag == 0 and pending == 0
+
+
+async def throughput(feed_count: int, per_feed: int, workers: int, concurrency: int) -> None:
     """Burst of new entries through the whole pipeline; entries/s and alerts/s."""
     examples, channels = shipped_examples()
     if not examples:
@@ -120,8 +144,9 @@ async def throughput(feed_count: int, per_feed: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         config = write_config(
-            directory, feeds, names, receiver.url("hook", "bench"), channels, INTERVAL
-        )
+            directory, feeds, names, receiver.url("hook", "bench"), channels, INTERVAL,
+            workers, concurrency,
+        )  # fmt: skip
         daemon = Daemon("all", config, directory, "bench")
         daemon.start()
         try:
@@ -137,15 +162,20 @@ async def throughput(feed_count: int, per_feed: int) -> None:
                         feeds.add(name, n, NEUTRAL.format(n=n))
                     n += 1
             started = time.monotonic()
+            base = await daemon.metric("treaty_monitor_entries_total")
+            await wait_for(lambda: engine_drained(daemon, int(base) + n), 300, 0.1)
+            drained = time.monotonic() - started
             done = await wait_for(
                 lambda: set(expected) <= set(receiver.accepted["hook/bench"]), 300, 0.05
             )
             elapsed = time.monotonic() - started
             seen = max(min(t for t in feeds.fetches[name] if t >= started) for name in names)
             got = len(set(expected) & set(receiver.accepted["hook/bench"]))
-            print(
-                f"burst: {n} new entries from {feed_count} feeds, {len(expected)} expected alerts"
-            )
+            print(f"burst: {n} new entries from {feed_count} feeds, {len(expected)} expected "
+                  f"alerts; [engine] workers = {workers}, delivery.concurrency = {concurrency}, "
+                  f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+            print(f"  engine drained (every entry evaluated and acknowledged) {drained:.2f} s "
+                  f"after the burst: {n / drained:.0f} entries/s")  # fmt: skip
             print(f"  every feed fetched {seen - started:.2f} s after the burst (interval "
                   f"{INTERVAL:.0f} s); all delivered: {done} ({got}/{len(expected)}) after "
                   f"{elapsed:.2f} s")  # fmt: skip
@@ -215,9 +245,13 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--items", type=int, default=10, help="new items per feed in the burst")
     parser.add_argument("--memory-feeds", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=0, help="[engine] workers (0: per core)")
+    parser.add_argument("--concurrency", type=int, default=1, help="delivery.concurrency")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     args = parser.parse_args()
-    asyncio.run(throughput(args.feeds, args.items))
-    asyncio.run(memory(args.memory_feeds))
+    asyncio.run(throughput(args.feeds, args.items, args.workers, args.concurrency))
+    if not args.no_memory:
+        asyncio.run(memory(args.memory_feeds))
 
 
 if __name__ == "__main__":

@@ -272,6 +272,14 @@ class DeliverySettings(_Section):
     subscriptions_poll: Duration = Field(default=3.0, gt=0)
 
 
+class EngineSettings(_Section):
+    """How the engine role runs inside one daemon."""
+
+    # Engine worker processes on the one consumer group: 0 = one per core the process may use,
+    # 1 = in the daemon's own event loop (no child process).
+    workers: int = Field(default=0, ge=0, le=64)
+
+
 class HistorySettings(_Section):
     """Alert history for the desk and the API: one record per story, indexed for filters."""
 
@@ -304,6 +312,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     fetch: FetchSettings = FetchSettings()
     rules: RulesSettings = RulesSettings()
+    engine: EngineSettings = EngineSettings()
     http: HttpSettings = HttpSettings()
     history: HistorySettings = HistorySettings()
     delivery: DeliverySettings = DeliverySettings()

@@ -106,6 +106,7 @@ class Engine:
         """Process entries until ``stop`` is set; in-flight batches finish first."""
         await self.consumer.ensure_group()
         log.info("engine_started", consumer=self.consumer.consumer)
+        await self._finish_own_pending(stop)
         while not stop.is_set():
             self.beat()
             try:
@@ -120,6 +121,20 @@ class Engine:
                     await self.consumer.ensure_group()
                 await sleep_or_stop(1.0, stop)
         log.info("engine_stopped")
+
+    async def _finish_own_pending(self, stop: asyncio.Event) -> None:
+        """First what this consumer name was given and did not acknowledge: a restarted engine
+        worker keeps its name, so it takes up its killed predecessor's batch at once."""
+        while not stop.is_set():
+            try:
+                messages = await self.consumer.read_own_pending(self.batch)
+                if not messages:
+                    return
+                log.info("engine_pending_resumed", messages=len(messages))
+                await handle_batch(self, messages)
+            except (RedisError, OSError) as exc:
+                log.warning("engine_redis_error", error=str(exc))
+                return  # the main loop's claim of idle messages covers them
 
     async def handle(self, message: Message) -> int:
         """Evaluate one entries-stream message, publish its alerts, acknowledge; alerts made.

@@ -69,6 +69,8 @@ class HealthState:
     instance: str = ""
     # Set while the Redis in use is configured unsafely (an evicting maxmemory-policy).
     redis_error: str | None = None
+    # Engine worker processes this daemon runs (0: the engine, if any, runs in its own loop).
+    engine_workers: int = 0
 
     def beat(self, role: str, now: float | None = None) -> None:
         """Record one loop iteration of ``role`` (monotonic clock)."""

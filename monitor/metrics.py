@@ -72,3 +72,63 @@ RULES_RELOADS = Counter(
 SIGNALS = Counter(
     "treaty_monitor_signals_total", "Signals handled by the daemon", ["signal"], registry=REGISTRY
 )
+# Engine worker processes (``[engine] workers`` > 1): the daemon serves their counters too.
+ENGINE_WORKERS = Gauge(
+    "treaty_monitor_engine_workers", "Engine worker processes of this daemon reporting now",
+    registry=REGISTRY,
+)  # fmt: skip
+ENGINE_WORKER_ENTRIES = Counter(
+    "treaty_monitor_engine_worker_entries_evaluated_total",
+    "Entries run through the rules by each engine worker process of this daemon", ["worker"],
+    registry=REGISTRY,
+)  # fmt: skip
+ENGINE_WORKER_RESTARTS = Counter(
+    "treaty_monitor_engine_worker_restarts_total", "Engine worker processes started again after "
+    "they ended", ["worker"], registry=REGISTRY,
+)  # fmt: skip
+
+# What a worker process counts and hands to its daemon: (family, sorted labels) -> value.
+CounterKey = tuple[str, tuple[tuple[str, str], ...]]
+CounterValues = dict[CounterKey, float]
+ENGINE_COUNTERS = (ENTRIES_EVALUATED, MATCHES, ALERTS_PUBLISHED, ALERTS_THROTTLED)
+
+
+def _family(counter: Counter) -> str:
+    return next(iter(counter.describe())).name
+
+
+def engine_counters() -> CounterValues:
+    """This process's engine counters, as plain values to send to another process."""
+    values: CounterValues = {}
+    for counter in ENGINE_COUNTERS:
+        for family in counter.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    values[(family.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
+
+
+def counts_since(now: CounterValues, before: CounterValues) -> CounterValues:
+    """What was counted between two reports of one process (a process new since: all of it)."""
+    if any(value < before.get(key, 0.0) for key, value in now.items()):
+        before = {}  # a counter went back: a new process
+    return {key: value - before.get(key, 0.0) for key, value in now.items()
+            if value > before.get(key, 0.0)}  # fmt: skip
+
+
+def add_counts(counts: CounterValues) -> None:
+    """Add another process's engine counts to this process's counters."""
+    by_family = {_family(counter): counter for counter in ENGINE_COUNTERS}
+    for (family, labels), value in counts.items():
+        counter = by_family.get(family)
+        if counter is None or value <= 0:
+            continue
+        if labels:
+            counter.labels(**dict(labels)).inc(value)
+        else:
+            counter.inc(value)
+
+
+def evaluated(counts: CounterValues) -> float:
+    """Entries evaluated, from a set of engine counter values."""
+    return counts.get((_family(ENTRIES_EVALUATED), ()), 0.0)

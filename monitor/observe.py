@@ -72,6 +72,12 @@ class Instance:
     pid: int | None
     host: str
     at: float | None
+    # An engine worker process: the daemon that runs it, its number and entries evaluated so far.
+    parent: str = ""
+    worker: int | None = None
+    evaluated: int | None = None
+    # A daemon running engine worker processes: how many it runs.
+    engine_workers: int | None = None
 
     def age(self, now: float) -> float | None:
         """Seconds since the last heartbeat."""
@@ -137,14 +143,21 @@ def instance_from(name: str, raw: str) -> Instance:
         data = {}
     if not isinstance(data, dict):
         data = {}
-    pid = data.get("pid")
     return Instance(
         name=name,
         role=str(data.get("role", "")),
-        pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        pid=_count(data.get("pid")),
         host=str(data.get("host", "")),
         at=parse_time(data.get("at")),
+        parent=str(data.get("parent", "")),
+        worker=_count(data.get("worker")),
+        evaluated=_count(data.get("evaluated")),
+        engine_workers=_count(data.get("engine_workers")),
     )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 async def stream_groups(client: aioredis.Redis, stream: str) -> list[GroupLag]:

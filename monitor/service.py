@@ -33,6 +33,7 @@ from monitor.config import Settings
 from monitor.configcheck import cross_check, published_channels
 from monitor.connections import check_server, redis_client, wait_reachable
 from monitor.engine import Engine
+from monitor.engine_workers import EngineWorkers, cores, worker_count
 from monitor.feeds.schedule import FeedScheduler
 from monitor.health import (
     HealthState,
@@ -201,19 +202,37 @@ async def _start_roles(
 ) -> _Running:
     running = _Running()
     if rules is not None:
-        engine = Engine(
-            client,
-            keys,
-            rules.get,
-            consumer=instance,
-            claim_idle_ms=int(settings.delivery.claim_idle * 1000),
-        )
-        engine.beat = lambda: health.beat("engine")
         await _record_rules(client, keys, rules, None)
         health.rules_version = rules.rule_set.version
         watcher = _rule_watcher(settings, client, keys, rules, health)
         running.reload = lambda: running.start_reload(watcher)
-        running.tasks.append(asyncio.create_task(engine.run(stop), name="engine"))
+        count = worker_count(settings.engine.workers, cores())
+        if count == 1:
+            engine = Engine(
+                client,
+                keys,
+                rules.get,
+                consumer=instance,
+                claim_idle_ms=int(settings.delivery.claim_idle * 1000),
+            )
+            engine.beat = lambda: health.beat("engine")
+            running.tasks.append(asyncio.create_task(engine.run(stop), name="engine"))
+        else:
+            # The daemon keeps its own copy of the set for the rule status it records; the
+            # workers load theirs and reload on the same triggers (SIGHUP is passed on).
+            workers = EngineWorkers(settings, client, keys, count=count, instance=instance,
+                                    grace=SHUTDOWN_GRACE_SECONDS - 5)  # fmt: skip
+            health.engine_workers = count
+
+            def reload_all() -> None:
+                running.start_reload(watcher)
+                workers.reload()
+
+            running.reload = reload_all
+            running.tasks.append(asyncio.create_task(workers.run(stop), name="engine_workers"))
+            running.tasks.append(
+                asyncio.create_task(beat_while(health, "engine", workers.alive, stop, every=1.0))
+            )
         if settings.rules.watch:
             running.tasks.append(asyncio.create_task(watcher.run(stop), name="rules_watch"))
         running.tasks.append(asyncio.create_task(_trim_loop(settings, client, keys, stop)))
@@ -358,7 +377,11 @@ async def _heartbeat(
 ) -> None:
     """Record this instance in Redis and pet the systemd watchdog while the loop runs."""
     interval = min(10.0, (systemd.watchdog_interval() or 20.0) / 2)
-    record = {"role": ",".join(sorted(roles)), "pid": os.getpid(), "host": socket.gethostname()}
+    record: dict[str, object] = {
+        "role": ",".join(sorted(roles)), "pid": os.getpid(), "host": socket.gethostname(),
+    }  # fmt: skip
+    if health.engine_workers:
+        record["engine_workers"] = health.engine_workers
     while not stop.is_set():
         with contextlib.suppress(Exception):
             await client.hset(keys.heartbeats, instance, json.dumps({**record, "at": time.time()}))

@@ -285,6 +285,14 @@ class GroupConsumer:
         )
         return messages_from_reply(reply)
 
+    async def read_own_pending(self, count: int = 100) -> list[Message]:
+        """Messages delivered to this consumer name and not acknowledged (a predecessor's, after
+        a restart under the same name), oldest first."""
+        reply: Any = await self.client.xreadgroup(
+            self.group, self.consumer, {self.stream: "0"}, count=count
+        )
+        return messages_from_reply(reply)
+
     async def ack(self, *ids: StreamId) -> None:
         """Acknowledge finished messages."""
         if ids:

@@ -132,8 +132,12 @@ class Daemon:
                 stdout=log, stderr=log, env=env, start_new_session=True, cwd=self.cwd,
             )  # fmt: skip
 
-    async def wait_ready(self, within: float = 30.0) -> None:
-        """Wait until ``/readyz`` answers 200; fail with the log tail otherwise."""
+    async def wait_ready(self, within: float = 60.0) -> None:
+        """Wait until ``/readyz`` answers 200; fail with the log tail otherwise.
+
+        An engine daemon is ready once its worker processes run, each a fresh interpreter
+        loading the rules: seconds more on a loaded machine.
+        """
         deadline = time.monotonic() + within
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
@@ -182,13 +186,17 @@ class Daemon:
         kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
         return int(kb) * 1024
 
-    async def metric(self, name: str) -> float:
-        """Sum of every sample of one metric on this process's ``/metrics``."""
+    async def metrics_text(self) -> str:
+        """This process's ``/metrics`` exposition."""
         async with (
             aiohttp.ClientSession() as session,
             session.get(self.url + "/metrics") as response,
         ):
-            text = await response.text()
+            return await response.text()
+
+    async def metric(self, name: str) -> float:
+        """Sum of every sample of one metric on this process's ``/metrics``."""
+        text = await self.metrics_text()
         return sum(
             sample.value
             for family in text_string_to_metric_families(text)

@@ -111,7 +111,10 @@ async def test_daemon_notifies_systemd_reloads_on_sighup_and_stops_cleanly(
         report = await status_json(config)
         instances = report["instances"]
         assert isinstance(instances, list)
-        assert [i["pid"] for i in instances] == [daemon.process.pid]  # type: ignore[union-attr]
+        # The daemon, and its engine worker processes listed under it.
+        own = [i for i in instances if "worker" not in i]
+        assert [i["pid"] for i in own] == [daemon.process.pid]  # type: ignore[union-attr]
+        assert {i["parent"] for i in instances if "worker" in i} == {own[0]["name"]}
         assert report["rules"]["ok"] is True  # type: ignore[index]
 
         (rules / "broken.yaml").write_text("version: 1\nrules:\n  - id: Bad Id\n")

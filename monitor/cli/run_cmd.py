@@ -34,6 +34,10 @@ def run(config_path: Path | None, log_format: str | None, role: tuple[str, ...])
     from monitor.service import run_daemon
 
     settings = settings_from(config_path, log_format, daemon=True)
+    if log_format:
+        # Engine worker processes configure their logging from the settings they are given.
+        log = settings.log.model_copy(update={"format": log_format})
+        settings = settings.model_copy(update={"log": log})
     roles = frozenset(ROLES) if "all" in role else frozenset(role)
 
     async def main() -> None:

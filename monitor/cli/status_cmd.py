@@ -74,6 +74,7 @@ def report_dict(report: StatusReport) -> dict[str, Any]:
                 "host": i.host,
                 "at": i.at,
                 "age_seconds": i.age(report.now),
+                **_engine_fields(i),
             }
             for i in report.instances
         ],
@@ -109,6 +110,25 @@ def report_dict(report: StatusReport) -> dict[str, Any]:
         "dead_letters": report.dead_letters,
         "last_alerts": report.last_alerts,
     }
+
+
+def _engine_fields(instance: observe.Instance) -> dict[str, Any]:
+    """Engine worker processes, and the daemons that run them, in the JSON report."""
+    if instance.worker is not None:
+        return {"parent": instance.parent, "worker": instance.worker,
+                "evaluated": instance.evaluated}  # fmt: skip
+    if instance.engine_workers is not None:
+        return {"engine_workers": instance.engine_workers}
+    return {}
+
+
+def _engine_cell(instance: observe.Instance) -> str:
+    """What the instances table says about engine workers."""
+    if instance.worker is not None:
+        return f"worker {instance.worker}: {instance.evaluated or 0:,} entries"
+    if instance.engine_workers is not None:
+        return f"{instance.engine_workers} workers"
+    return ""
 
 
 def plain(value: object, width: int = 80) -> str:
@@ -150,7 +170,7 @@ def _instances(report: StatusReport) -> Table | Text:
         last = max((i.at for i in report.instances if i.at), default=None)
         seen = f" (last heartbeat {human_time(last, report.now)})" if last else ""
         return Text(f"No daemon is running{seen}.", style="red")
-    table = _table("Instances", "instance", "role", "host", "pid", "heartbeat")
+    table = _table("Instances", "instance", "role", "host", "pid", "heartbeat", "engine")
     for inst in report.instances:
         age = inst.age(report.now)
         stale = age is None or age > STALE_INSTANCE
@@ -161,6 +181,7 @@ def _instances(report: StatusReport) -> Table | Text:
             Text(str(inst.pid or "")),
             Text(human_time(inst.at, report.now) + (" (stale)" if stale else ""),
                  style="red" if stale else ""),
+            Text(_engine_cell(inst)),
         )  # fmt: skip
     return table
 

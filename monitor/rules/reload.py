@@ -59,6 +59,8 @@ class RuleWatcher:
         self.version = current.version if current is not None else None
         self.failed = False
         self.debounce_ms = debounce_ms
+        # Engine worker processes reload the set the daemon has just compiled: from its cache.
+        self.cache_dir = cache_dir
         self._lock = asyncio.Lock()
         self._waiting = 0
 
