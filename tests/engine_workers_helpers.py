@@ -15,7 +15,7 @@ from monitor import observe
 from monitor.alerts.alert import Alert
 from monitor.feeds.entry import Entry
 from monitor.streams import ENGINE_GROUP, Keys
-from tests.ops_procs import RULE_FILE
+from tests.ops_procs import config_head, write_test_rule
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -26,13 +26,9 @@ def engine_config(
 ) -> Path:  # fmt: skip
     """An engine-only daemon: ``workers`` processes, the test rule (or ``rules``), no HTTP feeds."""
     if rules is None:
-        rules = directory / "rules"
-        rules.mkdir(parents=True, exist_ok=True)
-        (rules / "ops.yaml").write_text(RULE_FILE)
+        rules = write_test_rule(directory)
     parts = [
-        f'state_dir = "{directory / "state"}"',
-        f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"',
-        '[log]\nformat = "json"\nlevel = "info"',
+        *config_head(directory, redis_url=redis_url, prefix=prefix),
         f'[rules]\ndirs = ["{rules}"]\nwatch = false',
         f"[engine]\nworkers = {workers}",
         f"[delivery]\nclaim_idle = {claim_idle}",

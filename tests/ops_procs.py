@@ -61,6 +61,23 @@ def email_sink(name: str, port: int) -> Sink:
     )
 
 
+def write_test_rule(directory: Path) -> Path:
+    """The one test rule in ``directory/rules`` (returned)."""
+    rules = directory / "rules"
+    rules.mkdir(parents=True, exist_ok=True)
+    (rules / "ops.yaml").write_text(RULE_FILE)
+    return rules
+
+
+def config_head(directory: Path, *, redis_url: str, prefix: str) -> list[str]:
+    """The state directory, Redis and JSON log tables every test daemon's config starts with."""
+    return [
+        f'state_dir = "{directory / "state"}"',
+        f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"',
+        '[log]\nformat = "json"\nlevel = "info"',
+    ]
+
+
 def write_config(
     directory: Path,
     *,
@@ -72,13 +89,9 @@ def write_config(
     claim_idle: float = 3.0,
 ) -> Path:
     """A config for the daemon under test: local feeds, one test rule, one subscription per sink."""
-    rules = directory / "rules"
-    rules.mkdir(parents=True, exist_ok=True)
-    (rules / "ops.yaml").write_text(RULE_FILE)
+    rules = write_test_rule(directory)
     parts = [
-        f'state_dir = "{directory / "state"}"',
-        f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"',
-        '[log]\nformat = "json"\nlevel = "info"',
+        *config_head(directory, redis_url=redis_url, prefix=prefix),
         # Short fetch and parse deadlines keep the lease of a poll in progress short, which is
         # how long a feed waits after its fetcher was killed mid-poll. Every feed is on the one
         # test server, standing in for many hosts: no per-host limit below the global one.

@@ -72,3 +72,15 @@ def only(matches: list[Match]) -> Match | None:
     """The single match of a one-rule set, or ``None``."""
     assert len(matches) <= 1
     return matches[0] if matches else None
+
+
+def assert_matches_exactly(rule_set: RuleSet, text: str, expected: str | None) -> None:
+    """The one-rule set matches a title ``text`` on exactly ``expected`` (``None``: no match)."""
+    match = only(rule_set.match(entry(title=text)))
+    if expected is None:
+        assert match is None
+        return
+    assert match is not None
+    assert [s.text for s in match.spans] == [expected]
+    span = match.spans[0]
+    assert text[span.start : span.end] == expected

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.rules import engine
 from monitor.rules.throttle import story_fingerprint
-from tests.rules_helpers import entry, one_rule, only
+from tests.rules_helpers import assert_matches_exactly, entry, one_rule, only
 
 TERMS = [
     # (term, text, expected matched text or None)
@@ -72,14 +72,7 @@ def test_a_term_matches_exactly_the_text_it_describes(
 ) -> None:
     """Phrases, word forms, inflection lists and regexes match on Unicode word boundaries."""
     rule_set = one_rule(tmp_path, f"{_quote(term)}")
-    match = only(rule_set.match(entry(title=text)))
-    if expected is None:
-        assert match is None
-    else:
-        assert match is not None
-        assert [s.text for s in match.spans] == [expected]
-        span = match.spans[0]
-        assert text[span.start : span.end] == expected
+    assert_matches_exactly(rule_set, text, expected)
 
 
 LOGIC = [

@@ -12,7 +12,7 @@ from monitor.rules import morphology
 from monitor.rules.lemmacache import LemmaCache
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.terms import TermError, compile_term
-from tests.rules_helpers import entry, one_rule, only, write
+from tests.rules_helpers import assert_matches_exactly, entry, one_rule, only, write
 
 MATCHES = [
     # (term, text, expected matched text or None); no form below is written in the term
@@ -49,12 +49,7 @@ def test_a_lemma_term_matches_the_forms_of_its_word(
 ) -> None:
     """A lemma expands to its lexeme's forms, written in any case, on word boundaries."""
     rule_set = one_rule(tmp_path, f'"{term}"')
-    match = only(rule_set.match(entry(title=text)))
-    if expected is None:
-        assert match is None
-    else:
-        assert match is not None
-        assert [s.text for s in match.spans] == [expected]
+    assert_matches_exactly(rule_set, text, expected)
 
 
 def test_a_lemma_term_is_an_inflection_list_in_the_one_scan() -> None:
