@@ -11,8 +11,15 @@ A cue guards the rest of its clause, from the cue on: in English, Russian, Frenc
 negation and the modal come before the verb they govern. German puts "nicht" and "kein" after the
 finite verb ("Russland verlässt den Vertrag nicht"), and some denials come after what they deny
 ("о выходе ... речи не идёт", "il n'est pas question de ..."): those cues guard their whole
-clause. A cue that lies inside a hit of the rule's own terms is part of a term ("will not extend",
-"no longer bound", "не продлит"), not a guard, and is ignored.
+clause. Russian "не" and "ни" negate the two words after them ("не видит прогресса после
+консультаций" denies the progress, not the talks). A condition that opens its sentence ("If
+elected, she would leave the pact") guards the whole sentence. The ``background`` guard covers
+clauses that say "already", "last year", "ещё в", "bereits", "déjà", and the six words before a
+date earlier than the entry's year ("which Russia suspended in 2007"). A cue that lies inside a
+hit of the rule's own terms is part of a term ("will not extend", "no longer bound", "не
+продлит"), not a guard, and is ignored; so are set phrases ("no later than", "kein ... mehr").
+
+The cues themselves are data, language by language: ``data/guards.yaml``.
 
 Text is case-folded (as the rules engine sees it); offsets are offsets into it.
 """
