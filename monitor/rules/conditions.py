@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import NamedTuple
 
-from monitor.rules.guards import Guard, guarded_spans, inside
+from monitor.rules.guards import Cues, Guard, find_cues, inside, spans_of
 from monitor.sentences import lead_end, sentence_ends
 
 _WORD = re.compile(r"\w+")
@@ -44,10 +45,19 @@ class Hits:
         self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
+        self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
 
     def unguarded(self) -> Hits:
         """Every hit, guarded clauses included (what ``none`` exclusions look at)."""
         return self
+
+    def cues(self, field: int, guards: tuple[Guard, ...]) -> Cues:
+        """The guards' cues in one field, found once per entry for every rule that asks."""
+        key = (field, guards)
+        found = self._cues.get(key)
+        if found is None:
+            found = self._cues[key] = find_cues(self.texts[field], guards, self.year)
+        return found
 
     def fields_named(self, names: frozenset[str]) -> frozenset[int]:
         """The indices of the texts of the named fields."""
@@ -278,6 +288,10 @@ class _LeadHits(Hits):
         """Every hit of the entry (exclusions read the whole text)."""
         return self._inner.unguarded()
 
+    def cues(self, field: int, guards: tuple[Guard, ...]) -> Cues:
+        """The cues of a field, found once per entry (by the entry's hits)."""
+        return self._inner.cues(field, guards)
+
     def _kept(self, hit: Hit) -> bool:
         name = self.names[hit.field]
         if name in ("summary", "content"):
@@ -310,19 +324,26 @@ class _GuardedHits(Hits):
         super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
         self._inner = inner
         self._guards = guards
+        self._own_terms = own
         self._spans: dict[int, list[tuple[int, int]]] = {}
-        self._own: dict[int, list[tuple[int, int]]] = {}
-        for hit in inner.of(own, frozenset(range(len(inner.texts)))):
-            self._own.setdefault(hit.field, []).append((hit.start, hit.end))
 
     def unguarded(self) -> Hits:
         """The hits before guarding."""
         return self._inner.unguarded()
 
+    def cues(self, field: int, guards: tuple[Guard, ...]) -> Cues:
+        """The cues of a field, found once per entry (by the unguarded hits)."""
+        return self._inner.cues(field, guards)
+
     def _guarded(self, field: int) -> list[tuple[int, int]]:
         if field not in self._spans:
-            own = self._own.get(field, ())
-            self._spans[field] = guarded_spans(self.texts[field], self._guards, own, self.year)
+            cues = self.cues(field, self._guards)
+            own: list[tuple[int, int]] = []
+            if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
+                own = [
+                    (h.start, h.end) for h in self._inner.of(self._own_terms, frozenset({field}))
+                ]
+            self._spans[field] = spans_of(cues, self.texts[field], own)
         return self._spans[field]
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
@@ -340,11 +361,14 @@ class Guarded(Condition):
 
     child: Condition
     guards: tuple[Guard, ...]
+    own: frozenset[int] = dataclass_field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "own", frozenset(self.child.terms()))
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The child's result over the hits outside guarded clauses."""
-        own = frozenset(self.child.terms())
-        return self.child.evaluate(_GuardedHits(hits, self.guards, own), fields)
+        return self.child.evaluate(_GuardedHits(hits, self.guards, self.own), fields)
 
     def terms(self) -> set[int]:
         """The child's term ids."""

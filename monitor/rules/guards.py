@@ -27,6 +27,7 @@ Text is case-folded (as the rules engine sees it); offsets are offsets into it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -117,6 +118,86 @@ _DATED = re.compile(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """The cues one text holds for a set of guards: found once per entry, used by every rule."""
+
+    initial: tuple[Span, ...]  # sentences opened by a condition: guarded whole
+    dated: tuple[Span, ...]  # the words a past date dates: guarded whole
+    words: tuple[Span, ...]  # cues that guard the next two words
+    clauses: tuple[tuple[int, int, bool], ...]  # (start, end, whole clause) of the other cues
+    set_phrases: tuple[Span, ...]  # where a negation word negates nothing
+    breaks: tuple[Span, ...]  # sentence ends and clause breaks, sorted
+
+    @property
+    def exemptible(self) -> bool:
+        """Whether a rule's own hits can matter (a cue inside one is part of a term)."""
+        return bool(self.words or self.clauses)
+
+
+def find_cues(text: str, guards: Iterable[Guard], year: int | None = None) -> Cues:
+    """Every cue of ``guards`` in ``text`` (``year``: the entry's, for the background guard)."""
+    table, clause_break = _cues()
+    initial: list[Span] = []
+    words: list[Span] = []
+    dates: list[Span] = []
+    clauses: list[tuple[int, int, bool]] = []
+    set_phrases: list[Span] = []
+    for guard in guards:
+        compiled = table[guard]
+        for pattern, whole in ((compiled.forward, False), (compiled.clause, True)):
+            if pattern is not None:
+                clauses.extend((m.start(), m.end(), whole) for m in pattern.finditer(text))
+        if compiled.not_a_cue is not None:
+            set_phrases.extend(m.span() for m in compiled.not_a_cue.finditer(text))
+        if compiled.sentence_initial is not None:
+            initial.extend(_whole_sentences(text, compiled.sentence_initial))
+        if compiled.next_two_words is not None:
+            words.extend(m.span() for m in compiled.next_two_words.finditer(text))
+        if guard is Guard.BACKGROUND and year is not None:
+            dates.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
+    breaks: list[Span] = []
+    if clauses or dates:
+        breaks = sorted(
+            [*sentence_ends(text), *((m.start(), m.end()) for m in clause_break.finditer(text))]
+        )
+    dated = []
+    for start, end in dates:
+        # "which Russia suspended in 2007": the verb a date modifies stands just before it, so
+        # the date guards the six words before it (within its clause), not the whole sentence
+        # ("le retrait ... de l'accord de Vienne conclu en 2015" is today's withdrawal).
+        clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
+        before = [m.start() for m in _WORD.finditer(text, clause_start, start)][-_DATED_REACH:]
+        dated.append((before[0] if before else start, end))
+    return Cues(
+        tuple(initial), tuple(dated), tuple(words), tuple(sorted(clauses)),
+        tuple(set_phrases), tuple(breaks),
+    )  # fmt: skip
+
+
+def spans_of(cues: Cues, text: str, own: Sequence[Span] = ()) -> list[Span]:
+    """The guarded spans, given the spans of the rule's own hits (a cue inside one is no cue)."""
+    spans = [*cues.initial, *cues.dated]
+    if cues.exemptible:
+        ignored = _merged([*own, *cues.set_phrases])
+        starts = [s for s, _ in ignored]
+        spans.extend(
+            _next_words(text, start, end, 2)
+            for start, end in cues.words
+            if not _within(ignored, starts, start, end)
+        )
+        breaks = cues.breaks
+        for start, end, whole in cues.clauses:
+            if _within(ignored, starts, start, end):
+                continue
+            clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
+            clause_end = min(
+                (b_start for b_start, _ in breaks if b_start >= end), default=len(text)
+            )
+            spans.append((clause_start if whole else start, clause_end))
+    return _merged(spans)
+
+
 def guarded_spans(
     text: str, guards: Iterable[Guard], own: Sequence[Span] = (), year: int | None = None
 ) -> list[Span]:
@@ -125,48 +206,13 @@ def guarded_spans(
     ``own`` are the spans of the rule's own term hits: a cue inside one of them is part of the
     term and guards nothing.
     """
-    table, clause_break = _cues()
-    spans: list[Span] = []
-    words: list[Span] = []  # cues that guard the next two words only
-    dated: list[Span] = []  # "in 2007": guards the few words before it
-    cues: list[tuple[int, int, bool]] = []  # (start, end, whole clause)
-    ignored = list(own)
-    for guard in guards:
-        compiled = table[guard]
-        for pattern, whole in ((compiled.forward, False), (compiled.clause, True)):
-            if pattern is not None:
-                cues.extend((m.start(), m.end(), whole) for m in pattern.finditer(text))
-        if compiled.not_a_cue is not None:
-            ignored.extend((m.start(), m.end()) for m in compiled.not_a_cue.finditer(text))
-        if compiled.sentence_initial is not None:
-            spans.extend(_whole_sentences(text, compiled.sentence_initial))
-        if compiled.next_two_words is not None:
-            words.extend(m.span() for m in compiled.next_two_words.finditer(text))
-        if guard is Guard.BACKGROUND and year is not None:
-            dated.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
-    spans.extend(
-        _next_words(text, start, end, 2)
-        for start, end in words
-        if not any(s <= start and end <= e for s, e in ignored)
-    )
-    cues = [c for c in cues if not any(s <= c[0] and c[1] <= e for s, e in ignored)]
-    if not cues and not dated:
-        return _merged(spans)
-    breaks = sorted(
-        [*sentence_ends(text), *((m.start(), m.end()) for m in clause_break.finditer(text))]
-    )
-    for start, end in dated:
-        # "which Russia suspended in 2007": the verb a date modifies stands just before it, so
-        # the date guards the six words before it (within its clause), not the whole sentence
-        # ("le retrait ... de l'accord de Vienne conclu en 2015" is today's withdrawal).
-        clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
-        before = [m.start() for m in _WORD.finditer(text, clause_start, start)][-_DATED_REACH:]
-        spans.append((before[0] if before else start, end))
-    for start, end, whole in sorted(cues):
-        clause_start = max((b_end for b_start, b_end in breaks if b_end <= start), default=0)
-        clause_end = min((b_start for b_start, _ in breaks if b_start >= end), default=len(text))
-        spans.append((clause_start if whole else start, clause_end))
-    return _merged(spans)
+    return spans_of(find_cues(text, guards, year), text, own)
+
+
+def _within(merged: Sequence[Span], starts: Sequence[int], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` lies inside one of ``merged`` (sorted, disjoint) spans."""
+    i = bisect_right(starts, start) - 1
+    return i >= 0 and merged[i][1] >= end
 
 
 _WORD = re.compile(r"\w+")
