@@ -93,7 +93,9 @@ def configure_logging(
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # One write per record, newline included: the daemon and its engine worker processes
+        # share stderr, and print()'s separate newline let their lines run together.
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
     _route_stdlib(stream, renderer, shared, threshold)

@@ -158,6 +158,15 @@ def test_a_compiled_rule_set_keeps_its_expansions_but_not_the_dictionaries(
     assert only(rule_set.match(entry(title="Litauen ist ausgetreten; денонсирует договор")))
 
 
+def _cached_load(tmp_path: Path, match: str) -> tuple[Path, Path]:
+    """A one-rule set loaded once with a cache directory: (its rules, the cache)."""
+    rules, cache = tmp_path / "rules", tmp_path / "cache"
+    write(rules, "version: 1\nrules:\n  - {id: r, title: T, severity: low, channels: [t], "
+          f"match: {match}}}\n")  # fmt: skip
+    load_rule_set([rules], cache_dir=cache)
+    return rules, cache
+
+
 def _lemma_file(directory: Path) -> Path:
     [path] = directory.glob("lemmas-*.json")
     return path
@@ -165,10 +174,7 @@ def _lemma_file(directory: Path) -> Path:
 
 def test_a_fresh_load_reads_expansions_from_the_cache_directory(tmp_path: Path) -> None:
     """With a cache directory, the forms come from its file, not from the dictionaries."""
-    rules, cache = tmp_path / "rules", tmp_path / "cache"
-    write(rules, "version: 1\nrules:\n  - {id: r, title: T, severity: low, channels: [t], "
-          "match: 'lemma:ru:денонсировать'}\n")  # fmt: skip
-    load_rule_set([rules], cache_dir=cache)
+    rules, cache = _cached_load(tmp_path, "'lemma:ru:денонсировать'")
     first = LemmaCache(cache)
     assert "денонсирует" in first.expand("ru", "денонсировать")
     assert first.stored == 0  # read from the file the load wrote
@@ -185,10 +191,7 @@ def test_a_fresh_load_reads_expansions_from_the_cache_directory(tmp_path: Path) 
 
 def test_a_corrupt_lemma_cache_is_ignored_and_written_again(tmp_path: Path) -> None:
     """A damaged file costs a dictionary load, never a wrong expansion or an error."""
-    rules, cache = tmp_path / "rules", tmp_path / "cache"
-    write(rules, "version: 1\nrules:\n  - {id: r, title: T, severity: low, channels: [t], "
-          "match: '{de:treten} aus'}\n")  # fmt: skip
-    load_rule_set([rules], cache_dir=cache)
+    rules, cache = _cached_load(tmp_path, "'{de:treten} aus'")
     path = _lemma_file(cache)
     path.write_bytes(path.read_bytes()[:-5] + b"xxxxx")
     rule_set = load_rule_set([rules], cache_dir=cache)

@@ -109,14 +109,13 @@ def same_development(event: Event, story: Story) -> bool:
     tags = {event.development, *event.secondary}
     if event.development in story.tags and story.development in tags:
         return True  # each report names the other's step too: one step, read two ways
-    if "deadline" in pair and "deadline" in set(story.tags) & tags:
-        # A report led by the due date of a step is a report of that step: "60 days to comply"
-        # and "US gives Russia 60 days to return to compliance" are one story.
-        return True
     if "deadline" in pair:
-        dated_side = story.tags if story.development == "deadline" else tags
-        if (pair - {"deadline"}) <= set(dated_side):
-            return True  # "the US is pulling out, in six months" and "the US exit" are one
+        # A report led by a step's due date reports that step when it names the step, or when
+        # the other report carries the date too: "60 days to comply", "US gives Russia 60 days
+        # to return to compliance" and "the US exit, in six months" are one story.
+        dated, other = (story.tags, tags) if story.development == "deadline" else (tags, story.tags)
+        if (pair - {"deadline"}) <= set(dated) or "deadline" in other:
+            return True
     return pair <= SIBLINGS and (event.development in story.tags or story.development in tags)
 
 

@@ -272,44 +272,49 @@ class SameSentence(_Grouped):
         return self._first_window(hits, fields, fits)
 
 
-class _LeadHits(Hits):
-    """The hits in the headline and the opening sentence, where news reports what happens now."""
+class _HitsView(Hits):
+    """Some of another entry's hits: ``_kept`` says which; cues and exclusions read them all."""
 
     def __init__(self, inner: Hits) -> None:
         super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
         self._inner = inner
-        self._ends: dict[int, int] = {}
-        summary = names_index(inner.names, "summary")
-        self._body = summary
-        if summary is None or not inner.texts[summary].strip():
-            self._body = names_index(inner.names, "content")
 
     def unguarded(self) -> Hits:
         """Every hit of the entry (exclusions read the whole text)."""
         return self._inner.unguarded()
 
     def cues(self, field: int, guards: tuple[Guard, ...]) -> Cues:
-        """The cues of a field, found once per entry (by the entry's hits)."""
+        """The cues of a field, found once per entry (by the entry's own hits)."""
         return self._inner.cues(field, guards)
 
     def _kept(self, hit: Hit) -> bool:
-        name = self.names[hit.field]
-        if name in ("summary", "content"):
-            if hit.field != self._body:
-                return False
-            if hit.field not in self._ends:
-                self._ends[hit.field] = lead_end(self.texts[hit.field])
-            return hit.end <= self._ends[hit.field]
-        return True
+        raise NotImplementedError
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
-        """Hits of any of ``terms`` inside ``fields`` and inside the headline or lead."""
-        return [hit for hit in self._inner.of(terms, fields) if self._kept(hit)]
+        """The kept hits of any of ``terms`` inside ``fields`` (computed once per view)."""
+        key = (terms, fields)
+        found = self._of.get(key)
+        if found is None:
+            found = self._of[key] = [h for h in self._inner.of(terms, fields) if self._kept(h)]
+        return found
 
 
-def names_index(names: Sequence[str], name: str) -> int | None:
-    """The index of ``name`` in ``names``, or ``None``."""
-    return names.index(name) if name in names else None
+class _LeadHits(_HitsView):
+    """The hits in the headline and the opening sentence, where news reports what happens now."""
+
+    def __init__(self, inner: Hits) -> None:
+        super().__init__(inner)
+        names = list(inner.names)
+        body = names.index("summary") if "summary" in names else None
+        if body is None or not inner.texts[body].strip():
+            body = names.index("content") if "content" in names else None
+        self._body = body
+        self._end = lead_end(inner.texts[body]) if body is not None else 0
+
+    def _kept(self, hit: Hit) -> bool:
+        if self.names[hit.field] in ("summary", "content"):
+            return hit.field == self._body and hit.end <= self._end
+        return True
 
 
 def in_lead(hits: Hits) -> Hits:
@@ -317,23 +322,14 @@ def in_lead(hits: Hits) -> Hits:
     return _LeadHits(hits)
 
 
-class _GuardedHits(Hits):
+class _GuardedHits(_HitsView):
     """The hits of an entry minus those inside clauses that deny or only suppose something."""
 
     def __init__(self, inner: Hits, guards: tuple[Guard, ...], own: frozenset[int]) -> None:
-        super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
-        self._inner = inner
+        super().__init__(inner)
         self._guards = guards
         self._own_terms = own
         self._spans: dict[int, list[tuple[int, int]]] = {}
-
-    def unguarded(self) -> Hits:
-        """The hits before guarding."""
-        return self._inner.unguarded()
-
-    def cues(self, field: int, guards: tuple[Guard, ...]) -> Cues:
-        """The cues of a field, found once per entry (by the unguarded hits)."""
-        return self._inner.cues(field, guards)
 
     def _guarded(self, field: int) -> list[tuple[int, int]]:
         if field not in self._spans:
@@ -346,13 +342,8 @@ class _GuardedHits(Hits):
             self._spans[field] = spans_of(cues, self.texts[field], own)
         return self._spans[field]
 
-    def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
-        """Hits of any of ``terms`` inside ``fields``, none of them in a guarded clause."""
-        return [
-            hit
-            for hit in self._inner.of(terms, fields)
-            if not inside(self._guarded(hit.field), hit.start, hit.end)
-        ]
+    def _kept(self, hit: Hit) -> bool:
+        return not inside(self._guarded(hit.field), hit.start, hit.end)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,43 +68,45 @@ class _Cues:
     next_two_words: re.Pattern[str] | None = None
 
 
-def _pattern(by_language: dict[str, list[str]] | None) -> re.Pattern[str] | None:
-    table = by_language or {}
-    words = [w for language in sorted(table) for w in table[language]]
-    return re.compile(_words(*words)) if words else None
+# Cues a word list cannot spell, added to the data's words: "won't", "isn't" (a negation glued
+# to its verb) and French elision ("n'est", "n'a"); German "kein ... mehr" / "nicht ... mehr",
+# which is "no longer" (an exit), not a denial.
+_SPELLED = {
+    (Guard.NEGATION, "forward"): r"(?<=\w)n['’]t(?!\w)|(?<!\w)n['’](?=\w)",
+    (Guard.NEGATION, "not_a_cue"): r"(?<!\w)(?:kein\w*|nicht)\s+(?:\S+\s+){0,5}mehr(?!\w)",
+}
+# Besides the data's conjunctions, these end a clause (sentence ends come from monitor.sentences).
+_BREAK_MARKS = r"[,;:()\[\]«»\"“”]|\s[—–-]\s|\x00|\n"
+
+
+def _pattern(by_language: dict[str, list[str]] | None, spelled: str = "") -> re.Pattern[str] | None:
+    words = _all_words(by_language or {})
+    alternatives = [p for p in (_words(*words) if words else "", spelled) if p]
+    return re.compile("|".join(alternatives)) if alternatives else None
 
 
 @cache
 def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
     raw = yaml.safe_load(resources.files("monitor.rules").joinpath(_DATA).read_text("utf-8"))
+
+    def compiled(guard: Guard, kind: str) -> re.Pattern[str] | None:
+        return _pattern(raw[guard.value].get(kind), _SPELLED.get((guard, kind), ""))
+
     cues = {
         guard: _Cues(
-            _pattern(raw[guard.value].get("forward")),
-            _pattern(raw[guard.value].get("clause")),
-            _pattern(raw[guard.value].get("not_a_cue")),
-            _pattern(raw[guard.value].get("sentence_initial")),
-            _pattern(raw[guard.value].get("next_two_words")),
+            *(
+                compiled(guard, kind)
+                for kind in ("forward", "clause", "not_a_cue", "sentence_initial", "next_two_words")
+            )
         )
         for guard in Guard
     }
-    # "won't", "isn't" (a negation glued to its verb) and French elision ("n'est", "n'a").
-    glued = r"(?<=\w)n['’]t(?!\w)|(?<!\w)n['’](?=\w)"
-    negation = cues[Guard.NEGATION]
-    assert negation.forward is not None
-    # German "kein ... mehr" / "nicht ... mehr" is "no longer": an exit, not a denial.
-    no_longer = r"(?<!\w)(?:kein\w*|nicht)\s+(?:\S+\s+){0,5}mehr(?!\w)"
-    assert negation.not_a_cue is not None
-    cues[Guard.NEGATION] = _Cues(
-        re.compile(f"{negation.forward.pattern}|{glued}"),
-        negation.clause,
-        re.compile(f"{negation.not_a_cue.pattern}|{no_longer}"),
-        negation.sentence_initial,
-        negation.next_two_words,
-    )
-    breaks = re.compile(
-        r"[,;:()\[\]«»\"“”]|\s[—–-]\s|\x00|\n|" + _pattern(raw["clause_breaks"]).pattern  # type: ignore[union-attr]
-    )
+    breaks = re.compile(f"{_BREAK_MARKS}|{_words(*_all_words(raw['clause_breaks']))}")
     return cues, breaks
+
+
+def _all_words(by_language: dict[str, list[str]]) -> list[str]:
+    return [w for language in sorted(by_language) for w in by_language[language]]
 
 
 Span = tuple[int, int]
