@@ -141,12 +141,20 @@ _PERIOD_AFTER_KIND = re.compile(
 
 # A step completed now: a period beside it says how long it took ("... a year after").
 _DONE = re.compile(
-    r"\b(?:took effect|ceased to be|became (?:legally )?(?:effective|binding)|"
+    r"\b(?:took effect|ceased to be|became (?:legally )?(?:effective|binding)|as of today|"
+    r"(?:is|are) no longer (?:a (?:high contracting )?party|a member|bound)|"
     r"entered into force|came into force|formally (?:withdrew|left|ceased|exited)|"
     r"вступил[аои]? в силу|больше не является|est entrée? en vigueur|a pris effet|"
     r"in kraft getreten|trat (?:\S+ ){0,4}in kraft|wirksam geworden|ist seit|"
     r"entró en vigor|se hizo efectiva|surtió efecto)"
 )
+# "as the one-year notice period ends": the period runs out now, nothing falls due later.
+_PERIOD_RAN_OUT = re.compile(
+    r"\s*(?:(?:notice|waiting|withdrawal|transition)\s+)?(?:period|notice)\s+"
+    r"(?:ends|ended|expires|expired|elapsed|runs out|ran out|is over|has passed|lapsed)\b"
+)
+# "... taking effect after the six-month notice period runs out": a condition still ahead
+_UNTIL_BEFORE = re.compile(r"\b(?:after|when|once|until|before|as soon as)\b[^.;]{0,30}$")
 # A step still ahead: the period beside it counts forward.
 _AHEAD = re.compile(
     r"\b(?:will|shall|is to|are to|takes effect|to take effect|вступит|прекратит|станет|"
@@ -156,7 +164,8 @@ _AHEAD = re.compile(
 # event, not a future one ("after the UN is notified", "after the deposit").
 _PAST_ANCHOR = re.compile(
     r"^(?:'s|’s|')?\s*(?:after|following|après|nach|después de|tras|после)\s+"
-    r"(?:(?:serving|giving|announcing|signing)\b|"
+    r"(?:(?:serving|giving|announcing|signing|notifying|depositing|submitting|filing)\b|"
+    r"(?:its|their|his|her) (?:expulsion|notice|notification|announcement|decision)\b|"
     r"(?:(?!(?:is|are|be|been|was|were|will|has|have)\b)[^\s.,;]+\s+){0,3}"
     r"(?!is\b|are\b|be\b|been\b)[a-z]+ed\b(?!\s+(?:by|to|on)\b))"
 )
@@ -243,7 +252,10 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         )
         if not is_period:
             continue
-        if _PERIOD_AFTER_FROM.match(after) and _counts_back(text, m) and not given:
+        ran_out = _PERIOD_RAN_OUT.match(text, m.end("u"))
+        if (ran_out and not _UNTIL_BEFORE.search(text, max(0, m.start() - 40), m.start())) or (
+            _PERIOD_AFTER_FROM.match(after) and _counts_back(text, m) and not given
+        ):
             results.append(base)  # "took effect on Friday, six months after serving notice"
             continue
         anchor = _anchor(text, m, after, base, dates, given=bool(given))
