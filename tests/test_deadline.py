@@ -104,6 +104,23 @@ CASES = [
     ("El tratado vence el 5 de febrero de 2026.", "2025-10-01", "2026-02-05"),
     ("La salida será efectiva en seis meses.", "2025-06-27", "2025-12-27"),
     ("Entrará en vigor en 90 días.", "2020-10-24", "2021-01-22"),
+    # a period counted back from a step done today, or one that runs out now: falls due today
+    (
+        "Riyadh is no longer a party to the pact, one year after notifying the UN.",
+        "2024-01-05",
+        "2024-01-05",
+    ),
+    (
+        "It is no longer bound by the treaty as of today, six months after Bush gave notice.",
+        "2002-06-13",
+        "2002-06-13",
+    ),
+    ("Manila formally out of ICC as one-year notice period ends", "2019-03-17", "2019-03-17"),
+    (
+        "The exit takes effect after the six-month notice period runs out.",
+        "2001-12-13",
+        "2002-06-13",
+    ),
 ]
 
 

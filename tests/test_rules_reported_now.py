@@ -156,6 +156,40 @@ def test_a_development_only_below_the_lead_is_background_beside_one_up_top(
     assert [m.rule_id for m in rule_set.match(only_below)] == ["suspension"]
 
 
+def test_talks_in_the_lead_under_a_headline_reporting_another_step_are_its_setting(
+    tmp_path: Path,
+) -> None:
+    """``secondary: title``: the summit where a step was announced is not treaty talks; talks
+    in the headline, or beside a headline that only gives a due date, stay."""
+    rule_set = _pack(
+        tmp_path,
+        _TWO_RULES
+        + """  - id: talks
+    title: T
+    severity: low
+    channels: [t]
+    tags: [talks]
+    secondary: title
+    match: {all: [treaty, {in: [title, lead], match: "[talks, summit]"}]}
+  - id: deadline
+    title: D
+    severity: high
+    channels: [t]
+    tags: [deadline]
+    match: {all: [treaty, until]}
+""",
+    )
+    setting = entry(
+        title="Russia suspends the treaty",
+        summary="Putin announced the step at a summit in Minsk. Allies regret it.",
+    )
+    assert [m.rule_id for m in rule_set.match(setting)] == ["suspension"]
+    news = entry(title="Talks on the treaty open", summary="Russia suspends the treaty, it said.")
+    assert {m.rule_id for m in rule_set.match(news)} == {"talks", "suspension"}
+    extended = entry(title="The treaty is extended until May", summary="Talks ended in Istanbul.")
+    assert {m.rule_id for m in rule_set.match(extended)} == {"talks", "deadline"}
+
+
 def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
     """``due: future``: "took effect on Friday, six months after notice" is no deadline."""
     rule_set = _pack(

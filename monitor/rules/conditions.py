@@ -322,6 +322,18 @@ def in_lead(hits: Hits) -> Hits:
     return _LeadHits(hits)
 
 
+class _TitleHits(_HitsView):
+    """The hits in the headline alone."""
+
+    def _kept(self, hit: Hit) -> bool:
+        return self.names[hit.field] == "title"
+
+
+def in_title(hits: Hits) -> Hits:
+    """The entry's hits in its headline only."""
+    return _TitleHits(hits)
+
+
 class _GuardedHits(_HitsView):
     """The hits of an entry minus those inside clauses that deny or only suppose something."""
 

@@ -13,7 +13,7 @@ from dataclasses import InitVar, dataclass, field
 from datetime import date
 
 from monitor.feeds.entry import Entry
-from monitor.rules.conditions import Condition, Hit, Hits, in_lead
+from monitor.rules.conditions import Condition, Hit, Hits, in_lead, in_title
 from monitor.rules.deadline import extract_deadline
 from monitor.rules.entryscan import EntryScan
 from monitor.rules.match import Match, Severity, Span
@@ -62,6 +62,11 @@ class Rule:
         if self.languages and entry.language and entry.language not in self.languages:
             return False
         return not self.feed_tags or not set(self.feed_tags).isdisjoint(entry.feed_tags)
+
+
+# A due date is not a development of its own: talks in the lead stay beside a headline's
+# "extended until 18 May".
+DUE_DATES = frozenset({"deadline"})
 
 
 @dataclass(frozen=True)
@@ -149,21 +154,37 @@ class RuleSet:
         return matches
 
     def _reported_now(self, matches: list[tuple[int, Match]], hits: Hits) -> list[Match]:
-        """Drop ``secondary: lead`` matches found only below the lead when others are in it.
+        """Drop secondary matches: below the lead (``secondary: lead``) or the headline
+        (``secondary: title``) when another development is reported there.
 
         News reports today's development in the headline and the opening sentence; a
         development met only further down, beside one reported up top, is background ("Moscow,
-        which suspended the treaty in 2007, ...").
+        which suspended the treaty in 2007, ..."). Talks the opening sentence names under a
+        headline reporting another step are its setting ("... announced at a summit in Niamey").
         """
-        lead = in_lead(hits)
+        kept = self._up_top(matches, in_lead(hits), "lead")
+        return [m for _, m in self._up_top(kept, in_title(hits), "title")]
+
+    def _up_top(
+        self, matches: list[tuple[int, Match]], view: Hits, level: str
+    ) -> list[tuple[int, Match]]:
+        """``matches`` minus the ``secondary: level`` ones that do not hold in ``view`` while
+        a match with other tags does."""
         up_top = set()
         for index, _ in matches:
             plan = self.plan.rules[index]
-            if plan is not None and plan.condition.evaluate(lead, plan.fields) is not None:
+            if plan is not None and plan.condition.evaluate(view, plan.fields) is not None:
                 up_top.add(index)
         if not up_top:
-            return [m for _, m in matches]
-        return [m for i, m in matches if i in up_top or self.rules[i].secondary != "lead"]
+            return matches
+        reported = [set(m.tags) - DUE_DATES for i, m in matches if i in up_top]
+        return [
+            (i, m)
+            for i, m in matches
+            if i in up_top
+            or self.rules[i].secondary != level
+            or not any(tags - set(m.tags) for tags in reported)
+        ]
 
     def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
         """Where the terms of one enabled rule occur in the entry, whether or not it matched."""

@@ -111,7 +111,7 @@ class RuleModel(_Model):
     enabled: bool = True
     fields: Annotated[tuple[FieldName, ...], Field(min_length=1)] = DEFAULT_FIELDS
     guards: tuple[Literal["negation", "hypothetical", "background"], ...] = ()
-    secondary: Literal["anywhere", "lead"] = "anywhere"
+    secondary: Literal["anywhere", "lead", "title"] = "anywhere"
     due: Literal["any", "future"] = "any"
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
