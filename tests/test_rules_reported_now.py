@@ -190,6 +190,34 @@ def test_talks_in_the_lead_under_a_headline_reporting_another_step_are_its_setti
     assert {m.rule_id for m in rule_set.match(extended)} == {"talks", "deadline"}
 
 
+HEADLINED = [
+    # (title, summary, reported as fact?)
+    ("Allies recommend leaving the treaty", "The exit from the treaty would take a year.", False),
+    (
+        "Warschau: Kein Austritt aus dem Vertrag",
+        "Der Austritt aus dem Vertrag sei vom Tisch.",
+        False,
+    ),
+    ("Paris renonce à quitter le traité", "Le retrait du traité avait été annoncé.", False),
+    ("Russia leaves the treaty", "Moscow denies it could leave the treaty soon.", True),
+    ("Moscow moves", "Russia leaves the treaty, it said.", True),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "fact"), HEADLINED)
+def test_a_development_the_headline_denies_or_supposes_is_not_restated_as_fact_below(
+    tmp_path: Path, title: str, summary: str, fact: bool
+) -> None:
+    """The headline frames the story: a summary restating a denied or proposed exit as "the
+    exit" does not make it one; a headline without the development leaves the summary free."""
+    withdrawal = (
+        "{same_sentence: [[treaty, traité, Vertrag], [leav*, exit, quitt*, retrait, Austritt]]}"
+    )
+    rule_set = one_rule(tmp_path, withdrawal, extra="guards: [negation, hypothetical]\n")
+    found = only(rule_set.match(entry(title=title, summary=summary)))
+    assert (found is not None) is fact
+
+
 def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
     """``due: future``: "took effect on Friday, six months after notice" is no deadline."""
     rule_set = _pack(

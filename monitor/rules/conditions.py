@@ -370,8 +370,22 @@ class Guarded(Condition):
         object.__setattr__(self, "own", frozenset(self.child.terms()))
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
-        """The child's result over the hits outside guarded clauses."""
-        return self.child.evaluate(_GuardedHits(hits, self.guards, self.own), fields)
+        """The child's result over the hits outside guarded clauses.
+
+        None, too, when the headline tells the development only as denied or supposed: under
+        "Poland and the Baltics recommend leaving the Ottawa Convention" a summary that restates
+        "the exit" reports no exit either.
+        """
+        guarded = _GuardedHits(hits, self.guards, self.own)
+        found = self.child.evaluate(guarded, fields)
+        if found is None:
+            return None
+        if (
+            self.child.evaluate(_TitleHits(hits), fields) is not None
+            and self.child.evaluate(_TitleHits(guarded), fields) is None
+        ):
+            return None
+        return found
 
     def terms(self) -> set[int]:
         """The child's term ids."""
