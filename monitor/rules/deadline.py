@@ -153,6 +153,8 @@ _PERIOD_RAN_OUT = re.compile(
     r"\s*(?:(?:notice|waiting|withdrawal|transition)\s+)?(?:period|notice)\s+"
     r"(?:ends|ended|expires|expired|elapsed|runs out|ran out|is over|has passed|lapsed)\b"
 )
+# "after 33 years", "nach 18 Jahren": a period that may have gone by
+_SINCE_BEFORE = re.compile(r"\b(?:after|nach|après|después de|tras|спустя|после)\s+$")
 # "... taking effect after the six-month notice period runs out": a condition still ahead
 _UNTIL_BEFORE = re.compile(r"\b(?:after|when|once|until|before|as soon as)\b[^.;]{0,30}$")
 # A step still ahead: the period beside it counts forward.
@@ -165,6 +167,7 @@ _AHEAD = re.compile(
 _PAST_ANCHOR = re.compile(
     r"^(?:'s|’s|')?\s*(?:after|following|après|nach|después de|tras|после)\s+"
     r"(?:(?:serving|giving|announcing|signing|notifying|depositing|submitting|filing)\b|"
+    r"(?:it|they|he|she|we|[A-Z]\w+) (?:left|quit|gave|took|withdrew|became|began|sent)\b|"
     r"(?:its|their|his|her) (?:expulsion|notice|notification|announcement|decision)\b|"
     r"(?:(?!(?:is|are|be|been|was|were|will|has|have)\b)[^\s.,;]+\s+){0,3}"
     r"(?!is\b|are\b|be\b|been\b)[a-z]+ed\b(?!\s+(?:by|to|on)\b))"
@@ -252,11 +255,18 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         )
         if not is_period:
             continue
-        ran_out = _PERIOD_RAN_OUT.match(text, m.end("u"))
-        if (ran_out and not _UNTIL_BEFORE.search(text, max(0, m.start() - 40), m.start())) or (
-            _PERIOD_AFTER_FROM.match(after) and _counts_back(text, m) and not given
+        # "as the notice period ends" (not "after the notice period runs out"), "rejoins after
+        # 33 years", "took effect on Friday, six months after serving notice": falls due today
+        ran_out = _PERIOD_RAN_OUT.match(text, m.end("u")) and not _UNTIL_BEFORE.search(
+            text, max(0, m.start() - 40), m.start()
+        )
+        elapsed = _SINCE_BEFORE.search(before) and _elapsed(text, m)
+        if (
+            ran_out
+            or elapsed
+            or (_PERIOD_AFTER_FROM.match(after) and _counts_back(text, m) and not given)
         ):
-            results.append(base)  # "took effect on Friday, six months after serving notice"
+            results.append(base)
             continue
         anchor = _anchor(text, m, after, base, dates, given=bool(given))
         results.append(_add(anchor, _NUMBER_WORDS.get(m["n"]) or int(m["n"]), m["u"]))
@@ -276,6 +286,23 @@ def _counts_back(text: str, m: re.Match[str]) -> bool:
     if _AHEAD.search(sentence):
         return False  # "will take effect one year after the depositary received it"
     return bool(_DONE.search(sentence) or _PAST_ANCHOR.match(following))
+
+
+def _elapsed(text: str, m: re.Match[str]) -> bool:
+    """Whether "after <period>" is time gone by: "rejoins the African Union after 33 years".
+
+    A step still ahead in the sentence makes it a due date ("takes effect after six months"); a
+    step done, or a span of years no treaty clock runs, makes it the past.
+    """
+    start = max(_last_end(_SENTENCE_END, text, m.start()), 0)
+    stop = _SENTENCE_END.search(text, m.end())
+    sentence = text[start : stop.start() if stop else len(text)]
+    if _AHEAD.search(sentence):
+        return False
+    years = m["u"].lower().startswith(("year", "an", "jahr", "año", "год", "лет"))
+    return bool(_DONE.search(sentence)) or (
+        years and (_NUMBER_WORDS.get(m["n"]) or int(m["n"])) >= 5
+    )
 
 
 def _last_end(pattern: re.Pattern[str], text: str, before: int) -> int:
