@@ -119,6 +119,13 @@ CASES = [
     ("Morocco rejoins African Union after 33 years", "2017-01-30", "2017-01-30"),
     ("Readmitted, 33 years after it left the bloc.", "2017-01-30", "2017-01-30"),
     ("The withdrawal takes effect after six months.", "2019-02-01", "2019-08-01"),
+    ("The one-year waiting period has run out; it is out.", "2026-01-22", "2026-01-22"),
+    (
+        "It notified the UN, two weeks after parliament voted. The exit will take effect one "
+        "year after the notification was received on 2 June.",
+        "2025-06-03",
+        "2026-06-02",
+    ),
     (
         "The exit takes effect after the six-month notice period runs out.",
         "2001-12-13",

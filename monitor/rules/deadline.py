@@ -151,7 +151,8 @@ _DONE = re.compile(
 # "as the one-year notice period ends": the period runs out now, nothing falls due later.
 _PERIOD_RAN_OUT = re.compile(
     r"\s*(?:(?:notice|waiting|withdrawal|transition)\s+)?(?:period|notice)\s+"
-    r"(?:ends|ended|expires|expired|elapsed|runs out|ran out|is over|has passed|lapsed)\b"
+    r"(?:ends|ended|expires|expired|elapsed|runs out|ran out|is over|is up|lapsed|"
+    r"(?:has|have) (?:passed|run out|ended|expired|elapsed|lapsed))\b"
 )
 # "after 33 years", "nach 18 Jahren": a period that may have gone by
 _SINCE_BEFORE = re.compile(r"\b(?:after|nach|après|después de|tras|спустя|после)\s+$")
@@ -194,7 +195,9 @@ def extract_deadline(text: str, published: datetime) -> date | None:
         return max(strong)
     relative = _periods(text, base, dates)
     if relative:
-        return relative[0]
+        # "..., two weeks after parliament voted. The exit will take effect one year after ...":
+        # a period counted back yields to one still ahead
+        return next((day for day in relative if day > base), relative[0])
     weak = [d.day for d in dates if d.day >= base]
     return min(weak) if weak else None
 
