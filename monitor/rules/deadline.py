@@ -115,7 +115,7 @@ _PERIOD = re.compile(
 )
 _PERIOD_BEFORE = re.compile(
     r"\b(?:within|in|after|binnen|innerhalb|nach|dans|délai de|d'ici|d’ici|après|"
-    r"через|течение|спустя|после|en|plazo de|después de|tras|tardará|tarda|llevará)"
+    r"через|течение|спустя|после|en|plazo de|después de|tras|tardará|tarda|llevará|dura|durará)"
     r"\s+(?:(?:de|von|of)\s+)?$"
 )
 _PERIOD_AFTER_LATER = re.compile(
