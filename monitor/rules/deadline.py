@@ -168,7 +168,7 @@ _AHEAD = re.compile(
 _PAST_ANCHOR = re.compile(
     r"^(?:'s|’s|')?\s*(?:after|following|après|nach|después de|tras|после)\s+"
     r"(?:(?:serving|giving|announcing|signing|notifying|depositing|submitting|filing)\b|"
-    r"(?:it|they|he|she|we|[A-Z]\w+) (?:left|quit|gave|took|withdrew|became|began|sent)\b|"
+    r"(?:\w+ ){1,2}(?:left|quit|gave|took|withdrew|became|began|sent|froze|broke|signed)\b|"
     r"(?:its|their|his|her) (?:expulsion|notice|notification|announcement|decision)\b|"
     r"(?:(?!(?:is|are|be|been|was|were|will|has|have)\b)[^\s.,;]+\s+){0,3}"
     r"(?!is\b|are\b|be\b|been\b)[a-z]+ed\b(?!\s+(?:by|to|on)\b))"
