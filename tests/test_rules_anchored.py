@@ -81,3 +81,14 @@ def test_phrases_with_a_short_first_word_are_searched_for_in_the_whole_text() ->
     assert twin is not None
     assert twin.get().match("public notice") is not None
     assert compile_term("[formal, official, written, public] notice*").twin is None
+
+
+def test_a_regex_term_bounded_by_b_matches_beside_cyrillic_and_accented_letters() -> None:
+    """``\\b`` at a regex term's ends is left to the Unicode boundary check (the engines' own
+    ``\\b`` is ASCII-only and would never hold beside "д" or "ó"); words inside words still miss."""
+    term = compile_term("re:\\bдо \\d{1,2} февраля\\b")
+    assert list(term.spans("продлён до 5 февраля 2026 года")) == [(8, 20)]
+    assert list(term.spans("подо 5 февраля")) == []
+    accented = compile_term("re:\\b(?:expulsó|retiró)\\b")
+    assert list(accented.spans("rusia se retiró del tratado")) == [(9, 15)]
+    assert list(accented.spans("retiróx")) == []

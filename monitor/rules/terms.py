@@ -358,6 +358,7 @@ _FORBIDDEN = {
 def _compile_regex(source: str, pattern: str) -> Term:
     if not pattern:
         raise TermError("empty regular expression after 're:'")
+    pattern = _outer_boundaries_dropped(pattern)
     tree = _reject_unsupported(pattern)
     try:
         finder = re2.compile("(?i)" + pattern, _OPTIONS)
@@ -374,6 +375,17 @@ def _compile_regex(source: str, pattern: str) -> Term:
         finder=finder,
         checks_boundaries=True,
     )
+
+
+def _outer_boundaries_dropped(pattern: str) -> str:
+    """The pattern without a ``\\b`` at either end: a term's ends are checked on Unicode word
+    boundaries anyway, while the engines' ``\\b`` is ASCII-only and never holds beside "д" or
+    "é" (``\\bдо 5 февраля\\b`` would match nothing)."""
+    if pattern.startswith("\\b") and len(pattern) > 2:
+        pattern = pattern[2:]
+    if pattern.endswith("\\b") and not pattern.endswith("\\\\b") and len(pattern) > 2:
+        pattern = pattern[:-2]
+    return pattern
 
 
 def literal_spans(text: str, literal: str) -> Iterator[tuple[int, int]]:
