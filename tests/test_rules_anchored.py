@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import re2
 
-from monitor.rules.terms import RE2_SEPARATOR_TWIN, compile_term
+from monitor.rules.terms import RE2_SEPARATOR_TWIN, TermError, compile_term
 from tests.rules_helpers import entry, one_rule
 
 CASES = [
@@ -92,3 +92,10 @@ def test_a_regex_term_bounded_by_b_matches_beside_cyrillic_and_accented_letters(
     accented = compile_term("re:\\b(?:expulsó|retiró)\\b")
     assert list(accented.spans("rusia se retiró del tratado")) == [(9, 15)]
     assert list(accented.spans("retiróx")) == []
+
+
+def test_a_vocabulary_named_inside_a_term_is_an_error_not_text() -> None:
+    """``"[$a, $b]"`` would silently look for the words "$a" and "$b"; the error says what to write."""
+    with pytest.raises(TermError, match=r"any: \[\$a, \$b\]"):
+        compile_term("[$expulsions, $staying_in]")
+    assert list(compile_term("[$5 billion, five billion]").spans("a $5 billion deal"))

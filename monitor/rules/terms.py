@@ -146,6 +146,10 @@ def on_boundaries(text: str, start: int, end: int) -> bool:
     return True
 
 
+# "[$expulsions, $staying_in]" reads as the words "$expulsions" and "$staying_in"
+_VOCABULARY_INSIDE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
+
+
 def compile_term(source: str, expand: Expand = morphology.expand) -> Term:
     """Compile one term as written in a rule file; raises :class:`TermError`.
 
@@ -157,6 +161,12 @@ def compile_term(source: str, expand: Expand = morphology.expand) -> Term:
         raise TermError(f"vocabulary reference {text!r} cannot be compiled as a term")
     if text.startswith("re:"):
         return _compile_regex(text, text[3:])
+    inner = _VOCABULARY_INSIDE.search(text)
+    if inner:
+        raise TermError(
+            f"{inner.group(0)!r} inside a term is text, not a vocabulary: "
+            f"write any: [$a, $b] to match either vocabulary"
+        )
     if text.startswith(_LEMMA_TERM):
         return _compile_lemma_term(text, expand)
     return _compile_phrase(text, expand)
