@@ -95,7 +95,7 @@ def test_a_regex_term_bounded_by_b_matches_beside_cyrillic_and_accented_letters(
 
 
 def test_a_vocabulary_named_inside_a_term_is_an_error_not_text() -> None:
-    """``"[$a, $b]"`` would silently look for the words "$a" and "$b"; the error says what to write."""
+    """``"[$a, $b]"`` would look for the words "$a" and "$b"; the error says what to write."""
     with pytest.raises(TermError, match=r"any: \[\$a, \$b\]"):
         compile_term("[$expulsions, $staying_in]")
     assert list(compile_term("[$5 billion, five billion]").spans("a $5 billion deal"))
