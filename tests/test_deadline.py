@@ -120,6 +120,8 @@ CASES = [
     ("Readmitted, 33 years after it left the bloc.", "2017-01-30", "2017-01-30"),
     ("The withdrawal takes effect after six months.", "2019-02-01", "2019-08-01"),
     ("The one-year waiting period has run out; it is out.", "2026-01-22", "2026-01-22"),
+    ("Se cumplió el plazo de dos años desde la denuncia.", "2023-11-19", "2023-11-19"),
+    ("El tratado regirá para Chile dentro de 90 días.", "2022-06-13", "2022-09-11"),
     (
         "It notified the UN, two weeks after parliament voted. The exit will take effect one "
         "year after the notification was received on 2 June.",

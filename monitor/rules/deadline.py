@@ -115,7 +115,8 @@ _PERIOD = re.compile(
 )
 _PERIOD_BEFORE = re.compile(
     r"\b(?:within|in|after|binnen|innerhalb|nach|dans|délai de|d'ici|d’ici|après|"
-    r"через|течение|спустя|после|en|plazo de|después de|tras|tardará|tarda|llevará|dura|durará)"
+    r"через|течение|спустя|после|en|plazo de|después de|tras|tardará|tarda|llevará|dura|durará|"
+    r"dentro de)"
     r"\s+(?:(?:de|von|of)\s+)?$"
 )
 _PERIOD_AFTER_LATER = re.compile(
@@ -153,6 +154,12 @@ _PERIOD_RAN_OUT = re.compile(
     r"\s*(?:(?:notice|waiting|withdrawal|transition)\s+)?(?:period|notice)\s+"
     r"(?:ends|ended|expires|expired|elapsed|runs out|ran out|is over|is up|lapsed|"
     r"(?:has|have) (?:passed|run out|ended|expired|elapsed|lapsed))\b"
+)
+# "Se cumplió el plazo de dos años", "the two-year period has passed": it runs out now
+_RAN_OUT_BEFORE = re.compile(
+    r"(?:se cumplió|se cumplieron|ha vencido|venció|expiró|a expiré|est écoulé|ist abgelaufen|"
+    r"истёк|истек)\s+(?:el |le |la |der |die |das )?(?:plazo|délai|frist|срок)\s+"
+    r"(?:de |d'|d’|von |в )?$"
 )
 # "after 33 years", "nach 18 Jahren": a period that may have gone by
 _SINCE_BEFORE = re.compile(r"\b(?:after|nach|après|después de|tras|спустя|после)\s+$")
@@ -263,7 +270,9 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         ran_out = _PERIOD_RAN_OUT.match(text, m.end("u")) and not _UNTIL_BEFORE.search(
             text, max(0, m.start() - 40), m.start()
         )
-        elapsed = _SINCE_BEFORE.search(before) and _elapsed(text, m)
+        elapsed = (_SINCE_BEFORE.search(before) and _elapsed(text, m)) or _RAN_OUT_BEFORE.search(
+            text, max(0, m.start() - 40), m.start()
+        )
         if (
             ran_out
             or elapsed
