@@ -154,7 +154,7 @@ def test_pack_stays_quiet_on_adversarial_negatives() -> None:
 # wrong by definition (only developments reported as happening now are tagged): its guards and
 # secondary: lead cost these two sets 0.03 and 0.02 (0.85 -> 0.82, 0.86 -> 0.845), on items
 # such as "Moscow had already suspended the treaty in 2007" tagged suspension.
-MEASURED_TAG_F1 = {"fresh4": 0.81, "fresh5": 0.84}
+MEASURED_TAG_F1 = {"fresh4": 0.83, "fresh5": 0.86}
 
 
 @pytest.mark.parametrize("split", sorted(MEASURED_TAG_F1))
@@ -172,8 +172,9 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 # reported as happening now (issue 14): background, denials, demands and hypotheticals get no
 # tag. First contact, before any fix: alerts F1 0.839, tag macro F1 0.701 (per tag and language
 # in docs/rule-pack.md). It was then the development set of issue 14's guards, lead and due
-# dates and meetings: alerts 0.929, tags 0.887; held there.
-FRESH6_FLOOR = {"alerts": 0.92, "tags": 0.88}
+# dates and meetings: alerts 0.929, tags 0.887; and of the next session's work (headline
+# framing, talks as a setting, reversals, expulsions, rulings): alerts 0.953, tags 0.925.
+FRESH6_FLOOR = {"alerts": 0.95, "tags": 0.92}
 
 
 def test_pack_holds_its_first_contact_level_on_the_strict_blind_set() -> None:
@@ -185,8 +186,9 @@ def test_pack_holds_its_first_contact_level_on_the_strict_blind_set() -> None:
 
 # fresh7 (blind, 297 items, 41% hard negatives, 46% not in English) was written for issue 14 after
 # its guards, lead, due dates and lemmas were built, and scored once before any change made for
-# it: alerts F1 0.832, tag macro F1 0.777 (per tag and language in docs/rule-pack.md). Held there.
-FRESH7_FLOOR = {"alerts": 0.83, "tags": 0.77}
+# it: alerts F1 0.832, tag macro F1 0.777 (per tag and language in docs/rule-pack.md). It was then
+# the development set of the next session: alerts 0.956, tags 0.928; held there.
+FRESH7_FLOOR = {"alerts": 0.95, "tags": 0.92}
 
 
 def test_pack_holds_its_first_contact_level_on_the_second_strict_blind_set() -> None:
@@ -194,3 +196,16 @@ def test_pack_holds_its_first_contact_level_on_the_second_strict_blind_set() -> 
     report = _report("fresh7")
     assert report.alerts.f1 >= FRESH7_FLOOR["alerts"]
     assert report.tag_f1 >= FRESH7_FLOOR["tags"]
+
+
+# fresh8 (blind, 324 items, 42% untagged, 58% not in English) was written after the fresh7 work
+# and scored once before any change made for it: alerts F1 0.812, tag macro F1 0.746 (the landed
+# pack before that work: 0.781 / 0.708). It was then a development set: alerts 0.929, tags 0.883.
+FRESH8_FLOOR = {"alerts": 0.92, "tags": 0.88}
+
+
+def test_pack_holds_its_level_on_the_third_strict_blind_set() -> None:
+    """fresh8 never falls below the level reached on it."""
+    report = _report("fresh8")
+    assert report.alerts.f1 >= FRESH8_FLOOR["alerts"]
+    assert report.tag_f1 >= FRESH8_FLOOR["tags"]
