@@ -122,6 +122,9 @@ CASES = [
     ("The one-year waiting period has run out; it is out.", "2026-01-22", "2026-01-22"),
     ("Se cumplió el plazo de dos años desde la denuncia.", "2023-11-19", "2023-11-19"),
     ("El tratado regirá para Chile dentro de 90 días.", "2022-06-13", "2022-09-11"),
+    # a month a deadline word points at, when no day is named
+    ("New START, which expires in February 2021, was discussed.", "2019-07-17", "2021-02-01"),
+    ("EU gives Britain until end of September to drop the clauses", "2020-09-10", "2020-09-30"),
     (
         "It notified the UN, two weeks after parliament voted. The exit will take effect one "
         "year after the notification was received on 2 June.",

@@ -218,6 +218,28 @@ def test_a_development_the_headline_denies_or_supposes_is_not_restated_as_fact_b
     assert (found is not None) is fact
 
 
+def test_an_undated_deadline_word_beside_another_development_is_its_background(
+    tmp_path: Path,
+) -> None:
+    """A ``due: future`` match with no date stands only as the entry's sole development."""
+    rule_set = _pack(
+        tmp_path,
+        _TWO_RULES
+        + """  - id: deadline
+    title: D
+    severity: high
+    channels: [t]
+    tags: [deadline]
+    due: future
+    match: {all: [treaty, clock]}
+""",
+    )
+    beside = entry(title="North Korea withdraws from the treaty and stops the clock")
+    assert [m.rule_id for m in rule_set.match(beside)] == ["withdrawal"]
+    alone = entry(title="The treaty clock is ticking")
+    assert [m.rule_id for m in rule_set.match(alone)] == ["deadline"]
+
+
 def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
     """``due: future``: "took effect on Friday, six months after notice" is no deadline."""
     rule_set = _pack(

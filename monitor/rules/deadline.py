@@ -114,7 +114,7 @@ _PERIOD = re.compile(
     r"(?P<after>\s*\S+(?:\s+\S+)?)?"
 )
 _PERIOD_BEFORE = re.compile(
-    r"\b(?:within|in|after|binnen|innerhalb|nach|dans|délai de|d'ici|d’ici|après|"
+    r"\b(?:within|in|after|binnen|innerhalb|nach|frist von|dans|délai de|d'ici|d’ici|après|"
     r"через|течение|спустя|после|en|plazo de|después de|tras|tardará|tarda|llevará|dura|durará|"
     r"dentro de)"
     r"\s+(?:(?:de|von|of)\s+)?$"
@@ -206,7 +206,35 @@ def extract_deadline(text: str, published: datetime) -> date | None:
         # a period counted back yields to one still ahead
         return next((day for day in relative if day > base), relative[0])
     weak = [d.day for d in dates if d.day >= base]
-    return min(weak) if weak else None
+    if weak:
+        return min(weak)
+    return _month_named(text, base)
+
+
+# "expires in February 2021", "until the end of September": a month with a deadline word before
+# it, when the text names no day. Month names of three letters or fewer ("may", "mai") count only
+# with a year.
+_MONTH_ONLY = re.compile(
+    rf"\b(?P<end>(?:the\s+)?end\s+of\s+|fin\s+|finales\s+de\s+|ende\s+)?(?P<m>{_MONTH_RE})\b"
+    r"(?:\s+(?:de\s+|del\s+)?(?P<y>(?:19|20)\d\d)\b)?"
+)
+
+
+def _month_named(text: str, base: date) -> date | None:
+    """The first (or, after "end of", the last) day of a month a deadline word points at."""
+    for m in _MONTH_ONLY.finditer(text):
+        name = m["m"]
+        if len(name) <= 3 and not m["y"]:
+            continue
+        if not _CUE_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
+            continue
+        month = _MONTHS[name]
+        year = int(m["y"]) if m["y"] else base.year + (month < base.month)
+        day = calendar.monthrange(year, month)[1] if m["end"] else 1
+        found = date(year, month, day)
+        if found >= base:
+            return found
+    return None
 
 
 def _absolute_dates(text: str, base: date) -> list[_Found]:

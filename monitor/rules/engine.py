@@ -151,7 +151,17 @@ class RuleSet:
                 ):
                     continue  # "took effect on Friday, six months after notice": not a deadline
                 matches.append((index, match))
-        return matches
+        return self._dated_or_alone(matches)
+
+    def _dated_or_alone(self, matches: list[tuple[int, Match]]) -> list[tuple[int, Match]]:
+        """Without a date, a ``due: future`` match stands only when it is the entry's sole
+        development: "lapses", "clock" or "expiry" beside an exit the text reports is that exit's
+        background ("North Korea declares immediate exit from NPT ... stopped the clock"), while
+        "Russia proposes talks on extending New START" is the deadline story itself."""
+        undated = {i for i, m in matches if self.rules[i].due == "future" and m.deadline is None}
+        if not undated or not any(set(m.tags) - DUE_DATES for i, m in matches if i not in undated):
+            return matches
+        return [(i, m) for i, m in matches if i not in undated]
 
     def _reported_now(self, matches: list[tuple[int, Match]], hits: Hits) -> list[Match]:
         """Drop secondary matches: below the lead (``secondary: lead``) or the headline
