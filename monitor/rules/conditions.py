@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import NamedTuple
 
-from monitor.rules.guards import Cues, Guard, find_cues, inside, spans_of
+from monitor.rules.guards import Cues, Guard, combined, find_cues, inside, spans_of
 from monitor.sentences import lead_end, sentence_ends
 
 _WORD = re.compile(r"\w+")
@@ -45,6 +45,7 @@ class Hits:
         self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
+        self.every_field = frozenset(range(len(texts)))
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
 
     def unguarded(self) -> Hits:
@@ -56,7 +57,13 @@ class Hits:
         key = (field, guards)
         found = self._cues.get(key)
         if found is None:
-            found = self._cues[key] = find_cues(self.texts[field], guards, self.year)
+            if len(guards) == 1:
+                found = find_cues(self.texts[field], guards, self.year)
+            else:
+                # Guard sets overlap (negation and hypothetical are in every rule's): each
+                # guard's cues are found once per field and combined.
+                found = combined([self.cues(field, (guard,)) for guard in guards])
+            self._cues[key] = found
         return found
 
     def fields_named(self, names: frozenset[str]) -> frozenset[int]:
@@ -71,8 +78,12 @@ class Hits:
             found = []
             lookup = self.lookup
             # Only terms the scan may have seen: a vocabulary can hold hundreds of terms.
-            for term in sorted(self.present.intersection(terms)):
-                found.extend(hit for hit in lookup(term) if hit.field in fields)
+            if fields >= self.every_field:
+                for term in sorted(self.present.intersection(terms)):
+                    found.extend(lookup(term))
+            else:
+                for term in sorted(self.present.intersection(terms)):
+                    found.extend(hit for hit in lookup(term) if hit.field in fields)
             self._of[key] = found
         return found
 
@@ -108,6 +119,15 @@ class Condition:
         """Every term id this condition refers to."""
         raise NotImplementedError
 
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """False only if the condition holds over no subset of the hits (``none`` aside).
+
+        A cheap bound for :class:`Guarded`: guards only take hits away, so a rule whose
+        condition cannot hold over all of an entry's hits never needs its guards computed.
+        Exclusions read every hit either way and are evaluated as they are.
+        """
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, slots=True)
 class TermLeaf(Condition):
@@ -122,6 +142,10 @@ class TermLeaf(Condition):
     def terms(self) -> set[int]:
         """The term ids."""
         return set(self.ids)
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether any of the terms has a hit."""
+        return bool(hits.of(self.ids, fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +173,10 @@ class AllOf(_Composite):
             found.extend(result)
         return found
 
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether every child may hold."""
+        return all(child.may_hold(hits, fields) for child in self.children)
+
 
 @dataclass(frozen=True, slots=True)
 class AnyOf(_Composite):
@@ -162,6 +190,10 @@ class AnyOf(_Composite):
             if result is not None:
                 found = (found or []) + result
         return found
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether some child may hold."""
+        return any(child.may_hold(hits, fields) for child in self.children)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +211,10 @@ class NoneOf(_Composite):
             if child.evaluate(hits, fields) is not None:
                 return None
         return []
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether it holds: exclusions read every hit, guarded or not, so this is exact."""
+        return self.evaluate(hits, fields) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +243,11 @@ class _Grouped(Condition):
                     lists = by_field[hit.field] = [[] for _ in self.groups]
                 lists[index].append(hit)
         return {f: lists for f, lists in by_field.items() if all(lists)}
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether one field holds a hit of every group (how close they stand is not asked:
+        with fewer hits a window can start inside a longer hit, so closeness is no bound)."""
+        return bool(self._candidates(hits, fields))
 
     def _first_window(
         self, hits: Hits, fields: frozenset[int], fits: Callable[[int, Hit, Hit], bool]
@@ -329,21 +370,24 @@ class _GuardedHits(_HitsView):
         super().__init__(inner)
         self._guards = guards
         self._own_terms = own
-        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._spans: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
 
-    def _guarded(self, field: int) -> list[tuple[int, int]]:
-        if field not in self._spans:
+    def _guarded(self, field: int) -> tuple[list[tuple[int, int]], list[int]]:
+        """The field's guarded spans (sorted, disjoint) and their starts."""
+        found = self._spans.get(field)
+        if found is None:
             cues = self.cues(field, self._guards)
             own: list[tuple[int, int]] = []
             if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
-                own = [
-                    (h.start, h.end) for h in self._inner.of(self._own_terms, frozenset({field}))
-                ]
-            self._spans[field] = spans_of(cues, self.texts[field], own)
-        return self._spans[field]
+                every = self._inner.of(self._own_terms, self.every_field)
+                own = [(h.start, h.end) for h in every if h.field == field]
+            spans = spans_of(cues, self.texts[field], own)
+            found = self._spans[field] = (spans, [start for start, _ in spans])
+        return found
 
     def _kept(self, hit: Hit) -> bool:
-        return not inside(self._guarded(hit.field), hit.start, hit.end)
+        spans, starts = self._guarded(hit.field)
+        return not spans or not inside(spans, starts, hit.start, hit.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,11 +403,17 @@ class Guarded(Condition):
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The child's result over the hits outside guarded clauses."""
+        if not self.child.may_hold(hits, fields):
+            return None  # not even over every hit: the guards need not be looked for
         return self.child.evaluate(_GuardedHits(hits, self.guards, self.own), fields)
 
     def terms(self) -> set[int]:
         """The child's term ids."""
         return self.child.terms()
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether the child may hold over every hit (guards only take hits away)."""
+        return self.child.may_hold(hits, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +430,10 @@ class Scoped(Condition):
     def terms(self) -> set[int]:
         """The child's term ids."""
         return self.child.terms()
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether the child may hold over the named fields."""
+        return self.child.may_hold(hits, hits.fields_named(self.names))
 
 
 def requirements(condition: Condition) -> list[frozenset[int]]:

@@ -177,6 +177,20 @@ def find_cues(text: str, guards: Iterable[Guard], year: int | None = None) -> Cu
     )  # fmt: skip
 
 
+def combined(parts: Sequence[Cues]) -> Cues:
+    """The cues of several guards from each guard's own (what :func:`find_cues` finds for
+    them together: breaks do not depend on the guard)."""
+    breaks = next((part.breaks for part in parts if part.breaks), ())
+    clauses = sorted(c for part in parts for c in part.clauses)
+    dated = tuple(d for part in parts for d in part.dated)
+    return Cues(
+        tuple(i for part in parts for i in part.initial), dated,
+        tuple(w for part in parts for w in part.words), tuple(clauses),
+        tuple(s for part in parts for s in part.set_phrases),
+        breaks if clauses or dated else (),
+    )  # fmt: skip
+
+
 def spans_of(cues: Cues, text: str, own: Sequence[Span] = ()) -> list[Span]:
     """The guarded spans, given the spans of the rule's own hits (a cue inside one is no cue)."""
     spans = [*cues.initial, *cues.dated]
@@ -254,6 +268,7 @@ def _merged(spans: list[Span]) -> list[Span]:
     return merged
 
 
-def inside(spans: Sequence[Span], start: int, end: int) -> bool:
-    """Whether ``[start, end)`` lies within one of ``spans`` (sorted, disjoint)."""
-    return any(s <= start and end <= e for s, e in spans)
+def inside(spans: Sequence[Span], starts: Sequence[int], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` lies within one of ``spans`` (sorted, disjoint; ``starts``:
+    their starts)."""
+    return _within(spans, starts, start, end)
