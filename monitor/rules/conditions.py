@@ -43,6 +43,7 @@ class Hits:
         self.present = present
         # Rules ask about the same vocabularies over the same fields again and again.
         self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
+        self._fields: dict[tuple[frozenset[int], frozenset[int]], frozenset[int]] = {}
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
         self.every_field = frozenset(range(len(texts)))
@@ -85,6 +86,27 @@ class Hits:
                 for term in sorted(self.present.intersection(terms)):
                     found.extend(hit for hit in lookup(term) if hit.field in fields)
             self._of[key] = found
+        return found
+
+    def fields_hit(self, terms: frozenset[int], fields: frozenset[int]) -> frozenset[int]:
+        """The fields among ``fields`` where any of ``terms`` has a hit.
+
+        Stops as soon as every field has one: a term's exact spans are computed only when
+        asked for, and most rules asked about are ruled out by a term that is absent.
+        """
+        key = (terms, fields)
+        listed = self._of.get(key)
+        if listed is not None:
+            return frozenset(hit.field for hit in listed)
+        found = self._fields.get(key)
+        if found is None:
+            seen: set[int] = set()
+            lookup = self.lookup
+            for term in self.present.intersection(terms):
+                seen.update(hit.field for hit in lookup(term) if hit.field in fields)
+                if len(seen) == len(fields):
+                    break
+            found = self._fields[key] = frozenset(seen)
         return found
 
     def words_between(self, field: int, start: int, end: int, limit: int) -> int:
@@ -145,7 +167,7 @@ class TermLeaf(Condition):
 
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether any of the terms has a hit."""
-        return bool(hits.of(self.ids, fields))
+        return bool(hits.fields_hit(self.ids, fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +269,11 @@ class _Grouped(Condition):
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether one field holds a hit of every group (how close they stand is not asked:
         with fewer hits a window can start inside a longer hit, so closeness is no bound)."""
-        return bool(self._candidates(hits, fields))
+        for group in self.groups:
+            fields = hits.fields_hit(group, fields)
+            if not fields:
+                return False
+        return True
 
     def _first_window(
         self, hits: Hits, fields: frozenset[int], fits: Callable[[int, Hit, Hit], bool]
@@ -330,6 +356,10 @@ class _HitsView(Hits):
 
     def _kept(self, hit: Hit) -> bool:
         raise NotImplementedError
+
+    def fields_hit(self, terms: frozenset[int], fields: frozenset[int]) -> frozenset[int]:
+        """The fields among ``fields`` with a kept hit of any of ``terms``."""
+        return frozenset(hit.field for hit in self.of(terms, fields))
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
         """The kept hits of any of ``terms`` inside ``fields`` (computed once per view)."""
