@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import NamedTuple
 
-from monitor.rules.guards import Cues, Guard, combined, find_cues, inside, spans_of
+from monitor.rules.guards import (
+    Cues,
+    Guard,
+    combined,
+    cue_starts,
+    find_cues,
+    inside,
+    spans_of,
+)
 from monitor.sentences import lead_end, sentence_ends
 
 _WORD = re.compile(r"\w+")
@@ -48,6 +56,7 @@ class Hits:
         self.year = year  # the entry's year of publication, for the background guard
         self.every_field = frozenset(range(len(texts)))
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
+        self._cue_starts: dict[int, list[list[int] | None]] = {}
 
     def unguarded(self) -> Hits:
         """Every hit, guarded clauses included (what ``none`` exclusions look at)."""
@@ -59,7 +68,10 @@ class Hits:
         found = self._cues.get(key)
         if found is None:
             if len(guards) == 1:
-                found = find_cues(self.texts[field], guards, self.year)
+                starts = self._cue_starts.get(field)
+                if starts is None:
+                    starts = self._cue_starts[field] = cue_starts(self.texts[field])
+                found = find_cues(self.texts[field], guards, self.year, starts)
             else:
                 # Guard sets overlap (negation and hypothetical are in every rule's): each
                 # guard's cues are found once per field and combined.
