@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import NamedTuple
@@ -45,13 +45,16 @@ class Hits:
         present: frozenset[int] = frozenset(),
         names: Sequence[str] = (),
         year: int | None = None,
+        known: Mapping[int, list[Hit]] | None = None,
     ) -> None:
         self.texts = texts
         self.lookup = lookup
         self.present = present
+        # Terms whose hits ``lookup`` has computed already (looked at first: they cost nothing).
+        self.known: Mapping[int, list[Hit]] = {} if known is None else known
         # Rules ask about the same vocabularies over the same fields again and again.
         self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
-        self._fields: dict[tuple[frozenset[int], frozenset[int]], frozenset[int]] = {}
+        self._has: dict[tuple[frozenset[int], frozenset[int]], bool] = {}
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
         self.every_field = frozenset(range(len(texts)))
@@ -100,26 +103,33 @@ class Hits:
             self._of[key] = found
         return found
 
-    def fields_hit(self, terms: frozenset[int], fields: frozenset[int]) -> frozenset[int]:
-        """The fields among ``fields`` where any of ``terms`` has a hit.
+    def has_hit(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
+        """Whether any of ``terms`` has a hit inside ``fields``.
 
-        Stops as soon as every field has one: a term's exact spans are computed only when
-        asked for, and most rules asked about are ruled out by a term that is absent.
+        Terms whose hits are already known are looked at first, and the search stops at the
+        first hit: a term's exact spans are computed only when asked for, most terms the scan
+        announces have none, and most rules asked about are ruled out by a term that is absent.
         """
         key = (terms, fields)
         listed = self._of.get(key)
         if listed is not None:
-            return frozenset(hit.field for hit in listed)
-        found = self._fields.get(key)
+            return bool(listed)
+        found = self._has.get(key)
         if found is None:
-            seen: set[int] = set()
-            lookup = self.lookup
-            for term in self.present.intersection(terms):
-                seen.update(hit.field for hit in lookup(term) if hit.field in fields)
-                if len(seen) == len(fields):
-                    break
-            found = self._fields[key] = frozenset(seen)
+            found = self._has[key] = self._search(terms, fields)
         return found
+
+    def _search(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
+        known = self.known
+        later = []
+        for term in self.present.intersection(terms):
+            computed = known.get(term)
+            if computed is None:
+                later.append(term)
+            elif any(hit.field in fields for hit in computed):
+                return True
+        lookup = self.lookup
+        return any(hit.field in fields for term in later for hit in lookup(term))
 
     def words_between(self, field: int, start: int, end: int, limit: int) -> int:
         """Words in ``texts[field][start:end]``, counted only up to ``limit + 1``."""
@@ -179,7 +189,7 @@ class TermLeaf(Condition):
 
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether any of the terms has a hit."""
-        return bool(hits.fields_hit(self.ids, fields))
+        return hits.has_hit(self.ids, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,11 +291,13 @@ class _Grouped(Condition):
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether one field holds a hit of every group (how close they stand is not asked:
         with fewer hits a window can start inside a longer hit, so closeness is no bound)."""
-        for group in self.groups:
-            fields = hits.fields_hit(group, fields)
-            if not fields:
-                return False
-        return True
+        texts = hits.texts
+        # The longest field first: where a pack's terms meet, if anywhere.
+        for field in sorted(fields, key=lambda f: len(texts[f]), reverse=True):
+            one = frozenset((field,))
+            if all(hits.has_hit(group, one) for group in self.groups):
+                return True
+        return False
 
     def _first_window(
         self, hits: Hits, fields: frozenset[int], fits: Callable[[int, Hit, Hit], bool]
@@ -355,7 +367,9 @@ class _HitsView(Hits):
     """Some of another entry's hits: ``_kept`` says which; cues and exclusions read them all."""
 
     def __init__(self, inner: Hits) -> None:
-        super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
+        super().__init__(
+            inner.texts, inner.lookup, inner.present, inner.names, inner.year, inner.known
+        )
         self._inner = inner
 
     def unguarded(self) -> Hits:
@@ -369,9 +383,9 @@ class _HitsView(Hits):
     def _kept(self, hit: Hit) -> bool:
         raise NotImplementedError
 
-    def fields_hit(self, terms: frozenset[int], fields: frozenset[int]) -> frozenset[int]:
-        """The fields among ``fields`` with a kept hit of any of ``terms``."""
-        return frozenset(hit.field for hit in self.of(terms, fields))
+    def has_hit(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
+        """Whether any of ``terms`` has a kept hit inside ``fields``."""
+        return bool(self.of(terms, fields))
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
         """The kept hits of any of ``terms`` inside ``fields`` (computed once per view)."""

@@ -111,7 +111,9 @@ class RuleSet:
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
-        hits = Hits(scan.folded, scan.hits, scan.present, plan.fields, entry.published.year)
+        hits = Hits(
+            scan.folded, scan.hits, scan.present, plan.fields, entry.published.year, scan.computed
+        )
         matches = self._matches(entry, candidates, hits, scan)
         if len(matches) > 1:
             return self._reported_now(matches, hits)
