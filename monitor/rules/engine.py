@@ -157,15 +157,23 @@ class RuleSet:
         development met only further down, beside one reported up top, is background ("Moscow,
         which suspended the treaty in 2007, ...").
         """
-        lead = in_lead(hits)
-        up_top = set()
-        for index, _ in matches:
-            plan = self.plan.rules[index]
-            if plan is not None and plan.condition.evaluate(lead, plan.fields) is not None:
-                up_top.add(index)
-        if not up_top:
+        rules = self.rules
+        # Only "lead" rules are ever dropped, and only when some match is up top: the lead rules
+        # are asked first, the others only while none of those is up top, and only until one is.
+        droppable = [i for i, _ in matches if rules[i].secondary == "lead"]
+        if not droppable:
             return [m for _, m in matches]
-        return [m for i, m in matches if i in up_top or self.rules[i].secondary != "lead"]
+        lead = in_lead(hits)
+        up_top = {i for i in droppable if self._holds(i, lead)}
+        if not up_top and not any(
+            self._holds(i, lead) for i, _ in matches if rules[i].secondary != "lead"
+        ):
+            return [m for _, m in matches]
+        return [m for i, m in matches if i in up_top or rules[i].secondary != "lead"]
+
+    def _holds(self, index: int, hits: Hits) -> bool:
+        plan = self.plan.rules[index]
+        return plan is not None and plan.condition.evaluate(hits, plan.fields) is not None
 
     def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
         """Where the terms of one enabled rule occur in the entry, whether or not it matched."""
