@@ -95,8 +95,8 @@ _SPELLED_BEGINNINGS = {
     (Guard.NEGATION, "forward"): (("n'", False), ("n’", False)),
     (Guard.NEGATION, "not_a_cue"): (("kein", True), ("nicht", True)),
 }
-# Cue kinds searched with finditer: scanned for their beginnings first.
-_SEARCHED = ("forward", "clause", "not_a_cue", "next_two_words")
+# Cue kinds scanned for their beginnings first (sentence openers: to skip texts with none).
+_SEARCHED = ("forward", "clause", "not_a_cue", "next_two_words", "sentence_initial")
 # Besides the data's conjunctions, these end a clause (sentence ends come from monitor.sentences).
 _BREAK_MARKS = r"[,;:()\[\]«»\"“”]|\s[—–-]\s|\x00|\n"
 
@@ -158,6 +158,7 @@ Span = tuple[int, int]
 
 # "in 2007", "в 2016 году", "en 2023", "im Jahr 2007", "since 2002": a year, when it is before
 # the entry's own, dates a step told as background.
+_YEAR = re.compile(r"(?:19|20)\d\d(?!\d)")  # what every _DATED match holds: a cheap first look
 _DATED = re.compile(
     r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|depuis|im|im jahr|seit|desde|en el año|"
     rf"{MONTH_NAMES}|(?:{MONTH_NAMES})\s+\d{{1,2}},)\s+(?:de\s+)?(?P<year>(?:19|20)\d\d)(?!\d)"
@@ -216,11 +217,14 @@ def find_cues(
                 clauses.extend((s, e, whole) for s, e in found(guard, kind, pattern))
         if compiled.not_a_cue is not None:
             set_phrases.extend(found(guard, "not_a_cue", compiled.not_a_cue))
-        if compiled.sentence_initial is not None:
+        if (
+            compiled.sentence_initial is not None
+            and starts[table.slots[guard, "sentence_initial"]] != []
+        ):
             initial.extend(_whole_sentences(text, compiled.sentence_initial))
         if compiled.next_two_words is not None:
             words.extend(found(guard, "next_two_words", compiled.next_two_words))
-        if guard is Guard.BACKGROUND and year is not None:
+        if guard is Guard.BACKGROUND and year is not None and _YEAR.search(text):
             dates.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
     breaks: list[Span] = []
     if clauses or dates:
