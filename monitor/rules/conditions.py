@@ -58,6 +58,7 @@ class Hits:
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
         self.every_field = frozenset(range(len(texts)))
+        self.single = [frozenset((field,)) for field in range(len(texts))]
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
         self._cue_starts: dict[int, list[list[int] | None]] = {}
 
@@ -291,11 +292,16 @@ class _Grouped(Condition):
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether one field holds a hit of every group (how close they stand is not asked:
         with fewer hits a window can start inside a longer hit, so closeness is no bound)."""
+        groups = self.groups
+        if not all(hits.has_hit(group, fields) for group in groups):
+            return False  # a group with no hit at all (most often): no field to look at
+        if len(fields) == 1:
+            return True
         texts = hits.texts
         # The longest field first: where a pack's terms meet, if anywhere.
         for field in sorted(fields, key=lambda f: len(texts[f]), reverse=True):
-            one = frozenset((field,))
-            if all(hits.has_hit(group, one) for group in self.groups):
+            one = hits.single[field]
+            if all(hits.has_hit(group, one) for group in groups):
                 return True
         return False
 
