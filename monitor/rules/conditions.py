@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import NamedTuple
 
-from monitor.rules.guards import Cues, Guard, find_cues, inside, spans_of
+from monitor.rules.guards import (
+    Cues,
+    Guard,
+    combined,
+    cue_starts,
+    find_cues,
+    inside,
+    spans_of,
+)
 from monitor.sentences import lead_end, sentence_ends
 
 _WORD = re.compile(r"\w+")
@@ -37,15 +45,22 @@ class Hits:
         present: frozenset[int] = frozenset(),
         names: Sequence[str] = (),
         year: int | None = None,
+        known: Mapping[int, list[Hit]] | None = None,
     ) -> None:
         self.texts = texts
         self.lookup = lookup
         self.present = present
+        # Terms whose hits ``lookup`` has computed already (looked at first: they cost nothing).
+        self.known: Mapping[int, list[Hit]] = {} if known is None else known
         # Rules ask about the same vocabularies over the same fields again and again.
         self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
+        self._has: dict[tuple[frozenset[int], frozenset[int]], bool] = {}
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
+        self.every_field = frozenset(range(len(texts)))
+        self.single = [frozenset((field,)) for field in range(len(texts))]
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
+        self._cue_starts: dict[int, list[list[int] | None]] = {}
 
     def unguarded(self) -> Hits:
         """Every hit, guarded clauses included (what ``none`` exclusions look at)."""
@@ -56,7 +71,16 @@ class Hits:
         key = (field, guards)
         found = self._cues.get(key)
         if found is None:
-            found = self._cues[key] = find_cues(self.texts[field], guards, self.year)
+            if len(guards) == 1:
+                starts = self._cue_starts.get(field)
+                if starts is None:
+                    starts = self._cue_starts[field] = cue_starts(self.texts[field])
+                found = find_cues(self.texts[field], guards, self.year, starts)
+            else:
+                # Guard sets overlap (negation and hypothetical are in every rule's): each
+                # guard's cues are found once per field and combined.
+                found = combined([self.cues(field, (guard,)) for guard in guards])
+            self._cues[key] = found
         return found
 
     def fields_named(self, names: frozenset[str]) -> frozenset[int]:
@@ -71,10 +95,42 @@ class Hits:
             found = []
             lookup = self.lookup
             # Only terms the scan may have seen: a vocabulary can hold hundreds of terms.
-            for term in sorted(self.present.intersection(terms)):
-                found.extend(hit for hit in lookup(term) if hit.field in fields)
+            if fields >= self.every_field:
+                for term in sorted(self.present.intersection(terms)):
+                    found.extend(lookup(term))
+            else:
+                for term in sorted(self.present.intersection(terms)):
+                    found.extend(hit for hit in lookup(term) if hit.field in fields)
             self._of[key] = found
         return found
+
+    def has_hit(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
+        """Whether any of ``terms`` has a hit inside ``fields``.
+
+        Terms whose hits are already known are looked at first, and the search stops at the
+        first hit: a term's exact spans are computed only when asked for, most terms the scan
+        announces have none, and most rules asked about are ruled out by a term that is absent.
+        """
+        key = (terms, fields)
+        listed = self._of.get(key)
+        if listed is not None:
+            return bool(listed)
+        found = self._has.get(key)
+        if found is None:
+            found = self._has[key] = self._search(terms, fields)
+        return found
+
+    def _search(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
+        known = self.known
+        later = []
+        for term in self.present.intersection(terms):
+            computed = known.get(term)
+            if computed is None:
+                later.append(term)
+            elif any(hit.field in fields for hit in computed):
+                return True
+        lookup = self.lookup
+        return any(hit.field in fields for term in later for hit in lookup(term))
 
     def words_between(self, field: int, start: int, end: int, limit: int) -> int:
         """Words in ``texts[field][start:end]``, counted only up to ``limit + 1``."""
@@ -108,6 +164,15 @@ class Condition:
         """Every term id this condition refers to."""
         raise NotImplementedError
 
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """False only if the condition holds over no subset of the hits (``none`` aside).
+
+        A cheap bound for :class:`Guarded`: guards only take hits away, so a rule whose
+        condition cannot hold over all of an entry's hits never needs its guards computed.
+        Exclusions read every hit either way and are evaluated as they are.
+        """
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, slots=True)
 class TermLeaf(Condition):
@@ -122,6 +187,10 @@ class TermLeaf(Condition):
     def terms(self) -> set[int]:
         """The term ids."""
         return set(self.ids)
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether any of the terms has a hit."""
+        return hits.has_hit(self.ids, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +218,10 @@ class AllOf(_Composite):
             found.extend(result)
         return found
 
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether every child may hold."""
+        return all(child.may_hold(hits, fields) for child in self.children)
+
 
 @dataclass(frozen=True, slots=True)
 class AnyOf(_Composite):
@@ -162,6 +235,10 @@ class AnyOf(_Composite):
             if result is not None:
                 found = (found or []) + result
         return found
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether some child may hold."""
+        return any(child.may_hold(hits, fields) for child in self.children)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +256,10 @@ class NoneOf(_Composite):
             if child.evaluate(hits, fields) is not None:
                 return None
         return []
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether it holds: exclusions read every hit, guarded or not, so this is exact."""
+        return self.evaluate(hits, fields) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +288,22 @@ class _Grouped(Condition):
                     lists = by_field[hit.field] = [[] for _ in self.groups]
                 lists[index].append(hit)
         return {f: lists for f, lists in by_field.items() if all(lists)}
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether one field holds a hit of every group (how close they stand is not asked:
+        with fewer hits a window can start inside a longer hit, so closeness is no bound)."""
+        groups = self.groups
+        if not all(hits.has_hit(group, fields) for group in groups):
+            return False  # a group with no hit at all (most often): no field to look at
+        if len(fields) == 1:
+            return True
+        texts = hits.texts
+        # The longest field first: where a pack's terms meet, if anywhere.
+        for field in sorted(fields, key=lambda f: len(texts[f]), reverse=True):
+            one = hits.single[field]
+            if all(hits.has_hit(group, one) for group in groups):
+                return True
+        return False
 
     def _first_window(
         self, hits: Hits, fields: frozenset[int], fits: Callable[[int, Hit, Hit], bool]
@@ -276,7 +373,9 @@ class _HitsView(Hits):
     """Some of another entry's hits: ``_kept`` says which; cues and exclusions read them all."""
 
     def __init__(self, inner: Hits) -> None:
-        super().__init__(inner.texts, inner.lookup, inner.present, inner.names, inner.year)
+        super().__init__(
+            inner.texts, inner.lookup, inner.present, inner.names, inner.year, inner.known
+        )
         self._inner = inner
 
     def unguarded(self) -> Hits:
@@ -289,6 +388,10 @@ class _HitsView(Hits):
 
     def _kept(self, hit: Hit) -> bool:
         raise NotImplementedError
+
+    def has_hit(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
+        """Whether any of ``terms`` has a kept hit inside ``fields``."""
+        return bool(self.of(terms, fields))
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
         """The kept hits of any of ``terms`` inside ``fields`` (computed once per view)."""
@@ -341,21 +444,24 @@ class _GuardedHits(_HitsView):
         super().__init__(inner)
         self._guards = guards
         self._own_terms = own
-        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._spans: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
 
-    def _guarded(self, field: int) -> list[tuple[int, int]]:
-        if field not in self._spans:
+    def _guarded(self, field: int) -> tuple[list[tuple[int, int]], list[int]]:
+        """The field's guarded spans (sorted, disjoint) and their starts."""
+        found = self._spans.get(field)
+        if found is None:
             cues = self.cues(field, self._guards)
             own: list[tuple[int, int]] = []
             if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
-                own = [
-                    (h.start, h.end) for h in self._inner.of(self._own_terms, frozenset({field}))
-                ]
-            self._spans[field] = spans_of(cues, self.texts[field], own)
-        return self._spans[field]
+                every = self._inner.of(self._own_terms, self.every_field)
+                own = [(h.start, h.end) for h in every if h.field == field]
+            spans = spans_of(cues, self.texts[field], own)
+            found = self._spans[field] = (spans, [start for start, _ in spans])
+        return found
 
     def _kept(self, hit: Hit) -> bool:
-        return not inside(self._guarded(hit.field), hit.start, hit.end)
+        spans, starts = self._guarded(hit.field)
+        return not spans or not inside(spans, starts, hit.start, hit.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +482,8 @@ class Guarded(Condition):
         "Poland and the Baltics recommend leaving the Ottawa Convention" a summary that restates
         "the exit" reports no exit either.
         """
+        if not self.child.may_hold(hits, fields):
+            return None  # not even over every hit: the guards need not be looked for
         guarded = _GuardedHits(hits, self.guards, self.own)
         found = self.child.evaluate(guarded, fields)
         if found is None:
@@ -390,6 +498,10 @@ class Guarded(Condition):
     def terms(self) -> set[int]:
         """The child's term ids."""
         return self.child.terms()
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether the child may hold over every hit (guards only take hits away)."""
+        return self.child.may_hold(hits, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +518,10 @@ class Scoped(Condition):
     def terms(self) -> set[int]:
         """The child's term ids."""
         return self.child.terms()
+
+    def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
+        """Whether the child may hold over the named fields."""
+        return self.child.may_hold(hits, hits.fields_named(self.names))
 
 
 def requirements(condition: Condition) -> list[frozenset[int]]:

@@ -116,7 +116,9 @@ class RuleSet:
         candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
-        hits = Hits(scan.folded, scan.hits, scan.present, plan.fields, entry.published.year)
+        hits = Hits(
+            scan.folded, scan.hits, scan.present, plan.fields, entry.published.year, scan.computed
+        )
         matches = self._matches(entry, candidates, hits, scan)
         if len(matches) > 1:
             return self._reported_now(matches, hits)
@@ -172,6 +174,8 @@ class RuleSet:
         which suspended the treaty in 2007, ..."). Talks the opening sentence names under a
         headline reporting another step are its setting ("... announced at a summit in Niamey").
         """
+        if not any(self.rules[i].secondary != "anywhere" for i, _ in matches):
+            return [m for _, m in matches]
         kept = self._up_top(matches, in_lead(hits), "lead")
         return [m for _, m in self._up_top(kept, in_title(hits), "title")]
 
@@ -180,11 +184,9 @@ class RuleSet:
     ) -> list[tuple[int, Match]]:
         """``matches`` minus the ``secondary: level`` ones that do not hold in ``view`` while
         a match with other tags does."""
-        up_top = set()
-        for index, _ in matches:
-            plan = self.plan.rules[index]
-            if plan is not None and plan.condition.evaluate(view, plan.fields) is not None:
-                up_top.add(index)
+        if not any(self.rules[i].secondary == level for i, _ in matches):
+            return matches
+        up_top = {i for i, _ in matches if self._holds(i, view)}
         if not up_top:
             return matches
         reported = [set(m.tags) - DUE_DATES for i, m in matches if i in up_top]
@@ -195,6 +197,10 @@ class RuleSet:
             or self.rules[i].secondary != level
             or not any(tags - set(m.tags) for tags in reported)
         ]
+
+    def _holds(self, index: int, hits: Hits) -> bool:
+        plan = self.plan.rules[index]
+        return plan is not None and plan.condition.evaluate(hits, plan.fields) is not None
 
     def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
         """Where the terms of one enabled rule occur in the entry, whether or not it matched."""

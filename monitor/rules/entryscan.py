@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import hyperscan
 
@@ -115,6 +115,11 @@ class EntryScan:
             self._maps[field] = None if same else OffsetMap(self.texts[field])
         offsets = self._maps[field]
         return (hit.start, hit.end) if offsets is None else offsets.span(hit.start, hit.end)
+
+    @property
+    def computed(self) -> Mapping[int, list[Hit]]:
+        """The hits of every term :meth:`hits` has computed so far (a live view)."""
+        return self._cache
 
     def hits(self, term_id: int) -> list[Hit]:
         """Every exact hit of one term, in field coordinates (computed once)."""

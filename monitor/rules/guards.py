@@ -27,7 +27,7 @@ Text is case-folded (as the rules engine sees it); offsets are offsets into it.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,6 +36,7 @@ from importlib import resources
 
 import yaml
 
+from monitor.rules.cuescan import CueScan, spans
 from monitor.rules.deadline import MONTH_NAMES
 from monitor.sentences import sentence_ends
 
@@ -49,9 +50,23 @@ class Guard(StrEnum):
 
 
 def _words(*words: str) -> str:
-    """An alternation of words (``*`` = any further letters) on Unicode word boundaries."""
+    """An alternation of words (``*`` = any further letters) on Unicode word boundaries.
+
+    Spelled for the speed of Python's ``re``: the words are grouped by their first letter, and
+    the check that no letter comes before moves behind that letter (``n(?<!\\w.)(?:ot|ever)``
+    is ``(?<!\\w)(?:not|never)``). The pattern then opens with a choice of letters, which
+    ``re`` skips ahead to, and at each word tries only the words of its letter. The matches are
+    the same: words of different first letters never match at one offset, and the words of one
+    letter keep their order (the first that matches wins, as before).
+    """
     spelled = [re.escape(w).replace(r"\*", r"\w*").replace(r"\ ", r"\s+") for w in words]
-    return r"(?<!\w)(?:" + "|".join(spelled) + r")(?!\w)"
+    if not all(w[:1].isalnum() or w[:1] == "_" for w in spelled):
+        return r"(?<!\w)(?:" + "|".join(spelled) + r")(?!\w)"
+    by_letter: dict[str, list[str]] = {}
+    for word in spelled:
+        by_letter.setdefault(word[0], []).append(word[1:])
+    groups = [f"{letter}(?<!\\w.)(?:{'|'.join(rest)})" for letter, rest in by_letter.items()]
+    return r"(?:" + "|".join(groups) + r")(?!\w)"
 
 
 _DATA = "data/guards.yaml"
@@ -75,6 +90,13 @@ _SPELLED = {
     (Guard.NEGATION, "forward"): r"(?<=\w)n['’]t(?!\w)|(?<!\w)n['’](?=\w)",
     (Guard.NEGATION, "not_a_cue"): r"(?<!\w)(?:kein\w*|nicht)\s+(?:\S+\s+){0,5}mehr(?!\w)",
 }
+# What every match of those begins with (see monitor.rules.cuescan): (literal, opens a word).
+_SPELLED_BEGINNINGS = {
+    (Guard.NEGATION, "forward"): (("n'", False), ("n’", False)),
+    (Guard.NEGATION, "not_a_cue"): (("kein", True), ("nicht", True)),
+}
+# Cue kinds scanned for their beginnings first (sentence openers: to skip texts with none).
+_SEARCHED = ("forward", "clause", "not_a_cue", "next_two_words", "sentence_initial")
 # Besides the data's conjunctions, these end a clause (sentence ends come from monitor.sentences).
 _BREAK_MARKS = r"[,;:()\[\]«»\"“”]|\s[—–-]\s|\x00|\n"
 
@@ -85,8 +107,18 @@ def _pattern(by_language: dict[str, list[str]] | None, spelled: str = "") -> re.
     return re.compile("|".join(alternatives)) if alternatives else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Every guard's compiled cues, the clause breaks, and the scan for where cues begin."""
+
+    cues: dict[Guard, _Cues]
+    breaks: re.Pattern[str]
+    scan: CueScan
+    slots: dict[tuple[Guard, str], int]  # (guard, searched kind) -> its place in the scan
+
+
 @cache
-def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
+def _cues() -> _Table:
     raw = yaml.safe_load(resources.files("monitor.rules").joinpath(_DATA).read_text("utf-8"))
 
     def compiled(guard: Guard, kind: str) -> re.Pattern[str] | None:
@@ -102,7 +134,19 @@ def _cues() -> tuple[dict[Guard, _Cues], re.Pattern[str]]:
         for guard in Guard
     }
     breaks = re.compile(f"{_BREAK_MARKS}|{_words(*_all_words(raw['clause_breaks']))}")
-    return cues, breaks
+    slots: dict[tuple[Guard, str], int] = {}
+    beginnings: list[list[tuple[str, bool]]] = []
+    for guard in Guard:
+        for kind in _SEARCHED:
+            if getattr(cues[guard], kind) is None:
+                continue
+            slots[guard, kind] = len(beginnings)
+            words = _all_words(raw[guard.value].get(kind) or {})
+            beginnings.append(
+                [(re.split("[* ]", w, maxsplit=1)[0], True) for w in words]
+                + list(_SPELLED_BEGINNINGS.get((guard, kind), ()))
+            )
+    return _Table(cues, breaks, CueScan(beginnings), slots)
 
 
 def _all_words(by_language: dict[str, list[str]]) -> list[str]:
@@ -114,6 +158,7 @@ Span = tuple[int, int]
 
 # "in 2007", "в 2016 году", "en 2023", "im Jahr 2007", "since 2002": a year, when it is before
 # the entry's own, dates a step told as background.
+_YEAR = re.compile(r"(?:19|20)\d\d(?!\d)")  # what every _DATED match holds: a cheap first look
 _DATED = re.compile(
     r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|depuis|im|im jahr|seit|desde|en el año|"
     rf"{MONTH_NAMES}|(?:{MONTH_NAMES})\s+\d{{1,2}},)\s+(?:de\s+)?(?P<year>(?:19|20)\d\d)(?!\d)"
@@ -137,43 +182,81 @@ class Cues:
         return bool(self.words or self.clauses)
 
 
-def find_cues(text: str, guards: Iterable[Guard], year: int | None = None) -> Cues:
-    """Every cue of ``guards`` in ``text`` (``year``: the entry's, for the background guard)."""
-    table, clause_break = _cues()
+def cue_starts(text: str) -> list[list[int] | None]:
+    """Where the cues of every guard may begin in ``text`` (for :func:`find_cues`)."""
+    return _cues().scan.starts(text)
+
+
+def find_cues(
+    text: str,
+    guards: Iterable[Guard],
+    year: int | None = None,
+    starts: list[list[int] | None] | None = None,
+) -> Cues:
+    """Every cue of ``guards`` in ``text`` (``year``: the entry's, for the background guard;
+    ``starts``: :func:`cue_starts` of the text, when several calls share it)."""
+    table = _cues()
+    if starts is None:
+        starts = table.scan.starts(text)
     initial: list[Span] = []
     words: list[Span] = []
     dates: list[Span] = []
     clauses: list[tuple[int, int, bool]] = []
     set_phrases: list[Span] = []
+
+    def found(guard: Guard, kind: str, pattern: re.Pattern[str]) -> list[Span]:
+        return spans(pattern, text, starts[table.slots[guard, kind]])
+
     for guard in guards:
-        compiled = table[guard]
-        for pattern, whole in ((compiled.forward, False), (compiled.clause, True)):
+        compiled = table.cues[guard]
+        for kind, pattern, whole in (
+            ("forward", compiled.forward, False),
+            ("clause", compiled.clause, True),
+        ):
             if pattern is not None:
-                clauses.extend((m.start(), m.end(), whole) for m in pattern.finditer(text))
+                clauses.extend((s, e, whole) for s, e in found(guard, kind, pattern))
         if compiled.not_a_cue is not None:
-            set_phrases.extend(m.span() for m in compiled.not_a_cue.finditer(text))
-        if compiled.sentence_initial is not None:
+            set_phrases.extend(found(guard, "not_a_cue", compiled.not_a_cue))
+        if (
+            compiled.sentence_initial is not None
+            and starts[table.slots[guard, "sentence_initial"]] != []
+        ):
             initial.extend(_whole_sentences(text, compiled.sentence_initial))
         if compiled.next_two_words is not None:
-            words.extend(m.span() for m in compiled.next_two_words.finditer(text))
-        if guard is Guard.BACKGROUND and year is not None:
+            words.extend(found(guard, "next_two_words", compiled.next_two_words))
+        if guard is Guard.BACKGROUND and year is not None and _YEAR.search(text):
             dates.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
     breaks: list[Span] = []
     if clauses or dates:
         breaks = sorted(
-            [*sentence_ends(text), *((m.start(), m.end()) for m in clause_break.finditer(text))]
+            [*sentence_ends(text), *((m.start(), m.end()) for m in table.breaks.finditer(text))]
         )
     dated = []
+    ends = sorted(b_end for _, b_end in breaks)
     for start, end in dates:
         # "which Russia suspended in 2007": the verb a date modifies stands just before it, so
         # the date guards the six words before it (within its clause), not the whole sentence
         # ("le retrait ... de l'accord de Vienne conclu en 2015" is today's withdrawal).
-        clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
+        clause_start = _last_at_most(ends, start)
         before = [m.start() for m in _WORD.finditer(text, clause_start, start)][-_DATED_REACH:]
         dated.append((before[0] if before else start, end))
     return Cues(
         tuple(initial), tuple(dated), tuple(words), tuple(sorted(clauses)),
         tuple(set_phrases), tuple(breaks),
+    )  # fmt: skip
+
+
+def combined(parts: Sequence[Cues]) -> Cues:
+    """The cues of several guards from each guard's own (what :func:`find_cues` finds for
+    them together: breaks do not depend on the guard)."""
+    breaks = next((part.breaks for part in parts if part.breaks), ())
+    clauses = sorted(c for part in parts for c in part.clauses)
+    dated = tuple(d for part in parts for d in part.dated)
+    return Cues(
+        tuple(i for part in parts for i in part.initial), dated,
+        tuple(w for part in parts for w in part.words), tuple(clauses),
+        tuple(s for part in parts for s in part.set_phrases),
+        breaks if clauses or dated else (),
     )  # fmt: skip
 
 
@@ -188,14 +271,14 @@ def spans_of(cues: Cues, text: str, own: Sequence[Span] = ()) -> list[Span]:
             for start, end in cues.words
             if not _within(ignored, starts, start, end)
         )
-        breaks = cues.breaks
+        break_starts = [b_start for b_start, _ in cues.breaks]  # sorted, as the breaks are
+        break_ends = sorted(b_end for _, b_end in cues.breaks)
         for start, end, whole in cues.clauses:
             if _within(ignored, starts, start, end):
                 continue
-            clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
-            clause_end = min(
-                (b_start for b_start, _ in breaks if b_start >= end), default=len(text)
-            )
+            clause_start = _last_at_most(break_ends, start)
+            after = bisect_left(break_starts, end)
+            clause_end = break_starts[after] if after < len(break_starts) else len(text)
             spans.append((clause_start if whole else start, clause_end))
     return _merged(spans)
 
@@ -209,6 +292,13 @@ def guarded_spans(
     term and guards nothing.
     """
     return spans_of(find_cues(text, guards, year), text, own)
+
+
+def _last_at_most(ends: Sequence[int], offset: int) -> int:
+    """The greatest of the sorted ``ends`` not after ``offset`` (0 if none): where the clause
+    around ``offset`` begins."""
+    index = bisect_right(ends, offset)
+    return ends[index - 1] if index else 0
 
 
 def _within(merged: Sequence[Span], starts: Sequence[int], start: int, end: int) -> bool:
@@ -254,6 +344,7 @@ def _merged(spans: list[Span]) -> list[Span]:
     return merged
 
 
-def inside(spans: Sequence[Span], start: int, end: int) -> bool:
-    """Whether ``[start, end)`` lies within one of ``spans`` (sorted, disjoint)."""
-    return any(s <= start and end <= e for s, e in spans)
+def inside(spans: Sequence[Span], starts: Sequence[int], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` lies within one of ``spans`` (sorted, disjoint; ``starts``:
+    their starts)."""
+    return _within(spans, starts, start, end)
