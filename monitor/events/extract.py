@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from monitor.events.actors import ActorTable, subject
 from monitor.events.model import Event
+from monitor.events.sources import background, other_step
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import due
 from monitor.rules.match import Match, Span
@@ -106,6 +107,31 @@ class Extractor:
             due=due(matches),
             published=entry.published,
             treaty_name=treaty.name if treaty else None,
+            actor_names=tuple(self.actors.name(a) for a in actors),
+        )
+
+    def source(self, entry: Entry) -> Event | None:
+        """What a report that matched no rule names: its treaty and acting parties, no
+        development (a possible follow-up source, :mod:`monitor.events.sources`). ``None`` when
+        it names no treaty or no actor, or reads as background."""
+        if self.scan is None or background(entry) or other_step(entry):
+            return None
+        spans = list(self.scan(entry))
+        named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
+        fields = [(name, entry.field_text(name)) for name in _FIELDS[:2]]
+        treaty = self._treaty(named, spans, fields[0][1])
+        if treaty is None or treaty.id in GENERAL_IDS:
+            return None
+        treaty_spans = _by_field(s for s, _ in named)
+        actors = subject(self.actors, fields[:1], treaty_spans, {}, frozenset((treaty.id,)))
+        if not actors:
+            return None
+        return Event(
+            treaty=treaty.id,
+            actors=actors,
+            development="",
+            published=entry.published,
+            treaty_name=treaty.name,
             actor_names=tuple(self.actors.name(a) for a in actors),
         )
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from monitor.events.actors import ActorTable, load_actors
 from monitor.events.extract import extractor_for
 from monitor.events.model import Event
+from monitor.events.sources import follow
 from monitor.events.stories import WINDOW, StoryIndex
 from monitor.feeds.entry import Entry
 from monitor.rules.engine import RuleSet
@@ -26,13 +27,23 @@ class Grouper:
     ) -> None:
         self.extractor = extractor_for(rules, actors or load_actors())
         self.index = StoryIndex(window)
-        self.stories: dict[str, int] = {}  # story id -> entries in it
+        self.stories: dict[str, int] = {}  # story id -> entries in it (sources included)
+        self.sources = 0  # entries that joined a story as a follow-up source
 
     def add(self, entry: Entry, matches: Sequence[Match]) -> tuple[Event | None, str | None]:
-        """The event and story of an entry whose matches alert (``None, None`` otherwise)."""
+        """The event and story of an entry whose matches alert; ``None`` and the story of an
+        entry that alerts on nothing but joins a story as a follow-up source
+        (:mod:`monitor.events.sources`); ``None, None`` otherwise."""
         event = self.extractor.event(entry, matches)
         if event is None:
-            return None, None
+            source = self.extractor.source(entry)
+            if source is None:
+                return None, None
+            joined = self.index.join(entry.id, source, entry.title, entry.published, follow)
+            if joined is not None:
+                self.stories[joined] = self.stories.get(joined, 0) + 1
+                self.sources += 1
+            return None, joined
         story = self.index.assign(entry.id, event, entry.title, entry.published)
         self.stories[story] = self.stories.get(story, 0) + 1
         return event, story

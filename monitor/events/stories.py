@@ -202,6 +202,26 @@ class StoryIndex:
         self._of_entry[entry_id] = story.id
         return story.id
 
+    def join(
+        self,
+        entry_id: str,
+        source: Event,
+        title: str,
+        at: datetime,
+        follow: Callable[..., Story | None],
+    ) -> str | None:
+        """The story a follow-up source joins (``follow``: the choice of
+        :func:`monitor.events.sources.follow`), or ``None``; a source never opens a story."""
+        if entry_id in self._of_entry:
+            return self._of_entry[entry_id]
+        keys = slot_keys(source, at, self.window)
+        stories = [story for key in keys for story in self._buckets.get(key, ())]
+        story = follow(source, title_words(title), stories, at, self.window)
+        if story is None:
+            return None
+        self._of_entry[entry_id] = story.id
+        return story.id
+
 
 def by_publication(items: Iterable[T], published: Callable[[T], datetime]) -> list[T]:
     """Items in order of publication (stable for equal times), as ``match`` and backtest group."""
