@@ -38,6 +38,14 @@ _REACTION = re.compile(
     r"critica|condena|lamenta|denuncia|advierte|responde|califica)\b",
     re.IGNORECASE,
 )
+# A subject that answers another ("Putin responde a Trump y congela el Tratado INF") takes the
+# step itself when the step is coordinated after the one it answers.
+_RESPONSE = re.compile(
+    r"^[\s'‘’\"«»“”]*(?:responds?|responded|reacts?|reacted|hits back|retaliates|ответил\w*|"
+    r"отреагировал\w*|réagit|répond|riposte|reagiert|antwortet|responde|reacciona)\b",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"(?<!\w)(?:and|и|et|und|y|e)(?!\w)", re.IGNORECASE)
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
 _TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
 
@@ -180,9 +188,20 @@ def subject(
         chosen = _coordinated(before or mentions, text)
         later = [m for m in mentions if m.start >= chosen[-1].end]
         if reactions and later and _REACTION.match(text[chosen[-1].end :]):
-            chosen = _coordinated(later, text)
+            answered = _coordinated(later, text)
+            if not _answers(text, chosen[-1].end, answered[-1].end, starts):
+                chosen = answered
         return tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
     return ()
+
+
+def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[int]) -> bool:
+    """Whether the subject answers the next actor with a step of its own: a response verb, then
+    the step after a conjunction ("Putin responde a Trump y congela ..." → Putin acts)."""
+    if not _RESPONSE.match(text[subject_end:]):
+        return False
+    step = min((start for start in starts if start >= answered_end), default=None)
+    return step is not None and _AND.search(text[answered_end:step]) is not None
 
 
 def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:

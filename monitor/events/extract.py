@@ -145,8 +145,14 @@ class Extractor:
                 (s, c) for s in spans if (c := self.treaty_of(s, ALIAS_VOCABULARIES)) is not None
             ]
         if specific:
-            return min(specific, key=lambda sc: _salience(sc[0]))[1]
+            # In one field, an organisation that is itself a treaty id (NATO) is mostly the party
+            # acting on the other treaty named there: "NATO-Staaten setzen KSE-Vertrag aus"
+            # reports cfe.
+            return min(specific, key=lambda sc: self._rank(*sc))[1]
         return self._organisation(title)
+
+    def _rank(self, span: Span, treaty: Canonical) -> tuple[int, bool, int]:
+        return (_field_rank(span.field), treaty.id in self.actors.names, span.start)
 
     def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
         return [(m.start, m.end) for m in self.actors.mentions(entry.field_text(name))]
