@@ -28,16 +28,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import redis.asyncio as aioredis
 import structlog
 
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.events.model import Event
+from monitor.events.store import STORY_TTL_SECONDS
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
-from monitor.rules.match import Match
+from monitor.rules.match import Match, Severity
 from monitor.streams import Message
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("monitor.engine")
 
+# The rule id of follow-up sources' stream records (no rule alerted on them).
+SOURCE_RULE = "~source"
 # The longest the engine matches without giving the event loop back.
 _YIELD_SECONDS = 0.02
 
@@ -60,6 +64,9 @@ class _Item:
     record: str | None = None  # the rule record to write, JSON
     event: Event | None = None  # what every alert of the entry reports, and its story
     story: str | None = None
+    # A follow-up source (alerts on nothing, joins ``story``): its reading and where it goes.
+    source: Event | None = None
+    source_channels: tuple[str, ...] = ()
 
 
 def parse_entry(message: Message) -> Entry | None:
@@ -112,6 +119,21 @@ async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: date
     )
     for item, story in zip(told, stories, strict=True):
         item.story = story
+    await _sources(engine, items, rules, now)
+
+
+async def _sources(engine: Engine, items: list[_Item], rules: Matcher, now: datetime) -> None:
+    """Entries that match no rule but name a story's treaty and actor join it as follow-up
+    sources (two round trips, only when a batch holds such an entry)."""
+    quiet = [item for item in items if not item.matches and not item.edited]
+    for item in quiet:
+        item.source = engine.source(item.entry, rules)
+    named = [item for item in quiet if item.source is not None]
+    joined = await engine.stories.join_many(
+        [(item.entry.id, item.source, item.entry.title) for item in named if item.source], now
+    )
+    for item, (story, channels) in zip(named, joined, strict=True):
+        item.story, item.source_channels = story, channels
 
 
 async def _records(engine: Engine, items: list[_Item]) -> None:
@@ -175,14 +197,27 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
     """Round trip 3: every alert, every rule record and one XACK for the batch."""
     keys = engine.keys
     published: list[tuple[int, Alert, str, Entry]] = []  # with the command's place
+    sources: list[tuple[int, Alert]] = []
     commands = 0
     async with engine.client.pipeline(transaction=False) as pipe:
         for item in items:
+            if item.source is not None and item.story is not None:
+                channels = {*item.source_channels, *_batch_channels(items, item.story)}
+                for channel in sorted(channels):
+                    alert = source_alert(item.entry, item.source, item.story, channel, now)
+                    await publish_source(engine, alert, pipe)
+                    sources.append((commands, alert))
+                    commands += 1
             for channel, match in by_channel(item.kept):
                 alert = Alert.from_match(match, item.entry, channel, now)
                 alert = replace(alert, event=item.event, story=item.story)
                 published.append((commands, alert, channel, item.entry))
                 commands += 1
+                if item.story is not None:
+                    story_channels = keys.story_channels(item.story)
+                    pipe.sadd(story_channels, channel)
+                    pipe.expire(story_channels, STORY_TTL_SECONDS)
+                    commands += 2
                 await engine.publish_script(
                     keys=[
                         keys.alert_made(f"{alert.id}:{channel}"),
@@ -209,7 +244,45 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
         if int(answers[place]):
             made += 1
             count_published(alert, channel, entry)
+    for place, alert in sources:
+        if not int(answers[place]):
+            continue  # published before (a redelivery)
+        log.info("source_published", alert_id=alert.id, story=alert.story, channel=alert.channel,
+                 entry_id=alert.entry.id)  # fmt: skip
     return made
+
+
+def _batch_channels(items: Sequence[_Item], story: str) -> set[str]:
+    """The channels this batch's alerts of ``story`` go to (not yet in the story's set)."""
+    return {
+        channel
+        for item in items
+        if item.story == story and item.source is None
+        for channel, _ in by_channel(item.kept)
+    }
+
+
+def source_alert(entry: Entry, source: Event, story: str, channel: str, now: datetime) -> Alert:
+    """A follow-up source on its way to the notifiers of ``channel``: never an alert of its own
+    (published in a stream's ``source`` field; a notifier only counts it in an open thread)."""
+    return Alert(
+        id=alert_id(SOURCE_RULE, entry.id), channel=channel, rule_id=SOURCE_RULE,
+        rule_title="Follow-up source", severity=Severity.INFO, tags=(), entry=entry, spans=(),
+        created_at=now, event=source, story=story,
+    )  # fmt: skip
+
+
+async def publish_source(engine: Engine, alert: Alert, client: aioredis.Redis) -> Any:
+    """Queue (``client``: a pipeline) or run the publish-once of a follow-up source (run: 1
+    when newly published)."""
+    return await engine.source_script(
+        keys=[
+            engine.keys.alert_made(f"{alert.id}:{alert.channel}"),
+            engine.keys.alerts(alert.channel),
+        ],
+        args=[engine.made_ttl, alert.to_json(), alert.id, alert.story or ""],
+        client=client,
+    )
 
 
 def count_published(alert: Alert, channel: str, entry: Entry) -> None:

@@ -106,6 +106,10 @@ class Keys:
         """The story id an entry was assigned (so a redelivered entry keeps its story)."""
         return f"{self.prefix}:story-of:{entry_id}"
 
+    def story_channels(self, story: str) -> str:
+        """Set: the channels a story's alerts went to (where its follow-up sources go)."""
+        return f"{self.prefix}:story-channels:{story}"
+
     def thread(self, subscription: str, story: str) -> str:
         """String: one story's thread in one subscription (JSON: first message, sources, ref)."""
         return f"{self.prefix}:thread:{subscription}:{story}"

@@ -8,6 +8,12 @@ keys and their slots' hashes in one round trip, chooses in entry order with the 
 entry got a story and no hash changed since the read (otherwise the choices are made again over
 the new contents). So two engine processes never open two stories for one event, a redelivered
 entry keeps its story, and a batch costs two round trips.
+
+Follow-up sources (:mod:`monitor.events.sources`: reports that alert on nothing but name a
+story's treaty and actor) only join stories: :meth:`RedisStories.join_many` reads their keys and
+slots, records each join (SET NX, so a redelivered source keeps its story) and returns the
+channels the story's alerts went to (``Keys.story_channels``, written by the engine as it
+publishes), where the source is published for the notifiers.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import structlog
 
 from monitor.errors import StoreError
 from monitor.events.model import Event
+from monitor.events.sources import follow
 from monitor.events.stories import (
     WINDOW,
     Story,
@@ -63,6 +70,7 @@ return 0
 """
 
 Item = tuple[str, Event, str]  # entry id, its event, its title
+Joined = tuple[str | None, tuple[str, ...]]  # the story a source joined, its channels
 
 
 class RedisStories:
@@ -123,6 +131,47 @@ class RedisStories:
                 return ids
             log.info("story_assign_retry", entries=len(items))
         raise StoreError(f"stories: could not assign {len(items)} stories (buckets kept changing)")
+
+    async def join_many(self, items: Sequence[Item], at: datetime) -> list[Joined]:
+        """The stories follow-up sources join (``None``: none; a source never opens one) and the
+        channels each story's alerts went to: one read, one write."""
+        if not items:
+            return []
+        slots = [
+            [self.keys.story_bucket(key) for key in slot_keys(source, at, self.window)]
+            for _, source, _ in items
+        ]
+        bucket_keys = list(dict.fromkeys(key for keys in slots for key in keys))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for entry_id, _, _ in items:
+                pipe.get(self.keys.story_of(entry_id))
+            for key in bucket_keys:
+                pipe.hgetall(key)
+            replies = await pipe.execute()
+        hashes = [decode_fields(h or {}) for h in replies[len(items) :]]
+        stories = {k: _stories(h, k) for k, h in zip(bucket_keys, hashes, strict=True)}
+        chosen: list[str | None] = []
+        for (_, source, title), keys, known in zip(
+            items, slots, replies[: len(items)], strict=True
+        ):
+            if known is not None:
+                chosen.append(as_text(known))
+                continue
+            candidates = [story for key in keys for story in stories[key]]
+            story = follow(source, title_words(title), candidates, at, self.window)
+            chosen.append(story.id if story else None)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for (entry_id, _, _), story_id in zip(items, chosen, strict=True):
+                if story_id is not None:
+                    key = self.keys.story_of(entry_id)
+                    pipe.set(key, story_id, nx=True, ex=STORY_TTL_SECONDS)
+                    pipe.smembers(self.keys.story_channels(story_id))
+            written = await pipe.execute()
+        channels = iter(written[1::2])
+        return [
+            (story, tuple(sorted(as_text(c) for c in next(channels))) if story else ())
+            for story in chosen
+        ]
 
     def _choose(
         self,
