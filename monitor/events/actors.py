@@ -24,7 +24,11 @@ from monitor.rules.yamlsource import read_yaml
 _ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
 # What may stand between two actors that act together: "US and Russia", "Россия и США", "A, B".
 # (A name's trailing dot is not part of the mention: "U.S.-Russia", "U.S. and Russia".)
-_CONJUNCTION = re.compile(r"^\.?\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
+# An article may stand before a name ("Le Burkina, le Mali et le Niger annoncent ...").
+_CONJUNCTION = re.compile(
+    r"^\.?\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*(?:(?:the|le|la|les|el|los|las)\s+)?$",
+    re.IGNORECASE,
+)
 # A headline whose subject only reacts ("Tokyo regrets Pyongyang's NPT pullout", "Путин назвал
 # ошибочным решение США о выходе") reports the step of the next actor it names.
 _REACTION = re.compile(
@@ -219,6 +223,8 @@ def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
 def _modifies(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
     """Whether the mention only qualifies the treaty named right after it ("UN treaty banning
     nuclear weapons"); a possessive ("Russia's New START") is no mere qualifier."""
+    if text[mention.start : mention.end].endswith(("'s", "’s")):
+        return False  # a possessive term ("Washington's") ends where the possessive does
     return any(
         start >= mention.end and not text[mention.end : start].strip(" \u00a0")
         for start, _end in spans

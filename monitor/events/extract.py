@@ -123,7 +123,7 @@ class Extractor:
         if treaty is None or treaty.id in GENERAL_IDS:
             return None
         treaty_spans = _by_field(s for s, _ in named)
-        actors = subject(self.actors, fields[:1], treaty_spans, {}, frozenset((treaty.id,)))
+        actors = subject(self.actors, fields, treaty_spans, {}, frozenset((treaty.id,)))
         if not actors:
             return None
         return Event(
