@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from monitor.events.actors import ActorTable, subject
 from monitor.events.model import Event
@@ -116,7 +117,9 @@ class Extractor:
         it names no treaty or no actor, or reads as background."""
         if self.scan is None or background(entry) or other_step(entry):
             return None
-        spans = list(self.scan(entry))
+        # Title and summary only: a source is read from what it leads on (and a long article's
+        # text would cost a scan of its own on every entry that matches nothing).
+        spans = list(self.scan(replace(entry, content="")))
         named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
         fields = [(name, entry.field_text(name)) for name in _FIELDS[:2]]
         treaty = self._treaty(named, spans, fields[0][1])
