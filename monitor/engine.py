@@ -173,7 +173,9 @@ class Engine:
         if message.fields.get("edited") == "1":
             earlier = await self._matched_before(entry)
             matches = [m for m in matches if m.rule_id not in earlier]
-        made = await self.publish(entry, matches, now=datetime.now(UTC), rules=rules)
+        made = await self.publish(
+            entry, matches, now=datetime.now(UTC), rules=rules, may_source=earlier is None
+        )
         await self._remember_rules(entry, matches, earlier)
         await self.consumer.ack(message.id)
         return made
@@ -199,8 +201,12 @@ class Engine:
         *,
         now: datetime,
         rules: Matcher | None = None,
+        may_source: bool = True,
     ) -> int:
-        """Publish one alert per channel (its matches combined); returns alerts newly added."""
+        """Publish one alert per channel (its matches combined); returns alerts newly added.
+
+        An entry that matches nothing (and is no edit: ``may_source``) may join a story as a
+        follow-up source instead."""
         made = 0
         kept: list[Match] = []
         for match in matches:
@@ -219,7 +225,8 @@ class Engine:
         # per rule: the matches routed to a channel fold into one carrying all their tags.
         routed = by_channel(kept)
         if not matches:
-            await self._publish_source(entry, rules or self.rules(), now)
+            if may_source:
+                await self._publish_source(entry, rules or self.rules(), now)
             return 0
         event = self.event(entry, matches, rules or self.rules()) if routed else None
         story = await self.stories.assign(entry.id, event, entry.title, now) if event else None

@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from monitor.alerts.alert import Alert
 from monitor.alerts.sinks import build_sink
 from monitor.config import SinkSettings
 from monitor.engine import Engine
@@ -198,3 +199,28 @@ async def test_a_quiet_second_outlet_reaches_the_webhook_as_a_followup_only(
     streams = [keys.alerts(c) for c in ("treaties", "urgent")]
     sources = [f for s in streams for _, f in await redis_client.xrange(s) if "source" in f]
     assert len(sources) == 2  # once per channel the story went to, not once per delivery
+
+
+async def test_the_one_entry_path_publishes_a_source_once_per_channel_and_no_edit_as_one(
+    redis_client: aioredis.Redis, keys: Keys, repo_root: Path
+) -> None:
+    """``Engine.handle`` (the reference path) puts a quiet report on each of the story's
+    channels as a ``source`` record, once; an edited entry matching nothing is no source."""
+    rules = load_rule_set([repo_root / "rules"])
+    engine = Engine(redis_client, keys, lambda: rules, consumer="e1")
+    await engine.consumer.ensure_group()
+    notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
+    reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
+    edited = _entry(REACTION[0], REACTION[1], REACTION[2], guid="2")
+    await redis_client.xadd(keys.entries, {"entry": notice.to_json()})
+    await redis_client.xadd(keys.entries, {"entry": reaction.to_json()})
+    await redis_client.xadd(keys.entries, {"entry": reaction.to_json()})
+    await redis_client.xadd(keys.entries, {"entry": edited.to_json(), "edited": "1"})
+    for message in await engine.consumer.read(100, block_ms=10):
+        await engine.handle(message)
+    found: dict[str, list[str]] = {}
+    for channel in ("treaties", "urgent"):
+        for _, fields in await redis_client.xrange(keys.alerts(channel)):
+            if "source" in fields:
+                found.setdefault(channel, []).append(Alert.from_json(fields["source"]).entry.id)
+    assert found == {"treaties": ["ap:1"], "urgent": ["ap:1"]}
