@@ -260,7 +260,12 @@ class Engine:
         source = self.source(entry, rules)
         if source is None:
             return
-        [(story, channels)] = await self.stories.join_many([(entry.id, source, entry.title)], now)
+        [joined] = await self.stories.join_many([(entry.id, source, entry.title)], now)
+        story, channels, decided = joined
+        if not decided:
+            async with self.client.pipeline(transaction=False) as pipe:
+                self.stories.decide(pipe, entry.id, joined)
+                await pipe.execute()
         if story is None:
             return
         for channel in channels:

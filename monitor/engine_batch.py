@@ -67,6 +67,7 @@ class _Item:
     # A follow-up source (alerts on nothing, joins ``story``): its reading and where it goes.
     source: Event | None = None
     source_channels: tuple[str, ...] = ()
+    source_decided: bool = True  # False: its decision is recorded as it is published
 
 
 def parse_entry(message: Message) -> Entry | None:
@@ -114,26 +115,44 @@ async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: date
     for item in alerting:
         item.event = engine.event(item.entry, item.matches, rules)
     told = [item for item in alerting if item.event is not None]
+    opened: set[str] = set()
     stories = await engine.stories.assign_many(
-        [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now
+        [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now, opened
     )
     for item, story in zip(told, stories, strict=True):
         item.story = story
-    await _sources(engine, items, rules, now)
+    await _sources(engine, items, rules, now, opened)
 
 
-async def _sources(engine: Engine, items: list[_Item], rules: Matcher, now: datetime) -> None:
+async def _sources(
+    engine: Engine, items: list[_Item], rules: Matcher, now: datetime, opened: set[str]
+) -> None:
     """Entries that match no rule but name a story's treaty and actor join it as follow-up
-    sources (two round trips, only when a batch holds such an entry)."""
-    quiet = [item for item in items if not item.matches and not item.edited]
-    for item in quiet:
-        item.source = engine.source(item.entry, rules)
-    named = [item for item in quiet if item.source is not None]
+    sources (two round trips, only when a batch holds such an entry). As one by one: a source
+    sees the stories opened before it in the batch, and the channels of the alerts before it."""
+    named: list[tuple[int, _Item]] = []
+    for place, item in enumerate(items):
+        if not item.matches and not item.edited:
+            item.source = engine.source(item.entry, rules)
+            if item.source is not None:
+                named.append((place, item))
+    if not named:
+        return
+    first: dict[str, int] = {}  # story opened in this batch -> the place of its first report
+    for place, item in enumerate(items):
+        if item.story in opened and item.source is None:
+            first.setdefault(item.story, place)
+    hidden = [frozenset(s for s, at in first.items() if at > place) for place, _ in named]
     joined = await engine.stories.join_many(
-        [(item.entry.id, item.source, item.entry.title) for item in named if item.source], now
+        [(item.entry.id, item.source, item.entry.title) for _, item in named if item.source],
+        now,
+        hidden,
     )
-    for item, (story, channels) in zip(named, joined, strict=True):
-        item.story, item.source_channels = story, channels
+    for (place, item), (story, channels, decided) in zip(named, joined, strict=True):
+        item.story, item.source_decided = story, decided
+        if not decided:
+            channels = tuple(sorted({*channels, *_channels_before(items, place, story)}))
+        item.source_channels = channels
 
 
 async def _records(engine: Engine, items: list[_Item]) -> None:
@@ -201,9 +220,12 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
     commands = 0
     async with engine.client.pipeline(transaction=False) as pipe:
         for item in items:
+            if item.source is not None and not item.source_decided:
+                joined = (item.story, item.source_channels, False)
+                engine.stories.decide(pipe, item.entry.id, joined)
+                commands += 1
             if item.source is not None and item.story is not None:
-                channels = {*item.source_channels, *_batch_channels(items, item.story)}
-                for channel in sorted(channels):
+                for channel in item.source_channels:
                     alert = source_alert(item.entry, item.source, item.story, channel, now)
                     await publish_source(engine, alert, pipe)
                     sources.append((commands, alert))
@@ -252,12 +274,13 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
     return made
 
 
-def _batch_channels(items: Sequence[_Item], story: str) -> set[str]:
-    """The channels this batch's alerts of ``story`` go to (not yet in the story's set)."""
+def _channels_before(items: Sequence[_Item], place: int, story: str | None) -> set[str]:
+    """The channels the batch's alerts of ``story`` before ``place`` go to (not yet in the
+    story's set: it is written as they are published)."""
     return {
         channel
-        for item in items
-        if item.story == story and item.source is None
+        for item in items[:place]
+        if story is not None and item.story == story and item.source is None
         for channel, _ in by_channel(item.kept)
     }
 

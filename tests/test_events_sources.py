@@ -132,27 +132,35 @@ def test_the_replay_puts_a_quiet_second_outlet_in_the_first_outlets_story(
 async def test_a_redelivered_source_keeps_its_story_and_a_lone_one_joins_none(
     redis_client: aioredis.Redis, keys: Keys, repo_root: Path
 ) -> None:
-    """The daemon's store records a join once (SET NX) and returns the story's channels."""
+    """The daemon's store decides a source once (story and channels, SET NX): a redelivery
+    publishes it exactly as the first time, a source that joined nothing stays alone."""
     rules = load_rule_set([repo_root / "rules"])
     extractor = extractor_for(rules, load_actors())
     stories = RedisStories(redis_client, keys)
     reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
     source = extractor.source(reaction)
     assert source is not None
-    assert await stories.join_many([(reaction.id, source, reaction.title)], PUBLISHED) == [
-        (None, ())
-    ]
+    lone = replace(reaction, id="ap:lone")
+    joined = await stories.join_many([(lone.id, source, lone.title)], PUBLISHED)
+    assert joined == [(None, (), False)]
+    async with redis_client.pipeline(transaction=False) as pipe:
+        stories.decide(pipe, lone.id, joined[0])
+        await pipe.execute()
     notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
     event = extractor.event(notice, rules.match(notice))
     assert event is not None
     story = await stories.assign(notice.id, event, notice.title, PUBLISHED)
     await redis_client.sadd(keys.story_channels(story), "treaties")
     item = (reaction.id, source, reaction.title)
-    assert await stories.join_many([item], PUBLISHED) == [(story, ("treaties",))]
-    other = replace(source, actors=("us",))  # a redelivery reads its recorded story
-    assert await stories.join_many([(reaction.id, other, reaction.title)], PUBLISHED) == [
-        (story, ("treaties",))
-    ]
+    joined = await stories.join_many([item], PUBLISHED)
+    assert joined == [(story, ("treaties",), False)]
+    async with redis_client.pipeline(transaction=False) as pipe:
+        stories.decide(pipe, reaction.id, joined[0])
+        await pipe.execute()
+    await redis_client.sadd(keys.story_channels(story), "urgent")  # a later alert's channel
+    assert await stories.join_many([item], PUBLISHED) == [(story, ("treaties",), True)]
+    # the lone source stays alone though its story is open now: decided once, like a join
+    assert await stories.join_many([(lone.id, source, lone.title)], PUBLISHED) == [(None, (), True)]
 
 
 async def test_a_quiet_second_outlet_reaches_the_webhook_as_a_followup_only(

@@ -18,6 +18,7 @@ publishes), where the source is published for the notifiers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -70,7 +71,9 @@ return 0
 """
 
 Item = tuple[str, Event, str]  # entry id, its event, its title
-Joined = tuple[str | None, tuple[str, ...]]  # the story a source joined, its channels
+# The story a source joined (or None), the channels to publish it on, and whether that was
+# decided before (a redelivery: publish exactly there, record nothing).
+Joined = tuple[str | None, tuple[str, ...], bool]
 
 
 class RedisStories:
@@ -86,10 +89,12 @@ class RedisStories:
         """The story id of an entry's event, opening a story when it joins none."""
         return (await self.assign_many([(entry_id, event, title)], at))[0]
 
-    async def assign_many(self, items: Sequence[Item], at: datetime) -> list[str]:
+    async def assign_many(
+        self, items: Sequence[Item], at: datetime, opened_ids: set[str] | None = None
+    ) -> list[str]:
         """The story ids of several entries' events, chosen in order (a later entry may join a
         story an earlier one opened): one read and one commit, again when another engine wrote
-        in between."""
+        in between. ``opened_ids`` receives the ids of the stories this call opened."""
         if not items:
             return []
         slots = [
@@ -128,13 +133,23 @@ class RedisStories:
                 args += [bucket_keys.index(key) + 1, story.id, story.to_json()]
             keys = [key for key, _ in fresh] + bucket_keys
             if int(await self._commit(keys=keys, args=args)) == 0:
+                if opened_ids is not None:
+                    opened_ids.update(story.id for _, story in opened)
                 return ids
             log.info("story_assign_retry", entries=len(items))
         raise StoreError(f"stories: could not assign {len(items)} stories (buckets kept changing)")
 
-    async def join_many(self, items: Sequence[Item], at: datetime) -> list[Joined]:
+    async def join_many(
+        self,
+        items: Sequence[Item],
+        at: datetime,
+        hidden: Sequence[frozenset[str]] = (),
+    ) -> list[Joined]:
         """The stories follow-up sources join (``None``: none; a source never opens one) and the
-        channels each story's alerts went to: one read, one write."""
+        channels the story's alerts went to so far: two reads. ``hidden[i]``: stories the i-th
+        source may not join (opened later in its batch: the effects stay those of handling the
+        entries one by one). A source decided before (``Keys.source_of``, written by
+        :meth:`decide` before it is published) keeps that decision."""
         if not items:
             return []
         slots = [
@@ -144,34 +159,41 @@ class RedisStories:
         bucket_keys = list(dict.fromkeys(key for keys in slots for key in keys))
         async with self.client.pipeline(transaction=False) as pipe:
             for entry_id, _, _ in items:
-                pipe.get(self.keys.story_of(entry_id))
+                pipe.get(self.keys.source_of(entry_id))
             for key in bucket_keys:
                 pipe.hgetall(key)
             replies = await pipe.execute()
         hashes = [decode_fields(h or {}) for h in replies[len(items) :]]
         stories = {k: _stories(h, k) for k, h in zip(bucket_keys, hashes, strict=True)}
+        found: list[Joined | None] = []
         chosen: list[str | None] = []
-        for (_, source, title), keys, known in zip(
-            items, slots, replies[: len(items)], strict=True
-        ):
+        for place, ((_, source, title), keys) in enumerate(zip(items, slots, strict=True)):
+            known = replies[place]
             if known is not None:
-                chosen.append(as_text(known))
+                found.append(_decision(as_text(known)))
+                chosen.append(None)
                 continue
-            candidates = [story for key in keys for story in stories[key]]
+            unseen = hidden[place] if hidden else frozenset()
+            candidates = [s for key in keys for s in stories[key] if s.id not in unseen]
             story = follow(source, title_words(title), candidates, at, self.window)
+            found.append(None)
             chosen.append(story.id if story else None)
         async with self.client.pipeline(transaction=False) as pipe:
-            for (entry_id, _, _), story_id in zip(items, chosen, strict=True):
-                if story_id is not None:
-                    key = self.keys.story_of(entry_id)
-                    pipe.set(key, story_id, nx=True, ex=STORY_TTL_SECONDS)
-                    pipe.smembers(self.keys.story_channels(story_id))
-            written = await pipe.execute()
-        channels = iter(written[1::2])
+            for story_id in chosen:
+                pipe.smembers(self.keys.story_channels(story_id or "-"))
+            members = await pipe.execute()
         return [
-            (story, tuple(sorted(as_text(c) for c in next(channels))) if story else ())
-            for story in chosen
+            known
+            if known is not None
+            else (story, tuple(sorted(as_text(c) for c in channels)) if story else (), False)
+            for known, story, channels in zip(found, chosen, members, strict=True)
         ]
+
+    def decide(self, pipe: aioredis.Redis, entry_id: str, joined: Joined) -> None:
+        """Queue the record of a source's decision (SET NX): its story and channels."""
+        story, channels, _ = joined
+        record = json.dumps({"story": story, "channels": list(channels)}, separators=(",", ":"))
+        pipe.set(self.keys.source_of(entry_id), record, nx=True, ex=STORY_TTL_SECONDS)
 
     def _choose(
         self,
@@ -211,3 +233,12 @@ def _stories(fields: Mapping[str, str], key: str) -> list[Story]:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("story_record_invalid", key=key, error=str(exc))
     return stories
+
+
+def _decision(raw: str) -> Joined:
+    """A recorded source decision (unreadable: joined nothing)."""
+    try:
+        data = json.loads(raw)
+        return (data.get("story"), tuple(str(c) for c in data.get("channels", ())), True)
+    except (ValueError, AttributeError, TypeError):
+        return (None, (), True)
