@@ -59,6 +59,9 @@ def _entry(
         ("ОДКБ отмечает 30-летие Договора о коллективной безопасности", True),
         ("Vingt-cinq ans après sa signature, le TICE attend toujours", True),
         ("Russia, which left the CFE Treaty in 2007, warns NATO", True),
+        ("Kommentar: Der Abschied vom Minenverbot ist ein Fehler", True),
+        ("Analistas advierten que Irán podría abandonar el TNP", True),
+        ("Poland and Baltic states recommend leaving landmine convention", False),
     ],
 )
 def test_explainers_anniversaries_and_dated_background_read_as_background(
@@ -77,12 +80,17 @@ def test_explainers_anniversaries_and_dated_background_read_as_background(
         ("Europeans trigger snapback against Iran", "", True),
         ("Trump quits Iran deal", "Washington will reimpose sanctions.", False),
         ("Allies scramble after Russia's Open Skies move", "", False),
+        ("Duterte retracts order to end Visiting Forces Agreement with US", "", True),
+        ("Россия возобновляет участие в зерновой сделке", "", True),
+        ("Bujumbura turns its back on The Hague court", "", False),
+        ("U.S. submits notice of withdrawal from WHO", "It could rejoin later.", False),
     ],
 )
 def test_a_report_leading_on_a_step_of_its_own_is_another_development(
     title: str, summary: str, expected: bool
 ) -> None:
-    """Expulsions, counter-steps and snapback are steps of their own (sanctions in the title)."""
+    """Expulsions, counter-steps, reversals and snapback are steps of their own (sanctions and
+    reversals only in the title)."""
     assert other_step(_entry("x", title, summary)) is expected
 
 
