@@ -31,7 +31,8 @@ from monitor.engine_batch import count_published, handle_batch, publish_source, 
 from monitor.events.actors import ActorTable, load_actors
 from monitor.events.extract import Extractor, extractor_for
 from monitor.events.model import Event
-from monitor.events.store import STORY_TTL_SECONDS, RedisStories
+from monitor.events.store import STORY_TTL_SECONDS, Joined, RedisStories
+from monitor.events.stories import Story
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.match import Match
@@ -229,7 +230,11 @@ class Engine:
                 await self._publish_source(entry, rules or self.rules(), now)
             return 0
         event = self.event(entry, matches, rules or self.rules()) if routed else None
-        story = await self.stories.assign(entry.id, event, entry.title, now) if event else None
+        opened: list[Story] = []
+        story = None
+        if event is not None:
+            items = [(entry.id, event, entry.title)]
+            [story] = await self.stories.assign_many(items, now, opened)
         for channel, match in routed:
             alert = replace(Alert.from_match(match, entry, channel, now), event=event, story=story)
             added = await self._publish(
@@ -253,6 +258,10 @@ class Engine:
             if story is not None:
                 await self.client.sadd(self.keys.story_channels(story), channel)
                 await self.client.expire(self.keys.story_channels(story), STORY_TTL_SECONDS)
+        channels = tuple(sorted({channel for channel, _ in routed}))
+        for new, waiting in await self.stories.waiting_for(opened):
+            for source_entry, source in waiting:  # sources that waited for this story
+                await self._join(source_entry, source, (new.id, channels, False), now)
         return made
 
     async def _publish_source(self, entry: Entry, rules: Matcher, now: datetime) -> None:
@@ -261,10 +270,17 @@ class Engine:
         if source is None:
             return
         [joined] = await self.stories.join_many([(entry.id, source, entry.title)], now)
+        await self._join(entry, source, joined, now)
+
+    async def _join(self, entry: Entry, source: Event, joined: Joined, now: datetime) -> None:
+        """Record a source's join (or its wait for a story) and publish it on its channels."""
         story, channels, decided = joined
         if not decided:
             async with self.client.pipeline(transaction=False) as pipe:
-                self.stories.decide(pipe, entry.id, joined)
+                if story is None:
+                    self.stories.wait(pipe, entry, source, now)
+                else:
+                    self.stories.decide(pipe, entry.id, joined, source)
                 await pipe.execute()
         if story is None:
             return

@@ -36,7 +36,9 @@ import structlog
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.events.model import Event
+from monitor.events.sources import follow
 from monitor.events.store import STORY_TTL_SECONDS
+from monitor.events.stories import Story, title_words
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.match import Match, Severity
@@ -68,6 +70,9 @@ class _Item:
     source: Event | None = None
     source_channels: tuple[str, ...] = ()
     source_decided: bool = True  # False: its decision is recorded as it is published
+    source_waits: bool = False  # joined no story: it waits for one opened later
+    # Sources that waited for the story this entry opens: published right after its alerts.
+    late: list[tuple[Entry, Event, tuple[str, ...]]] = field(default_factory=list)
 
 
 def parse_entry(message: Message) -> Entry | None:
@@ -115,7 +120,7 @@ async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: date
     for item in alerting:
         item.event = engine.event(item.entry, item.matches, rules)
     told = [item for item in alerting if item.event is not None]
-    opened: set[str] = set()
+    opened: list[Story] = []
     stories = await engine.stories.assign_many(
         [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now, opened
     )
@@ -125,23 +130,24 @@ async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: date
 
 
 async def _sources(
-    engine: Engine, items: list[_Item], rules: Matcher, now: datetime, opened: set[str]
+    engine: Engine, items: list[_Item], rules: Matcher, now: datetime, opened: list[Story]
 ) -> None:
     """Entries that match no rule but name a story's treaty and actor join it as follow-up
-    sources (two round trips, only when a batch holds such an entry). As one by one: a source
-    sees the stories opened before it in the batch, and the channels of the alerts before it."""
+    sources; one that joins none waits for a story opened later (round trips only when a batch
+    holds such an entry or opens a story). As one by one: a source sees the stories opened
+    before it in the batch and the channels of the alerts before it; a story opened in the batch
+    takes the sources waiting before it (from earlier batches, or earlier in this one)."""
+    first: dict[str, int] = {}  # story opened in this batch -> the place of its first report
+    for place, item in enumerate(items):
+        if item.story is not None and item.source is None:
+            first.setdefault(item.story, place)
+    first = {story.id: first[story.id] for story in opened if story.id in first}
     named: list[tuple[int, _Item]] = []
     for place, item in enumerate(items):
         if not item.matches and not item.edited:
             item.source = engine.source(item.entry, rules)
             if item.source is not None:
                 named.append((place, item))
-    if not named:
-        return
-    first: dict[str, int] = {}  # story opened in this batch -> the place of its first report
-    for place, item in enumerate(items):
-        if item.story in opened and item.source is None:
-            first.setdefault(item.story, place)
     hidden = [frozenset(s for s, at in first.items() if at > place) for place, _ in named]
     joined = await engine.stories.join_many(
         [(item.entry.id, item.source, item.entry.title) for _, item in named if item.source],
@@ -153,6 +159,46 @@ async def _sources(
         if not decided:
             channels = tuple(sorted({*channels, *_channels_before(items, place, story)}))
         item.source_channels = channels
+        item.source_waits = story is None and not decided
+    await _take_waiting(engine, items, named, opened, first)
+
+
+async def _take_waiting(
+    engine: Engine, items: list[_Item], named: list[tuple[int, _Item]], opened: list[Story],
+    first: dict[str, int],
+) -> None:  # fmt: skip
+    """The stories opened in the batch take the sources waiting before them: from earlier
+    batches (one read), and this batch's sources that joined nothing."""
+    here = {item.entry.id for _, item in named}
+    for new, waiting in await engine.stories.waiting_for(opened):
+        opener = items[first[new.id]] if new.id in first else None
+        for entry, source in waiting:
+            if opener is not None and entry.id not in here:
+                opener.late.append((entry, source, _routed(opener)))
+    for place, item in named:
+        if item.source_waits and item.source is not None:
+            _join_later(engine, items, place, item, item.source, opened, first)
+
+
+def _join_later(
+    engine: Engine, items: list[_Item], place: int, item: _Item, source: Event,
+    opened: list[Story], first: dict[str, int],
+) -> None:  # fmt: skip
+    """A source of this batch that joined nothing joins the first story opened after it here."""
+    words = title_words(item.entry.title)
+    for story in opened:
+        at = first.get(story.id)
+        if at is None or at <= place:
+            continue
+        if follow(source, words, [story], story.start, engine.stories.window) is story:
+            items[at].late.append((item.entry, source, _routed(items[at])))
+            item.source_waits = False
+            return
+
+
+def _routed(item: _Item) -> tuple[str, ...]:
+    """The channels an item's alerts go to."""
+    return tuple(sorted({channel for channel, _ in by_channel(item.kept)}))
 
 
 async def _records(engine: Engine, items: list[_Item]) -> None:
@@ -220,26 +266,14 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
     commands = 0
     async with engine.client.pipeline(transaction=False) as pipe:
         for item in items:
-            if item.source is not None and not item.source_decided:
-                joined = (item.story, item.source_channels, False)
-                engine.stories.decide(pipe, item.entry.id, joined)
-                commands += 1
-            if item.source is not None and item.story is not None:
-                for channel in item.source_channels:
-                    alert = source_alert(item.entry, item.source, item.story, channel, now)
-                    await publish_source(engine, alert, pipe)
-                    sources.append((commands, alert))
-                    commands += 1
+            if item.source is not None:
+                commands = await _queue_source(engine, pipe, item, item.source, now, sources,
+                                               commands)  # fmt: skip
             for channel, match in by_channel(item.kept):
                 alert = Alert.from_match(match, item.entry, channel, now)
                 alert = replace(alert, event=item.event, story=item.story)
                 published.append((commands, alert, channel, item.entry))
                 commands += 1
-                if item.story is not None:
-                    story_channels = keys.story_channels(item.story)
-                    pipe.sadd(story_channels, channel)
-                    pipe.expire(story_channels, STORY_TTL_SECONDS)
-                    commands += 2
                 await engine.publish_script(
                     keys=[
                         keys.alert_made(f"{alert.id}:{channel}"),
@@ -256,6 +290,15 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
                     ],
                     client=pipe,
                 )
+                if item.story is not None:
+                    story_channels = keys.story_channels(item.story)
+                    pipe.sadd(story_channels, channel)
+                    pipe.expire(story_channels, STORY_TTL_SECONDS)
+                    commands += 2
+            if item.story is not None:
+                for entry, source, channels in item.late:
+                    commands = await _queue_late(engine, pipe, (entry, source, item.story),
+                                                 channels, now, sources, commands)  # fmt: skip
             if item.record is not None:
                 pipe.set(keys.matched(item.entry.id), item.record, ex=engine.matched_ttl)
                 commands += 1
@@ -272,6 +315,45 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
         log.info("source_published", alert_id=alert.id, story=alert.story, channel=alert.channel,
                  entry_id=alert.entry.id)  # fmt: skip
     return made
+
+
+async def _queue_source(
+    engine: Engine, pipe: aioredis.Redis, item: _Item, source: Event, now: datetime,
+    sources: list[tuple[int, Alert]], commands: int,
+) -> int:  # fmt: skip
+    """Queue a source of the batch: its decision, or its wait, and its publication; the number
+    of commands queued so far."""
+    if item.story is None:
+        if item.source_waits:
+            engine.stories.wait(pipe, item.entry, source, now)
+            commands += 2
+        return commands
+    if item.source_decided:
+        channels = item.source_channels
+        for channel in channels:
+            alert = source_alert(item.entry, source, item.story, channel, now)
+            await publish_source(engine, alert, pipe)
+            sources.append((commands, alert))
+            commands += 1
+        return commands
+    joined = (item.entry, source, item.story)
+    return await _queue_late(engine, pipe, joined, item.source_channels, now, sources, commands)
+
+
+async def _queue_late(
+    engine: Engine, pipe: aioredis.Redis, joined: tuple[Entry, Event, str],
+    channels: tuple[str, ...], now: datetime, sources: list[tuple[int, Alert]], commands: int,
+) -> int:  # fmt: skip
+    """Queue a source's join (its decision, then one record per channel)."""
+    entry, source, story = joined
+    engine.stories.decide(pipe, entry.id, (story, channels, False), source)
+    commands += 2
+    for channel in channels:
+        alert = source_alert(entry, source, story, channel, now)
+        await publish_source(engine, alert, pipe)
+        sources.append((commands, alert))
+        commands += 1
+    return commands
 
 
 def _channels_before(items: Sequence[_Item], place: int, story: str | None) -> set[str]:

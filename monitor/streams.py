@@ -111,6 +111,11 @@ class Keys:
         to), so a redelivered source is published exactly as the first time."""
         return f"{self.prefix}:source-of:{entry_id}"
 
+    def waiting_sources(self, bucket: str) -> str:
+        """Hash: follow-up sources that joined no story yet, of one treaty and time slot
+        (``<treaty>@<slot>``): entry id -> JSON (entry, source reading)."""
+        return f"{self.prefix}:waiting-sources:{bucket}"
+
     def story_channels(self, story: str) -> str:
         """Set: the channels a story's alerts went to (where its follow-up sources go)."""
         return f"{self.prefix}:story-channels:{story}"

@@ -24,7 +24,7 @@ from monitor.events.model import Event
 from monitor.events.replay import Grouper
 from monitor.events.sources import background, follow, other_step
 from monitor.events.store import RedisStories
-from monitor.events.stories import open_story, title_words
+from monitor.events.stories import Story, open_story, title_words
 from monitor.feeds.entry import Entry
 from monitor.rules.loader import load_rule_set
 from monitor.streams import Keys
@@ -133,42 +133,47 @@ def test_the_replay_puts_a_quiet_second_outlet_in_the_first_outlets_story(
     assert story is not None
     assert grouper.add(reaction, []) == (None, story)
     assert grouper.sources == 1
-    alone = Grouper(rules)
-    assert alone.add(reaction, []) == (None, None)  # a source never opens a story
+    early = Grouper(rules)  # a source never opens a story: it waits for one
+    assert early.add(reaction, []) == (None, None)
+    assert early.add(notice, rules.match(notice))[1] == story
+    assert early.story_of(reaction) == story
 
 
-async def test_a_redelivered_source_keeps_its_story_and_a_lone_one_joins_none(
+async def test_a_redelivered_source_keeps_its_story_and_an_early_one_waits_for_it(
     redis_client: aioredis.Redis, keys: Keys, repo_root: Path
 ) -> None:
-    """The daemon's store decides a source once (story and channels, SET NX): a redelivery
-    publishes it exactly as the first time, a source that joined nothing stays alone."""
+    """The daemon's store decides a join once (story and channels, SET NX): a redelivery
+    publishes it exactly as the first time; a source published before its story waits, and the
+    story, once opened, takes it."""
     rules = load_rule_set([repo_root / "rules"])
     extractor = extractor_for(rules, load_actors())
     stories = RedisStories(redis_client, keys)
     reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
     source = extractor.source(reaction)
     assert source is not None
-    lone = replace(reaction, id="ap:lone")
-    joined = await stories.join_many([(lone.id, source, lone.title)], PUBLISHED)
+    early = replace(reaction, id="ap:early")
+    joined = await stories.join_many([(early.id, source, early.title)], PUBLISHED)
     assert joined == [(None, (), False)]
     async with redis_client.pipeline(transaction=False) as pipe:
-        stories.decide(pipe, lone.id, joined[0])
+        stories.wait(pipe, early, source, PUBLISHED)
         await pipe.execute()
     notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
     event = extractor.event(notice, rules.match(notice))
     assert event is not None
-    story = await stories.assign(notice.id, event, notice.title, PUBLISHED)
+    opened: list[Story] = []
+    [story] = await stories.assign_many([(notice.id, event, notice.title)], PUBLISHED, opened)
+    [(new, waiting)] = await stories.waiting_for(opened)
+    assert new.id == story
+    assert [entry.id for entry, _ in waiting] == ["ap:early"]  # the story takes the early one
     await redis_client.sadd(keys.story_channels(story), "treaties")
     item = (reaction.id, source, reaction.title)
     joined = await stories.join_many([item], PUBLISHED)
     assert joined == [(story, ("treaties",), False)]
     async with redis_client.pipeline(transaction=False) as pipe:
-        stories.decide(pipe, reaction.id, joined[0])
+        stories.decide(pipe, reaction.id, joined[0], source)
         await pipe.execute()
     await redis_client.sadd(keys.story_channels(story), "urgent")  # a later alert's channel
     assert await stories.join_many([item], PUBLISHED) == [(story, ("treaties",), True)]
-    # the lone source stays alone though its story is open now: decided once, like a join
-    assert await stories.join_many([(lone.id, source, lone.title)], PUBLISHED) == [(None, (), True)]
 
 
 async def test_a_quiet_second_outlet_reaches_the_webhook_as_a_followup_only(
@@ -240,3 +245,36 @@ async def test_the_one_entry_path_publishes_a_source_once_per_channel_and_no_edi
             if "source" in fields:
                 found.setdefault(channel, []).append(Alert.from_json(fields["source"]).entry.id)
     assert found == {"treaties": ["ap:1"], "urgent": ["ap:1"]}
+
+
+async def test_a_quiet_report_seen_before_the_first_alert_joins_the_story_once_opened(
+    redis_client: aioredis.Redis, keys: Keys, repo_root: Path
+) -> None:
+    """A quiet outlet handled a batch before the notice waits; the notice's story takes it, and
+    the subscriber gets the alert, then one follow-up naming the quiet outlet."""
+    rules = load_rule_set([repo_root / "rules"])
+    engine = Engine(redis_client, keys, lambda: rules, consumer="e1")
+    await engine.consumer.ensure_group()
+    clock = Clock()
+    async with http_receiver() as server:
+        settings = SinkSettings(name="hook", type="webhook", rate_per_second=1000,
+                                url=SecretStr(server.url))  # fmt: skip
+        sink = build_sink(settings, {}, subscription="desk", backoff_max=60.0)
+        running = start(redis_client, keys, sink, clock)
+        reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED - timedelta(hours=1))
+        notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
+        for entry in (reaction, notice):  # one batch each, the quiet report first
+            await redis_client.xadd(keys.entries, {"entry": entry.to_json()})
+            await handle_batch(engine, await engine.consumer.read(100, block_ms=10))
+        await until(lambda: drained(redis_client, keys))
+        clock.advance(STORY_DELIVERY.merge_delay + 1)
+        await until(lambda: len(server.received) >= 1)
+        clock.advance(STORY_DELIVERY.followup_delay + 1)
+        await until(lambda: len(server.received) >= 2)
+        clock.advance(STORY_DELIVERY.followup_delay * 5)
+        await asyncio.sleep(0.3)
+        await running.stop()
+    bodies = [r.json() for r in server.received]
+    assert [b["type"] for b in bodies] == ["alert", "followup"]
+    assert bodies[0]["alert"]["entry"]["feed"] == "reuters"
+    assert bodies[1]["sources"] == ["ap"]

@@ -19,8 +19,8 @@ CORPUS = ROOT / "tests" / "data" / "grouping" / "fresh1.jsonl"
 
 # Measured floors (docs/events.md, "Measured"). B-cubed counts the reports the rules do not alert
 # on as stories of their own, so it also carries the pack's alert recall (another issue's work);
-# follow-up sources (reports alerting on nothing that join a story) raised it from 0.860 to 0.900.
-BCUBED_F1 = 0.895
+# follow-up sources (reports alerting on nothing that join a story) raised it from 0.860 to 0.906.
+BCUBED_F1 = 0.90
 ALERTING_BCUBED_F1 = 0.96
 MESSAGES_PER_EVENT = 1.14
 
@@ -74,8 +74,8 @@ FRESH2 = ROOT / "tests" / "data" / "grouping" / "fresh2.jsonl"
 # grouping work; first contact (with the pack of that day): B-cubed F1 0.693, 1.50 messages per
 # event, no merge, JCPOA under two ids. After the issue-14 pack work and the due-date rule for
 # stories it stands at F1 0.746 (0.872 over alerting reports), 1.52 messages per event, no merge.
-# Follow-up sources and the actor fixes of issue 12's second pass: F1 0.779, 1.52 messages.
-FRESH2_FLOOR = {"f1": 0.775, "alerting_f1": 0.87, "messages_per_event": 1.53}
+# Follow-up sources and the actor fixes of issue 12's second pass: F1 0.783, 1.52 messages.
+FRESH2_FLOOR = {"f1": 0.78, "alerting_f1": 0.87, "messages_per_event": 1.53}
 
 
 @cache
@@ -104,9 +104,9 @@ FRESH3 = ROOT / "tests" / "data" / "grouping" / "fresh3.jsonl"
 # issue-14 pack work: B-cubed F1 0.702 (0.890 over alerting reports), 1.36 messages per event,
 # one merge (a Spanish "Putin responde a Trump y congela el Tratado INF" read as a US step joined
 # the US suspension), CFE under two ids. After the second pass (follow-up sources; "X responde a
-# Y y congela" read as X's step; NATO acting on the CFE Treaty; more actor names): F1 0.779
+# Y y congela" read as X's step; NATO acting on the CFE Treaty; more actor names): F1 0.801
 # (0.916 over alerting reports), 1.30 messages per event, no merge.
-FRESH3_FLOOR = {"f1": 0.775, "alerting_f1": 0.91, "messages_per_event": 1.31, "merged": 0}
+FRESH3_FLOOR = {"f1": 0.80, "alerting_f1": 0.91, "messages_per_event": 1.31, "merged": 0}
 
 
 def test_the_third_blind_corpus_holds_its_first_contact_level() -> None:

@@ -160,6 +160,11 @@ def match(
     for entry in by_publication(entries, lambda e: e.published):
         matches = rule_set.match(entry)
         results.append((entry, matches, *grouper.add(entry, matches)))
+    # A follow-up source that waited gets the story opened after it.
+    results = [
+        (entry, matches, event, story or grouper.story_of(entry))
+        for entry, matches, event, story in results
+    ]
     if fmt == "json":
         records = [entry_record(*result) for result in results]
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))

@@ -241,4 +241,7 @@ def predict(
     for row_id, entry in by_publication(entries.items(), lambda pair: pair[1].published):
         event, story = grouper.add(entry, rule_set.match(entry))
         predicted[row_id] = Predicted(story, event.treaty if event else None, event is None)
+    for row_id, entry in entries.items():  # sources that joined a story opened after them
+        if predicted[row_id].story is None and (story := grouper.story_of(entry)) is not None:
+            predicted[row_id] = Predicted(story, None, True)
     return predicted

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 import structlog
@@ -33,9 +33,11 @@ from monitor.events.stories import (
     Story,
     choose,
     open_story,
+    slot,
     slot_keys,
     title_words,
 )
+from monitor.feeds.entry import Entry
 from monitor.streams import Keys, as_text, decode_fields
 
 log = structlog.get_logger(__name__)
@@ -74,6 +76,7 @@ Item = tuple[str, Event, str]  # entry id, its event, its title
 # The story a source joined (or None), the channels to publish it on, and whether that was
 # decided before (a redelivery: publish exactly there, record nothing).
 Joined = tuple[str | None, tuple[str, ...], bool]
+Waiting = tuple[Entry, Event]  # a source that joined no story yet
 
 
 class RedisStories:
@@ -90,11 +93,11 @@ class RedisStories:
         return (await self.assign_many([(entry_id, event, title)], at))[0]
 
     async def assign_many(
-        self, items: Sequence[Item], at: datetime, opened_ids: set[str] | None = None
+        self, items: Sequence[Item], at: datetime, opened_stories: list[Story] | None = None
     ) -> list[str]:
         """The story ids of several entries' events, chosen in order (a later entry may join a
         story an earlier one opened): one read and one commit, again when another engine wrote
-        in between. ``opened_ids`` receives the ids of the stories this call opened."""
+        in between. ``opened_stories`` receives the stories this call opened, in order."""
         if not items:
             return []
         slots = [
@@ -133,8 +136,8 @@ class RedisStories:
                 args += [bucket_keys.index(key) + 1, story.id, story.to_json()]
             keys = [key for key, _ in fresh] + bucket_keys
             if int(await self._commit(keys=keys, args=args)) == 0:
-                if opened_ids is not None:
-                    opened_ids.update(story.id for _, story in opened)
+                if opened_stories is not None:
+                    opened_stories.extend(story for _, story in opened)
                 return ids
             log.info("story_assign_retry", entries=len(items))
         raise StoreError(f"stories: could not assign {len(items)} stories (buckets kept changing)")
@@ -189,11 +192,58 @@ class RedisStories:
             for known, story, channels in zip(found, chosen, members, strict=True)
         ]
 
-    def decide(self, pipe: aioredis.Redis, entry_id: str, joined: Joined) -> None:
-        """Queue the record of a source's decision (SET NX): its story and channels."""
+    def decide(self, pipe: aioredis.Redis, entry_id: str, joined: Joined, source: Event) -> None:
+        """Queue the record of a source's join (SET NX: its story and channels); it waits no
+        more."""
         story, channels, _ = joined
         record = json.dumps({"story": story, "channels": list(channels)}, separators=(",", ":"))
         pipe.set(self.keys.source_of(entry_id), record, nx=True, ex=STORY_TTL_SECONDS)
+        pipe.hdel(self._waiting_key(source, source.published or datetime.now(UTC)), entry_id)
+
+    def wait(self, pipe: aioredis.Redis, entry: Entry, source: Event, at: datetime) -> None:
+        """Queue a source that joined nothing: it waits for a story opened within the window
+        (:meth:`waiting_for`)."""
+        key = self._waiting_key(source, at)
+        record = json.dumps({"entry": entry.to_dict(), "source": source.to_dict()},
+                            ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+        pipe.hset(key, entry.id, record)
+        pipe.expire(key, int(3 * self.window.total_seconds()))
+
+    async def waiting_for(self, stories: Sequence[Story]) -> list[tuple[Story, list[Waiting]]]:
+        """For each story just opened (in order), the waiting sources it takes (one read): each
+        goes to the first story that it would have joined."""
+        if not stories:
+            return []
+        keys = [
+            [self.keys.waiting_sources(name) for name in _slot_names(story, self.window)]
+            for story in stories
+        ]
+        wanted = list(dict.fromkeys(key for story_keys in keys for key in story_keys))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in wanted:
+                pipe.hgetall(key)
+            replies = await pipe.execute()
+        pool = {
+            entry_id: waiting
+            for reply, key in zip(replies, wanted, strict=True)
+            for entry_id, raw in decode_fields(reply or {}).items()
+            if (waiting := _waiting(raw, key)) is not None
+        }
+        taken: list[tuple[Story, list[Waiting]]] = []
+        for story in stories:
+            joined = [
+                (entry, source)
+                for entry, source in pool.values()
+                if follow(source, title_words(entry.title), [story], story.start, self.window)
+                is story
+            ]
+            for entry, _ in joined:
+                del pool[entry.id]
+            taken.append((story, joined))
+        return taken
+
+    def _waiting_key(self, source: Event, at: datetime) -> str:
+        return self.keys.waiting_sources(slot_keys(source, at, self.window)[0])
 
     def _choose(
         self,
@@ -233,6 +283,22 @@ def _stories(fields: Mapping[str, str], key: str) -> list[Story]:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("story_record_invalid", key=key, error=str(exc))
     return stories
+
+
+def _slot_names(story: Story, window: timedelta) -> tuple[str, str, str]:
+    """The slots whose waiting sources a story can take (its own and the two beside it)."""
+    name, middle = story.treaty or "-", slot(story.start, window)
+    return (f"{name}@{middle}", f"{name}@{middle - 1}", f"{name}@{middle + 1}")
+
+
+def _waiting(raw: str, key: str) -> Waiting | None:
+    """A waiting source's record; an unreadable one is logged and left out."""
+    try:
+        data = json.loads(raw)
+        return Entry.from_dict(data["entry"]), Event.from_dict(data["source"])
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("waiting_source_invalid", key=key, error=str(exc))
+        return None
 
 
 def _decision(raw: str) -> Joined:
