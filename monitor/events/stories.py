@@ -209,7 +209,6 @@ class StoryIndex:
         if story is None:
             story = open_story(entry_id, event, words, at)
             self._buckets.setdefault(keys[0], []).append(story)
-            self._of_entry[entry_id] = story.id
             self._join_waiting(story, keys)
         self._of_entry[entry_id] = story.id
         return story.id
