@@ -178,6 +178,8 @@ async def _take_waiting(
     for place, item in named:
         if item.source_waits and item.source is not None:
             _join_later(engine, items, place, item, item.source, opened, first)
+    for item in items:
+        item.late.sort(key=lambda late: (late[0].published.timestamp(), late[0].id))
 
 
 def _join_later(

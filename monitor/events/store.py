@@ -239,7 +239,7 @@ class RedisStories:
             ]
             for entry, _ in joined:
                 del pool[entry.id]
-            taken.append((story, joined))
+            taken.append((story, sorted(joined, key=_arrival)))
         return taken
 
     def _waiting_key(self, source: Event, at: datetime) -> str:
@@ -289,6 +289,12 @@ def _slot_names(story: Story, window: timedelta) -> tuple[str, str, str]:
     """The slots whose waiting sources a story can take (its own and the two beside it)."""
     name, middle = story.treaty or "-", slot(story.start, window)
     return (f"{name}@{middle}", f"{name}@{middle - 1}", f"{name}@{middle + 1}")
+
+
+def _arrival(waiting: Waiting) -> tuple[float, str]:
+    """The order waiting sources are published in (a hash's order is no order)."""
+    entry = waiting[0]
+    return (entry.published.timestamp(), entry.id)
 
 
 def _waiting(raw: str, key: str) -> Waiting | None:
