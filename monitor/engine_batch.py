@@ -9,7 +9,9 @@ is matched first, then
 2. one pipeline runs the throttle script of every match with a realert window, in entry order;
    then each entry that will alert gets its event and its story (chosen in entry order, so
    reports of one event in one batch join one story: two more round trips per batch,
-   :mod:`monitor.events.store`);
+   :mod:`monitor.events.store`); entries that match no rule but name a story's treaty and actor
+   join it as follow-up sources, or wait for one (two more reads when a batch holds such an
+   entry, one more when it opens a story: docs/events.md, "Follow-up sources");
 3. one pipeline publishes every alert (the publish-once script), writes the rule records and
    acknowledges the whole batch with one XACK.
 

@@ -14,8 +14,9 @@ follow-up source ("+N sources"), never as an alert, when all of these hold (docs
 - it leads on no step of its own (an expulsion, sanctions, a counter-step: ``other_steps`` in
   ``data/sources.yaml``).
 
-A source only joins a story an alerting report opened: it never opens one, and it reports no
-development of its own (it matched no rule), so it never splits or re-dates a story.
+A source only joins a story an alerting report opened: it never opens one (one that joins none
+waits for the first story opened later that it would join), and it reports no development of its
+own (it matched no rule), so it never splits or re-dates a story.
 """
 
 from __future__ import annotations

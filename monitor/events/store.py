@@ -10,10 +10,11 @@ the new contents). So two engine processes never open two stories for one event,
 entry keeps its story, and a batch costs two round trips.
 
 Follow-up sources (:mod:`monitor.events.sources`: reports that alert on nothing but name a
-story's treaty and actor) only join stories: :meth:`RedisStories.join_many` reads their keys and
-slots, records each join (SET NX, so a redelivered source keeps its story) and returns the
-channels the story's alerts went to (``Keys.story_channels``, written by the engine as it
-publishes), where the source is published for the notifiers.
+story's treaty and actor) only join stories: :meth:`RedisStories.join_many` reads their recorded
+joins (``Keys.source_of``: a redelivered source is published as the first time) and their slots'
+stories, and returns the channels the story's alerts went to (``Keys.story_channels``, written by
+the engine as it publishes). A source that joins none waits (:meth:`RedisStories.wait`,
+``Keys.waiting_sources``) until a story opened later takes it (:meth:`RedisStories.waiting_for`).
 """
 
 from __future__ import annotations
