@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -35,6 +36,12 @@ PRECEDENCE = ("withdrawal", "suspension", "ratification", "violation", "talks", 
 # Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
+# A treaty named by a common noun only ("a Cold War-era arms treaty").
+_GENERIC = re.compile(
+    r"(?<!\w)(?:treaty|pact|accord|agreement|convention|\w*vertrag|\w*abkommen|traité|tratado|"
+    r"acuerdo|pacto|договор\w*|соглашени\w*)(?!\w)",
+    re.IGNORECASE,
+)
 
 
 class Extractor:
@@ -164,6 +171,9 @@ class Extractor:
         """The first organisation the title names whose id is also a treaty id."""
         for mention in self.actors.mentions(title):
             if mention.actor in self.treaty_names:
+                rest = title[: mention.start] + title[mention.end :]
+                if _GENERIC.search(rest):
+                    return None  # it acts on a treaty the title only describes
                 return Canonical(mention.actor, self.treaty_names[mention.actor])
         return None
 
