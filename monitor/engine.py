@@ -27,11 +27,12 @@ from redis.exceptions import RedisError, ResponseError
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.alerts.attempts import sleep_or_stop
-from monitor.engine_batch import count_published, handle_batch
+from monitor.engine_batch import count_published, handle_batch, publish_source, source_alert
 from monitor.events.actors import ActorTable, load_actors
 from monitor.events.extract import Extractor, extractor_for
 from monitor.events.model import Event
-from monitor.events.store import RedisStories
+from monitor.events.store import STORY_TTL_SECONDS, Joined, RedisStories
+from monitor.events.stories import Story
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
 from monitor.rules.match import Match
@@ -50,6 +51,17 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('XADD', KEYS[2], '*', 'alert', ARGV[2], 'id', ARGV[3], 'rule', ARGV[4],
              'severity', ARGV[5])
   redis.call('SADD', KEYS[3], ARGV[6])
+  return 1
+end
+return 0
+"""
+
+# A follow-up source (an entry that alerts on nothing but joins a story) goes to the story's
+# channels in a ``source`` field, so readers of alerts never take it for an alert.
+# KEYS: made-key, channel stream. ARGV: ttl, source json, its id, the story.
+_PUBLISH_SOURCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], '*', 'source', ARGV[2], 'id', ARGV[3], 'story', ARGV[4])
   return 1
 end
 return 0
@@ -96,6 +108,7 @@ class Engine:
         self._throttle = client.register_script(_THROTTLE)
         # What the batched path (monitor.engine_batch) runs in its pipelines.
         self.publish_script, self.throttle_script = self._publish, self._throttle
+        self.source_script = client.register_script(_PUBLISH_SOURCE)
         self.made_ttl, self.matched_ttl = MADE_TTL_SECONDS, MATCHED_TTL_SECONDS
         self.stories = RedisStories(client, keys)
         self.actors: ActorTable = load_actors()
@@ -161,7 +174,9 @@ class Engine:
         if message.fields.get("edited") == "1":
             earlier = await self._matched_before(entry)
             matches = [m for m in matches if m.rule_id not in earlier]
-        made = await self.publish(entry, matches, now=datetime.now(UTC), rules=rules)
+        made = await self.publish(
+            entry, matches, now=datetime.now(UTC), rules=rules, may_source=earlier is None
+        )
         await self._remember_rules(entry, matches, earlier)
         await self.consumer.ack(message.id)
         return made
@@ -173,6 +188,13 @@ class Engine:
             cached = self._extractor = (rules, extractor_for(rules, self.actors))
         return cached[1].event(entry, matches)
 
+    def source(self, entry: Entry, rules: Matcher) -> Event | None:
+        """A quiet entry's treaty and actors, when it may be a story's follow-up source."""
+        cached = self._extractor
+        if cached is None or cached[0] is not rules:
+            cached = self._extractor = (rules, extractor_for(rules, self.actors))
+        return cached[1].source(entry)
+
     async def publish(
         self,
         entry: Entry,
@@ -180,8 +202,12 @@ class Engine:
         *,
         now: datetime,
         rules: Matcher | None = None,
+        may_source: bool = True,
     ) -> int:
-        """Publish one alert per channel (its matches combined); returns alerts newly added."""
+        """Publish one alert per channel (its matches combined); returns alerts newly added.
+
+        An entry that matches nothing (and is no edit: ``may_source``) may join a story as a
+        follow-up source instead."""
         made = 0
         kept: list[Match] = []
         for match in matches:
@@ -199,8 +225,16 @@ class Engine:
         # A story that is several developments at once gives each channel one alert, not one
         # per rule: the matches routed to a channel fold into one carrying all their tags.
         routed = by_channel(kept)
+        if not matches:
+            if may_source:
+                await self._publish_source(entry, rules or self.rules(), now)
+            return 0
         event = self.event(entry, matches, rules or self.rules()) if routed else None
-        story = await self.stories.assign(entry.id, event, entry.title, now) if event else None
+        opened: list[Story] = []
+        story = None
+        if event is not None:
+            items = [(entry.id, event, entry.title)]
+            [story] = await self.stories.assign_many(items, now, opened)
         for channel, match in routed:
             alert = replace(Alert.from_match(match, entry, channel, now), event=event, story=story)
             added = await self._publish(
@@ -221,7 +255,41 @@ class Engine:
             if int(added):
                 made += 1
                 count_published(alert, channel, entry)
+            if story is not None:
+                await self.client.sadd(self.keys.story_channels(story), channel)
+                await self.client.expire(self.keys.story_channels(story), STORY_TTL_SECONDS)
+        channels = tuple(sorted({channel for channel, _ in routed}))
+        for new, waiting in await self.stories.waiting_for(opened):
+            for source_entry, source in waiting:  # sources that waited for this story
+                await self._join(source_entry, source, (new.id, channels, False), now)
         return made
+
+    async def _publish_source(self, entry: Entry, rules: Matcher, now: datetime) -> None:
+        """An entry that matched nothing joins a story as a follow-up source, if it names one."""
+        source = self.source(entry, rules)
+        if source is None:
+            return
+        [joined] = await self.stories.join_many([(entry.id, source, entry.title)], now)
+        await self._join(entry, source, joined, now)
+
+    async def _join(self, entry: Entry, source: Event, joined: Joined, now: datetime) -> None:
+        """Record a source's join (or its wait for a story) and publish it on its channels."""
+        story, channels, decided = joined
+        if not decided:
+            async with self.client.pipeline(transaction=False) as pipe:
+                if story is None:
+                    self.stories.wait(pipe, entry, source, now)
+                else:
+                    self.stories.decide(pipe, entry.id, joined, source)
+                await pipe.execute()
+        if story is None:
+            return
+        for channel in channels:
+            alert = source_alert(entry, source, story, channel, now)
+            if not int(await publish_source(self, alert, self.client)):
+                continue  # published before (a redelivery)
+            log.info("source_published", alert_id=alert.id, story=story, channel=channel,
+                     entry_id=entry.id)  # fmt: skip
 
     async def _matched_before(self, entry: Entry) -> set[str]:
         before = await self.client.get(self.keys.matched(entry.id))

@@ -9,7 +9,9 @@ is matched first, then
 2. one pipeline runs the throttle script of every match with a realert window, in entry order;
    then each entry that will alert gets its event and its story (chosen in entry order, so
    reports of one event in one batch join one story: two more round trips per batch,
-   :mod:`monitor.events.store`);
+   :mod:`monitor.events.store`); entries that match no rule but name a story's treaty and actor
+   join it as follow-up sources, or wait for one (two more reads when a batch holds such an
+   entry, one more when it opens a story: docs/events.md, "Follow-up sources");
 3. one pipeline publishes every alert (the publish-once script), writes the rule records and
    acknowledges the whole batch with one XACK.
 
@@ -28,16 +30,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import redis.asyncio as aioredis
 import structlog
 
 from monitor import metrics
 from monitor.alerts.alert import Alert, alert_id
 from monitor.events.model import Event
+from monitor.events.sources import follow
+from monitor.events.store import STORY_TTL_SECONDS
+from monitor.events.stories import Story, title_words
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import by_channel
-from monitor.rules.match import Match
+from monitor.rules.match import Match, Severity
 from monitor.streams import Message
 
 if TYPE_CHECKING:
@@ -45,6 +51,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("monitor.engine")
 
+# The rule id of follow-up sources' stream records (no rule alerted on them).
+SOURCE_RULE = "~source"
 # The longest the engine matches without giving the event loop back.
 _YIELD_SECONDS = 0.02
 
@@ -60,6 +68,13 @@ class _Item:
     record: str | None = None  # the rule record to write, JSON
     event: Event | None = None  # what every alert of the entry reports, and its story
     story: str | None = None
+    # A follow-up source (alerts on nothing, joins ``story``): its reading and where it goes.
+    source: Event | None = None
+    source_channels: tuple[str, ...] = ()
+    source_decided: bool = True  # False: its decision is recorded as it is published
+    source_waits: bool = False  # joined no story: it waits for one opened later
+    # Sources that waited for the story this entry opens: published right after its alerts.
+    late: list[tuple[Entry, Event, tuple[str, ...]]] = field(default_factory=list)
 
 
 def parse_entry(message: Message) -> Entry | None:
@@ -107,11 +122,87 @@ async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: date
     for item in alerting:
         item.event = engine.event(item.entry, item.matches, rules)
     told = [item for item in alerting if item.event is not None]
+    opened: list[Story] = []
     stories = await engine.stories.assign_many(
-        [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now
+        [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now, opened
     )
     for item, story in zip(told, stories, strict=True):
         item.story = story
+    await _sources(engine, items, rules, now, opened)
+
+
+async def _sources(
+    engine: Engine, items: list[_Item], rules: Matcher, now: datetime, opened: list[Story]
+) -> None:
+    """Entries that match no rule but name a story's treaty and actor join it as follow-up
+    sources; one that joins none waits for a story opened later (round trips only when a batch
+    holds such an entry or opens a story). As one by one: a source sees the stories opened
+    before it in the batch and the channels of the alerts before it; a story opened in the batch
+    takes the sources waiting before it (from earlier batches, or earlier in this one)."""
+    first: dict[str, int] = {}  # story opened in this batch -> the place of its first report
+    for place, item in enumerate(items):
+        if item.story is not None and item.source is None:
+            first.setdefault(item.story, place)
+    first = {story.id: first[story.id] for story in opened if story.id in first}
+    named: list[tuple[int, _Item]] = []
+    for place, item in enumerate(items):
+        if not item.matches and not item.edited:
+            item.source = engine.source(item.entry, rules)
+            if item.source is not None:
+                named.append((place, item))
+    hidden = [frozenset(s for s, at in first.items() if at > place) for place, _ in named]
+    joined = await engine.stories.join_many(
+        [(item.entry.id, item.source, item.entry.title) for _, item in named if item.source],
+        now,
+        hidden,
+    )
+    for (place, item), (story, channels, decided) in zip(named, joined, strict=True):
+        item.story, item.source_decided = story, decided
+        if not decided:
+            channels = tuple(sorted({*channels, *_channels_before(items, place, story)}))
+        item.source_channels = channels
+        item.source_waits = story is None and not decided
+    await _take_waiting(engine, items, named, opened, first)
+
+
+async def _take_waiting(
+    engine: Engine, items: list[_Item], named: list[tuple[int, _Item]], opened: list[Story],
+    first: dict[str, int],
+) -> None:  # fmt: skip
+    """The stories opened in the batch take the sources waiting before them: from earlier
+    batches (one read), and this batch's sources that joined nothing."""
+    here = {item.entry.id for _, item in named}
+    for new, waiting in await engine.stories.waiting_for(opened):
+        opener = items[first[new.id]] if new.id in first else None
+        for entry, source in waiting:
+            if opener is not None and entry.id not in here:
+                opener.late.append((entry, source, _routed(opener)))
+    for place, item in named:
+        if item.source_waits and item.source is not None:
+            _join_later(engine, items, place, item, item.source, opened, first)
+    for item in items:
+        item.late.sort(key=lambda late: (late[0].published.timestamp(), late[0].id))
+
+
+def _join_later(
+    engine: Engine, items: list[_Item], place: int, item: _Item, source: Event,
+    opened: list[Story], first: dict[str, int],
+) -> None:  # fmt: skip
+    """A source of this batch that joined nothing joins the first story opened after it here."""
+    words = title_words(item.entry.title)
+    for story in opened:
+        at = first.get(story.id)
+        if at is None or at <= place:
+            continue
+        if follow(source, words, [story], story.start, engine.stories.window) is story:
+            items[at].late.append((item.entry, source, _routed(items[at])))
+            item.source_waits = False
+            return
+
+
+def _routed(item: _Item) -> tuple[str, ...]:
+    """The channels an item's alerts go to."""
+    return tuple(sorted({channel for channel, _ in by_channel(item.kept)}))
 
 
 async def _records(engine: Engine, items: list[_Item]) -> None:
@@ -175,9 +266,13 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
     """Round trip 3: every alert, every rule record and one XACK for the batch."""
     keys = engine.keys
     published: list[tuple[int, Alert, str, Entry]] = []  # with the command's place
+    sources: list[tuple[int, Alert]] = []
     commands = 0
     async with engine.client.pipeline(transaction=False) as pipe:
         for item in items:
+            if item.source is not None:
+                commands = await _queue_source(engine, pipe, item, item.source, now, sources,
+                                               commands)  # fmt: skip
             for channel, match in by_channel(item.kept):
                 alert = Alert.from_match(match, item.entry, channel, now)
                 alert = replace(alert, event=item.event, story=item.story)
@@ -199,6 +294,15 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
                     ],
                     client=pipe,
                 )
+                if item.story is not None:
+                    story_channels = keys.story_channels(item.story)
+                    pipe.sadd(story_channels, channel)
+                    pipe.expire(story_channels, STORY_TTL_SECONDS)
+                    commands += 2
+            if item.story is not None:
+                for entry, source, channels in item.late:
+                    commands = await _queue_late(engine, pipe, (entry, source, item.story),
+                                                 channels, now, sources, commands)  # fmt: skip
             if item.record is not None:
                 pipe.set(keys.matched(item.entry.id), item.record, ex=engine.matched_ttl)
                 commands += 1
@@ -209,7 +313,85 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
         if int(answers[place]):
             made += 1
             count_published(alert, channel, entry)
+    for place, alert in sources:
+        if not int(answers[place]):
+            continue  # published before (a redelivery)
+        log.info("source_published", alert_id=alert.id, story=alert.story, channel=alert.channel,
+                 entry_id=alert.entry.id)  # fmt: skip
     return made
+
+
+async def _queue_source(
+    engine: Engine, pipe: aioredis.Redis, item: _Item, source: Event, now: datetime,
+    sources: list[tuple[int, Alert]], commands: int,
+) -> int:  # fmt: skip
+    """Queue a source of the batch: its decision, or its wait, and its publication; the number
+    of commands queued so far."""
+    if item.story is None:
+        if item.source_waits:
+            engine.stories.wait(pipe, item.entry, source, now)
+            commands += 2
+        return commands
+    if item.source_decided:
+        channels = item.source_channels
+        for channel in channels:
+            alert = source_alert(item.entry, source, item.story, channel, now)
+            await publish_source(engine, alert, pipe)
+            sources.append((commands, alert))
+            commands += 1
+        return commands
+    joined = (item.entry, source, item.story)
+    return await _queue_late(engine, pipe, joined, item.source_channels, now, sources, commands)
+
+
+async def _queue_late(
+    engine: Engine, pipe: aioredis.Redis, joined: tuple[Entry, Event, str],
+    channels: tuple[str, ...], now: datetime, sources: list[tuple[int, Alert]], commands: int,
+) -> int:  # fmt: skip
+    """Queue a source's join (its decision, then one record per channel)."""
+    entry, source, story = joined
+    engine.stories.decide(pipe, entry.id, (story, channels, False), source)
+    commands += 2
+    for channel in channels:
+        alert = source_alert(entry, source, story, channel, now)
+        await publish_source(engine, alert, pipe)
+        sources.append((commands, alert))
+        commands += 1
+    return commands
+
+
+def _channels_before(items: Sequence[_Item], place: int, story: str | None) -> set[str]:
+    """The channels the batch's alerts of ``story`` before ``place`` go to (not yet in the
+    story's set: it is written as they are published)."""
+    return {
+        channel
+        for item in items[:place]
+        if story is not None and item.story == story and item.source is None
+        for channel, _ in by_channel(item.kept)
+    }
+
+
+def source_alert(entry: Entry, source: Event, story: str, channel: str, now: datetime) -> Alert:
+    """A follow-up source on its way to the notifiers of ``channel``: never an alert of its own
+    (published in a stream's ``source`` field; a notifier only counts it in an open thread)."""
+    return Alert(
+        id=alert_id(SOURCE_RULE, entry.id), channel=channel, rule_id=SOURCE_RULE,
+        rule_title="Follow-up source", severity=Severity.INFO, tags=(), entry=entry, spans=(),
+        created_at=now, event=source, story=story,
+    )  # fmt: skip
+
+
+async def publish_source(engine: Engine, alert: Alert, client: aioredis.Redis) -> Any:
+    """Queue (``client``: a pipeline) or run the publish-once of a follow-up source (run: 1
+    when newly published)."""
+    return await engine.source_script(
+        keys=[
+            engine.keys.alert_made(f"{alert.id}:{alert.channel}"),
+            engine.keys.alerts(alert.channel),
+        ],
+        args=[engine.made_ttl, alert.to_json(), alert.id, alert.story or ""],
+        client=client,
+    )
 
 
 def count_published(alert: Alert, channel: str, entry: Entry) -> None:

@@ -106,6 +106,20 @@ class Keys:
         """The story id an entry was assigned (so a redelivered entry keeps its story)."""
         return f"{self.prefix}:story-of:{entry_id}"
 
+    def source_of(self, entry_id: str) -> str:
+        """String: a follow-up source's decision (JSON: its story or null, the channels it goes
+        to), so a redelivered source is published exactly as the first time."""
+        return f"{self.prefix}:source-of:{entry_id}"
+
+    def waiting_sources(self, bucket: str) -> str:
+        """Hash: follow-up sources that joined no story yet, of one treaty and time slot
+        (``<treaty>@<slot>``): entry id -> JSON (entry, source reading)."""
+        return f"{self.prefix}:waiting-sources:{bucket}"
+
+    def story_channels(self, story: str) -> str:
+        """Set: the channels a story's alerts went to (where its follow-up sources go)."""
+        return f"{self.prefix}:story-channels:{story}"
+
     def thread(self, subscription: str, story: str) -> str:
         """String: one story's thread in one subscription (JSON: first message, sources, ref)."""
         return f"{self.prefix}:thread:{subscription}:{story}"

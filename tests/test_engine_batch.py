@@ -76,7 +76,8 @@ async def _state(client: aioredis.Redis, keys: Keys) -> dict[str, Any]:
         elif kind == "stream" and key != keys.entries:
             rows = []
             for _id, fields in await client.xrange(key):
-                alert = json.loads(fields.pop("alert"))
+                # An alert, or a story's follow-up source (docs/events.md): both compared.
+                alert = json.loads(fields.pop("alert", None) or fields.pop("source"))
                 alert.pop("created_at")
                 rows.append((fields, alert))
             state[name] = rows

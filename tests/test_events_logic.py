@@ -78,6 +78,16 @@ EVENTS = [
      ("ee", "lt", "lv", "pl"), "withdrawal"),
     ("Treaty news", "Washington suspended its INF Treaty obligations.", "inf", ("us",),
      "suspension"),
+    # the one answering acts when its own step follows ("y congela"): Russia, not the US
+    ("Putin responde a Trump y congela el Tratado INF", "", "inf", ("ru",), "suspension"),
+    # NATO acts on the CFE Treaty: the treaty is cfe, NATO the actor
+    ("NATO-Staaten setzen KSE-Vertrag aus", "", "cfe", ("nato",), "suspension"),
+    # an organisation acting on a treaty the title only describes is not that treaty
+    ("NATO allies suspend Cold War-era arms treaty", "", None, ("nato",),
+     "suspension"),
+    # articles between coordinated actors
+    ("Le Burkina, le Mali et le Niger annoncent leur retrait de la CPI", "", "icc",
+     ("bf", "ml", "ne"), "withdrawal"),
 ]  # fmt: skip
 
 
@@ -86,7 +96,7 @@ def test_events_of_pack_matches(
     pack: PackEvents,
     title: str,
     summary: str,
-    treaty: str,
+    treaty: str | None,
     actors: tuple[str, ...],
     development: str,
 ) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 from monitor.events.score import Scores, parse_truth, predict, score
 from monitor.rules.loader import load_rule_set
 
@@ -16,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "grouping" / "fresh1.jsonl"
 
 # Measured floors (docs/events.md, "Measured"). B-cubed counts the reports the rules do not alert
-# on as stories of their own, so it also carries the pack's alert recall (another issue's work).
-BCUBED_F1 = 0.85
+# on as stories of their own, so it also carries the pack's alert recall (another issue's work);
+# follow-up sources (reports alerting on nothing that join a story) raised it from 0.860 to 0.906.
+BCUBED_F1 = 0.90
 ALERTING_BCUBED_F1 = 0.96
 MESSAGES_PER_EVENT = 1.14
 
@@ -71,7 +74,8 @@ FRESH2 = ROOT / "tests" / "data" / "grouping" / "fresh2.jsonl"
 # grouping work; first contact (with the pack of that day): B-cubed F1 0.693, 1.50 messages per
 # event, no merge, JCPOA under two ids. After the issue-14 pack work and the due-date rule for
 # stories it stands at F1 0.746 (0.872 over alerting reports), 1.52 messages per event, no merge.
-FRESH2_FLOOR = {"f1": 0.74, "alerting_f1": 0.87, "messages_per_event": 1.53}
+# Follow-up sources and the actor fixes of issue 12's second pass: F1 0.783, 1.52 messages.
+FRESH2_FLOOR = {"f1": 0.78, "alerting_f1": 0.87, "messages_per_event": 1.53}
 
 
 @cache
@@ -99,14 +103,28 @@ FRESH3 = ROOT / "tests" / "data" / "grouping" / "fresh3.jsonl"
 # fresh3 (blind, 193 reports of 54 events) was written for issue 12's first contact after the
 # issue-14 pack work: B-cubed F1 0.702 (0.890 over alerting reports), 1.36 messages per event,
 # one merge (a Spanish "Putin responde a Trump y congela el Tratado INF" read as a US step joined
-# the US suspension), CFE under two ids. Held at that level; the merge is a known defect.
-FRESH3_FLOOR = {"f1": 0.70, "alerting_f1": 0.89, "messages_per_event": 1.37, "merged": 1}
+# the US suspension), CFE under two ids. After the second pass (follow-up sources; "X responde a
+# Y y congela" read as X's step; NATO acting on the CFE Treaty; more actor names): F1 0.801
+# (0.916 over alerting reports), 1.30 messages per event, no merge.
+FRESH3_FLOOR = {"f1": 0.80, "alerting_f1": 0.91, "messages_per_event": 1.31, "merged": 0}
 
 
 def test_the_third_blind_corpus_holds_its_first_contact_level() -> None:
-    """No more merges, no lower B-cubed, no more messages per event than at first contact."""
+    """No more merges, no lower B-cubed, no more messages per event than at first contact; one
+    treaty id per treaty (CFE was under cfe and nato)."""
     result = _scores_of(FRESH3)
+    assert result.treaty_ids == {}, result.lines()
     assert len(result.merged) <= FRESH3_FLOOR["merged"], result.lines()
     assert result.f1 >= FRESH3_FLOOR["f1"], result.lines()
     assert result.alerting_f1 >= FRESH3_FLOOR["alerting_f1"], result.lines()
     assert result.messages_per_event <= FRESH3_FLOOR["messages_per_event"], result.lines()
+
+
+@pytest.mark.parametrize("corpus", [CORPUS, FRESH2, FRESH3], ids=lambda p: p.stem)
+def test_follow_up_sources_join_only_stories_of_their_own_event(corpus: Path) -> None:
+    """No report of another event, and no unrelated item or hard negative, joins a story as a
+    follow-up source; and sources do join (a third of true reports alert on nothing)."""
+    result = _scores_of(corpus)
+    assert result.false_sources == 0, result.lines()
+    assert result.sources >= 5, result.lines()
+    assert result.story_recall > result.alert_recall, result.lines()

@@ -253,3 +253,25 @@ def test_match_groups_reports_into_stories_in_order_of_publication(tmp_path: Pat
     assert len({story["us-en"], story["ru-mirror"], story["us-2022"]}) == 3
     assert {r["event"]["treaty"] for r in rows} == {"inf"}
     assert rows[3]["event"]["line"] == "Russia · INF Treaty · suspension"
+
+
+def test_match_puts_a_quiet_report_of_a_story_in_it_as_a_source(tmp_path: Path) -> None:
+    """A report that alerts on nothing but names the story's treaty and actor carries the
+    story and ``source: true``, no event; an explainer naming them joins nothing."""
+    quiet = """<item><title>Allies scramble after Washington's INF Treaty move</title>
+  <link>https://example.org/7</link><guid>us-quiet</guid>
+  <pubDate>Fri, 01 Feb 2019 20:00:00 GMT</pubDate></item>
+<item><title>What is the INF Treaty? Washington and Moscow explained</title>
+  <link>https://example.org/8</link><guid>explainer</guid>
+  <pubDate>Fri, 01 Feb 2019 21:00:00 GMT</pubDate></item>
+</channel>"""
+    feed = tmp_path / "stories.xml"
+    feed.write_text(STORIES.replace("</channel>", quiet), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["match", "--format", "jsonl", str(feed)])
+    assert result.exit_code == 0, result.output
+    rows = {r["entry_id"]: r for r in map(json.loads, result.output.splitlines())}
+    assert rows["us-quiet"]["rules"] == []
+    assert rows["us-quiet"]["story"] == rows["us-en"]["story"]
+    assert rows["us-quiet"]["source"] is True
+    assert "event" not in rows["us-quiet"]
+    assert "story" not in rows["explainer"]

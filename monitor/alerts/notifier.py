@@ -234,6 +234,9 @@ class Notifier:
         DELIVERIES.labels(sink=self.sink.name, outcome=outcome).inc()
 
     async def _handle(self, message: Message, stop: asyncio.Event) -> None:
+        if "source" in message.fields:
+            await self._source(message)
+            return
         raw = message.fields.get("alert")
         if not raw:
             # The stream was trimmed past this pending entry: say so loudly, never send blanks.
@@ -271,6 +274,22 @@ class Notifier:
             await self._ack(message, "grouped")
             return
         await self._deliver_message(message, alert, stop)
+
+    async def _source(self, message: Message) -> None:
+        """A follow-up source: counted in its story's thread when this subscription has one and
+        threads stories; acknowledged either way, never sent as an alert."""
+        try:
+            source = Alert.from_json(message.fields["source"])
+        except Exception as exc:  # an unreadable source is dropped: it would only be a count
+            self.log.error("source_unreadable", message_id=message.id, error=str(exc)[:200])
+            await self._ack(message, "source_unreadable")
+            return
+        feeds = self.subscription.feeds
+        threaded = self.delivery.group_window > 0 and self.digests is None
+        if not source.story or not threaded or (feeds and source.entry.feed not in feeds):
+            await self._ack(message, "source_ignored")
+            return
+        await self.threads.add_source(source, message, self.group)
 
     async def _silenced(self, alert: Alert) -> bool:
         """Record ``alert`` as held back when an active silence matches it."""

@@ -70,6 +70,15 @@ class StoryFlow:
         self.log.debug("story_copy_recorded", alert_id=alert.id, story=thread.story,
                       outcome=outcome, outlets=len(thread.outlets))  # fmt: skip
 
+    async def add_source(self, source: Alert, message: Message, group: str) -> None:
+        """Count a follow-up source in its story's thread (none: dropped, never an alert)."""
+        ack = (message.stream, group, message.id)
+        counted = await self.book.add_source(source, self.clock(), ack)
+        outcome = "source" if counted else "source_unthreaded"
+        DELIVERIES.labels(sink=self.sink.name, outcome=outcome).inc()
+        self.log.debug("story_source_recorded", alert_id=source.id, story=source.story,
+                       outcome=outcome)  # fmt: skip
+
     async def tick(self, now: float, stop: asyncio.Event) -> None:
         """Send the first messages, follow-ups and reminders that are due at ``now``."""
         for story in await self.book.due(now):

@@ -20,7 +20,7 @@ from redis.exceptions import WatchError
 
 from monitor.alerts import reminders
 from monitor.alerts.alert import Alert
-from monitor.alerts.threads import Thread, arrive, due_date_of, next_look
+from monitor.alerts.threads import Thread, add_source, arrive, due_date_of, next_look
 from monitor.streams import Keys, as_text
 
 Change = Callable[[Thread | None], Thread | None]
@@ -66,6 +66,28 @@ class ThreadBook:
             return arrive(before, alert, now=now, hold=self.hold)
 
         return await self.change(alert.story or alert.id, change, now=now, ack=ack)  # type: ignore[return-value]
+
+    async def add_source(self, source: Alert, now: float, ack: tuple[str, str, str]) -> bool:
+        """Count a follow-up source in its story's thread, if the subscription has one, and
+        acknowledge its stream message, in one transaction; whether it was counted."""
+        story = source.story or ""
+        key = self._key(story)
+        async with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    before = Thread.from_json(raw) if raw else None
+                    after = add_source(before, source)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if before is not None and after is not None and after != before:
+                        self._write(pipe, story, before, after, now)
+                    pipe.xack(*ack)
+                    await pipe.execute()
+                    return after is not None
+                except WatchError:
+                    self.conflicts += 1
+                    continue
 
     async def change(
         self, story: str, change: Change, *, now: float, ack: tuple[str, str, str] | None = None

@@ -4,7 +4,9 @@ Every copy of one story (``alert.story``) that reaches a subscription — one pe
 follows, one per outlet — lands in one :class:`Thread`. The first copy opens it *held* for the
 merge delay; copies arriving meanwhile are merged into the one first message (the highest
 severity, the union of tags, the due date of whichever copy has it). After the first message,
-new outlets and a raised severity become follow-ups, never a new alert.
+new outlets and a raised severity become follow-ups, never a new alert. A follow-up source (a
+report that alerted on nothing but joined the story, :mod:`monitor.events.sources`) only adds
+its outlet to a thread the subscription already has.
 """
 
 from __future__ import annotations
@@ -130,6 +132,15 @@ def arrive(thread: Thread | None, alert: Alert, *, now: float, hold: float) -> T
         )  # fmt: skip
     outlets = thread.outlets if feed in thread.outlets else (*thread.outlets, feed)
     return replace(thread, alert=merge(thread.alert, alert), outlets=outlets)
+
+
+def add_source(thread: Thread | None, source: Alert) -> Thread | None:
+    """The thread after a follow-up source (an outlet's report that alerted on nothing) arrived:
+    its outlet counted when the thread is open; no thread is ever opened by one."""
+    if thread is None:
+        return None
+    feed = source.entry.feed
+    return thread if feed in thread.outlets else replace(thread, outlets=(*thread.outlets, feed))
 
 
 def due_date_of(alert: Alert) -> date | None:

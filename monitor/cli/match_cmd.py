@@ -29,7 +29,9 @@ def entry_record(
 ) -> dict[str, Any]:
     """The JSON object ``--format jsonl`` prints for one entry, matched or not.
 
-    An entry that alerts carries its ``event`` and ``story``; one that does not carries neither.
+    An entry that alerts carries its ``event`` and ``story``; one that alerts on nothing but joins
+    a story as a follow-up source (docs/events.md) carries the ``story`` and ``"source": true``;
+    any other carries neither.
     """
     deadlines = sorted(m.deadline for m in matches if m.deadline is not None)
     record: dict[str, Any] = {
@@ -49,6 +51,9 @@ def entry_record(
     if event is not None and story is not None:
         record["event"] = event.to_dict()
         record["story"] = story
+    elif story is not None:
+        record["story"] = story
+        record["source"] = True
     return record
 
 
@@ -126,6 +131,8 @@ def _table(results: list[Result]) -> Table:
         if event is not None:
             rules.append("\n" + printable(event.line()), style="italic")
             rules.append(f"\nstory {story}", style="dim")
+        elif story is not None:
+            rules.append(f"follow-up source of story {story}", style="dim")
         table.add_row(cell, rules or Text("—", style="dim"), _snippets(entry, spans))
     return table
 
@@ -153,6 +160,11 @@ def match(
     for entry in by_publication(entries, lambda e: e.published):
         matches = rule_set.match(entry)
         results.append((entry, matches, *grouper.add(entry, matches)))
+    # A follow-up source that waited gets the story opened after it.
+    results = [
+        (entry, matches, event, story or grouper.story_of(entry))
+        for entry, matches, event, story in results
+    ]
     if fmt == "json":
         records = [entry_record(*result) for result in results]
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))

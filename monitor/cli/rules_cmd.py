@@ -289,6 +289,10 @@ def _report(result: Backtest, since: str) -> None:
         click.echo(f"alerts per channel: {sent}{held}")
     if result.stories:
         click.echo(f"stories: {result.stories} (alerting entries grouped by event, docs/events.md)")
+    if result.sources:
+        click.echo(
+            f"follow-up sources: {result.sources} (entries alerting on nothing, joining a story)"
+        )
 
 
 def register(cli: click.Group) -> None:

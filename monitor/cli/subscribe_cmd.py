@@ -57,6 +57,8 @@ async def _start_positions(
 
 
 def _emit(stream_id: str, fields: dict[str, str], fmt: str, colour: bool) -> bool:
+    if "source" in fields:
+        return False  # a story's follow-up source, not an alert (docs/events.md)
     try:
         alert = Alert.from_json(fields.get("alert", ""))
     except (ValueError, KeyError, TypeError):

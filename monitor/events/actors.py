@@ -24,7 +24,11 @@ from monitor.rules.yamlsource import read_yaml
 _ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
 # What may stand between two actors that act together: "US and Russia", "Россия и США", "A, B".
 # (A name's trailing dot is not part of the mention: "U.S.-Russia", "U.S. and Russia".)
-_CONJUNCTION = re.compile(r"^\.?\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*$", re.IGNORECASE)
+# An article may stand before a name ("Le Burkina, le Mali et le Niger annoncent ...").
+_CONJUNCTION = re.compile(
+    r"^\.?\s*(?:,|&|/|-|–|and|и|et|und|y|e|та|·)?\s*(?:(?:the|le|la|les|el|los|las)\s+)?$",
+    re.IGNORECASE,
+)
 # A headline whose subject only reacts ("Tokyo regrets Pyongyang's NPT pullout", "Путин назвал
 # ошибочным решение США о выходе") reports the step of the next actor it names.
 _REACTION = re.compile(
@@ -38,6 +42,14 @@ _REACTION = re.compile(
     r"critica|condena|lamenta|denuncia|advierte|responde|califica)\b",
     re.IGNORECASE,
 )
+# A subject that answers another ("Putin responde a Trump y congela el Tratado INF") takes the
+# step itself when the step is coordinated after the one it answers.
+_RESPONSE = re.compile(
+    r"^[\s'‘’\"«»“”]*(?:responds?|responded|reacts?|reacted|hits back|retaliates|ответил\w*|"
+    r"отреагировал\w*|réagit|répond|riposte|reagiert|antwortet|responde|reacciona)\b",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"(?<!\w)(?:and|и|et|und|y|e)(?!\w)", re.IGNORECASE)
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
 _TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
 
@@ -180,9 +192,20 @@ def subject(
         chosen = _coordinated(before or mentions, text)
         later = [m for m in mentions if m.start >= chosen[-1].end]
         if reactions and later and _REACTION.match(text[chosen[-1].end :]):
-            chosen = _coordinated(later, text)
+            answered = _coordinated(later, text)
+            if not _answers(text, chosen[-1].end, answered[-1].end, starts):
+                chosen = answered
         return tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
     return ()
+
+
+def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[int]) -> bool:
+    """Whether the subject answers the next actor with a step of its own: a response verb, then
+    the step after a conjunction ("Putin responde a Trump y congela ..." → Putin acts)."""
+    if not _RESPONSE.match(text[subject_end:]):
+        return False
+    step = min((start for start in starts if start >= answered_end), default=None)
+    return step is not None and _AND.search(text[answered_end:step]) is not None
 
 
 def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
@@ -200,6 +223,8 @@ def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
 def _modifies(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
     """Whether the mention only qualifies the treaty named right after it ("UN treaty banning
     nuclear weapons"); a possessive ("Russia's New START") is no mere qualifier."""
+    if text[mention.start : mention.end].endswith(("'s", "’s")):
+        return False  # a possessive term ("Washington's") ends where the possessive does
     return any(
         start >= mention.end and not text[mention.end : start].strip(" \u00a0")
         for start, _end in spans

@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from monitor.events.actors import ActorTable, subject
 from monitor.events.model import Event
+from monitor.events.sources import background, other_step
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import due
 from monitor.rules.match import Match, Span
@@ -33,6 +36,12 @@ PRECEDENCE = ("withdrawal", "suspension", "ratification", "violation", "talks", 
 # Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
+# A treaty named by a common noun only ("a Cold War-era arms treaty").
+_GENERIC = re.compile(
+    r"(?<!\w)(?:treaty|pact|accord|agreement|convention|\w*vertrag|\w*abkommen|traité|tratado|"
+    r"acuerdo|pacto|договор\w*|соглашени\w*)(?!\w)",
+    re.IGNORECASE,
+)
 
 
 class Extractor:
@@ -109,6 +118,33 @@ class Extractor:
             actor_names=tuple(self.actors.name(a) for a in actors),
         )
 
+    def source(self, entry: Entry) -> Event | None:
+        """What a report that matched no rule names: its treaty and acting parties, no
+        development (a possible follow-up source, :mod:`monitor.events.sources`). ``None`` when
+        it names no treaty or no actor, or reads as background."""
+        if self.scan is None or background(entry) or other_step(entry):
+            return None
+        # Title and summary only: a source is read from what it leads on (and a long article's
+        # text would cost a scan of its own on every entry that matches nothing).
+        spans = list(self.scan(replace(entry, content="")))
+        named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
+        fields = [(name, entry.field_text(name)) for name in _FIELDS[:2]]
+        treaty = self._treaty(named, spans, fields[0][1])
+        if treaty is None or treaty.id in GENERAL_IDS:
+            return None
+        treaty_spans = _by_field(s for s, _ in named)
+        actors = subject(self.actors, fields, treaty_spans, {}, frozenset((treaty.id,)))
+        if not actors:
+            return None
+        return Event(
+            treaty=treaty.id,
+            actors=actors,
+            development="",
+            published=entry.published,
+            treaty_name=treaty.name,
+            actor_names=tuple(self.actors.name(a) for a in actors),
+        )
+
     def _treaty(
         self, named: Sequence[tuple[Span, Canonical]], spans: Sequence[Span], title: str
     ) -> Canonical | None:
@@ -119,8 +155,14 @@ class Extractor:
                 (s, c) for s in spans if (c := self.treaty_of(s, ALIAS_VOCABULARIES)) is not None
             ]
         if specific:
-            return min(specific, key=lambda sc: _salience(sc[0]))[1]
+            # In one field, an organisation that is itself a treaty id (NATO) is mostly the party
+            # acting on the other treaty named there: "NATO-Staaten setzen KSE-Vertrag aus"
+            # reports cfe.
+            return min(specific, key=lambda sc: self._rank(*sc))[1]
         return self._organisation(title)
+
+    def _rank(self, span: Span, treaty: Canonical) -> tuple[int, bool, int]:
+        return (_field_rank(span.field), treaty.id in self.actors.names, span.start)
 
     def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
         return [(m.start, m.end) for m in self.actors.mentions(entry.field_text(name))]
@@ -129,6 +171,9 @@ class Extractor:
         """The first organisation the title names whose id is also a treaty id."""
         for mention in self.actors.mentions(title):
             if mention.actor in self.treaty_names:
+                rest = title[: mention.start] + title[mention.end :]
+                if _GENERIC.search(rest):
+                    return None  # it acts on a treaty the title only describes
                 return Canonical(mention.actor, self.treaty_names[mention.actor])
         return None
 

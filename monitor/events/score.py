@@ -47,6 +47,7 @@ class Predicted:
 
     story: str | None
     treaty: str | None = None
+    source: bool = False  # joined the story as a follow-up source, without alerting
 
 
 @dataclass(slots=True)
@@ -67,6 +68,9 @@ class Scores:
     treaty_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)  # treaty -> ids (> 1)
     no_treaty_id: dict[str, int] = field(default_factory=dict)  # treaty -> reports with no id
     false_alerts: int = 0  # alerting entries with no true event
+    sources: int = 0  # entries that joined a story as follow-up sources (they do not alert)
+    false_sources: int = 0  # of which: entries of no true event, or of another event's story
+    story_recall: float = 0.0  # share of the true events' entries in a story (alert or source)
 
     def lines(self) -> list[str]:
         """A short human report."""
@@ -75,6 +79,8 @@ class Scores:
             f"over {self.items} entries (over alerting entries only: F1 {self.alerting_f1:.3f})",
             f"alert recall {self.alert_recall:.3f} ({self.alerting_events}/{self.events} "
             f"events alert at least once); {self.false_alerts} alerting entries of no event",
+            f"follow-up sources {self.sources} ({self.false_sources} wrong); true events' "
+            f"reports in a story {self.story_recall:.3f}",
             f"messages per event {self.messages_per_event:.2f}; events wrongly merged: "
             f"{len(self.merged)} stories",
         ]
@@ -111,15 +117,23 @@ def score(truths: Iterable[Truth], predicted: Mapping[str, Predicted]) -> Scores
     by_treaty: dict[str, set[str]] = {}
     event_entries: dict[str, int] = {}
     event_alerts: dict[str, int] = {}
+    event_stories: dict[str, int] = {}  # reports that joined by a source
+    sources: list[str] = []
     for truth in truths:
         guess = predicted.get(truth.id, Predicted(None))
+        if guess.story is not None and guess.source:
+            sources.append(truth.id)
         if truth.event is not None:
             event_entries[truth.event] = event_entries.get(truth.event, 0) + 1
         if guess.story is None:
             if truth.event is not None:
                 items[truth.id] = (truth.event, f"missed:{truth.id}")
             continue
-        if truth.event is None:
+        if guess.source:
+            result.sources += 1
+            if truth.event is not None:
+                event_stories[truth.event] = event_stories.get(truth.event, 0) + 1
+        elif truth.event is None:
             result.false_alerts += 1
         else:
             event_alerts[truth.event] = event_alerts.get(truth.event, 0) + 1
@@ -128,15 +142,35 @@ def score(truths: Iterable[Truth], predicted: Mapping[str, Predicted]) -> Scores
             elif truth.treaty:
                 result.no_treaty_id[truth.treaty] = result.no_treaty_id.get(truth.treaty, 0) + 1
         items[truth.id] = (truth.event or f"none:{truth.id}", guess.story)
-    alerting = {k: v for k, v in items.items() if not v[1].startswith("missed:")}
+    alerting = {
+        k: v for k, v in items.items() if not v[1].startswith("missed:") and k not in sources
+    }
     result.alerting_f1 = _bcubed(Scores(), alerting).f1
     _bcubed(result, items)
     result.events = len(event_entries)
     result.alerting_events = len(event_alerts)
     result.alert_recall = sum(event_alerts.values()) / max(1, sum(event_entries.values()))
+    joined = sum(event_alerts.values()) + sum(event_stories.values())
+    result.story_recall = joined / max(1, sum(event_entries.values()))
     _stories(result, items)
+    result.false_sources = _false_sources(sources, items)
     result.treaty_ids = {t: tuple(sorted(ids)) for t, ids in by_treaty.items() if len(ids) > 1}
     return result
+
+
+def _false_sources(sources: Iterable[str], items: Mapping[str, tuple[str, str]]) -> int:
+    """Sources of no true event, or joined to a story whose alerting reports are of another."""
+    chosen = set(sources)
+    alerting: dict[str, set[str]] = {}
+    for item, (gold, story) in items.items():
+        if item not in chosen:
+            alerting.setdefault(story, set()).add(gold)
+    return sum(
+        1
+        for item in chosen
+        if items[item][0].startswith("none:")
+        or items[item][0] not in alerting.get(items[item][1], set())
+    )
 
 
 def _bcubed(result: Scores, items: Mapping[str, tuple[str, str]]) -> Scores:
@@ -206,5 +240,8 @@ def predict(
     predicted: dict[str, Predicted] = {}
     for row_id, entry in by_publication(entries.items(), lambda pair: pair[1].published):
         event, story = grouper.add(entry, rule_set.match(entry))
-        predicted[row_id] = Predicted(story, event.treaty if event else None)
+        predicted[row_id] = Predicted(story, event.treaty if event else None, event is None)
+    for row_id, entry in entries.items():  # sources that joined a story opened after them
+        if predicted[row_id].story is None and (story := grouper.story_of(entry)) is not None:
+            predicted[row_id] = Predicted(story, None, True)
     return predicted

@@ -8,26 +8,37 @@ keys and their slots' hashes in one round trip, chooses in entry order with the 
 entry got a story and no hash changed since the read (otherwise the choices are made again over
 the new contents). So two engine processes never open two stories for one event, a redelivered
 entry keeps its story, and a batch costs two round trips.
+
+Follow-up sources (:mod:`monitor.events.sources`: reports that alert on nothing but name a
+story's treaty and actor) only join stories: :meth:`RedisStories.join_many` reads their recorded
+joins (``Keys.source_of``: a redelivered source is published as the first time) and their slots'
+stories, and returns the channels the story's alerts went to (``Keys.story_channels``, written by
+the engine as it publishes). A source that joins none waits (:meth:`RedisStories.wait`,
+``Keys.waiting_sources``) until a story opened later takes it (:meth:`RedisStories.waiting_for`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 import structlog
 
 from monitor.errors import StoreError
 from monitor.events.model import Event
+from monitor.events.sources import follow
 from monitor.events.stories import (
     WINDOW,
     Story,
     choose,
     open_story,
+    slot,
     slot_keys,
     title_words,
 )
+from monitor.feeds.entry import Entry
 from monitor.streams import Keys, as_text, decode_fields
 
 log = structlog.get_logger(__name__)
@@ -63,6 +74,10 @@ return 0
 """
 
 Item = tuple[str, Event, str]  # entry id, its event, its title
+# The story a source joined (or None), the channels to publish it on, and whether that was
+# decided before (a redelivery: publish exactly there, record nothing).
+Joined = tuple[str | None, tuple[str, ...], bool]
+Waiting = tuple[Entry, Event]  # a source that joined no story yet
 
 
 class RedisStories:
@@ -78,10 +93,12 @@ class RedisStories:
         """The story id of an entry's event, opening a story when it joins none."""
         return (await self.assign_many([(entry_id, event, title)], at))[0]
 
-    async def assign_many(self, items: Sequence[Item], at: datetime) -> list[str]:
+    async def assign_many(
+        self, items: Sequence[Item], at: datetime, opened_stories: list[Story] | None = None
+    ) -> list[str]:
         """The story ids of several entries' events, chosen in order (a later entry may join a
         story an earlier one opened): one read and one commit, again when another engine wrote
-        in between."""
+        in between. ``opened_stories`` receives the stories this call opened, in order."""
         if not items:
             return []
         slots = [
@@ -120,9 +137,114 @@ class RedisStories:
                 args += [bucket_keys.index(key) + 1, story.id, story.to_json()]
             keys = [key for key, _ in fresh] + bucket_keys
             if int(await self._commit(keys=keys, args=args)) == 0:
+                if opened_stories is not None:
+                    opened_stories.extend(story for _, story in opened)
                 return ids
             log.info("story_assign_retry", entries=len(items))
         raise StoreError(f"stories: could not assign {len(items)} stories (buckets kept changing)")
+
+    async def join_many(
+        self,
+        items: Sequence[Item],
+        at: datetime,
+        hidden: Sequence[frozenset[str]] = (),
+    ) -> list[Joined]:
+        """The stories follow-up sources join (``None``: none; a source never opens one) and the
+        channels the story's alerts went to so far: two reads. ``hidden[i]``: stories the i-th
+        source may not join (opened later in its batch: the effects stay those of handling the
+        entries one by one). A source decided before (``Keys.source_of``, written by
+        :meth:`decide` before it is published) keeps that decision."""
+        if not items:
+            return []
+        slots = [
+            [self.keys.story_bucket(key) for key in slot_keys(source, at, self.window)]
+            for _, source, _ in items
+        ]
+        bucket_keys = list(dict.fromkeys(key for keys in slots for key in keys))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for entry_id, _, _ in items:
+                pipe.get(self.keys.source_of(entry_id))
+            for key in bucket_keys:
+                pipe.hgetall(key)
+            replies = await pipe.execute()
+        hashes = [decode_fields(h or {}) for h in replies[len(items) :]]
+        stories = {k: _stories(h, k) for k, h in zip(bucket_keys, hashes, strict=True)}
+        found: list[Joined | None] = []
+        chosen: list[str | None] = []
+        for place, ((_, source, title), keys) in enumerate(zip(items, slots, strict=True)):
+            known = replies[place]
+            if known is not None:
+                found.append(_decision(as_text(known)))
+                chosen.append(None)
+                continue
+            unseen = hidden[place] if hidden else frozenset()
+            candidates = [s for key in keys for s in stories[key] if s.id not in unseen]
+            story = follow(source, title_words(title), candidates, at, self.window)
+            found.append(None)
+            chosen.append(story.id if story else None)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for story_id in chosen:
+                pipe.smembers(self.keys.story_channels(story_id or "-"))
+            members = await pipe.execute()
+        return [
+            known
+            if known is not None
+            else (story, tuple(sorted(as_text(c) for c in channels)) if story else (), False)
+            for known, story, channels in zip(found, chosen, members, strict=True)
+        ]
+
+    def decide(self, pipe: aioredis.Redis, entry_id: str, joined: Joined, source: Event) -> None:
+        """Queue the record of a source's join (SET NX: its story and channels); it waits no
+        more."""
+        story, channels, _ = joined
+        record = json.dumps({"story": story, "channels": list(channels)}, separators=(",", ":"))
+        pipe.set(self.keys.source_of(entry_id), record, nx=True, ex=STORY_TTL_SECONDS)
+        pipe.hdel(self._waiting_key(source, source.published or datetime.now(UTC)), entry_id)
+
+    def wait(self, pipe: aioredis.Redis, entry: Entry, source: Event, at: datetime) -> None:
+        """Queue a source that joined nothing: it waits for a story opened within the window
+        (:meth:`waiting_for`)."""
+        key = self._waiting_key(source, at)
+        record = json.dumps({"entry": entry.to_dict(), "source": source.to_dict()},
+                            ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+        pipe.hset(key, entry.id, record)
+        pipe.expire(key, int(3 * self.window.total_seconds()))
+
+    async def waiting_for(self, stories: Sequence[Story]) -> list[tuple[Story, list[Waiting]]]:
+        """For each story just opened (in order), the waiting sources it takes (one read): each
+        goes to the first story that it would have joined."""
+        if not stories:
+            return []
+        keys = [
+            [self.keys.waiting_sources(name) for name in _slot_names(story, self.window)]
+            for story in stories
+        ]
+        wanted = list(dict.fromkeys(key for story_keys in keys for key in story_keys))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in wanted:
+                pipe.hgetall(key)
+            replies = await pipe.execute()
+        pool = {
+            entry_id: waiting
+            for reply, key in zip(replies, wanted, strict=True)
+            for entry_id, raw in decode_fields(reply or {}).items()
+            if (waiting := _waiting(raw, key)) is not None
+        }
+        taken: list[tuple[Story, list[Waiting]]] = []
+        for story in stories:
+            joined = [
+                (entry, source)
+                for entry, source in pool.values()
+                if follow(source, title_words(entry.title), [story], story.start, self.window)
+                is story
+            ]
+            for entry, _ in joined:
+                del pool[entry.id]
+            taken.append((story, sorted(joined, key=_arrival)))
+        return taken
+
+    def _waiting_key(self, source: Event, at: datetime) -> str:
+        return self.keys.waiting_sources(slot_keys(source, at, self.window)[0])
 
     def _choose(
         self,
@@ -162,3 +284,34 @@ def _stories(fields: Mapping[str, str], key: str) -> list[Story]:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("story_record_invalid", key=key, error=str(exc))
     return stories
+
+
+def _slot_names(story: Story, window: timedelta) -> tuple[str, str, str]:
+    """The slots whose waiting sources a story can take (its own and the two beside it)."""
+    name, middle = story.treaty or "-", slot(story.start, window)
+    return (f"{name}@{middle}", f"{name}@{middle - 1}", f"{name}@{middle + 1}")
+
+
+def _arrival(waiting: Waiting) -> tuple[float, str]:
+    """The order waiting sources are published in (a hash's order is no order)."""
+    entry = waiting[0]
+    return (entry.published.timestamp(), entry.id)
+
+
+def _waiting(raw: str, key: str) -> Waiting | None:
+    """A waiting source's record; an unreadable one is logged and left out."""
+    try:
+        data = json.loads(raw)
+        return Entry.from_dict(data["entry"]), Event.from_dict(data["source"])
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("waiting_source_invalid", key=key, error=str(exc))
+        return None
+
+
+def _decision(raw: str) -> Joined:
+    """A recorded source decision (unreadable: joined nothing)."""
+    try:
+        data = json.loads(raw)
+        return (data.get("story"), tuple(str(c) for c in data.get("channels", ())), True)
+    except (ValueError, AttributeError, TypeError):
+        return (None, (), True)

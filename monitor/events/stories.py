@@ -181,12 +181,22 @@ def choose(
 
 
 class StoryIndex:
-    """Stories in memory, for ``match`` and ``rules backtest`` (feed entries by publication)."""
+    """Stories in memory, for ``match`` and ``rules backtest`` (feed entries by publication).
 
-    def __init__(self, window: timedelta = WINDOW) -> None:
+    With ``follow`` (:func:`monitor.events.sources.follow`), follow-up sources join stories too:
+    one that joins none waits, and joins the first story opened later that it would have joined
+    (``late`` lists those joins), as in the daemon.
+    """
+
+    def __init__(
+        self, window: timedelta = WINDOW, follow: Callable[..., Story | None] | None = None
+    ) -> None:
         self.window = window
+        self.follow = follow
         self._buckets: dict[str, list[Story]] = {}
         self._of_entry: dict[str, str] = {}
+        self._waiting: dict[str, list[tuple[str, Event, frozenset[str]]]] = {}
+        self.late: list[tuple[str, str]] = []  # (source entry id, story id), in join order
 
     def assign(self, entry_id: str, event: Event, title: str, at: datetime) -> str:
         """The story id of an entry's event, opening a story when it joins none."""
@@ -199,8 +209,43 @@ class StoryIndex:
         if story is None:
             story = open_story(entry_id, event, words, at)
             self._buckets.setdefault(keys[0], []).append(story)
+            self._join_waiting(story, keys)
         self._of_entry[entry_id] = story.id
         return story.id
+
+    def join(self, entry_id: str, source: Event, title: str, at: datetime) -> str | None:
+        """The story a follow-up source joins, or ``None`` (it waits for a story opened later);
+        a source never opens a story."""
+        if entry_id in self._of_entry:
+            return self._of_entry[entry_id]
+        if self.follow is None:
+            return None
+        words = title_words(title)
+        keys = slot_keys(source, at, self.window)
+        stories = [story for key in keys for story in self._buckets.get(key, ())]
+        story = self.follow(source, words, stories, at, self.window)
+        if story is None:
+            self._waiting.setdefault(keys[0], []).append((entry_id, source, words))
+            return None
+        self._of_entry[entry_id] = story.id
+        return story.id
+
+    def story_of(self, entry_id: str) -> str | None:
+        """The story an entry was given (a waiting source's, once it joined one)."""
+        return self._of_entry.get(entry_id)
+
+    def _join_waiting(self, story: Story, keys: tuple[str, str, str]) -> None:
+        """Waiting sources that the new story takes, in the order they arrived."""
+        if self.follow is None:
+            return
+        for key in keys:
+            waiting = self._waiting.get(key, [])
+            for item in list(waiting):
+                entry_id, source, words = item
+                if self.follow(source, words, [story], story.start, self.window) is story:
+                    waiting.remove(item)
+                    self._of_entry[entry_id] = story.id
+                    self.late.append((entry_id, story.id))
 
 
 def by_publication(items: Iterable[T], published: Callable[[T], datetime]) -> list[T]:

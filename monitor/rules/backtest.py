@@ -54,6 +54,11 @@ class Backtest:
     detect: Callable[[str], str] | None = None  # language of entries stored without one
 
     @property
+    def sources(self) -> int:
+        """Entries that would have joined a story as follow-up sources (no alert of their own)."""
+        return self.grouper.sources if self.grouper else 0
+
+    @property
     def stories(self) -> int:
         """Distinct stories among the entries that would have alerted."""
         return len(self.grouper.stories) if self.grouper else 0
@@ -73,7 +78,8 @@ class Backtest:
         routed = by_channel(kept)
         for channel, _match in routed:
             self.channels[channel] = self.channels.get(channel, 0) + 1
-        if routed:
+        if routed or not matches:
+            # An entry matching nothing may still join a story as a follow-up source.
             if self.grouper is None:
                 self.grouper = Grouper(self.rule_set)
             self.grouper.add(entry, matches)
