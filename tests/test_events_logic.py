@@ -85,6 +85,10 @@ EVENTS = [
     # an organisation acting on a treaty the title only describes is not that treaty
     ("NATO allies suspend Cold War-era arms treaty", "", None, ("nato",),
      "suspension"),
+    # answering in kind is acting; "anti-Israel" is an adjective, not Israel
+    ("Russia responds in kind as US suspends INF pact", "", "inf", ("ru",), "suspension"),
+    ("Washington pulls out of UNESCO, citing anti-Israel bias", "", "unesco", ("us",),
+     "withdrawal"),
     # articles between coordinated actors
     ("Le Burkina, le Mali et le Niger annoncent leur retrait de la CPI", "", "icc",
      ("bf", "ml", "ne"), "withdrawal"),

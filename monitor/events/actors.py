@@ -49,6 +49,14 @@ _RESPONSE = re.compile(
     r"отреагировал\w*|réagit|répond|riposte|reagiert|antwortet|responde|reacciona)\b",
     re.IGNORECASE,
 )
+# "Russia responds in kind as US suspends INF pact": answering with the same step is acting.
+_IN_KIND = re.compile(
+    r"^[\s'‘’\"«»“”]*(?:responds? in kind|responded in kind|hits back|retaliates|mirrors|"
+    r"mirrored|follows suit|riposte|répond par|ответил[а-я]* зеркально|зеркально)",
+    re.IGNORECASE,
+)
+# "citing anti-Israel bias", "pro-Russian separatists": an adjective, not an actor
+_ADJECTIVE_PREFIX = ("anti-", "pro-", "анти", "про-")
 _AND = re.compile(r"(?<!\w)(?:and|и|et|und|y|e)(?!\w)", re.IGNORECASE)
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
 _TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
@@ -179,6 +187,7 @@ def subject(
             if m.actor not in ignore
             and not _inside(m, treaties)
             and not _modifies(m, treaties, text)
+            and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
         ]
         mentions = _without_topic(mentions, text)
         if not mentions:
@@ -191,7 +200,8 @@ def subject(
         before = [m for m in mentions if starts and m.end <= min(starts)]
         chosen = _coordinated(before or mentions, text)
         later = [m for m in mentions if m.start >= chosen[-1].end]
-        if reactions and later and _REACTION.match(text[chosen[-1].end :]):
+        after = text[chosen[-1].end :]
+        if reactions and later and _REACTION.match(after) and not _IN_KIND.match(after):
             answered = _coordinated(later, text)
             if not _answers(text, chosen[-1].end, answered[-1].end, starts):
                 chosen = answered
@@ -226,10 +236,17 @@ def _modifies(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> 
     if text[mention.start : mention.end].endswith(("'s", "’s")):
         return False  # a possessive term ("Washington's") ends where the possessive does
     return any(
-        start >= mention.end and not text[mention.end : start].strip(" \u00a0")
+        start >= mention.end
+        and not text[mention.end : start].strip(" \u00a0")
+        and not _VERB_LED.match(text, start)
         for start, _end in spans
         if start - mention.end <= 2
     )
+
+
+# A treaty name written with its exit verb ("pulls out of UNESCO", "leave the WTO"): the actor
+# before it is the subject, not a qualifier.
+_VERB_LED = re.compile(r"(?:withdraw|pull|exit|quit|leav|left|join|rejoin)\w*\b", re.IGNORECASE)
 
 
 def _inside(mention: Mention, spans: Sequence[tuple[int, int]]) -> bool:
