@@ -45,6 +45,10 @@ GUARDED = [
     ("El Gobierno niega salir del tratado", False),
     ("El Gobierno podría salir del tratado", False),
     ("México va a salir del tratado", True),
+    # a conjunction joining a second verb to the supposed one stays in its clause
+    ("Bolsonaro podría seguir a EE UU y salir del tratado", False),
+    ("Moscow could stay and leave the treaty later", False),
+    ("Russia suspends the pact and will not leave the treaty", False),
 ]
 
 

@@ -229,7 +229,14 @@ def find_cues(
     breaks: list[Span] = []
     if clauses or dates:
         breaks = sorted(
-            [*sentence_ends(text), *((m.start(), m.end()) for m in table.breaks.finditer(text))]
+            [
+                *sentence_ends(text),
+                *(
+                    (m.start(), m.end())
+                    for m in table.breaks.finditer(text)
+                    if not (m.group()[:1].isalpha() and _COORDINATED_VERB.match(text, m.end()))
+                ),
+            ]
         )
     dated = []
     ends = sorted(b_end for _, b_end in breaks)
@@ -244,6 +251,15 @@ def find_cues(
         tuple(initial), tuple(dated), tuple(words), tuple(sorted(clauses)),
         tuple(set_phrases), tuple(breaks),
     )  # fmt: skip
+
+
+# "podría seguir el ejemplo de EE UU y abandonar la OMS", "appelle la France à signer et
+# ratifier", "urged Washington to sign and ratify": a conjunction that joins a second verb to
+# the first goes on in the same clause (an infinitive after it; the English verbs named).
+_COORDINATED_VERB = re.compile(
+    r"\s+(?:[^\W\d_]{2,}(?:ar|er|ir|re|ть|ти|чь)|ratify|sign|join|leave|quit|withdraw|exit|"
+    r"suspend|abandon|scrap|rejoin|zu\s)(?!\w)"
+)
 
 
 def combined(parts: Sequence[Cues]) -> Cues:
