@@ -70,29 +70,30 @@ class ThreadBook:
     async def add_source(self, source: Alert, now: float, ack: tuple[str, str, str]) -> bool:
         """Count a follow-up source in its story's thread, if the subscription has one, and
         acknowledge its stream message, in one transaction; whether it was counted."""
-        story = source.story or ""
-        key = self._key(story)
-        async with self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    before = Thread.from_json(raw) if raw else None
-                    after = add_source(before, source)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if before is not None and after is not None and after != before:
-                        self._write(pipe, story, before, after, now)
-                    pipe.xack(*ack)
-                    await pipe.execute()
-                    return after is not None
-                except WatchError:
-                    self.conflicts += 1
-                    continue
+
+        def count(before: Thread | None) -> tuple[Thread | None, bool]:
+            after = add_source(before, source)
+            return after, before is not None and after is not None and after != before
+
+        _, after = await self._watched(source.story or "", count, now, ack)
+        return after is not None
 
     async def change(
         self, story: str, change: Change, *, now: float, ack: tuple[str, str, str] | None = None
     ) -> Thread | None:
         """Apply ``change`` atomically (WATCH/MULTI, retried on conflict); None deletes."""
+        _, after = await self._watched(story, lambda before: (change(before), True), now, ack)
+        return after
+
+    async def _watched(
+        self,
+        story: str,
+        step: Callable[[Thread | None], tuple[Thread | None, bool]],
+        now: float,
+        ack: tuple[str, str, str] | None,
+    ) -> tuple[Thread | None, Thread | None]:
+        """Read the thread, let ``step`` give the new one and whether to write it, and write
+        and acknowledge in one transaction (WATCH/MULTI, retried on conflict)."""
         key = self._key(story)
         async with self.client.pipeline(transaction=True) as pipe:
             while True:
@@ -100,13 +101,14 @@ class ThreadBook:
                     await pipe.watch(key)
                     raw = await pipe.get(key)
                     before = Thread.from_json(raw) if raw else None
-                    after = change(before)
+                    after, write = step(before)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    self._write(pipe, story, before, after, now)
+                    if write:
+                        self._write(pipe, story, before, after, now)
                     if ack is not None:
                         pipe.xack(*ack)
                     await pipe.execute()
-                    return after
+                    return before, after
                 except WatchError:
                     self.conflicts += 1
                     continue

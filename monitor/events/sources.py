@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 
 import yaml
 
 from monitor.events.model import Event
-from monitor.events.stories import WINDOW, Story, similarity
+from monitor.events.stories import WINDOW, Story, aware, similarity
 from monitor.feeds.entry import Entry
 from monitor.rules.guards import Guard, find_cues
 
@@ -96,12 +96,12 @@ def follow(
     """
     if event.treaty is None or not event.actors:
         return None
-    published = _aware(event.published or at)
+    published = aware(event.published or at)
     eligible: list[tuple[tuple[int, float, float], Story]] = []
     for story in candidates:
         if story.treaty != event.treaty:
             continue
-        distance = abs((published - _aware(story.start)).total_seconds())
+        distance = abs((published - aware(story.start)).total_seconds())
         if distance > window.total_seconds():
             continue
         shared = len(set(story.actors) & set(event.actors))
@@ -111,7 +111,3 @@ def follow(
     if not eligible:
         return None
     return max(eligible, key=lambda pair: pair[0])[1]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

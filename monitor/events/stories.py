@@ -91,7 +91,7 @@ def bucket(event: Event) -> str:
 
 def slot(moment: datetime, window: timedelta = WINDOW) -> int:
     """The time slot, one window wide, of a story first reported at ``moment``."""
-    return math.floor(_aware(moment).timestamp() / window.total_seconds())
+    return math.floor(aware(moment).timestamp() / window.total_seconds())
 
 
 def slot_keys(event: Event, at: datetime, window: timedelta = WINDOW) -> tuple[str, str, str]:
@@ -143,7 +143,7 @@ def open_story(entry_id: str, event: Event, words: frozenset[str], at: datetime)
         treaty=event.treaty,
         development=event.development,
         actors=event.actors,
-        start=_aware(event.published or at),
+        start=aware(event.published or at),
         words=words,
         tags=(event.development, *event.secondary),
     )
@@ -157,12 +157,12 @@ def choose(
     window: timedelta = WINDOW,
 ) -> Story | None:
     """The story the event joins among ``candidates`` (its bucket), or ``None`` for a new one."""
-    published = _aware(event.published or at)
+    published = aware(event.published or at)
     eligible: list[tuple[tuple[int, float, float], Story]] = []
     for story in candidates:
         if story.treaty != event.treaty or not same_development(event, story):
             continue
-        if abs(published - _aware(story.start)) > window:
+        if abs(published - aware(story.start)) > window:
             continue
         shared = set(story.actors) & set(event.actors)
         if story.actors and event.actors and not shared:
@@ -173,7 +173,7 @@ def choose(
         exact = int(set(story.actors) == set(event.actors)) + int(
             story.development == event.development
         )
-        distance = abs((published - _aware(story.start)).total_seconds())
+        distance = abs((published - aware(story.start)).total_seconds())
         eligible.append(((exact, alike, -distance), story))
     if not eligible:
         return None
@@ -254,9 +254,9 @@ def by_publication(items: Iterable[T], published: Callable[[T], datetime]) -> li
 
 
 def _utc_key(moment: datetime) -> float:
-    return _aware(moment).timestamp()
+    return aware(moment).timestamp()
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     """A time without a zone is taken as UTC (feeds that give none), so any two compare."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -319,9 +319,7 @@ def _counts_back(text: str, m: re.Match[str]) -> bool:
     "entered into force on Sunday, six months after the 30th state ratified it", "formally
     ceased to be a party, two years after giving notice": the step happens now.
     """
-    start = max(_last_end(_SENTENCE_END, text, m.start()), 0)
-    stop = _SENTENCE_END.search(text, m.end())
-    sentence = text[start : stop.start() if stop else len(text)]
+    sentence = _sentence_of(text, m)
     following = text[m.end("u") : m.end("u") + 60]
     if _AHEAD.search(sentence):
         return False  # "will take effect one year after the depositary received it"
@@ -334,15 +332,20 @@ def _elapsed(text: str, m: re.Match[str]) -> bool:
     A step still ahead in the sentence makes it a due date ("takes effect after six months"); a
     step done, or a span of years no treaty clock runs, makes it the past.
     """
-    start = max(_last_end(_SENTENCE_END, text, m.start()), 0)
-    stop = _SENTENCE_END.search(text, m.end())
-    sentence = text[start : stop.start() if stop else len(text)]
+    sentence = _sentence_of(text, m)
     if _AHEAD.search(sentence):
         return False
     years = m["u"].lower().startswith(("year", "an", "jahr", "año", "год", "лет"))
     return bool(_DONE.search(sentence)) or (
         years and (_NUMBER_WORDS.get(m["n"]) or int(m["n"])) >= 5
     )
+
+
+def _sentence_of(text: str, m: re.Match[str]) -> str:
+    """The sentence (or ";" clause) around a match."""
+    start = max(_last_end(_SENTENCE_END, text, m.start()), 0)
+    stop = _SENTENCE_END.search(text, m.end())
+    return text[start : stop.start() if stop else len(text)]
 
 
 def _last_end(pattern: re.Pattern[str], text: str, before: int) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import hyperscan
 
 from monitor.rules.conditions import Hit
+from monitor.rules.cuescan import spans as anchored_spans
 from monitor.rules.offsets import OffsetMap
 from monitor.rules.scan import ALWAYS, Plan
 from monitor.rules.terms import Term, on_boundaries
@@ -211,21 +212,13 @@ class EntryScan:
 
 
 def _anchored(text: str, finder: re.Pattern[str], offsets: list[int]) -> list[tuple[int, int]]:
-    """``finditer`` of ``finder`` over ``text``, given every offset where a match may begin."""
-    found = []
-    after = 0
-    match = finder.match
-    for offset in offsets:
-        if offset < after:
-            continue  # inside the previous match: finditer resumes at its end
-        m = match(text, offset)
-        if m is None:
-            continue
-        start, end = m.span()
-        after = end
-        if end > start and on_boundaries(text, start, end):
-            found.append((start, end))
-    return found
+    """``finditer`` of ``finder`` over ``text``, given every offset where a match may begin,
+    kept on word boundaries."""
+    return [
+        (start, end)
+        for start, end in anchored_spans(finder, text, offsets)
+        if end > start and on_boundaries(text, start, end)
+    ]
 
 
 def _anchored_re2(
