@@ -116,6 +116,7 @@ CASES = [
         "2002-06-13",
     ),
     ("Manila formally out of ICC as one-year notice period ends", "2019-03-17", "2019-03-17"),
+    ("Sahel juntas formally outside ECOWAS as one-year notice lapses", "2025-01-29", "2025-01-29"),
     ("Morocco rejoins African Union after 33 years", "2017-01-30", "2017-01-30"),
     ("Readmitted, 33 years after it left the bloc.", "2017-01-30", "2017-01-30"),
     ("The withdrawal takes effect after six months.", "2019-02-01", "2019-08-01"),

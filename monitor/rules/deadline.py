@@ -152,7 +152,7 @@ _DONE = re.compile(
 # "as the one-year notice period ends": the period runs out now, nothing falls due later.
 _PERIOD_RAN_OUT = re.compile(
     r"\s*(?:(?:notice|waiting|withdrawal|transition)\s+)?(?:period|notice)\s+"
-    r"(?:ends|ended|expires|expired|elapsed|runs out|ran out|is over|is up|lapsed|"
+    r"(?:ends|ended|expires|expired|elapses|elapsed|runs out|ran out|is over|is up|lapses|lapsed|"
     r"(?:has|have) (?:passed|run out|ended|expired|elapsed|lapsed))\b"
 )
 # "Se cumplió el plazo de dos años", "the two-year period has passed": it runs out now
