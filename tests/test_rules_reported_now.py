@@ -282,6 +282,13 @@ BACKGROUND = [
     ("La Russie avait déjà suspendu le traité.", 2023, False),
     ("Rusia suspendió el tratado el año pasado.", 2023, False),
     ("Officials said Russia had suspended the treaty.", 2023, True),  # reported speech: today
+    # German puts the participle after the date; French dates with "dès"
+    ("Moskau hatte seine Teilnahme am Vertrag 2023 ausgesetzt.", 2025, False),
+    ("Moskau hat seine Teilnahme am Vertrag 2025 ausgesetzt.", 2025, True),
+    ("Le traité, qu'elle avait suspendu dès 2007, est mort.", 2023, False),
+    # a treaty described by what was done to it
+    ("Год до истечения срока договора, который Москва приостановила.", 2025, False),
+    ("Москва приостановила участие в договоре.", 2025, True),
 ]
 
 

@@ -160,8 +160,14 @@ Span = tuple[int, int]
 # the entry's own, dates a step told as background.
 _YEAR = re.compile(r"(?:19|20)\d\d(?!\d)")  # what every _DATED match holds: a cheap first look
 _DATED = re.compile(
-    r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|depuis|im|im jahr|seit|desde|en el año|"
+    r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|dès|depuis|im|im jahr|seit|desde|en el año|"
     rf"{MONTH_NAMES}|(?:{MONTH_NAMES})\s+\d{{1,2}},)\s+(?:de\s+)?(?P<year>(?:19|20)\d\d)(?!\d)"
+)
+# German puts the participle after the date: "Moskau hatte seine Teilnahme 2023 ausgesetzt".
+# The date dates the words before it and the participle that closes its clause.
+_DATED_VERB_LAST = re.compile(
+    r"(?<![\w.])(?P<year>(?:19|20)\d\d)\s+(?P<verb>[a-zäöüß]*ge[a-zäöüß]{2,}(?:t|en)|[a-zäöüß]+iert)"
+    r"(?=\s*(?:[.,;:)]|$|\s+(?:und|aber|worden|hatte|hatten|hat|haben)\b))"
 )
 
 
@@ -226,6 +232,9 @@ def find_cues(
             words.extend(found(guard, "next_two_words", compiled.next_two_words))
         if guard is Guard.BACKGROUND and year is not None and _YEAR.search(text):
             dates.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
+            dates.extend(
+                m.span() for m in _DATED_VERB_LAST.finditer(text) if int(m["year"]) < year
+            )
     breaks: list[Span] = []
     if clauses or dates:
         breaks = sorted(
