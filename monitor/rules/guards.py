@@ -232,9 +232,7 @@ def find_cues(
             words.extend(found(guard, "next_two_words", compiled.next_two_words))
         if guard is Guard.BACKGROUND and year is not None and _YEAR.search(text):
             dates.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
-            dates.extend(
-                m.span() for m in _DATED_VERB_LAST.finditer(text) if int(m["year"]) < year
-            )
+            dates.extend(m.span() for m in _DATED_VERB_LAST.finditer(text) if int(m["year"]) < year)
     breaks: list[Span] = []
     if clauses or dates:
         breaks = sorted(
