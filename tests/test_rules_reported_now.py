@@ -286,6 +286,9 @@ BACKGROUND = [
     ("Moskau hatte seine Teilnahme am Vertrag 2023 ausgesetzt.", 2025, False),
     ("Moskau hat seine Teilnahme am Vertrag 2025 ausgesetzt.", 2025, True),
     ("Le traité, qu'elle avait suspendu dès 2007, est mort.", 2023, False),
+    # counted from a year, the step is today's
+    ("Der Vertrag wird erstmals seit 2003 ausgesetzt.", 2017, True),
+    ("Russia suspends the treaty for the first time since 1999.", 2017, True),
     # a treaty described by what was done to it
     ("Год до истечения срока договора, который Москва приостановила.", 2025, False),
     ("Москва приостановила участие в договоре.", 2025, True),

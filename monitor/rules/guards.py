@@ -163,6 +163,12 @@ _DATED = re.compile(
     r"(?<!\w)(?:in|since|back in|в|с|ещё в|еще в|en|dès|depuis|im|im jahr|seit|desde|en el año|"
     rf"{MONTH_NAMES}|(?:{MONTH_NAMES})\s+\d{{1,2}},)\s+(?:de\s+)?(?P<year>(?:19|20)\d\d)(?!\d)"
 )
+# "tagt erstmals seit 2003", "meets for the first time since 2019": today's step, counted from then
+_FIRST_SINCE = re.compile(
+    r"(?:first|erstmals|ersten mal|впервые|première fois|primera vez)\s+(?:time\s+)?"
+    r"(?:(?:since|seit|с|depuis|desde)\s+)?$",
+    re.IGNORECASE,
+)
 # German puts the participle after the date: "Moskau hatte seine Teilnahme 2023 ausgesetzt".
 # The date dates the words before it and the participle that closes its clause.
 _DATED_VERB_LAST = re.compile(
@@ -231,8 +237,18 @@ def find_cues(
         if compiled.next_two_words is not None:
             words.extend(found(guard, "next_two_words", compiled.next_two_words))
         if guard is Guard.BACKGROUND and year is not None and _YEAR.search(text):
-            dates.extend(m.span() for m in _DATED.finditer(text) if int(m["year"]) < year)
-            dates.extend(m.span() for m in _DATED_VERB_LAST.finditer(text) if int(m["year"]) < year)
+            dates.extend(
+                m.span()
+                for m in _DATED.finditer(text)
+                if int(m["year"]) < year
+                and not _FIRST_SINCE.search(text, max(0, m.start() - 40), m.start())
+            )
+            dates.extend(
+                m.span()
+                for m in _DATED_VERB_LAST.finditer(text)
+                if int(m["year"]) < year
+                and not _FIRST_SINCE.search(text, max(0, m.start() - 40), m.start())
+            )
     breaks: list[Span] = []
     if clauses or dates:
         breaks = sorted(
