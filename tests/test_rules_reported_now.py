@@ -242,6 +242,11 @@ def test_an_undated_deadline_word_beside_another_development_is_its_background(
     assert [m.rule_id for m in rule_set.match(beside)] == ["withdrawal"]
     alone = entry(title="The treaty clock is ticking")
     assert [m.rule_id for m in rule_set.match(alone)] == ["deadline"]
+    # alone but only below a headline about something else: background too
+    below = entry(title="Russia tests a drone", summary="The test comes as the treaty clock ticks.")
+    assert rule_set.match(below) == []
+    told_below = entry(title="The treaty, a year on", summary="The treaty clock is ticking.")
+    assert [m.rule_id for m in rule_set.match(told_below)] == ["deadline"]
 
 
 def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
