@@ -180,13 +180,18 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 # - fresh8 (324 items, 42% untagged, 58% not in English), written after the fresh7 work: first
 #   contact 0.812 / 0.746 (the landed pack: 0.781 / 0.708); then 0.943 / 0.899.
 # - fresh9 (349 items, 40% untagged, 57% not in English, less-covered regions), written after the
-#   fresh8 work: first contact 0.840 / 0.731 (the landed pack: 0.778 / 0.671); then 0.908 / 0.843.
+#   fresh8 work: first contact 0.840 / 0.731 (the landed pack: 0.778 / 0.671); then 0.908 / 0.843,
+#   and 0.940 / 0.888 after session 13's headline and background work.
+# - fresh10 (362 items, 42% untagged, 63% not in English, about 100 treaties and bodies), written
+#   after that: first contact 0.837 / 0.795 (the landed pack 8db2a07: 0.839 / 0.791); then
+#   0.952 / 0.929.
 # Per tag and language in docs/rule-pack.md.
 STRICT_FLOORS = {
     "fresh6": {"alerts": 0.95, "tags": 0.92},
     "fresh7": {"alerts": 0.95, "tags": 0.92},
-    "fresh8": {"alerts": 0.92, "tags": 0.88},
-    "fresh9": {"alerts": 0.89, "tags": 0.82},
+    "fresh8": {"alerts": 0.94, "tags": 0.91},
+    "fresh9": {"alerts": 0.92, "tags": 0.87},
+    "fresh10": {"alerts": 0.94, "tags": 0.91},
 }
 
 
