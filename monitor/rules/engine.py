@@ -164,12 +164,14 @@ class RuleSet:
         if not undated:
             return matches
         if not any(set(m.tags) - DUE_DATES for i, m in matches if i not in undated):
-            # alone, it must be what the headline is about: "Russia tests underwater drone"
-            # over "... as New START nears expiry" is no deadline story
+            # alone, a due date must be what the headline is about: "Russia tests underwater
+            # drone" over "... as New START nears expiry" is no deadline story
             return [
                 (i, m)
                 for i, m in matches
-                if i not in undated or any(span.field == "title" for span in m.spans)
+                if i not in undated
+                or not set(m.tags) <= DUE_DATES
+                or any(span.field == "title" for span in m.spans)
             ]
         return [(i, m) for i, m in matches if i not in undated]
 
