@@ -10,7 +10,7 @@ import pytest
 
 from monitor.errors import RuleError
 from monitor.events.actors import load_actors, parse_actors
-from monitor.events.extract import Extractor
+from monitor.events.extract import Extractor, extractor_for
 from monitor.events.model import Event
 from monitor.events.names import NameIndex
 from monitor.events.stories import StoryIndex, choose, open_story, title_words
@@ -109,6 +109,59 @@ def test_events_of_pack_matches(
     assert event is not None
     assert (event.treaty, event.actors, event.development) == (treaty, actors, development)
     assert event.published == entry().published
+
+
+SCANNED = [
+    # (title, summary, treaty, actors, development): the daemon's extraction (vocabulary scan)
+    # the longer name wins: "СНВ-2" is START II, not the New START of its "СНВ"
+    ("Госдума ратифицировала Договор СНВ-2", "", "start-ii", ("ru",), "ratification"),
+    # an organisation heading the title speaks of the convention it also names
+    ("Le Conseil de l'Europe juge « dévastateur » le retrait turc de la convention d'Istanbul",
+     "", "istanbul-convention", ("tr",), "withdrawal"),
+    ("IAEA bestätigt Verstoß Irans gegen Atomabkommen", "", "jcpoa", ("ir",), "violation"),
+    # after the step's words, the organisation is what the step acts on
+    ("Москва покидает Страсбург", "Россия уведомила о выходе из Совета Европы, а значит и из-под "
+     "юрисдикции ЕСПЧ.", "council-of-europe", ("ru",), "withdrawal"),
+    # the party in breach acts, whoever finds the breach
+    ("U.S. says Russia not complying with New START", "", "new-start", ("ru",), "violation"),
+    # a clause of circumstance does not lead
+    ("Bolton in Moscow for talks as Russia warns on INF Treaty exit", "", "inf", ("us",),
+     "talks"),
+    ("NATO allies suspend CFE treaty after Russian withdrawal", "", "cfe", ("nato",),
+     "suspension"),
+    # plural reactions, the actor after the verb
+    ("Macron, May et Merkel « regrettent » le retrait américain de l'accord sur le nucléaire "
+     "iranien", "", "jcpoa", ("us",), "withdrawal"),
+    # a speaker before a colon
+    ("Gorbachev: Trump's INF Treaty exit is 'not the work of a great mind'", "", "inf", ("us",),
+     "withdrawal"),
+    # the Alliance of Sahel States acts as its three states
+    ("Les pays de l'AES annoncent leur retrait de la CPI", "", "icc", ("bf", "ml", "ne"),
+     "withdrawal"),
+    # a target is no subject; a party after "the treaty with" qualifies it
+    ("60 Tage für Moskau", "Die USA setzen Russland ein Ultimatum: binnen 60 Tagen muss Moskau "
+     "zum INF-Vertrag zurückkehren.", "inf", ("us",), "deadline"),
+    ("Claves de la ruptura del pacto nuclear con Irán", "Estados Unidos abandona el acuerdo "
+     "nuclear con Irán.", "jcpoa", ("us",), "withdrawal"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors", "development"), SCANNED)
+def test_events_read_the_treaty_acted_on_and_the_party_acting(
+    pack: PackEvents,
+    title: str,
+    summary: str,
+    treaty: str | None,
+    actors: tuple[str, ...],
+    development: str,
+) -> None:
+    """Venue and instrument, finder and party in breach, speaker and actor, main clause and
+    circumstance: the event names the treaty acted on, the party acting and its step."""
+    extractor = extractor_for(pack[0], load_actors())
+    item = entry(title, summary)
+    event = extractor.event(item, pack[0].match(item))
+    assert event is not None
+    assert (event.treaty, event.actors, event.development) == (treaty, actors, development)
 
 
 def test_the_title_decides_the_development_and_other_tags_are_secondary(
