@@ -170,7 +170,7 @@ class Extractor:
             specific += [(s, c) for s in spans if (c := self.treaty_of(s, ALIAS_VOCABULARIES))]
         candidates = _outermost(specific)
         if candidates:
-            return min(candidates, key=lambda sc: self._rank(*sc, steps))[1]
+            return min(candidates, key=lambda sc: self._rank(sc[0], sc[1], steps))[1]
         return self._organisation(title)
 
     def _rank(
