@@ -252,16 +252,47 @@ def test_the_story_index_gives_stable_ids_shared_by_one_story() -> None:
 
 def test_reports_naming_each_others_step_are_one_development() -> None:
     """An ultimatum read as a deadline joins one read as a suspension when each names the other's
-    step, or when both carry the due date; a report naming only a step the story lacks does not."""
+    step, or when both carry the due date; a report of a due date alone joins the step of the
+    same actor (a step's date read without the step), never a step of nobody it names; a report
+    of another step does not join."""
     first = open_story("w:1", _ev(secondary=("deadline",)), title_words("US ultimatum"), T0)
     both = _ev(development="deadline", secondary=("suspension",), hours=2)
     assert choose(both, title_words("Ultimatum aus Washington"), [first], T0) is first
     dated = _ev(development="deadline", hours=2)
     assert choose(dated, title_words("Ultimatum aus Washington"), [first], T0) is first
     undated = open_story("w:2", _ev(), title_words("US suspends"), T0)
-    assert choose(dated, title_words("Ultimatum aus Washington"), [undated], T0) is None
+    assert choose(dated, title_words("Ultimatum aus Washington"), [undated], T0) is undated
+    nobody = replace(dated, actors=())
+    assert choose(nobody, title_words("Ultimatum: 60 Tage"), [undated], T0) is None
     other = _ev(development="violation", hours=2)
     assert choose(other, title_words("Russia cheats"), [first], T0) is None
+
+
+def test_a_report_naming_no_treaty_joins_the_one_treaty_its_actors_act_on() -> None:
+    """Treaty None with a treaty noun in the title ("arms treaty") joins the story of the same
+    actors and step of a named treaty; not without the noun, not another actor's, and not when
+    the stories it could join are of two treaties."""
+    inf = open_story("w:1", _ev(("ru",)), title_words("Russia suspends INF"), T0)
+    unnamed = _ev(("ru",), treaty=None, hours=3)
+    words = title_words("Blinken calls Russian move on arms treaty irresponsible")
+    assert choose(unnamed, words, [inf], T0) is inf
+    assert (
+        choose(unnamed, title_words("Blinken calls Russian move irresponsible"), [inf], T0) is None
+    )
+    assert choose(replace(unnamed, actors=("us",)), words, [inf], T0) is None
+    start = open_story("w:2", _ev(("ru",), treaty="new-start"), title_words("Russia suspends"), T0)
+    assert choose(unnamed, words, [inf, start], T0) is None
+
+
+def test_a_story_without_a_treaty_is_read_by_reports_naming_none() -> None:
+    """The index keeps every story in its treaty's slot and in the slot of every treaty; a named
+    report never joins a story of no treaty, a report naming none reads every treaty's."""
+    index = StoryIndex()
+    named = index.assign("w:1", _ev(("ru",)), "Russia suspends INF", T0)
+    unnamed = _ev(("ru",), treaty=None, hours=2)
+    assert index.assign("w:2", unnamed, "Russia suspends Cold War arms treaty", T0) == named
+    alone = index.assign("w:3", _ev(("us",), treaty=None), "US freezes arms pact", T0)
+    assert index.assign("w:4", _ev(("us",), hours=1), "US suspends INF", T0) != alone
 
 
 NAMES = [
