@@ -210,7 +210,9 @@ STORY_CASES = [
     (_ev(("ru", "us"), hours=3), "US and Russia suspend", True),  # overlapping actors
     (_ev((), hours=3), "INF Treaty suspended", True),  # no actor named
     (_ev(development="withdrawal", secondary=("suspension",), hours=1), "US quits INF", True),
-    (_ev(development="withdrawal", hours=1), "US quits INF", False),  # sibling not named
+    # suspension and withdrawal are one step of one actor, whichever the outlet wrote
+    (_ev(development="withdrawal", hours=1), "US quits INF", True),
+    (_ev((), development="withdrawal", hours=1), "INF treaty dead", False),  # of nobody named
     (_ev(treaty="new-start", hours=1), "US suspends New START", False),  # another treaty
 ]
 

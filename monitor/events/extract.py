@@ -32,7 +32,9 @@ ALIAS_VOCABULARIES = ("treaty_aliases",)
 # The step a text reports, most decisive first: a state leaving a treaty is the news even when the
 # text also mentions the violation it cites. A deadline comes last: it is mostly the due date of
 # another step ("withdraws, effective in six months"), which the event carries as ``due``.
-PRECEDENCE = ("withdrawal", "suspension", "ratification", "violation", "talks", "deadline")
+PRECEDENCE = (
+    "withdrawal", "revocation", "suspension", "ratification", "violation", "talks", "deadline"
+)  # fmt: skip
 # Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
@@ -278,7 +280,7 @@ def _tag_order(
         own = own or _own(match, names) or list(match.spans)
         where = min(
             (
-                (_field_rank(s.field), int(_within(s.start, clauses.get(s.field))), s.start)
+                (_clause_rank(s.field, _within(s.start, clauses.get(s.field))), 0, s.start)
                 for s in own
             ),
             default=(len(_FIELDS), 0, 0),
@@ -308,6 +310,17 @@ def _circumstance(text: str) -> tuple[int, int] | None:
         comma = text.find(",", found.end())
         return (found.start(), comma if comma >= 0 else len(text))
     return (found.start(), len(text))
+
+
+def _clause_rank(field: str, circumstance: bool) -> int:
+    """Title, then summary, main clauses first: a clause of circumstance in the title is the
+    occasion, and the summary's main clause says what happened ("Venezuela inicia su retirada
+    ... tras la convocatoria de una reunión": the summary's withdrawal, not the title's talks).
+    The long content comes last."""
+    rank = _field_rank(field)
+    if rank >= 2:
+        return 4 + rank - 2 + int(circumstance)
+    return rank + 2 * int(circumstance)
 
 
 def _key(span: Span) -> tuple[str, int, int]:

@@ -3,9 +3,13 @@
 An entry joins a story when all of these hold (docs/events.md):
 
 - the same treaty id and the same development (both language-independent); suspension and
-  withdrawal count as the same development when the other report names both (:data:`SIBLINGS`:
-  "US suspends INF obligations, starts withdrawal" and "US quits INF" are one step);
+  withdrawal count as the same development when the reports share an actor or one names both
+  (:data:`SIBLINGS`: "Putin mirrors Trump and walks away from missile deal" and "Russia suspends
+  INF" are one step), and so does a report of a due date alone and the step of the same actor;
 - actor sets that overlap (or one side names no actor);
+- a report naming no treaty id but a treaty by a common noun ("arms treaty") may join a story of
+  a named treaty whose actors and development it shares, when all such stories are of one
+  treaty;
 - its *publication* time within :data:`WINDOW` of the story's first report (so a backfill of
   2019 news never joins a 2023 story, and a withdrawal that takes effect six months after its
   notice is a new story).
@@ -191,8 +195,9 @@ def choose(
             continue  # a different actor is a different story
         if story.treaty != event.treaty and not _described(event, words, story, shared):
             continue
+        siblings = {event.development, story.development} <= SIBLINGS
         lone_deadline = _lone_deadline(event, story)
-        if not (same_development(event, story) or (lone_deadline and shared)):
+        if not (same_development(event, story) or ((lone_deadline or siblings) and shared)):
             continue
         alike = similarity(words, story.words)
         if event.treaty is None and story.treaty is None and alike < UNNAMED_TREATY_SIMILARITY:
