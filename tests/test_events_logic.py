@@ -122,6 +122,10 @@ SCANNED = [
     # after the step's words, the organisation is what the step acts on
     ("Москва покидает Страсбург", "Россия уведомила о выходе из Совета Европы, а значит и из-под "
      "юрисдикции ЕСПЧ.", "council-of-europe", ("ru",), "withdrawal"),
+    # an organisation's name before a treaty noun names one of its conventions
+    ("Turkey formally quits the Council of Europe accord on violence against women", "",
+     "istanbul-convention", ("tr",), "withdrawal"),
+    ("Russia quits the Council of Europe", "", "council-of-europe", ("ru",), "withdrawal"),
     # the party in breach acts, whoever finds the breach
     ("U.S. says Russia not complying with New START", "", "new-start", ("ru",), "violation"),
     # a clause of circumstance does not lead

@@ -38,6 +38,10 @@ PRECEDENCE = (
 # Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
+# A treaty noun right after a name ("Council of Europe accord", "NATO treaty").
+_NOUN_AFTER = re.compile(
+    r"\s+(?:treaty|accord|convention|pact|agreement|charter)(?!\w)", re.IGNORECASE
+)
 # A treaty named by a common noun only ("a Cold War-era arms treaty").
 _GENERIC = re.compile(
     r"(?<!\w)(?:treaty|pact|accord|agreement|convention|\w*vertrag|\w*abkommen|traité|tratado|"
@@ -101,6 +105,7 @@ class Extractor:
             ]
             for f in _FIELDS
         }
+        named = [(s, c) for s, c in named if not self._instrument_of(s, c, entry)]
         treaty = self._treaty(named, spans, fields[0][1], steps)
         # Neither a treaty's name nor an actor's is the development's own words.
         span_fields = {span.field for m in matches for span in m.spans}
@@ -188,6 +193,13 @@ class Extractor:
             start < span.start for start in (steps or {}).get(span.field, ())
         )
         return (_field_rank(span.field), heads, span.start)
+
+    def _instrument_of(self, span: Span, treaty: Canonical, entry: Entry) -> bool:
+        """Whether an organisation's name only qualifies a treaty noun after it: "the Council of
+        Europe accord" is one of its conventions, not the organisation."""
+        if treaty.id not in self.actors.names:
+            return False
+        return _NOUN_AFTER.match(entry.field_text(span.field), span.end) is not None
 
     def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
         text = entry.field_text(name)
