@@ -1,13 +1,19 @@
 """Matches + Entry -> Event: which treaty, who acts, what happened, when it falls due. Pure.
 
 - **treaty**: the canonical id of the most salient treaty-vocabulary span in the entry: title
-  before summary before content, then the earliest. A general name ("arms control") is no treaty;
-  a loose alias (``treaty_aliases``: "the nuclear deal") counts only when no named treaty occurs;
-  failing both, an organisation in the title that is itself a treaty id (NATO, WHO).
+  before summary before content, then the earliest. A general name ("arms control") is no treaty,
+  nor is a name inside a longer one of another treaty ("СНВ" in "СНВ-2"); a loose alias
+  (``treaty_aliases``: "the nuclear deal") counts when no instrument is named; an organisation
+  that is itself a treaty id and heads its field (the venue or party: "IAEA bestätigt Verstoß
+  gegen Atomabkommen") ranks after the instrument the field names, and one written before a
+  treaty noun ("the Council of Europe accord") is none; failing all, an organisation in the
+  title that is a treaty id (NATO, WHO).
 - **development**: the primary tag. Each tag is placed where its rule's own words (spans that
-  are neither a treaty's name nor an actor) first appear; the tag placed in the most salient field
-  wins, ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
-- **actors**: the states or organisations taking the step (:func:`monitor.events.actors.subject`).
+  are neither a treaty's name nor an actor, nor shared by every matching rule) first appear; the
+  main clauses of title and summary come before their clauses of circumstance ("as", "after",
+  "tras" ...), ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
+- **actors**: the states or organisations taking the step (:func:`monitor.events.actors.subject`;
+  for a violation, the party in breach).
 - **due**: the entry's one due date; **published**: the entry's publication time.
 """
 
