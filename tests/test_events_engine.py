@@ -142,6 +142,26 @@ async def test_stories_are_kept_by_treaty_and_time_slot(redis_client: aioredis.R
     assert await stores.assign("wire:3", far, "US suspends INF", NOW) != first
 
 
+async def test_a_report_naming_no_treaty_joins_a_named_story_through_redis(
+    redis_client: aioredis.Redis, keys: Keys
+) -> None:
+    """A story is also written to the slot of every treaty; a report naming a treaty only by a
+    common noun reads that slot and joins the story of its actor and step, also when a second
+    engine writes in between (the slot's version moves)."""
+    stores = RedisStories(redis_client, keys)
+    first = await stores.assign("wire:1", _event(), "US suspends INF", NOW)
+    unnamed = replace(_event(), treaty=None)
+    every = await redis_client.hgetall(keys.story_bucket(slot_keys(unnamed, NOW)[0]))
+    assert set(every) == {first, VERSION}
+    version = every[VERSION]
+    other = RedisStories(redis_client, keys)
+    await other.assign("wire:2", _event(("ru",)), "Russia suspends INF", NOW)
+    moved = await redis_client.hget(keys.story_bucket(slot_keys(unnamed, NOW)[0]), VERSION)
+    assert moved != version
+    joined = await stores.assign("wire:3", unnamed, "US freezes Cold War missile treaty", NOW)
+    assert joined == first
+
+
 NOTICE = [
     ("ap", "US serves formal notice of withdrawal from INF Treaty, effective in six months"),
     ("reuters", "Washington formally notifies Moscow it is leaving the INF Treaty; exit takes "

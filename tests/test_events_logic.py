@@ -10,7 +10,7 @@ import pytest
 
 from monitor.errors import RuleError
 from monitor.events.actors import load_actors, parse_actors
-from monitor.events.extract import Extractor
+from monitor.events.extract import Extractor, extractor_for
 from monitor.events.model import Event
 from monitor.events.names import NameIndex
 from monitor.events.stories import StoryIndex, choose, open_story, title_words
@@ -111,6 +111,63 @@ def test_events_of_pack_matches(
     assert event.published == entry().published
 
 
+SCANNED = [
+    # (title, summary, treaty, actors, development): the daemon's extraction (vocabulary scan)
+    # the longer name wins: "СНВ-2" is START II, not the New START of its "СНВ"
+    ("Госдума ратифицировала Договор СНВ-2", "", "start-ii", ("ru",), "ratification"),
+    # an organisation heading the title speaks of the convention it also names
+    ("Le Conseil de l'Europe juge « dévastateur » le retrait turc de la convention d'Istanbul",
+     "", "istanbul-convention", ("tr",), "withdrawal"),
+    ("IAEA bestätigt Verstoß Irans gegen Atomabkommen", "", "jcpoa", ("ir",), "violation"),
+    # after the step's words, the organisation is what the step acts on
+    ("Москва покидает Страсбург", "Россия уведомила о выходе из Совета Европы, а значит и из-под "
+     "юрисдикции ЕСПЧ.", "council-of-europe", ("ru",), "withdrawal"),
+    # an organisation's name before a treaty noun names one of its conventions
+    ("Turkey formally quits the Council of Europe accord on violence against women", "",
+     "istanbul-convention", ("tr",), "withdrawal"),
+    ("Russia quits the Council of Europe", "", "council-of-europe", ("ru",), "withdrawal"),
+    # the party in breach acts, whoever finds the breach
+    ("U.S. says Russia not complying with New START", "", "new-start", ("ru",), "violation"),
+    # a clause of circumstance does not lead
+    ("Bolton in Moscow for talks as Russia warns on INF Treaty exit", "", "inf", ("us",),
+     "talks"),
+    ("NATO allies suspend CFE treaty after Russian withdrawal", "", "cfe", ("nato",),
+     "suspension"),
+    # plural reactions, the actor after the verb
+    ("Macron, May et Merkel « regrettent » le retrait américain de l'accord sur le nucléaire "
+     "iranien", "", "jcpoa", ("us",), "withdrawal"),
+    # a speaker before a colon
+    ("Gorbachev: Trump's INF Treaty exit is 'not the work of a great mind'", "", "inf", ("us",),
+     "withdrawal"),
+    # the Alliance of Sahel States acts as its three states
+    ("Les pays de l'AES annoncent leur retrait de la CPI", "", "icc", ("bf", "ml", "ne"),
+     "withdrawal"),
+    # a target is no subject; a party after "the treaty with" qualifies it
+    ("60 Tage für Moskau", "Die USA setzen Russland ein Ultimatum: binnen 60 Tagen muss Moskau "
+     "zum INF-Vertrag zurückkehren.", "inf", ("us",), "deadline"),
+    ("Claves de la ruptura del pacto nuclear con Irán", "Estados Unidos abandona el acuerdo "
+     "nuclear con Irán.", "jcpoa", ("us",), "withdrawal"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors", "development"), SCANNED)
+def test_events_read_the_treaty_acted_on_and_the_party_acting(
+    pack: PackEvents,
+    title: str,
+    summary: str,
+    treaty: str | None,
+    actors: tuple[str, ...],
+    development: str,
+) -> None:
+    """Venue and instrument, finder and party in breach, speaker and actor, main clause and
+    circumstance: the event names the treaty acted on, the party acting and its step."""
+    extractor = extractor_for(pack[0], load_actors())
+    item = entry(title, summary)
+    event = extractor.event(item, pack[0].match(item))
+    assert event is not None
+    assert (event.treaty, event.actors, event.development) == (treaty, actors, development)
+
+
 def test_the_title_decides_the_development_and_other_tags_are_secondary(
     pack: PackEvents,
 ) -> None:
@@ -157,7 +214,9 @@ STORY_CASES = [
     (_ev(("ru", "us"), hours=3), "US and Russia suspend", True),  # overlapping actors
     (_ev((), hours=3), "INF Treaty suspended", True),  # no actor named
     (_ev(development="withdrawal", secondary=("suspension",), hours=1), "US quits INF", True),
-    (_ev(development="withdrawal", hours=1), "US quits INF", False),  # sibling not named
+    # suspension and withdrawal are one step of one actor, whichever the outlet wrote
+    (_ev(development="withdrawal", hours=1), "US quits INF", True),
+    (_ev((), development="withdrawal", hours=1), "INF treaty dead", False),  # of nobody named
     (_ev(treaty="new-start", hours=1), "US suspends New START", False),  # another treaty
 ]
 
@@ -199,16 +258,47 @@ def test_the_story_index_gives_stable_ids_shared_by_one_story() -> None:
 
 def test_reports_naming_each_others_step_are_one_development() -> None:
     """An ultimatum read as a deadline joins one read as a suspension when each names the other's
-    step, or when both carry the due date; a report naming only a step the story lacks does not."""
+    step, or when both carry the due date; a report of a due date alone joins the step of the
+    same actor (a step's date read without the step), never a step of nobody it names; a report
+    of another step does not join."""
     first = open_story("w:1", _ev(secondary=("deadline",)), title_words("US ultimatum"), T0)
     both = _ev(development="deadline", secondary=("suspension",), hours=2)
     assert choose(both, title_words("Ultimatum aus Washington"), [first], T0) is first
     dated = _ev(development="deadline", hours=2)
     assert choose(dated, title_words("Ultimatum aus Washington"), [first], T0) is first
     undated = open_story("w:2", _ev(), title_words("US suspends"), T0)
-    assert choose(dated, title_words("Ultimatum aus Washington"), [undated], T0) is None
+    assert choose(dated, title_words("Ultimatum aus Washington"), [undated], T0) is undated
+    nobody = replace(dated, actors=())
+    assert choose(nobody, title_words("Ultimatum: 60 Tage"), [undated], T0) is None
     other = _ev(development="violation", hours=2)
     assert choose(other, title_words("Russia cheats"), [first], T0) is None
+
+
+def test_a_report_naming_no_treaty_joins_the_one_treaty_its_actors_act_on() -> None:
+    """Treaty None with a treaty noun in the title ("arms treaty") joins the story of the same
+    actors and step of a named treaty; not without the noun, not another actor's, and not when
+    the stories it could join are of two treaties."""
+    inf = open_story("w:1", _ev(("ru",)), title_words("Russia suspends INF"), T0)
+    unnamed = _ev(("ru",), treaty=None, hours=3)
+    words = title_words("Blinken calls Russian move on arms treaty irresponsible")
+    assert choose(unnamed, words, [inf], T0) is inf
+    assert (
+        choose(unnamed, title_words("Blinken calls Russian move irresponsible"), [inf], T0) is None
+    )
+    assert choose(replace(unnamed, actors=("us",)), words, [inf], T0) is None
+    start = open_story("w:2", _ev(("ru",), treaty="new-start"), title_words("Russia suspends"), T0)
+    assert choose(unnamed, words, [inf, start], T0) is None
+
+
+def test_a_story_without_a_treaty_is_read_by_reports_naming_none() -> None:
+    """The index keeps every story in its treaty's slot and in the slot of every treaty; a named
+    report never joins a story of no treaty, a report naming none reads every treaty's."""
+    index = StoryIndex()
+    named = index.assign("w:1", _ev(("ru",)), "Russia suspends INF", T0)
+    unnamed = _ev(("ru",), treaty=None, hours=2)
+    assert index.assign("w:2", unnamed, "Russia suspends Cold War arms treaty", T0) == named
+    alone = index.assign("w:3", _ev(("us",), treaty=None), "US freezes arms pact", T0)
+    assert index.assign("w:4", _ev(("us",), hours=1), "US suspends INF", T0) != alone
 
 
 NAMES = [

@@ -95,9 +95,18 @@ def alert_view(alert: Alert) -> AlertView:
         deadline=_due(alert),
         summary=" ".join(summary.split()),
         sources=tuple(one_line(s, 100) for s in alert.sources),
-        event_line=one_line(alert.event.line(), 300) if alert.event is not None else "",
+        event_line=one_line(_event_line(alert), 300),
         story=one_line(alert.story or "", 100),
     )
+
+
+def _event_line(alert: Alert) -> str:
+    """The event line with the entry's language after it ("Russia · New START · suspension ·
+    ru"): a desk reading several languages sees which outlet's wording the alert carries."""
+    if alert.event is None:
+        return ""
+    language = one_line(alert.entry.language, 20)
+    return " · ".join(part for part in (alert.event.line(), language) if part)
 
 
 def _due(alert: Alert) -> str:

@@ -31,15 +31,29 @@ _CONJUNCTION = re.compile(
 )
 # A headline whose subject only reacts ("Tokyo regrets Pyongyang's NPT pullout", "Путин назвал
 # ошибочным решение США о выходе") reports the step of the next actor it names.
-_REACTION = re.compile(
-    r"^[\s'‘’\"«»“”]*(?:[\w-]+[\s'‘’\"«»“”]+){0,2}?(?:"
+_LEAD = r"^[.,\s'‘’\"«»“”]*(?:[\w-]+[,\s'‘’\"«»“”]+){0,3}?(?:"
+_REACTION_VERBS = (
     r"says?|said|calls?|called|urges?|urged|regrets?|warns?|warned|slams?|critici[sz]es|"
     r"condemns?|denounces?|welcomes?|reacts?|responds?|laments?|decries|blasts?|rejects?|"
-    r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожалеет|приветствовал\w*|"
-    r"ответил\w*|отреагировал\w*|прокомментировал\w*|"
-    r"dénonce|condamne|critique|regrette|déplore|salue|réagit|"
-    r"kritisiert|verurteilt|bedauert|begrüßt|warnt|reagiert|nennt|"
-    r"critica|condena|lamenta|denuncia|advierte|responde|califica)\b",
+    r"accuses|accused|"
+    r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожале\w*|приветствовал\w*|"
+    r"ответил\w*|отреагировал\w*|прокомментировал\w*|обвинил\w*|обвиня\w*|"
+    r"dénoncen?t?|condamnen?t?|critiquen?t?|regrett?en?t?|déplorent|déplore|saluen?t?|"
+    r"réagi(?:t|ssent)|juge(?:nt)?|accusen?t?|"
+    r"kritisier(?:t|en)|verurteil(?:t|en)|bedauer(?:t|n)|begrüß(?:t|en)|warn(?:t|en)|"
+    r"reagier(?:t|en)|nenn(?:t|en)|wirft|werfen|"
+    r"critica[n]?|condena[n]?|lamenta[n]?|denuncia[n]?|advierte[n]?|responde[n]?|"
+    r"califica[n]?|acusa[n]?"
+)
+_REACTION = re.compile(_LEAD + _REACTION_VERBS + r")\b", re.IGNORECASE)
+# Whoever finds, confirms or alleges a violation names the party in breach after it ("IAEA
+# confirms Iran breaching ...", "U.S. says Russia is not complying"): outlets vary the finder,
+# the party in breach is the event's actor.
+_FINDING = re.compile(
+    _LEAD
+    + _REACTION_VERBS
+    + r"|confirms?|confirmed|verifies|verified|finds|found|declares?|declared|reports?|"
+    r"подтверди\w*|установил\w*|bestätigt|confirma[n]?|constate|confirme)\b",
     re.IGNORECASE,
 )
 # A subject that answers another ("Putin responde a Trump y congela el Tratado INF") takes the
@@ -168,17 +182,22 @@ def subject(
     ignore: frozenset[str] = frozenset(),
     *,
     reactions: bool = True,
+    finding: bool = False,
 ) -> tuple[str, ...]:
     """The actors taking the step, sorted: the subject of the first field that names one.
 
     ``fields`` are (name, text) in order of salience (title, then summary). Mentions inside a
-    treaty's name ("Paris Agreement", "Minsk agreements") are not actors. In a field, the actors
-    named before the first development span are preferred over those named after it. Actors in
-    ``ignore`` (the organisation that is the treaty: NATO in "Sweden joins NATO") are skipped.
-    A topic before a colon that names actors only by adjectives ("Nucléaire iranien : ...") is
-    skipped. With ``reactions``, a subject that only reacts ("X says", "X regrets") gives way to
-    the next actor named (not for accusations: whoever finds a violation is the actor).
+    treaty's name ("Paris Agreement", "Minsk agreements"), qualifying it ("UN treaty", "pacto
+    nuclear con Irán") or governed by a preposition of aim ("60 Tage für Moskau", "Face à
+    Moscou") are not actors. In a field, the actors named before the first development span are
+    preferred over those named after it. Actors in ``ignore`` (the organisation that is the
+    treaty: NATO in "Sweden joins NATO") are skipped. A topic before a colon that names actors
+    only by adjectives ("Nucléaire iranien : ...") or is only a speaker ("Рябков: ...",
+    "Gorbachev: Trump's exit ...") gives way to what follows it. With ``reactions``, a subject
+    that only reacts ("X says", "X regrets") gives way to the next actor named; with ``finding``
+    (a violation) so does one that finds or alleges it ("IAEA confirms Iran breaching ...").
     """
+    verbs = _FINDING if finding else _REACTION
     for name, text in fields:
         treaties = treaty_spans.get(name, ())
         mentions = [
@@ -187,9 +206,11 @@ def subject(
             if m.actor not in ignore
             and not _inside(m, treaties)
             and not _modifies(m, treaties, text)
+            and not _follows_treaty(m, treaties, text)
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
         ]
-        mentions = _without_topic(mentions, text)
+        mentions = _without_topic(mentions, text, speaker=reactions)
+        mentions = [m for m in mentions if not _AIMED_AT.search(text, 0, m.start)]
         if not mentions:
             continue
         starts = [
@@ -199,14 +220,33 @@ def subject(
         ]
         before = [m for m in mentions if starts and m.end <= min(starts)]
         chosen = _coordinated(before or mentions, text)
-        later = [m for m in mentions if m.start >= chosen[-1].end]
         after = text[chosen[-1].end :]
-        if reactions and later and _REACTION.match(after) and not _IN_KIND.match(after):
+        verb = verbs.match(after) if reactions and not _IN_KIND.match(after) else None
+        # the next actor named after the verb ("Macron, May et Merkel regrettent le retrait
+        # américain": not Merkel)
+        later = [m for m in mentions if verb and m.start >= chosen[-1].end + verb.end()]
+        if later:
             answered = _coordinated(later, text)
             if not _answers(text, chosen[-1].end, answered[-1].end, starts):
                 chosen = answered
         return tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
     return ()
+
+
+# A preposition of aim or opposition right before a name: the actor is the step's target, not
+# its subject ("60 Tage für Moskau", "Face à Moscou, le flanc est ...", "ultimatum to Russia").
+_AIMED_AT = re.compile(
+    r"(?<!\w)(?:for|against|to|für|gegen|pour|contre|face à|para|contra|frente a|для|против)"
+    r"\s+(?:(?:the|le|la|l'|les|el|la|die|der|den)\s*)?$",
+    re.IGNORECASE,
+)
+# A party named after the treaty it belongs to ("the arms treaty with Russia", "pacto nuclear
+# con Irán", "l'accord avec l'Iran") qualifies the treaty.
+_WITH = re.compile(r"^\s*(?:with|con|avec|mit|с|со)\s+(?:(?:the|l'|el|la)\s*)?$", re.IGNORECASE)
+
+
+def _follows_treaty(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
+    return any(end <= mention.start and _WITH.match(text[end : mention.start]) for _, end in spans)
 
 
 def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[int]) -> bool:
@@ -218,8 +258,9 @@ def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[in
     return step is not None and _AND.search(text[answered_end:step]) is not None
 
 
-def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
-    """Mentions after a short topic prefix, when the topic names actors by adjectives only."""
+def _without_topic(mentions: list[Mention], text: str, *, speaker: bool) -> list[Mention]:
+    """Mentions after a short topic prefix, when the topic names actors by adjectives only, or
+    (with ``speaker``) is only a speaker: a name and nothing else ("Рябков: ...")."""
     topic = _TOPIC.match(text)
     if topic is None:
         return mentions
@@ -227,7 +268,16 @@ def _without_topic(mentions: list[Mention], text: str) -> list[Mention]:
     after = [m for m in mentions if m.start >= topic.end()]
     if after and all(m.demonym for m in inside):
         return after
+    if speaker and after and inside and not _rest(topic.group(1), inside).strip(" .,"):
+        return after
     return mentions
+
+
+def _rest(text: str, mentions: Sequence[Mention]) -> str:
+    """The text without the mentions' names."""
+    for m in sorted(mentions, key=lambda m: m.start, reverse=True):
+        text = text[: m.start] + text[m.end :]
+    return text
 
 
 def _modifies(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:

@@ -1,13 +1,19 @@
 """Matches + Entry -> Event: which treaty, who acts, what happened, when it falls due. Pure.
 
 - **treaty**: the canonical id of the most salient treaty-vocabulary span in the entry: title
-  before summary before content, then the earliest. A general name ("arms control") is no treaty;
-  a loose alias (``treaty_aliases``: "the nuclear deal") counts only when no named treaty occurs;
-  failing both, an organisation in the title that is itself a treaty id (NATO, WHO).
+  before summary before content, then the earliest. A general name ("arms control") is no treaty,
+  nor is a name inside a longer one of another treaty ("СНВ" in "СНВ-2"); a loose alias
+  (``treaty_aliases``: "the nuclear deal") counts when no instrument is named; an organisation
+  that is itself a treaty id and heads its field (the venue or party: "IAEA bestätigt Verstoß
+  gegen Atomabkommen") ranks after the instrument the field names, and one written before a
+  treaty noun ("the Council of Europe accord") is none; failing all, an organisation in the
+  title that is a treaty id (NATO, WHO).
 - **development**: the primary tag. Each tag is placed where its rule's own words (spans that
-  are neither a treaty's name nor an actor) first appear; the tag placed in the most salient field
-  wins, ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
-- **actors**: the states or organisations taking the step (:func:`monitor.events.actors.subject`).
+  are neither a treaty's name nor an actor, nor shared by every matching rule) first appear; the
+  main clauses of title and summary come before their clauses of circumstance ("as", "after",
+  "tras" ...), ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
+- **actors**: the states or organisations taking the step (:func:`monitor.events.actors.subject`;
+  for a violation, the party in breach).
 - **due**: the entry's one due date; **published**: the entry's publication time.
 """
 
@@ -32,10 +38,16 @@ ALIAS_VOCABULARIES = ("treaty_aliases",)
 # The step a text reports, most decisive first: a state leaving a treaty is the news even when the
 # text also mentions the violation it cites. A deadline comes last: it is mostly the due date of
 # another step ("withdraws, effective in six months"), which the event carries as ``due``.
-PRECEDENCE = ("withdrawal", "suspension", "ratification", "violation", "talks", "deadline")
+PRECEDENCE = (
+    "withdrawal", "revocation", "suspension", "ratification", "violation", "talks", "deadline"
+)  # fmt: skip
 # Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
+# A treaty noun right after a name ("Council of Europe accord", "NATO treaty").
+_NOUN_AFTER = re.compile(
+    r"\s+(?:treaty|accord|convention|pact|agreement|charter)(?!\w)", re.IGNORECASE
+)
 # A treaty named by a common noun only ("a Cold War-era arms treaty").
 _GENERIC = re.compile(
     r"(?<!\w)(?:treaty|pact|accord|agreement|convention|\w*vertrag|\w*abkommen|traité|tratado|"
@@ -84,8 +96,23 @@ class Extractor:
             spans = list(dict.fromkeys([*spans, *self.scan(entry)]))
         named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
         fields = [(name, entry.field_text(name)) for name in _FIELDS]
-        treaty = self._treaty(named, spans, fields[0][1])
-        treaty_spans = _by_field(s for s, _ in named)
+        # A treaty's name, or its loose alias ("pacto nuclear"), is no actor and no step's words.
+        treaty_spans = _by_field(
+            s for s in spans if self.treaty_of(s, (*TREATY_VOCABULARIES, *ALIAS_VOCABULARIES))
+        )
+        # Where the rules' own words (neither a treaty's name nor an actor's) start, by field.
+        steps = {
+            f: [
+                s.start
+                for s in _outside(
+                    [s for m in matches for s in m.spans if s.field == f],
+                    [*treaty_spans.get(f, ()), *self._actor_spans(entry, f)],
+                )
+            ]
+            for f in _FIELDS
+        }
+        named = [(s, c) for s, c in named if not self._instrument_of(s, c, entry)]
+        treaty = self._treaty(named, spans, fields[0][1], steps)
         # Neither a treaty's name nor an actor's is the development's own words.
         span_fields = {span.field for m in matches for span in m.spans}
         names = {
@@ -93,20 +120,16 @@ class Extractor:
             for f in _FIELDS
             if f in span_fields
         }
-        tags = _tag_order(matches, names)
+        tags = _tag_order(matches, names, dict(fields))
         development_spans = _by_field(
             s for m in matches if tags and tags[0] in m.tags for s in _own(m, treaty_spans)
         )
         ignore = frozenset((treaty.id,)) if treaty else frozenset()
         primary = tags[0] if tags else ""
         actors = subject(
-            self.actors,
-            fields,
-            treaty_spans,
-            development_spans,
-            ignore,
-            reactions=primary != "violation",
-        )
+            self.actors, fields, treaty_spans, development_spans, ignore,
+            finding=primary == "violation",
+        )  # fmt: skip
         return Event(
             treaty=treaty.id if treaty else None,
             actors=actors,
@@ -146,26 +169,51 @@ class Extractor:
         )
 
     def _treaty(
-        self, named: Sequence[tuple[Span, Canonical]], spans: Sequence[Span], title: str
+        self,
+        named: Sequence[tuple[Span, Canonical]],
+        spans: Sequence[Span],
+        title: str,
+        steps: Mapping[str, Sequence[int]] | None = None,
     ) -> Canonical | None:
-        """The most salient named treaty; else a loose alias; else an organisation in the title."""
+        """The most salient treaty: by field (title first), then the earliest; a loose alias
+        counts when no instrument is named, and an organisation that heads its field ranks
+        after what else the field names. Failing all, an organisation in the title."""
         specific = [(s, c) for s, c in named if c.id not in GENERAL_IDS]
-        if not specific:
-            specific = [
-                (s, c) for s in spans if (c := self.treaty_of(s, ALIAS_VOCABULARIES)) is not None
-            ]
-        if specific:
-            # In one field, an organisation that is itself a treaty id (NATO) is mostly the party
-            # acting on the other treaty named there: "NATO-Staaten setzen KSE-Vertrag aus"
-            # reports cfe.
-            return min(specific, key=lambda sc: self._rank(*sc))[1]
+        if not any(c.id not in self.actors.names for _, c in specific):
+            specific += [(s, c) for s in spans if (c := self.treaty_of(s, ALIAS_VOCABULARIES))]
+        candidates = _outermost(specific)
+        if candidates:
+            return min(candidates, key=lambda sc: self._rank(sc[0], sc[1], steps))[1]
         return self._organisation(title)
 
-    def _rank(self, span: Span, treaty: Canonical) -> tuple[int, bool, int]:
-        return (_field_rank(span.field), treaty.id in self.actors.names, span.start)
+    def _rank(
+        self, span: Span, treaty: Canonical, steps: Mapping[str, Sequence[int]] | None
+    ) -> tuple[int, bool, int]:
+        # An organisation that is itself a treaty id (NATO, the IAEA, the Council of Europe)
+        # named before any words of the step is the party acting on, or the venue speaking of,
+        # the instrument the field also names, even by a description: "NATO-Staaten setzen
+        # KSE-Vertrag aus" reports cfe, "IAEA bestätigt Verstoß Irans gegen Atomabkommen" the
+        # JCPOA. Named after the step's words, it is what the step acts on: "Russia notified its
+        # exit from the Council of Europe, and so from the ECHR's jurisdiction".
+        heads = treaty.id in self.actors.names and not any(
+            start < span.start for start in (steps or {}).get(span.field, ())
+        )
+        return (_field_rank(span.field), heads, span.start)
+
+    def _instrument_of(self, span: Span, treaty: Canonical, entry: Entry) -> bool:
+        """Whether an organisation's name only qualifies a treaty noun after it: "the Council of
+        Europe accord" is one of its conventions, not the organisation."""
+        if treaty.id not in self.actors.names:
+            return False
+        return _NOUN_AFTER.match(entry.field_text(span.field), span.end) is not None
 
     def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
-        return [(m.start, m.end) for m in self.actors.mentions(entry.field_text(name))]
+        text = entry.field_text(name)
+        # A name's closing dot ("U.S.") is part of the rules' span, not of the mention.
+        return [
+            (m.start, m.end + int(text[m.end : m.end + 1] == "."))
+            for m in self.actors.mentions(text)
+        ]
 
     def _organisation(self, title: str) -> Canonical | None:
         """The first organisation the title names whose id is also a treaty id."""
@@ -188,6 +236,23 @@ def extractor_for(rules: object, actors: ActorTable) -> Extractor:
     return Extractor(canonical, actors, lambda entry: spans(names, entry))
 
 
+def _outermost(candidates: Sequence[tuple[Span, Canonical]]) -> list[tuple[Span, Canonical]]:
+    """Treaty names not inside a longer one of another treaty: "Договор СНВ-2" names START II,
+    not the New START its "СНВ" would alone."""
+    return [
+        (s, c)
+        for s, c in candidates
+        if not any(
+            o.field == s.field
+            and oc.id != c.id
+            and o.start <= s.start
+            and s.end <= o.end
+            and (o.end - o.start) > (s.end - s.start)
+            for o, oc in candidates
+        )
+    ]
+
+
 def _field_rank(field: str) -> int:
     return _FIELDS.index(field) if field in _FIELDS else len(_FIELDS)
 
@@ -205,23 +270,80 @@ def _by_field(spans: Iterable[Span]) -> dict[str, list[tuple[int, int]]]:
 
 def _own(match: Match, names: Mapping[str, Sequence[tuple[int, int]]]) -> list[Span]:
     """The spans of a match that are not among ``names`` (a treaty's name, an actor's)."""
-    return [
-        s
-        for s in match.spans
-        if not any(a <= s.start and s.end <= b for a, b in names.get(s.field, ()))
-    ]
+    return [s for s in match.spans if _outside([s], names.get(s.field, ()))]
+
+
+def _outside(spans: Iterable[Span], names: Sequence[tuple[int, int]]) -> list[Span]:
+    """The spans that lie inside none of ``names``."""
+    return [s for s in spans if not any(a <= s.start and s.end <= b for a, b in names)]
 
 
 def _tag_order(
-    matches: Sequence[Match], names: Mapping[str, Sequence[tuple[int, int]]]
+    matches: Sequence[Match],
+    names: Mapping[str, Sequence[tuple[int, int]]],
+    texts: Mapping[str, str],
 ) -> tuple[str, ...]:
-    """Every tag of the matches, the primary first: most salient field, then precedence."""
-    placed: dict[str, tuple[int, int, int]] = {}
+    """Every tag of the matches, the primary first: most salient field, then a tag whose words
+    stand in the main clause before one named only in a clause of circumstance ("Bolton in
+    Moscow for talks as Russia warns on treaty exit": talks; "NATO suspends CFE after Russian
+    withdrawal": suspension), then precedence."""
+    placed: dict[str, tuple[int, int, int, int]] = {}
+    clauses = {name: _circumstance(text) for name, text in texts.items()}
+    # Words every matching rule used ("NATO allies", a state's name) place no tag before another.
+    shared = set.intersection(*({_key(s) for s in m.spans} for m in matches))
+    if len({m.tags for m in matches}) < 2:
+        shared = set()
     for match in matches:
-        own = _own(match, names) or list(match.spans)
-        where = min(((_field_rank(s.field), s.start) for s in own), default=(len(_FIELDS), 0))
+        own = [s for s in _own(match, names) if _key(s) not in shared]
+        own = own or _own(match, names) or list(match.spans)
+        where = min(
+            (
+                (_clause_rank(s.field, _within(s.start, clauses.get(s.field))), 0, s.start)
+                for s in own
+            ),
+            default=(len(_FIELDS), 0, 0),
+        )
         for tag in match.tags:
             rank = PRECEDENCE.index(tag) if tag in PRECEDENCE else len(PRECEDENCE)
-            key = (where[0], rank, where[1])
+            key = (where[0], where[1], rank, where[2])
             placed[tag] = min(placed.get(tag, key), key)
     return tuple(sorted(placed, key=lambda t: placed[t]))
+
+
+# Words opening a clause of circumstance: what follows is the occasion, not the step reported.
+_CIRCUMSTANCE = re.compile(
+    r"(?<!\w)(?:as|after|amid|following|despite|while|nach|trotz|während|après|malgré|"
+    r"alors que|tras|después de|pese a|после|на фоне|несмотря на)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _circumstance(text: str) -> tuple[int, int] | None:
+    """Where a field's first clause of circumstance stands: from its opening word to the end,
+    or to the first comma when it opens the field ("After Russia's exit, NATO ...")."""
+    found = _CIRCUMSTANCE.search(text)
+    if found is None:
+        return None
+    if found.start() < 3:
+        comma = text.find(",", found.end())
+        return (found.start(), comma if comma >= 0 else len(text))
+    return (found.start(), len(text))
+
+
+def _clause_rank(field: str, circumstance: bool) -> int:
+    """Title, then summary, main clauses first: a clause of circumstance in the title is the
+    occasion, and the summary's main clause says what happened ("Venezuela inicia su retirada
+    ... tras la convocatoria de una reunión": the summary's withdrawal, not the title's talks).
+    The long content comes last."""
+    rank = _field_rank(field)
+    if rank >= 2:
+        return 4 + rank - 2 + int(circumstance)
+    return rank + 2 * int(circumstance)
+
+
+def _key(span: Span) -> tuple[str, int, int]:
+    return (span.field, span.start, span.end)
+
+
+def _within(position: int, clause: tuple[int, int] | None) -> bool:
+    return clause is not None and clause[0] <= position < clause[1]

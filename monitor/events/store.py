@@ -33,6 +33,7 @@ from monitor.events.stories import (
     WINDOW,
     Story,
     choose,
+    home_keys,
     open_story,
     slot,
     slot_keys,
@@ -48,8 +49,9 @@ STORY_TTL_SECONDS = 60 * 86400
 VERSION = "~v"
 _ATTEMPTS = 20
 
-# KEYS: the entries' keys, then the hashes read. ARGV: entries n, hashes m, ttl, the m versions
-# read, the n story ids, the number of new stories k, then k triples (hash index, id, JSON).
+# KEYS: the entries' keys, the hashes read, then hashes only written. ARGV: entries n, hashes read
+# m, ttl, the m versions read, the n story ids, the number of story records k, then k triples
+# (hash index among the hashes read and written, id, JSON).
 # Returns 0 when written, 1 when an entry got a story or a hash changed since the read.
 _COMMIT = """
 local n, m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -129,13 +131,19 @@ class RedisStories:
             fresh = [(key, story) for key, story in assigned.items() if key not in known]
             if not fresh:
                 return ids
+            # A new story goes to each of its home buckets; those not read are written without a
+            # version check (their version still moves, so a reader of them retries).
+            homes = [(key, story) for keys, story in opened for key in keys]
+            written = bucket_keys + list(
+                dict.fromkeys(key for key, _ in homes if key not in bucket_keys)
+            )
             args: list[str | int] = [len(fresh), len(bucket_keys), STORY_TTL_SECONDS]
             args += [h.get(VERSION, "0") for h in hashes]
             args += [story for _, story in fresh]
-            args.append(len(opened))
-            for key, story in opened:
-                args += [bucket_keys.index(key) + 1, story.id, story.to_json()]
-            keys = [key for key, _ in fresh] + bucket_keys
+            args.append(len(homes))
+            for key, story in homes:
+                args += [written.index(key) + 1, story.id, story.to_json()]
+            keys = [key for key, _ in fresh] + written
             if int(await self._commit(keys=keys, args=args)) == 0:
                 if opened_stories is not None:
                     opened_stories.extend(story for _, story in opened)
@@ -253,10 +261,11 @@ class RedisStories:
         known: Mapping[str, str],
         stories: dict[str, list[Story]],
         at: datetime,
-    ) -> tuple[list[str], list[tuple[str, Story]]]:
-        """Each item's story id (known, joined or opened, in order) and the stories opened."""
+    ) -> tuple[list[str], list[tuple[list[str], Story]]]:
+        """Each item's story id (known, joined or opened, in order) and the stories opened, each
+        with the bucket keys it goes to."""
         ids: list[str] = []
-        opened: list[tuple[str, Story]] = []
+        opened: list[tuple[list[str], Story]] = []
         chosen = dict(known)
         for (entry_id, event, title), keys in zip(items, slots, strict=True):
             entry_key = self.keys.story_of(entry_id)
@@ -266,8 +275,10 @@ class RedisStories:
                 story = choose(event, words, candidates, at, self.window)
                 if story is None:
                     story = open_story(entry_id, event, words, at)
-                    stories[keys[0]].append(story)
-                    opened.append((keys[0], story))
+                    homes = [self.keys.story_bucket(k) for k in home_keys(event, at, self.window)]
+                    for key in homes:
+                        stories.setdefault(key, []).append(story)
+                    opened.append((homes, story))
                 chosen[entry_key] = story.id
             ids.append(chosen[entry_key])
         return ids, opened

@@ -3,9 +3,13 @@
 An entry joins a story when all of these hold (docs/events.md):
 
 - the same treaty id and the same development (both language-independent); suspension and
-  withdrawal count as the same development when the other report names both (:data:`SIBLINGS`:
-  "US suspends INF obligations, starts withdrawal" and "US quits INF" are one step);
+  withdrawal count as the same development when the reports share an actor or one names both
+  (:data:`SIBLINGS`: "Putin mirrors Trump and walks away from missile deal" and "Russia suspends
+  INF" are one step), and so does a report of a due date alone and the step of the same actor;
 - actor sets that overlap (or one side names no actor);
+- a report naming no treaty id but a treaty by a common noun ("arms treaty") may join a story of
+  a named treaty whose actors and development it shares, when all such stories are of one
+  treaty;
 - its *publication* time within :data:`WINDOW` of the story's first report (so a backfill of
   2019 news never joins a 2023 story, and a withdrawal that takes effect six months after its
   notice is a new story).
@@ -39,6 +43,15 @@ UNNAMED_TREATY_SIMILARITY = 0.3
 # leave is reported as either.
 SIBLINGS = frozenset({"suspension", "withdrawal"})
 _WORDS = re.compile(r"\w{3,}")
+# The bucket name of every treaty's stories (no treaty id contains "~").
+ALL = "~all"
+# A title word naming a treaty by a common noun ("a Cold War-era arms treaty", "Frauenschutz-
+# Konvention"): a report naming no treaty id joins a story of another treaty only with one.
+_TREATY_NOUN = re.compile(
+    r"treaty|treaties|pacts?|accords?|agreements?|conventions?|deals?|\w*vertrag\w*|"
+    r"\w*abkommen\w*|\w*konvention\w*|traités?|tratados?|acuerdos?|pactos?|convenios?|"
+    r"convención|договор\w*|соглашени\w*|конвенци\w*|сделк\w*"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +102,27 @@ def bucket(event: Event) -> str:
     return event.treaty or "-"
 
 
+def slot_keys(event: Event, at: datetime, window: timedelta = WINDOW) -> tuple[str, str, str]:
+    """The buckets holding every story the event could join: its own slot first, then the slots
+    before and after (a story within one window of it starts in one of the three). An event
+    naming no treaty reads the slots' stories of every treaty (:data:`ALL`)."""
+    middle = slot(event.published or at, window)
+    name = bucket(event) if event.treaty else ALL
+    return (f"{name}@{middle}", f"{name}@{middle - 1}", f"{name}@{middle + 1}")
+
+
+def home_keys(event: Event, at: datetime, window: timedelta = WINDOW) -> tuple[str, ...]:
+    """The buckets a story the event opens is written to: its treaty's slot and the slot of
+    every treaty (read by reports naming no treaty), or only the latter for a story of none."""
+    middle = slot(event.published or at, window)
+    if event.treaty is None:
+        return (f"{ALL}@{middle}",)
+    return (f"{bucket(event)}@{middle}", f"{ALL}@{middle}")
+
+
 def slot(moment: datetime, window: timedelta = WINDOW) -> int:
     """The time slot, one window wide, of a story first reported at ``moment``."""
     return math.floor(aware(moment).timestamp() / window.total_seconds())
-
-
-def slot_keys(event: Event, at: datetime, window: timedelta = WINDOW) -> tuple[str, str, str]:
-    """The buckets holding every story the event could join: its own slot first, then the slots
-    before and after (a story within one window of it starts in one of the three)."""
-    middle, name = slot(event.published or at, window), bucket(event)
-    return (f"{name}@{middle}", f"{name}@{middle - 1}", f"{name}@{middle + 1}")
 
 
 def same_development(event: Event, story: Story) -> bool:
@@ -156,28 +180,58 @@ def choose(
     at: datetime,
     window: timedelta = WINDOW,
 ) -> Story | None:
-    """The story the event joins among ``candidates`` (its bucket), or ``None`` for a new one."""
+    """The story the event joins among ``candidates`` (its bucket), or ``None`` for a new one.
+
+    An event naming no treaty id joins a story of another treaty when its title names a treaty
+    by a common noun ("Blinken calls Russian move on arms treaty ..."), it names the story's
+    actors, and the stories it could join are all of one treaty (two would be a guess)."""
     published = aware(event.published or at)
     eligible: list[tuple[tuple[int, float, float], Story]] = []
     for story in candidates:
-        if story.treaty != event.treaty or not same_development(event, story):
-            continue
         if abs(published - aware(story.start)) > window:
             continue
         shared = set(story.actors) & set(event.actors)
         if story.actors and event.actors and not shared:
             continue  # a different actor is a different story
+        if story.treaty != event.treaty and not _described(event, words, story, shared):
+            continue
+        siblings = {event.development, story.development} <= SIBLINGS
+        lone_deadline = _lone_deadline(event, story)
+        if not (same_development(event, story) or ((lone_deadline or siblings) and shared)):
+            continue
         alike = similarity(words, story.words)
-        if event.treaty is None and alike < UNNAMED_TREATY_SIMILARITY:
+        if event.treaty is None and story.treaty is None and alike < UNNAMED_TREATY_SIMILARITY:
             continue
         exact = int(set(story.actors) == set(event.actors)) + int(
             story.development == event.development
         )
         distance = abs((published - aware(story.start)).total_seconds())
         eligible.append(((exact, alike, -distance), story))
+    if len({story.treaty for _, story in eligible} - {None}) > 1:
+        eligible = [pair for pair in eligible if pair[1].treaty is None]
     if not eligible:
         return None
     return max(eligible, key=lambda pair: pair[0])[1]
+
+
+def _described(event: Event, words: frozenset[str], story: Story, shared: set[str]) -> bool:
+    """Whether an event naming no treaty id may join a story of a named treaty: its title names
+    a treaty by a common noun and the story's actors."""
+    return (
+        event.treaty is None
+        and story.treaty is not None
+        and bool(shared)
+        and any(_TREATY_NOUN.fullmatch(word) for word in words)
+    )
+
+
+def _lone_deadline(event: Event, story: Story) -> bool:
+    """Whether one side reports only a due date and the other a step: "Climat : Trump sort les
+    États-Unis de l'accord de Paris" read as the exit's date alone is the exit's story (the
+    actors must be shared)."""
+    if event.development == "deadline" and not event.secondary:
+        return story.development != "deadline"
+    return story.tags == ("deadline",) and event.development != "deadline"
 
 
 class StoryIndex:
@@ -208,7 +262,8 @@ class StoryIndex:
         story = choose(event, words, stories, at, self.window)
         if story is None:
             story = open_story(entry_id, event, words, at)
-            self._buckets.setdefault(keys[0], []).append(story)
+            for key in home_keys(event, at, self.window):
+                self._buckets.setdefault(key, []).append(story)
             self._join_waiting(story, keys)
         self._of_entry[entry_id] = story.id
         return story.id
