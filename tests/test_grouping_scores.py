@@ -155,3 +155,21 @@ def test_the_fourth_blind_corpus_holds_its_level() -> None:
     assert result.f1 >= FRESH4_FLOOR["f1"], result.lines()
     assert result.alerting_f1 >= FRESH4_FLOOR["alerting_f1"], result.lines()
     assert result.messages_per_event <= FRESH4_FLOOR["messages_per_event"], result.lines()
+
+
+FRESH5 = ROOT / "tests" / "data" / "grouping" / "fresh5.jsonl"
+# fresh5 (blind, 199 items: 156 reports of 58 events, 16 background items, 27 hard negatives;
+# mostly less famous events, 2016-2025) was scored once on main before the fourth grouping pass
+# landed: B-cubed F1 0.790 (0.849 over alerting reports), 1.51 messages per event, 5 wrong
+# merges; then on main with the fourth pass merged (first contact for that pass too): 0.816
+# (0.878), 1.41, 7 merges. Held here at that level until the work on it lands.
+FRESH5_FLOOR = {"f1": 0.81, "alerting_f1": 0.87, "messages_per_event": 1.42, "merged": 7}
+
+
+def test_the_fifth_blind_corpus_holds_its_level() -> None:
+    """fresh5 keeps its B-cubed F1, messages per event and merges at most at their level."""
+    result = _scores_of(FRESH5)
+    assert len(result.merged) <= FRESH5_FLOOR["merged"], result.lines()
+    assert result.f1 >= FRESH5_FLOOR["f1"], result.lines()
+    assert result.alerting_f1 >= FRESH5_FLOOR["alerting_f1"], result.lines()
+    assert result.messages_per_event <= FRESH5_FLOOR["messages_per_event"], result.lines()
