@@ -294,6 +294,8 @@ BACKGROUND = [
     # counted from a year, the step is today's
     ("Der Vertrag wird erstmals seit 2003 ausgesetzt.", 2017, True),
     ("Russia suspends the treaty for the first time since 1999.", 2017, True),
+    # a step named by its year
+    ("It said its 2007 suspension of the treaty still stood.", 2023, False),
     # a treaty described by what was done to it
     ("Год до истечения срока договора, который Москва приостановила.", 2025, False),
     ("Москва приостановила участие в договоре.", 2025, True),

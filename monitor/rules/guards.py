@@ -169,6 +169,13 @@ _FIRST_SINCE = re.compile(
     r"(?:(?:since|seit|с|depuis|desde)\s+)?$",
     re.IGNORECASE,
 )
+# A step named by its year: "claiming that its 1993 suspension of notice had kept the clock"
+_DATED_STEP = re.compile(
+    r"(?<!\w)(?:its|the|their|his|her|this|that)\s+(?P<year>(?:19|20)\d\d)\s+"
+    r"(?:suspension|withdrawal|exit|moratorium|denunciation|ratification|accession|freeze|pullout)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
 # German puts the participle after the date: "Moskau hatte seine Teilnahme 2023 ausgesetzt".
 # The date dates the words before it and the participle that closes its clause.
 _DATED_VERB_LAST = re.compile(
@@ -243,6 +250,7 @@ def find_cues(
                 if int(m["year"]) < year
                 and not _FIRST_SINCE.search(text, max(0, m.start() - 40), m.start())
             )
+            dates.extend(m.span() for m in _DATED_STEP.finditer(text) if int(m["year"]) < year)
             dates.extend(
                 m.span()
                 for m in _DATED_VERB_LAST.finditer(text)
