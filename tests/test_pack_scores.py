@@ -185,6 +185,9 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 # - fresh10 (362 items, 42% untagged, 63% not in English, about 100 treaties and bodies), written
 #   after that: first contact 0.837 / 0.795 (the landed pack 8db2a07: 0.839 / 0.791); then
 #   0.952 / 0.929.
+# - fresh11 (362 items, 41% untagged, 63% not in English, half the positives in unusual wording),
+#   written after the fresh10 work: first contact 0.872 / 0.776 (the landed pack 8db2a07: 0.847 /
+#   0.739); then a development set.
 # Per tag and language in docs/rule-pack.md.
 STRICT_FLOORS = {
     "fresh6": {"alerts": 0.95, "tags": 0.92},
@@ -192,6 +195,7 @@ STRICT_FLOORS = {
     "fresh8": {"alerts": 0.94, "tags": 0.91},
     "fresh9": {"alerts": 0.92, "tags": 0.87},
     "fresh10": {"alerts": 0.94, "tags": 0.91},
+    "fresh11": {"alerts": 0.90, "tags": 0.82},
 }
 
 
