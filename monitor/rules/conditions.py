@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from monitor.rules.guards import (
     Cues,
@@ -46,6 +46,8 @@ class Hits:
         names: Sequence[str] = (),
         year: int | None = None,
         known: Mapping[int, list[Hit]] | None = None,
+        *,
+        shared: bool = True,
     ) -> None:
         self.texts = texts
         self.lookup = lookup
@@ -61,10 +63,52 @@ class Hits:
         self.single = [frozenset((field,)) for field in range(len(texts))]
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
         self._cue_starts: dict[int, list[list[int] | None]] = {}
+        # ``shared``: each condition's result (by identity) and each view computed once; off,
+        # every condition is interpreted afresh (the reference path).
+        self.shared = shared
+        self._results: dict[tuple[int, frozenset[int]], tuple[Condition, Result]] = {}
+        self._views: dict[object, Hits] = {}
 
     def unguarded(self) -> Hits:
         """Every hit, guarded clauses included (what ``none`` exclusions look at)."""
         return self
+
+    def evaluate(self, condition: Condition, fields: frozenset[int]) -> Result:
+        """``condition.evaluate`` over these hits, once per condition and fields.
+
+        Rules share sub-conditions (see :func:`shared`), and a rule is asked again over the
+        headline and the lead: each answer is computed once per entry and view.
+        """
+        if not self.shared:
+            return condition.evaluate(self, fields)
+        key = (id(condition), fields)
+        known = self._results.get(key)
+        if known is not None and known[0] is condition:
+            return known[1]
+        result = condition.evaluate(self, fields)
+        self._results[key] = (condition, result)
+        return result
+
+    def title(self) -> Hits:
+        """The hits in the headline only (one view per entry)."""
+        return self._view("title", lambda: _TitleHits(self))
+
+    def lead(self) -> Hits:
+        """The hits in the headline and the opening sentence only (one view per entry)."""
+        return self._view("lead", lambda: _LeadHits(self))
+
+    def guarded(self, guards: tuple[Guard, ...], own: frozenset[int]) -> Hits:
+        """The hits outside the clauses ``guards`` find (``own``: the rule's terms, whose hits
+        exempt the cues inside them); one view per guards and terms."""
+        return self._view((guards, own), lambda: _GuardedHits(self, guards, own))
+
+    def _view(self, key: object, make: Callable[[], Hits]) -> Hits:
+        if not self.shared:
+            return make()
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = make()
+        return view
 
     def cues(self, field: int, guards: tuple[Guard, ...]) -> Cues:
         """The guards' cues in one field, found once per entry for every rule that asks."""
@@ -212,7 +256,7 @@ class AllOf(_Composite):
         """The children's hits, if every child holds."""
         found: list[Hit] = []
         for child in self.children:
-            result = child.evaluate(hits, fields)
+            result = hits.evaluate(child, fields)
             if result is None:
                 return None
             found.extend(result)
@@ -231,7 +275,7 @@ class AnyOf(_Composite):
         """The hits of the children that hold, if any does."""
         found: list[Hit] | None = None
         for child in self.children:
-            result = child.evaluate(hits, fields)
+            result = hits.evaluate(child, fields)
             if result is not None:
                 found = (found or []) + result
         return found
@@ -253,13 +297,13 @@ class NoneOf(_Composite):
         """
         hits = hits.unguarded()
         for child in self.children:
-            if child.evaluate(hits, fields) is not None:
+            if hits.evaluate(child, fields) is not None:
                 return None
         return []
 
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether it holds: exclusions read every hit, guarded or not, so this is exact."""
-        return self.evaluate(hits, fields) is not None
+        return hits.evaluate(self, fields) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +418,13 @@ class _HitsView(Hits):
 
     def __init__(self, inner: Hits) -> None:
         super().__init__(
-            inner.texts, inner.lookup, inner.present, inner.names, inner.year, inner.known
+            inner.texts,
+            inner.lookup,
+            inner.present,
+            inner.names,
+            inner.year,
+            inner.known,
+            shared=inner.shared,
         )
         self._inner = inner
 
@@ -422,7 +472,7 @@ class _LeadHits(_HitsView):
 
 def in_lead(hits: Hits) -> Hits:
     """The entry's hits in its headline and opening sentence only."""
-    return _LeadHits(hits)
+    return hits.lead()
 
 
 class _TitleHits(_HitsView):
@@ -431,10 +481,14 @@ class _TitleHits(_HitsView):
     def _kept(self, hit: Hit) -> bool:
         return self.names[hit.field] == "title"
 
+    def title(self) -> Hits:
+        """Itself: the headline's hits are already all it keeps."""
+        return self if self.shared else super().title()
+
 
 def in_title(hits: Hits) -> Hits:
     """The entry's hits in its headline only."""
-    return _TitleHits(hits)
+    return hits.title()
 
 
 class _GuardedHits(_HitsView):
@@ -488,13 +542,13 @@ class Guarded(Condition):
 
     def unbounded(self, hits: Hits, fields: frozenset[int]) -> Result:
         """:meth:`evaluate` without the bound that spares looking for cues (the same result)."""
-        guarded = _GuardedHits(hits, self.guards, self.own)
-        found = self.child.evaluate(guarded, fields)
+        guarded = hits.guarded(self.guards, self.own)
+        found = guarded.evaluate(self.child, fields)
         if found is None:
             return None
         if (
-            self.child.evaluate(_TitleHits(hits), fields) is not None
-            and self.child.evaluate(_TitleHits(guarded), fields) is None
+            hits.title().evaluate(self.child, fields) is not None
+            and guarded.title().evaluate(self.child, fields) is None
         ):
             return None
         return found
@@ -517,7 +571,7 @@ class Scoped(Condition):
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The child's result over the named fields."""
-        return self.child.evaluate(hits, hits.fields_named(self.names))
+        return hits.evaluate(self.child, hits.fields_named(self.names))
 
     def terms(self) -> set[int]:
         """The child's term ids."""
@@ -526,6 +580,36 @@ class Scoped(Condition):
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether the child may hold over the named fields."""
         return self.child.may_hold(hits, hits.fields_named(self.names))
+
+
+def interned(condition: Condition, table: dict[object, Any]) -> Condition:
+    """The condition rebuilt from canonical parts: equal sub-conditions and term sets (of every
+    rule interned with the same ``table``) become one object.
+
+    Results are remembered per entry by identity (:meth:`Hits.evaluate`), so what one rule
+    asked is not asked again for another; and equal term sets compare by identity, not element
+    by element, as the per-entry caches look them up.
+    """
+
+    def canonical(value: Any) -> Any:
+        return table.setdefault(value, value)
+
+    rebuilt: Condition
+    if isinstance(condition, TermLeaf):
+        rebuilt = TermLeaf(canonical(condition.ids))
+    elif isinstance(condition, _Composite):
+        rebuilt = type(condition)(tuple(interned(c, table) for c in condition.children))
+    elif isinstance(condition, Near):
+        rebuilt = Near(tuple(canonical(g) for g in condition.groups), condition.within)
+    elif isinstance(condition, _Grouped):
+        rebuilt = type(condition)(tuple(canonical(g) for g in condition.groups))
+    elif isinstance(condition, Guarded):
+        rebuilt = Guarded(interned(condition.child, table), condition.guards)
+    elif isinstance(condition, Scoped):
+        rebuilt = Scoped(interned(condition.child, table), canonical(condition.names))
+    else:
+        return condition
+    return canonical(rebuilt)  # type: ignore[no-any-return]
 
 
 def requirements(condition: Condition) -> list[frozenset[int]]:

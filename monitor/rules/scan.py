@@ -19,7 +19,7 @@ from typing import Protocol
 
 import hyperscan
 
-from monitor.rules.conditions import Condition, requirements
+from monitor.rules.conditions import Condition, interned, requirements
 from monitor.rules.terms import Term
 
 _REGEX_FLAGS = (
@@ -114,16 +114,18 @@ def build_plan(
     plans: list[RulePlan | None] = []
     trigger_rules: dict[int, list[int]] = {}
     always: list[int] = []
+    parts: dict[object, object] = {}  # the rules' conditions share their equal parts
     for index, rule in enumerate(rules):
         if not rule.enabled:
             plans.append(None)
             continue
-        term_groups = requirements(rule.condition)
+        condition = interned(rule.condition, parts)
+        term_groups = requirements(condition)
         requires = tuple(
             frozenset().union(*(term_patterns[t] for t in group)) for group in term_groups
         )
         field_ids = frozenset(fields.index(name) for name in rule.fields)
-        plans.append(RulePlan(index, rule.condition, field_ids, requires, tuple(term_groups)))
+        plans.append(RulePlan(index, condition, field_ids, requires, tuple(term_groups)))
         if not requires:
             always.append(index)
             continue
