@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from monitor.rules.guards import (
     Cues,
     Guard,
+    Span,
     combined,
     cue_starts,
     find_cues,
@@ -98,9 +99,25 @@ class Hits:
         return self._view("lead", lambda: _LeadHits(self))
 
     def guarded(self, guards: tuple[Guard, ...], own: frozenset[int]) -> Hits:
-        """The hits outside the clauses ``guards`` find (``own``: the rule's terms, whose hits
-        exempt the cues inside them); one view per guards and terms."""
-        return self._view((guards, own), lambda: _GuardedHits(self, guards, own))
+        """The hits outside the clauses that ``guards`` find (``own``: the rule's terms; a cue
+        inside one of their hits is part of a term, not a cue).
+
+        One view per guards and guarded spans: rules whose own hits leave the same clauses
+        guarded share it, and with it every result computed over it.
+        """
+        spans = tuple(self._guarded_spans(field, guards, own) for field in range(len(self.texts)))
+        return self._view((guards, spans), lambda: _GuardedHits(self, spans))
+
+    def _guarded_spans(
+        self, field: int, guards: tuple[Guard, ...], own: frozenset[int]
+    ) -> tuple[Span, ...]:
+        """The spans of one field that ``guards`` keep a rule with terms ``own`` from reading."""
+        cues = self.cues(field, guards)
+        own_spans: list[Span] = []
+        if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
+            every = self.of(own, self.every_field)
+            own_spans = [(h.start, h.end) for h in every if h.field == field]
+        return tuple(spans_of(cues, self.texts[field], own_spans))
 
     def _view(self, key: object, make: Callable[[], Hits]) -> Hits:
         if not self.shared:
@@ -414,7 +431,7 @@ class SameSentence(_Grouped):
 
 
 class _HitsView(Hits):
-    """Some of another entry's hits: ``_kept`` says which; cues and exclusions read them all."""
+    """Some of another entry's hits: ``_keep`` says which; cues and exclusions read them all."""
 
     def __init__(self, inner: Hits) -> None:
         super().__init__(
@@ -436,7 +453,8 @@ class _HitsView(Hits):
         """The cues of a field, found once per entry (by the entry's own hits)."""
         return self._inner.cues(field, guards)
 
-    def _kept(self, hit: Hit) -> bool:
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        """The hits this view keeps, in order."""
         raise NotImplementedError
 
     def has_hit(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
@@ -448,7 +466,7 @@ class _HitsView(Hits):
         key = (terms, fields)
         found = self._of.get(key)
         if found is None:
-            found = self._of[key] = [h for h in self._inner.of(terms, fields) if self._kept(h)]
+            found = self._of[key] = self._keep(self._inner.of(terms, fields))
         return found
 
 
@@ -463,11 +481,18 @@ class _LeadHits(_HitsView):
             body = names.index("content") if "content" in names else None
         self._body = body
         self._end = lead_end(inner.texts[body]) if body is not None else 0
+        self._bodies = frozenset(i for i, name in enumerate(names) if name in _BODIES)
 
-    def _kept(self, hit: Hit) -> bool:
-        if self.names[hit.field] in ("summary", "content"):
-            return hit.field == self._body and hit.end <= self._end
-        return True
+    def title(self) -> Hits:
+        """The entry's headline view: the lead keeps every hit of the headline."""
+        return self._inner.title() if self.shared else super().title()
+
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        bodies, body, end = self._bodies, self._body, self._end
+        return [h for h in hits if h.field not in bodies or (h.field == body and h.end <= end)]
+
+
+_BODIES = ("summary", "content")
 
 
 def in_lead(hits: Hits) -> Hits:
@@ -478,12 +503,25 @@ def in_lead(hits: Hits) -> Hits:
 class _TitleHits(_HitsView):
     """The hits in the headline alone."""
 
-    def _kept(self, hit: Hit) -> bool:
-        return self.names[hit.field] == "title"
+    def __init__(self, inner: Hits) -> None:
+        super().__init__(inner)
+        self._titles = frozenset(i for i, name in enumerate(inner.names) if name == "title")
+
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        titles = self._titles
+        return [h for h in hits if h.field in titles]
 
     def title(self) -> Hits:
         """Itself: the headline's hits are already all it keeps."""
         return self if self.shared else super().title()
+
+    def guarded(self, guards: tuple[Guard, ...], own: frozenset[int]) -> Hits:
+        """The headline's hits of the guarded view of the hits this one narrows: the same
+        hits (a headline's guarded clauses depend on the headline's own hits alone), with what
+        was computed over that view already."""
+        if not self.shared:
+            return super().guarded(guards, own)
+        return self._inner.guarded(guards, own).title()
 
 
 def in_title(hits: Hits) -> Hits:
@@ -492,30 +530,20 @@ def in_title(hits: Hits) -> Hits:
 
 
 class _GuardedHits(_HitsView):
-    """The hits of an entry minus those inside clauses that deny or only suppose something."""
+    """The hits of an entry minus those inside guarded clauses (per field: sorted, disjoint)."""
 
-    def __init__(self, inner: Hits, guards: tuple[Guard, ...], own: frozenset[int]) -> None:
+    def __init__(self, inner: Hits, spans: tuple[tuple[Span, ...], ...]) -> None:
         super().__init__(inner)
-        self._guards = guards
-        self._own_terms = own
-        self._spans: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
+        self._spans = [(list(field), [start for start, _ in field]) for field in spans]
 
-    def _guarded(self, field: int) -> tuple[list[tuple[int, int]], list[int]]:
-        """The field's guarded spans (sorted, disjoint) and their starts."""
-        found = self._spans.get(field)
-        if found is None:
-            cues = self.cues(field, self._guards)
-            own: list[tuple[int, int]] = []
-            if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
-                every = self._inner.of(self._own_terms, self.every_field)
-                own = [(h.start, h.end) for h in every if h.field == field]
-            spans = spans_of(cues, self.texts[field], own)
-            found = self._spans[field] = (spans, [start for start, _ in spans])
-        return found
-
-    def _kept(self, hit: Hit) -> bool:
-        spans, starts = self._guarded(hit.field)
-        return not spans or not inside(spans, starts, hit.start, hit.end)
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        kept = []
+        guarded = self._spans
+        for hit in hits:
+            spans, starts = guarded[hit.field]
+            if not spans or not inside(spans, starts, hit.start, hit.end):
+                kept.append(hit)
+        return kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,12 @@ _MIN_PIECE = 3
 ALWAYS = -1
 
 
+# What a phrase's matches hold: the patterns of the pieces of its words with one alternative
+# (all of them are seen wherever it matches), and per word position with several alternatives,
+# each alternative's patterns (those of one alternative are all seen).
+Pieces = tuple[frozenset[int], tuple[tuple[frozenset[int], ...], ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class RulePlan:
     """What the scan needs to know about one enabled rule."""
@@ -64,8 +70,9 @@ class Plan:
     pattern_terms: dict[int, tuple[int, ...]]
     trigger_rules: dict[int, tuple[int, ...]]
     always_rules: tuple[int, ...]
-    # Per phrase term, per word position, per alternative: patterns of the pieces a match holds.
-    term_pieces: dict[int, tuple[tuple[frozenset[int], ...], ...]] = field(default_factory=dict)
+    # Per phrase term: the patterns of the pieces its matches hold (checked before it counts as
+    # present).
+    term_pieces: dict[int, Pieces] = field(default_factory=dict)
     # Per phrase term with :attr:`Term.starts`: (pattern, UTF-8 length, length) of each beginning;
     # these patterns report every occurrence.
     term_starts: dict[int, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
@@ -160,7 +167,7 @@ def _compile(
 ) -> tuple[
     hyperscan.Database | None,
     dict[int, frozenset[int]],
-    dict[int, tuple[tuple[frozenset[int], ...], ...]],
+    dict[int, Pieces],
     dict[int, tuple[tuple[int, int, int], ...]],
 ]:
     """One hyperscan database for every term; for each term, the patterns that announce it; for
@@ -170,7 +177,7 @@ def _compile(
     flags: list[int] = []
     index: dict[bytes, int] = {}
     term_patterns: dict[int, frozenset[int]] = {}
-    term_pieces: dict[int, tuple[tuple[frozenset[int], ...], ...]] = {}
+    term_pieces: dict[int, Pieces] = {}
     term_starts: dict[int, tuple[tuple[int, int, int], ...]] = {}
 
     def pattern(expression: bytes, flag: int) -> int:
@@ -218,7 +225,10 @@ def _compile(
                 # One more "word": without a beginning seen there is no match.
                 positions += (tuple(frozenset((p,)) for p, _, _ in term_starts[term_id]),)
             if len(positions) > 1 or term_id in term_starts:
-                term_pieces[term_id] = positions
+                sole = [alternatives[0] for alternatives in positions if len(alternatives) == 1]
+                needed: frozenset[int] = frozenset().union(*sole)
+                choices = tuple(alternatives for alternatives in positions if len(alternatives) > 1)
+                term_pieces[term_id] = (needed, choices)
         term_patterns[term_id] = frozenset(found)
     database = compiler.database(expressions, flags) if expressions else None
     return database, term_patterns, term_pieces, term_starts
