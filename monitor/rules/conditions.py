@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from monitor.rules.guards import (
     Cues,
@@ -80,7 +80,7 @@ class Hits:
         Rules share sub-conditions (see :func:`shared`), and a rule is asked again over the
         headline and the lead: each answer is computed once per entry and view.
         """
-        if not self.shared:
+        if not self.shared or not condition.remembered:
             return condition.evaluate(self, fields)
         key = (id(condition), fields)
         known = self._results.get(key)
@@ -112,6 +112,8 @@ class Hits:
         self, field: int, guards: tuple[Guard, ...], own: frozenset[int]
     ) -> tuple[Span, ...]:
         """The spans of one field that ``guards`` keep a rule with terms ``own`` from reading."""
+        if not self.texts[field]:
+            return ()  # an empty field (most often the content) has no cue
         cues = self.cues(field, guards)
         own_spans: list[Span] = []
         if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
@@ -217,6 +219,10 @@ Result = list[Hit] | None
 class Condition:
     """A node of a rule's logic; ``evaluate`` returns the hits that made it hold, or ``None``."""
 
+    # Whether :meth:`Hits.evaluate` remembers the result (not worth it for a term leaf, whose
+    # hits the view keeps already).
+    remembered: ClassVar[bool] = True
+
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """Hits that made the condition hold (empty for a pure ``none``), or ``None``."""
         raise NotImplementedError
@@ -240,6 +246,7 @@ class TermLeaf(Condition):
     """Any of the terms (one term, or a vocabulary's terms)."""
 
     ids: frozenset[int]
+    remembered: ClassVar[bool] = False
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """All hits of the terms, or ``None`` if there are none."""
