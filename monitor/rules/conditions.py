@@ -6,11 +6,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from monitor.rules.guards import (
     Cues,
     Guard,
+    Span,
     combined,
     cue_starts,
     find_cues,
@@ -46,6 +47,8 @@ class Hits:
         names: Sequence[str] = (),
         year: int | None = None,
         known: Mapping[int, list[Hit]] | None = None,
+        *,
+        shared: bool = True,
     ) -> None:
         self.texts = texts
         self.lookup = lookup
@@ -61,10 +64,70 @@ class Hits:
         self.single = [frozenset((field,)) for field in range(len(texts))]
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
         self._cue_starts: dict[int, list[list[int] | None]] = {}
+        # ``shared``: each condition's result (by identity) and each view computed once; off,
+        # every condition is interpreted afresh (the reference path).
+        self.shared = shared
+        self._results: dict[tuple[int, frozenset[int]], tuple[Condition, Result]] = {}
+        self._views: dict[object, Hits] = {}
 
     def unguarded(self) -> Hits:
         """Every hit, guarded clauses included (what ``none`` exclusions look at)."""
         return self
+
+    def evaluate(self, condition: Condition, fields: frozenset[int]) -> Result:
+        """``condition.evaluate`` over these hits, once per condition and fields.
+
+        Rules share sub-conditions (see :func:`shared`), and a rule is asked again over the
+        headline and the lead: each answer is computed once per entry and view.
+        """
+        if not self.shared or not condition.remembered:
+            return condition.evaluate(self, fields)
+        key = (id(condition), fields)
+        known = self._results.get(key)
+        if known is not None and known[0] is condition:
+            return known[1]
+        result = condition.evaluate(self, fields)
+        self._results[key] = (condition, result)
+        return result
+
+    def title(self) -> Hits:
+        """The hits in the headline only (one view per entry)."""
+        return self._view("title", lambda: _TitleHits(self))
+
+    def lead(self) -> Hits:
+        """The hits in the headline and the opening sentence only (one view per entry)."""
+        return self._view("lead", lambda: _LeadHits(self))
+
+    def guarded(self, guards: tuple[Guard, ...], own: frozenset[int]) -> Hits:
+        """The hits outside the clauses that ``guards`` find (``own``: the rule's terms; a cue
+        inside one of their hits is part of a term, not a cue).
+
+        One view per guards and guarded spans: rules whose own hits leave the same clauses
+        guarded share it, and with it every result computed over it.
+        """
+        spans = tuple(self._guarded_spans(field, guards, own) for field in range(len(self.texts)))
+        return self._view((guards, spans), lambda: _GuardedHits(self, spans))
+
+    def _guarded_spans(
+        self, field: int, guards: tuple[Guard, ...], own: frozenset[int]
+    ) -> tuple[Span, ...]:
+        """The spans of one field that ``guards`` keep a rule with terms ``own`` from reading."""
+        if not self.texts[field]:
+            return ()  # an empty field (most often the content) has no cue
+        cues = self.cues(field, guards)
+        own_spans: list[Span] = []
+        if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
+            every = self.of(own, self.every_field)
+            own_spans = [(h.start, h.end) for h in every if h.field == field]
+        return tuple(spans_of(cues, self.texts[field], own_spans))
+
+    def _view(self, key: object, make: Callable[[], Hits]) -> Hits:
+        if not self.shared:
+            return make()
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = make()
+        return view
 
     def cues(self, field: int, guards: tuple[Guard, ...]) -> Cues:
         """The guards' cues in one field, found once per entry for every rule that asks."""
@@ -156,6 +219,10 @@ Result = list[Hit] | None
 class Condition:
     """A node of a rule's logic; ``evaluate`` returns the hits that made it hold, or ``None``."""
 
+    # Whether :meth:`Hits.evaluate` remembers the result (not worth it for a term leaf, whose
+    # hits the view keeps already).
+    remembered: ClassVar[bool] = True
+
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """Hits that made the condition hold (empty for a pure ``none``), or ``None``."""
         raise NotImplementedError
@@ -179,6 +246,7 @@ class TermLeaf(Condition):
     """Any of the terms (one term, or a vocabulary's terms)."""
 
     ids: frozenset[int]
+    remembered: ClassVar[bool] = False
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """All hits of the terms, or ``None`` if there are none."""
@@ -212,7 +280,7 @@ class AllOf(_Composite):
         """The children's hits, if every child holds."""
         found: list[Hit] = []
         for child in self.children:
-            result = child.evaluate(hits, fields)
+            result = hits.evaluate(child, fields)
             if result is None:
                 return None
             found.extend(result)
@@ -231,7 +299,7 @@ class AnyOf(_Composite):
         """The hits of the children that hold, if any does."""
         found: list[Hit] | None = None
         for child in self.children:
-            result = child.evaluate(hits, fields)
+            result = hits.evaluate(child, fields)
             if result is not None:
                 found = (found or []) + result
         return found
@@ -253,13 +321,13 @@ class NoneOf(_Composite):
         """
         hits = hits.unguarded()
         for child in self.children:
-            if child.evaluate(hits, fields) is not None:
+            if hits.evaluate(child, fields) is not None:
                 return None
         return []
 
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether it holds: exclusions read every hit, guarded or not, so this is exact."""
-        return self.evaluate(hits, fields) is not None
+        return hits.evaluate(self, fields) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,11 +438,17 @@ class SameSentence(_Grouped):
 
 
 class _HitsView(Hits):
-    """Some of another entry's hits: ``_kept`` says which; cues and exclusions read them all."""
+    """Some of another entry's hits: ``_keep`` says which; cues and exclusions read them all."""
 
     def __init__(self, inner: Hits) -> None:
         super().__init__(
-            inner.texts, inner.lookup, inner.present, inner.names, inner.year, inner.known
+            inner.texts,
+            inner.lookup,
+            inner.present,
+            inner.names,
+            inner.year,
+            inner.known,
+            shared=inner.shared,
         )
         self._inner = inner
 
@@ -386,7 +460,8 @@ class _HitsView(Hits):
         """The cues of a field, found once per entry (by the entry's own hits)."""
         return self._inner.cues(field, guards)
 
-    def _kept(self, hit: Hit) -> bool:
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        """The hits this view keeps, in order."""
         raise NotImplementedError
 
     def has_hit(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
@@ -398,7 +473,7 @@ class _HitsView(Hits):
         key = (terms, fields)
         found = self._of.get(key)
         if found is None:
-            found = self._of[key] = [h for h in self._inner.of(terms, fields) if self._kept(h)]
+            found = self._of[key] = self._keep(self._inner.of(terms, fields))
         return found
 
 
@@ -413,55 +488,69 @@ class _LeadHits(_HitsView):
             body = names.index("content") if "content" in names else None
         self._body = body
         self._end = lead_end(inner.texts[body]) if body is not None else 0
+        self._bodies = frozenset(i for i, name in enumerate(names) if name in _BODIES)
 
-    def _kept(self, hit: Hit) -> bool:
-        if self.names[hit.field] in ("summary", "content"):
-            return hit.field == self._body and hit.end <= self._end
-        return True
+    def title(self) -> Hits:
+        """The entry's headline view: the lead keeps every hit of the headline."""
+        return self._inner.title() if self.shared else super().title()
+
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        bodies, body, end = self._bodies, self._body, self._end
+        return [h for h in hits if h.field not in bodies or (h.field == body and h.end <= end)]
+
+
+_BODIES = ("summary", "content")
 
 
 def in_lead(hits: Hits) -> Hits:
     """The entry's hits in its headline and opening sentence only."""
-    return _LeadHits(hits)
+    return hits.lead()
 
 
 class _TitleHits(_HitsView):
     """The hits in the headline alone."""
 
-    def _kept(self, hit: Hit) -> bool:
-        return self.names[hit.field] == "title"
+    def __init__(self, inner: Hits) -> None:
+        super().__init__(inner)
+        self._titles = frozenset(i for i, name in enumerate(inner.names) if name == "title")
+
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        titles = self._titles
+        return [h for h in hits if h.field in titles]
+
+    def title(self) -> Hits:
+        """Itself: the headline's hits are already all it keeps."""
+        return self if self.shared else super().title()
+
+    def guarded(self, guards: tuple[Guard, ...], own: frozenset[int]) -> Hits:
+        """The headline's hits of the guarded view of the hits this one narrows: the same
+        hits (a headline's guarded clauses depend on the headline's own hits alone), with what
+        was computed over that view already."""
+        if not self.shared:
+            return super().guarded(guards, own)
+        return self._inner.guarded(guards, own).title()
 
 
 def in_title(hits: Hits) -> Hits:
     """The entry's hits in its headline only."""
-    return _TitleHits(hits)
+    return hits.title()
 
 
 class _GuardedHits(_HitsView):
-    """The hits of an entry minus those inside clauses that deny or only suppose something."""
+    """The hits of an entry minus those inside guarded clauses (per field: sorted, disjoint)."""
 
-    def __init__(self, inner: Hits, guards: tuple[Guard, ...], own: frozenset[int]) -> None:
+    def __init__(self, inner: Hits, spans: tuple[tuple[Span, ...], ...]) -> None:
         super().__init__(inner)
-        self._guards = guards
-        self._own_terms = own
-        self._spans: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
+        self._spans = [(list(field), [start for start, _ in field]) for field in spans]
 
-    def _guarded(self, field: int) -> tuple[list[tuple[int, int]], list[int]]:
-        """The field's guarded spans (sorted, disjoint) and their starts."""
-        found = self._spans.get(field)
-        if found is None:
-            cues = self.cues(field, self._guards)
-            own: list[tuple[int, int]] = []
-            if cues.exemptible:  # only then can a cue lie inside one of the rule's own hits
-                every = self._inner.of(self._own_terms, self.every_field)
-                own = [(h.start, h.end) for h in every if h.field == field]
-            spans = spans_of(cues, self.texts[field], own)
-            found = self._spans[field] = (spans, [start for start, _ in spans])
-        return found
-
-    def _kept(self, hit: Hit) -> bool:
-        spans, starts = self._guarded(hit.field)
-        return not spans or not inside(spans, starts, hit.start, hit.end)
+    def _keep(self, hits: list[Hit]) -> list[Hit]:
+        kept = []
+        guarded = self._spans
+        for hit in hits:
+            spans, starts = guarded[hit.field]
+            if not spans or not inside(spans, starts, hit.start, hit.end):
+                kept.append(hit)
+        return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,13 +577,13 @@ class Guarded(Condition):
 
     def unbounded(self, hits: Hits, fields: frozenset[int]) -> Result:
         """:meth:`evaluate` without the bound that spares looking for cues (the same result)."""
-        guarded = _GuardedHits(hits, self.guards, self.own)
-        found = self.child.evaluate(guarded, fields)
+        guarded = hits.guarded(self.guards, self.own)
+        found = guarded.evaluate(self.child, fields)
         if found is None:
             return None
         if (
-            self.child.evaluate(_TitleHits(hits), fields) is not None
-            and self.child.evaluate(_TitleHits(guarded), fields) is None
+            hits.title().evaluate(self.child, fields) is not None
+            and guarded.title().evaluate(self.child, fields) is None
         ):
             return None
         return found
@@ -517,7 +606,7 @@ class Scoped(Condition):
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The child's result over the named fields."""
-        return self.child.evaluate(hits, hits.fields_named(self.names))
+        return hits.evaluate(self.child, hits.fields_named(self.names))
 
     def terms(self) -> set[int]:
         """The child's term ids."""
@@ -526,6 +615,36 @@ class Scoped(Condition):
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether the child may hold over the named fields."""
         return self.child.may_hold(hits, hits.fields_named(self.names))
+
+
+def interned(condition: Condition, table: dict[object, Any]) -> Condition:
+    """The condition rebuilt from canonical parts: equal sub-conditions and term sets (of every
+    rule interned with the same ``table``) become one object.
+
+    Results are remembered per entry by identity (:meth:`Hits.evaluate`), so what one rule
+    asked is not asked again for another; and equal term sets compare by identity, not element
+    by element, as the per-entry caches look them up.
+    """
+
+    def canonical(value: Any) -> Any:
+        return table.setdefault(value, value)
+
+    rebuilt: Condition
+    if isinstance(condition, TermLeaf):
+        rebuilt = TermLeaf(canonical(condition.ids))
+    elif isinstance(condition, _Composite):
+        rebuilt = type(condition)(tuple(interned(c, table) for c in condition.children))
+    elif isinstance(condition, Near):
+        rebuilt = Near(tuple(canonical(g) for g in condition.groups), condition.within)
+    elif isinstance(condition, _Grouped):
+        rebuilt = type(condition)(tuple(canonical(g) for g in condition.groups))
+    elif isinstance(condition, Guarded):
+        rebuilt = Guarded(interned(condition.child, table), condition.guards)
+    elif isinstance(condition, Scoped):
+        rebuilt = Scoped(interned(condition.child, table), canonical(condition.names))
+    else:
+        return condition
+    return canonical(rebuilt)  # type: ignore[no-any-return]
 
 
 def requirements(condition: Condition) -> list[frozenset[int]]:

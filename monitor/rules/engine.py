@@ -117,7 +117,13 @@ class RuleSet:
         if not candidates:
             return []
         hits = Hits(
-            scan.folded, scan.hits, scan.present, plan.fields, entry.published.year, scan.computed
+            scan.folded,
+            scan.hits,
+            scan.present,
+            plan.fields,
+            entry.published.year,
+            scan.computed,
+            shared=not reference,
         )
         matches = self._matches(entry, candidates, hits, scan)
         if len(matches) > 1:
@@ -143,7 +149,7 @@ class RuleSet:
                 continue
             if any(present.isdisjoint(group) for group in rule_plan.term_requires):
                 continue  # a required term is surely absent: the rule cannot hold
-            found = rule_plan.condition.evaluate(hits, rule_plan.fields)
+            found = hits.evaluate(self._condition(index, hits), rule_plan.fields)
             if found is not None:
                 match = self._match(rule, entry, found, scan, deadlines)
                 if (
@@ -210,7 +216,16 @@ class RuleSet:
 
     def _holds(self, index: int, hits: Hits) -> bool:
         plan = self.plan.rules[index]
-        return plan is not None and plan.condition.evaluate(hits, plan.fields) is not None
+        if plan is None:
+            return False
+        return hits.evaluate(self._condition(index, hits), plan.fields) is not None
+
+    def _condition(self, index: int, hits: Hits) -> Condition:
+        """The rule's condition: the plan's, made of parts shared between rules, or on the
+        reference path the rule's own, as compiled."""
+        plan = self.plan.rules[index]
+        assert plan is not None
+        return plan.condition if hits.shared else self.rules[index].condition
 
     def term_spans(self, rule_id: str, entry: Entry) -> list[Span]:
         """Where the terms of one enabled rule occur in the entry, whether or not it matched."""

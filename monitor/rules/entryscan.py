@@ -24,7 +24,7 @@ import hyperscan
 from monitor.rules.conditions import Hit
 from monitor.rules.cuescan import spans as anchored_spans
 from monitor.rules.offsets import OffsetMap
-from monitor.rules.scan import ALWAYS, Plan
+from monitor.rules.scan import ALWAYS, Pieces, Plan
 from monitor.rules.terms import Term, on_boundaries
 
 # Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
@@ -259,9 +259,12 @@ def _char_offsets(encoded: bytes, offsets: Iterable[int]) -> dict[int, int]:
     return found
 
 
-def _holds(positions: tuple[tuple[frozenset[int], ...], ...], seen: set[int]) -> bool:
+def _holds(pieces: Pieces, seen: set[int]) -> bool:
     """Whether every word position has an alternative whose pieces were all seen."""
-    for alternatives in positions:
+    needed, choices = pieces
+    if not needed <= seen:
+        return False
+    for alternatives in choices:
         for patterns in alternatives:
             if patterns <= seen:
                 break

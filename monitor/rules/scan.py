@@ -19,7 +19,7 @@ from typing import Protocol
 
 import hyperscan
 
-from monitor.rules.conditions import Condition, requirements
+from monitor.rules.conditions import Condition, interned, requirements
 from monitor.rules.terms import Term
 
 _REGEX_FLAGS = (
@@ -39,6 +39,12 @@ _MIN_PIECE = 3
 
 # The pattern id standing for "always present": terms hyperscan cannot prefilter.
 ALWAYS = -1
+
+
+# What a phrase's matches hold: the patterns of the pieces of its words with one alternative
+# (all of them are seen wherever it matches), and per word position with several alternatives,
+# each alternative's patterns (those of one alternative are all seen).
+Pieces = tuple[frozenset[int], tuple[tuple[frozenset[int], ...], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +70,9 @@ class Plan:
     pattern_terms: dict[int, tuple[int, ...]]
     trigger_rules: dict[int, tuple[int, ...]]
     always_rules: tuple[int, ...]
-    # Per phrase term, per word position, per alternative: patterns of the pieces a match holds.
-    term_pieces: dict[int, tuple[tuple[frozenset[int], ...], ...]] = field(default_factory=dict)
+    # Per phrase term: the patterns of the pieces its matches hold (checked before it counts as
+    # present).
+    term_pieces: dict[int, Pieces] = field(default_factory=dict)
     # Per phrase term with :attr:`Term.starts`: (pattern, UTF-8 length, length) of each beginning;
     # these patterns report every occurrence.
     term_starts: dict[int, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
@@ -114,16 +121,18 @@ def build_plan(
     plans: list[RulePlan | None] = []
     trigger_rules: dict[int, list[int]] = {}
     always: list[int] = []
+    parts: dict[object, object] = {}  # the rules' conditions share their equal parts
     for index, rule in enumerate(rules):
         if not rule.enabled:
             plans.append(None)
             continue
-        term_groups = requirements(rule.condition)
+        condition = interned(rule.condition, parts)
+        term_groups = requirements(condition)
         requires = tuple(
             frozenset().union(*(term_patterns[t] for t in group)) for group in term_groups
         )
         field_ids = frozenset(fields.index(name) for name in rule.fields)
-        plans.append(RulePlan(index, rule.condition, field_ids, requires, tuple(term_groups)))
+        plans.append(RulePlan(index, condition, field_ids, requires, tuple(term_groups)))
         if not requires:
             always.append(index)
             continue
@@ -158,7 +167,7 @@ def _compile(
 ) -> tuple[
     hyperscan.Database | None,
     dict[int, frozenset[int]],
-    dict[int, tuple[tuple[frozenset[int], ...], ...]],
+    dict[int, Pieces],
     dict[int, tuple[tuple[int, int, int], ...]],
 ]:
     """One hyperscan database for every term; for each term, the patterns that announce it; for
@@ -168,7 +177,7 @@ def _compile(
     flags: list[int] = []
     index: dict[bytes, int] = {}
     term_patterns: dict[int, frozenset[int]] = {}
-    term_pieces: dict[int, tuple[tuple[frozenset[int], ...], ...]] = {}
+    term_pieces: dict[int, Pieces] = {}
     term_starts: dict[int, tuple[tuple[int, int, int], ...]] = {}
 
     def pattern(expression: bytes, flag: int) -> int:
@@ -216,7 +225,10 @@ def _compile(
                 # One more "word": without a beginning seen there is no match.
                 positions += (tuple(frozenset((p,)) for p, _, _ in term_starts[term_id]),)
             if len(positions) > 1 or term_id in term_starts:
-                term_pieces[term_id] = positions
+                sole = [alternatives[0] for alternatives in positions if len(alternatives) == 1]
+                needed: frozenset[int] = frozenset().union(*sole)
+                choices = tuple(alternatives for alternatives in positions if len(alternatives) > 1)
+                term_pieces[term_id] = (needed, choices)
         term_patterns[term_id] = frozenset(found)
     database = compiler.database(expressions, flags) if expressions else None
     return database, term_patterns, term_pieces, term_starts
