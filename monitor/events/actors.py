@@ -35,7 +35,8 @@ _LEAD = r"^[.,\s'‘’\"«»“”]*(?:[\w-]+[,\s'‘’\"«»“”]+){0,3}?(?
 _REACTION_VERBS = (
     r"says?|said|calls?|called|urges?|urged|regrets?|warns?|warned|slams?|critici[sz]es|"
     r"condemns?|denounces?|welcomes?|reacts?|responds?|laments?|decries|blasts?|rejects?|"
-    r"accuses|accused|hails?|salutes?|commends?|praises?|shrugs? off|protests?|"
+    r"accuses|accused|hail(?:s|ed)?|salut(?:es|ed|e)|commend(?:s|ed)?|prais(?:es|ed|e)|welcomed|"
+    r"shrugs? off|protests?|"
     r"lodges? (?:a )?protest|"
     r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожале\w*|приветствовал\w*|"
     r"ответил\w*|отреагировал\w*|прокомментировал\w*|обвинил\w*|обвиня\w*|"
@@ -73,6 +74,13 @@ _IN_KIND = re.compile(
 # "citing anti-Israel bias", "pro-Russian separatists": an adjective, not an actor
 _ADJECTIVE_PREFIX = ("anti-", "pro-", "анти", "про-")
 _AND = re.compile(r"(?<!\w)(?:and|и|et|und|y|e)(?!\w)", re.IGNORECASE)
+# A subject welcoming a step ("Guterres salutes 50th ratification"), unlike one saying what it
+# does itself ("North Korea says it will no longer abide by ..."), names someone else's step.
+_WELCOMES = re.compile(
+    r"(?<!\w)(?:hails?|salutes?|commends?|praises?|welcomes?|приветствовал\w*|salue\w*|"
+    r"begrüß\w*|celebra\w*|saluda\w*)(?!\w)",
+    re.IGNORECASE,
+)
 # What links an answer to the step it answers with: "Putin responde a Trump y congela ...",
 # "Pakistán responde a India con la suspensión de visados".
 _ANSWER_LINK = re.compile(
@@ -250,7 +258,7 @@ def subject(
             if not _answers(text, chosen[-1].end, answered[-1].end, starts):
                 chosen = answered
         found = tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
-        if verb and not later and name == "title":
+        if verb and not later and name == "title" and _WELCOMES.search(verb.group(0)):
             # A title whose subject only reacts and names no other actor ("Guterres salutes 50th
             # ratification of nuclear ban treaty"): the summary says whose step it is.
             reacted = reacted or found
