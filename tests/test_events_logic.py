@@ -329,3 +329,55 @@ def test_times_without_a_zone_are_taken_as_utc() -> None:
     first = open_story("w:1", _ev(), title_words("US suspends INF"), T0)
     naive = replace(_ev(hours=1), published=(T0 + timedelta(hours=1)).replace(tzinfo=None))
     assert choose(naive, title_words("US suspends INF"), [first], T0) is first
+
+
+# Issue 12's fifth pass (fresh5): a treaty named by description, the party acting when the verb
+# reads as a reaction, people named by a demonym, a welcoming subject, a counter-step.
+FIFTH_PASS = [
+    # denouncing a treaty is leaving it, not reacting
+    ("Washington dénonce le traité d'amitié de 1955 avec Téhéran", "", "us-iran-amity", ("us",),
+     "withdrawal"),
+    # an answer with a step of its own ("con", not only "y")
+    ("Pakistán responde a India con la suspensión de visados del programa SAARC", "", "saarc",
+     ("pk",), "suspension"),
+    # "Pakistani nationals" and "Pakistanis" are people, not Pakistan
+    ("Pakistanis barred from travel under SAARC visa exemption scheme", "India said Pakistani "
+     "nationals would no longer be allowed to travel under the SAARC Visa Exemption Scheme and "
+     "that visas already issued under it stood cancelled, with holders given 48 hours to leave.",
+     "saarc", ("in",), "withdrawal"),
+    # a welcoming subject with no other actor in the title: the summary says whose step it is
+    ("Guterres salutes 50th ratification of nuclear ban treaty", "Secretary-General António "
+     "Guterres commended the States that have ratified the Treaty on the Prohibition of Nuclear "
+     "Weapons after Honduras deposited its instrument.", "tpnw", ("hn",), "ratification"),
+    # one who says what it will do itself stays the actor
+    ("North Korea says it will no longer abide by 2018 military pact with South", "",
+     "inter-korean-military", ("kp",), "withdrawal"),
+    # a bilateral accord named by description, the partner inside its name
+    ("Le Mali dénonce les accords de défense avec la France", "La junte au pouvoir à Bamako a "
+     "annoncé mettre fin au traité de coopération en matière de défense de 2014.",
+     "france-defence-accords", ("ml",), "withdrawal"),
+    ("Russia suspends nuclear research pact with U.S., two days after plutonium move", "",
+     "us-russia-nuclear-research", ("ru",), "suspension"),
+    # the title leads on an answer, the tag only below it: a counter-step, not the finding
+    ("Тегеран в ответ на резолюцию МАГАТЭ запустит новый центр по обогащению урана", "Иран "
+     "объявил о создании нового объекта после того, как совет управляющих МАГАТЭ обвинил "
+     "страну в нарушении обязательств.", "iaea", ("ir",), "counter-step"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors", "development"), FIFTH_PASS)
+def test_events_name_described_treaties_and_the_party_taking_its_own_step(
+    pack: PackEvents,
+    title: str,
+    summary: str,
+    treaty: str | None,
+    actors: tuple[str, ...],
+    development: str,
+) -> None:
+    """Treaties named by description get their id; a verb acting on a treaty, an answer with a
+    step, people named by a demonym, a welcoming subject and a counter-step read as fresh5 needs."""
+    extractor = extractor_for(pack[0], load_actors())
+    item = entry(title, summary)
+    event = extractor.event(item, pack[0].match(item))
+    assert event is not None
+    assert (event.treaty, event.actors, event.development) == (treaty, actors, development)

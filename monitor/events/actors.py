@@ -35,7 +35,9 @@ _LEAD = r"^[.,\s'‘’\"«»“”]*(?:[\w-]+[,\s'‘’\"«»“”]+){0,3}?(?
 _REACTION_VERBS = (
     r"says?|said|calls?|called|urges?|urged|regrets?|warns?|warned|slams?|critici[sz]es|"
     r"condemns?|denounces?|welcomes?|reacts?|responds?|laments?|decries|blasts?|rejects?|"
-    r"accuses|accused|"
+    r"accuses|accused|hail(?:s|ed)?|salut(?:es|ed|e)|commend(?:s|ed)?|prais(?:es|ed|e)|welcomed|"
+    r"shrugs? off|protests?|"
+    r"lodges? (?:a )?protest|"
     r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожале\w*|приветствовал\w*|"
     r"ответил\w*|отреагировал\w*|прокомментировал\w*|обвинил\w*|обвиня\w*|"
     r"dénoncen?t?|condamnen?t?|critiquen?t?|regrett?en?t?|déplorent|déplore|saluen?t?|"
@@ -72,6 +74,28 @@ _IN_KIND = re.compile(
 # "citing anti-Israel bias", "pro-Russian separatists": an adjective, not an actor
 _ADJECTIVE_PREFIX = ("anti-", "pro-", "анти", "про-")
 _AND = re.compile(r"(?<!\w)(?:and|и|et|und|y|e)(?!\w)", re.IGNORECASE)
+# A subject welcoming a step ("Guterres salutes 50th ratification"), unlike one saying what it
+# does itself ("North Korea says it will no longer abide by ..."), names someone else's step.
+_WELCOMES = re.compile(
+    r"(?<!\w)(?:hails?|salutes?|commends?|praises?|welcomes?|приветствовал\w*|salue\w*|"
+    r"begrüß\w*|celebra\w*|saluda\w*)(?!\w)",
+    re.IGNORECASE,
+)
+# What links an answer to the step it answers with: "Putin responde a Trump y congela ...",
+# "Pakistán responde a India con la suspensión de visados".
+_ANSWER_LINK = re.compile(
+    r"(?<!\w)(?:and|и|et|und|y|e|with|by|con|avec|par|en|mit|durch|через)(?!\w)", re.IGNORECASE
+)
+# People, not their state: "Pakistani nationals", "ressortissants indiens", "Pakistanis barred".
+_PEOPLE = (
+    r"nationals|citizens|pilgrims|travell?ers|tourists|students|workers|граждан\w*|"
+    r"ressortissants|citoyens|touristes|Staatsbürger\w*|Bürger\w*|Touristen|ciudadanos|"
+    r"nacionales|turistas|peregrinos"
+)
+_PEOPLE_AFTER = re.compile(r"\s+(?:" + _PEOPLE + r")(?!\w)", re.IGNORECASE)
+_PEOPLE_BEFORE = re.compile(r"(?<!\w)(?:" + _PEOPLE + r")\s+$", re.IGNORECASE)
+# An English demonym used as a plural noun ("Pakistanis", "Iranians") names people.
+_PLURAL_DEMONYM = re.compile(r"[A-Z]\w*(?:is|ans|ese)$")
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
 _TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
 
@@ -198,6 +222,7 @@ def subject(
     (a violation) so does one that finds or alleges it ("IAEA confirms Iran breaching ...").
     """
     verbs = _FINDING if finding else _REACTION
+    reacted: tuple[str, ...] = ()
     for name, text in fields:
         treaties = treaty_spans.get(name, ())
         mentions = [
@@ -208,6 +233,7 @@ def subject(
             and not _modifies(m, treaties, text)
             and not _follows_treaty(m, treaties, text)
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
+            and not (m.demonym and _people(m, text))
         ]
         mentions = _without_topic(mentions, text, speaker=reactions)
         mentions = [m for m in mentions if not _AIMED_AT.search(text, 0, m.start)]
@@ -222,6 +248,8 @@ def subject(
         chosen = _coordinated(before or mentions, text)
         after = text[chosen[-1].end :]
         verb = verbs.match(after) if reactions and not _IN_KIND.match(after) else None
+        if verb and _acts_on(text, chosen[-1].end + verb.end(), treaty_spans.get(name, ())):
+            verb = None  # the treaty is the verb's object: "Washington dénonce le traité ..."
         # the next actor named after the verb ("Macron, May et Merkel regrettent le retrait
         # américain": not Merkel)
         later = [m for m in mentions if verb and m.start >= chosen[-1].end + verb.end()]
@@ -229,8 +257,14 @@ def subject(
             answered = _coordinated(later, text)
             if not _answers(text, chosen[-1].end, answered[-1].end, starts):
                 chosen = answered
-        return tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
-    return ()
+        found = tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
+        if verb and not later and name == "title" and _WELCOMES.search(verb.group(0)):
+            # A title whose subject only reacts and names no other actor ("Guterres salutes 50th
+            # ratification of nuclear ban treaty"): the summary says whose step it is.
+            reacted = reacted or found
+            continue
+        return found
+    return reacted
 
 
 # A preposition of aim or opposition right before a name: the actor is the step's target, not
@@ -255,7 +289,29 @@ def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[in
     if not _RESPONSE.match(text[subject_end:]):
         return False
     step = min((start for start in starts if start >= answered_end), default=None)
-    return step is not None and _AND.search(text[answered_end:step]) is not None
+    return step is not None and _ANSWER_LINK.search(text[answered_end:step]) is not None
+
+
+# Nothing but an article between a verb and its object.
+_ARTICLE_ONLY = re.compile(r"^\s*(?:(?:the|le|la|les|l'|el|los|las|den|die|das)\s*)?$", re.I)
+
+
+def _acts_on(text: str, verb_end: int, treaties: Sequence[tuple[int, int]]) -> bool:
+    """Whether a treaty's name is the object of the verb ending at ``verb_end``: to denounce a
+    treaty is to leave it ("Washington dénonce le traité d'amitié de 1955"), not to react."""
+    return any(
+        start >= verb_end and _ARTICLE_ONLY.match(text[verb_end:start]) for start, _ in treaties
+    )
+
+
+def _people(mention: Mention, text: str) -> bool:
+    """Whether a demonym names people rather than their state: "Pakistani nationals",
+    "ressortissants indiens", "Pakistanis barred from travel"."""
+    return bool(
+        _PEOPLE_AFTER.match(text, mention.end)
+        or _PEOPLE_BEFORE.search(text, 0, mention.start)
+        or _PLURAL_DEMONYM.match(text[mention.start : mention.end])
+    )
 
 
 def _without_topic(mentions: list[Mention], text: str, *, speaker: bool) -> list[Mention]:

@@ -41,6 +41,17 @@ ALIAS_VOCABULARIES = ("treaty_aliases",)
 PRECEDENCE = (
     "withdrawal", "revocation", "suspension", "ratification", "violation", "talks", "deadline"
 )  # fmt: skip
+# The development of a report whose title leads on a step none of the tags covers (an
+# enrichment, an expulsion, a counter-step) while its tags stand only below the title.
+COUNTER_STEP = "counter-step"
+# Such a title: an answer, or enrichment (an expulsion there is mostly the occasion of an exit:
+# "Moskau kommt Ausschluss aus dem Europarat zuvor").
+_COUNTER_STEP = re.compile(
+    r"(?<!\w)(?:in response|in retaliation|retaliat\w*|hits back|в ответ|en réponse|"
+    r"en représailles|als reaktion|als antwort|en respuesta|en represalia|enrich\w*|обогащ\w*|"
+    r"enrichi\w*|anreicher\w*|enriquec\w*)(?!\w)",
+    re.IGNORECASE,
+)
 # Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
 GENERAL_IDS = frozenset({"arms-control"})
 _FIELDS = ("title", "summary", "content")
@@ -126,6 +137,11 @@ class Extractor:
         )
         ignore = frozenset((treaty.id,)) if treaty else frozenset()
         primary = tags[0] if tags else ""
+        if tags and "title" not in development_spans and _COUNTER_STEP.search(entry.title):
+            # The title leads on a step no tag covers ("Тегеран в ответ на резолюцию МАГАТЭ
+            # запустит новый центр по обогащению"), the tag only in the text below: the report
+            # is of that counter-step, not of the step it answers (a story of its own).
+            tags = (COUNTER_STEP, *tags)
         actors = subject(
             self.actors, fields, treaty_spans, development_spans, ignore,
             finding=primary == "violation",
