@@ -176,3 +176,22 @@ def test_the_fifth_blind_corpus_holds_its_level() -> None:
     assert result.f1 >= FRESH5_FLOOR["f1"], result.lines()
     assert result.alerting_f1 >= FRESH5_FLOOR["alerting_f1"], result.lines()
     assert result.messages_per_event <= FRESH5_FLOOR["messages_per_event"], result.lines()
+
+
+FRESH6 = ROOT / "tests" / "data" / "grouping" / "fresh6.jsonl"
+# fresh6 (blind, 116 items: 91 reports of 29 events, 2008-2025, none of them in the earlier
+# corpora) was scored once on main after the fifth pass: B-cubed F1 0.709 (0.886 over alerting
+# reports), 1.25 messages per event, 3 wrong merges (a PACE vote and Azerbaijan's answer the same
+# day; Hungary's talks with Sweden and its ratification three days later), CIS and the EU each
+# under two ids; half the reports alert on nothing. With "leave the CIS" named: 0.714 (0.898),
+# 1.21. Held here until the work on it lands.
+FRESH6_FLOOR = {"f1": 0.71, "alerting_f1": 0.89, "messages_per_event": 1.22, "merged": 3}
+
+
+def test_the_sixth_blind_corpus_holds_its_level() -> None:
+    """fresh6 keeps its B-cubed F1, messages per event and merges at most at their level."""
+    result = _scores_of(FRESH6)
+    assert len(result.merged) <= FRESH6_FLOOR["merged"], result.lines()
+    assert result.f1 >= FRESH6_FLOOR["f1"], result.lines()
+    assert result.alerting_f1 >= FRESH6_FLOOR["alerting_f1"], result.lines()
+    assert result.messages_per_event <= FRESH6_FLOOR["messages_per_event"], result.lines()
