@@ -71,9 +71,14 @@ class _Counted(Condition):
         return []
 
 
-def _hits(*, shared: bool) -> Hits:
-    texts = ["russia quits the treaty", "", ""]
-    found = {0: [Hit(0, 7, 12, 0)], 1: [Hit(0, 17, 23, 1)]}
+def _hits(
+    *,
+    shared: bool,
+    texts: list[str] | None = None,
+    found: dict[int, list[Hit]] | None = None,
+) -> Hits:
+    texts = texts or ["russia quits the treaty", "", ""]
+    found = found or {0: [Hit(0, 7, 12, 0)], 1: [Hit(0, 17, 23, 1)]}
     return Hits(
         texts,
         lambda term: found.get(term, []),
@@ -130,14 +135,7 @@ def test_a_guarded_view_keeps_the_hits_outside_the_guarded_clause() -> None:
     )
     found = {0: [quit_], 1: [treaty], 2: [leaves], 3: [pact]}
     for shared in (True, False):
-        hits = Hits(
-            texts,
-            lambda term: found.get(term, []),
-            frozenset(found),
-            ("title", "summary", "content"),
-            2024,
-            shared=shared,
-        )
+        hits = _hits(shared=shared, texts=texts, found=found)
         view = hits.guarded((Guard.NEGATION,), frozenset(found))
         every = frozenset({0, 1, 2})
         assert view.of(frozenset(found), every) == [leaves, pact]

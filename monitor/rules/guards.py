@@ -246,14 +246,8 @@ def find_cues(
         if guard is Guard.BACKGROUND and year is not None and _YEAR.search(text):
             dates.extend(
                 m.span()
-                for m in _DATED.finditer(text)
-                if int(m["year"]) < year
-                and not _FIRST_SINCE.search(text, max(0, m.start() - 40), m.start())
-            )
-            dates.extend(m.span() for m in _DATED_STEP.finditer(text) if int(m["year"]) < year)
-            dates.extend(
-                m.span()
-                for m in _DATED_VERB_LAST.finditer(text)
+                for pattern in (_DATED, _DATED_STEP, _DATED_VERB_LAST)
+                for m in pattern.finditer(text)
                 if int(m["year"]) < year
                 and not _FIRST_SINCE.search(text, max(0, m.start() - 40), m.start())
             )
