@@ -84,6 +84,13 @@ class Running:
         await asyncio.wait_for(self.task, 10)
 
 
+async def first_marked(running: Running, story: str) -> bool:
+    """The notifier has recorded ``story``'s first message as sent. A sink's receipt comes
+    before that record, so a test clock moved in between would shift the follow-up's time."""
+    thread = await running.notifier.threads.book.load(story)
+    return thread is not None and thread.sent
+
+
 def start(
     client: aioredis.Redis, keys: Keys, sink: object, clock: Clock, *,
     sub: SubscriptionSettings = DESK, delivery: DeliverySettings = STORY_DELIVERY,

@@ -29,7 +29,7 @@ from monitor.feeds.entry import Entry
 from monitor.rules.loader import load_rule_set
 from monitor.streams import Keys
 from tests.delivery_helpers import http_receiver
-from tests.story_helpers import STORY_DELIVERY, Clock, drained, start, until
+from tests.story_helpers import STORY_DELIVERY, Clock, drained, first_marked, start, until
 
 PUBLISHED = datetime(2020, 5, 22, 12, tzinfo=UTC)
 NOTICE = ("reuters", "Russia formally notifies withdrawal from Open Skies Treaty",
@@ -269,6 +269,8 @@ async def test_a_quiet_report_seen_before_the_first_alert_joins_the_story_once_o
         await until(lambda: drained(redis_client, keys))
         clock.advance(STORY_DELIVERY.merge_delay + 1)
         await until(lambda: len(server.received) >= 1)
+        story = server.received[0].json()["story"]
+        await until(lambda: first_marked(running, story))
         clock.advance(STORY_DELIVERY.followup_delay + 1)
         await until(lambda: len(server.received) >= 2)
         clock.advance(STORY_DELIVERY.followup_delay * 5)
