@@ -163,6 +163,42 @@ def test_extract_deadline_returns_none_when_no_due_date_is_stated(text: str) -> 
     assert extract_deadline(text, _at("2024-06-01")) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Seimas voted to leave the convention. The withdrawal will take effect six months "
+        "after the United Nations is notified.",
+        "Путин подписал закон. После направления уведомления депозитариям выход вступит в силу "
+        "через шесть месяцев.",
+        "Das Parlament billigte den Austritt. Wirksam wird er ein Jahr nach Eingang der "
+        "Notifikation beim UN-Generalsekretär.",
+        "The ministry will notify the depositaries in the coming weeks; the exit takes effect six "
+        "months after that notification.",
+    ],
+)
+def test_a_period_counted_from_a_notice_not_yet_given_has_no_day(text: str) -> None:
+    """A vote, a law or a plan to notify starts no clock: the day the notice arrives is unknown,
+    and a day counted from publication would be invented."""
+    assert extract_deadline(text, _at("2024-07-18")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Russia notified the depositaries on Friday; the exit takes effect six months after the "
+         "notification.", "2025-01-18"),
+        ("Le Mali dénonce le traité, qui cessera de produire ses effets six mois après "
+         "notification.", "2025-01-18"),
+        ("El proceso dura dos años desde la notificación, entregada hoy.", "2026-07-18"),
+    ],
+)  # fmt: skip
+def test_a_period_counted_from_a_notice_given_now_counts_from_publication(
+    text: str, expected: str
+) -> None:
+    """A notice reported as given (notified, denounced, handed over) starts the clock today."""
+    assert extract_deadline(text, _at("2024-07-18")) == date.fromisoformat(expected)
+
+
 def test_extract_deadline_stays_fast_on_huge_hostile_text() -> None:
     """Text past the first 20,000 characters is not read, so a huge entry cannot stall matching."""
     text = "1 January " * 100_000 + "expires on 5 February 2026"

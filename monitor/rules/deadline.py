@@ -139,6 +139,45 @@ _PERIOD_AFTER_KIND = re.compile(
     r"préavis|délai|frist|kündigungsfrist|plazo|срок)"
 )
 
+# "six months after the United Nations is notified", "после уведомления депозитария", "nach
+# Eingang der Notifizierung": a period that counts from a notice. Its day is known only when the
+# text reports the notice given (_NOTICE_GIVEN); a parliament voting to leave has given none yet.
+_FROM_NOTICE = re.compile(
+    r"\s*(?:after|from|following|of|après|à compter de|à partir de|nach|ab|después de|tras|"
+    r"desde|a partir de|после|с момента|со дня|с даты)\s+"
+    r"(?:(?:the|la|le|l'|l’|der|dem|el|la|date of|day of|receipt of|eingang der|zugang der|"
+    r"réception de la|recepción de la|получения)\s+)*"
+    r"(?:(?<!after )(?<!from )(?:written |formal )?(?:notification|notice|notifizierung|"
+    r"kündigung|notificación|уведомлени)|"
+    r"(?:(?:un|united nations|depositary|depositaries|secretary-general|"
+    r"un secretary-general|other parties?)\s+)+(?:is|are|has been|have been)\s+notified|"
+    r"(?:\w+\s+){1,4}(?:is|are)\s+(?:notified|informed|given notice))"
+)
+# "после направления уведомления депозитариям выход вступит в силу через шесть месяцев", "six
+# months after that notification": the notice named in the period's sentence, still to come
+_NOTICE_AHEAD = re.compile(
+    r"\b(?:after|following|from|upon|once|nach|après|à compter de|después de|desde|tras|после|"
+    r"с момента)\s+(?:(?:\S+\s+){0,3}(?:notification|notifizierung|notifikation|mitteilung|"
+    r"notificación|уведомлени)|(?:\S+\s+){1,3}notice\b(?! period))"
+)
+_NOTICE_GIVEN = re.compile(
+    r"(?<!is )(?<!are )(?<!be )\b(?:notified|notifies|notifying|served (?:its |formal )?notice|"
+    r"serves (?:its |formal )?notice|(?:deposited|delivered|handed|submitted|sent|lodged|gave) "
+    r"(?:\S+ ){0,3}(?:notice|notification|instrument)|"
+    r"notifi[ée]e?s?|a notifié|ont notifié|notifie|notifiziert|notifizierte|"
+    r"notificó|notifica|notificaron|entregó (?:\S+ ){0,3}notificación|"
+    r"уведомил[аи]?|уведомляет|направил[аи]? (?:\S+ ){0,2}уведомление|"
+    r"передал[аи]? (?:\S+ ){0,2}уведомление|"
+    r"(?:notification|notice) (?:was|has been|had been) (?:received|delivered|deposited|"
+    r"submitted|given|served)|"
+    r"(?:notice|notification|notificación|notifizierung|уведомление)\b[^.;]{0,12}"
+    r"(?:delivered|handed|submitted|deposited|entregada|remise|übergeben|übermittelt|передано|"
+    r"направлено)|austritt (?:\S+ ){0,5}erklärt|"
+    # a state denouncing or terminating a treaty is giving its notice
+    r"denounces|denounced|terminates|terminated|is terminating|dénonce|dénoncé|dénoncer|"
+    r"denuncia (?:la|el|los|las|su)|denunció|kündigt|kündigte|gekündigt|денонсирует|"
+    r"денонсировал[аи]?)\b"
+)
 
 # A step completed now: a period beside it says how long it took ("... a year after").
 _DONE = re.compile(
@@ -308,6 +347,10 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         ):
             results.append(base)
             continue
+        if (
+            _FROM_NOTICE.match(text, m.end("u")) or _NOTICE_AHEAD.search(_sentence_of(text, m))
+        ) and not _NOTICE_GIVEN.search(text):
+            continue  # counted from a notice nobody has given yet: its day is unknown
         anchor = _anchor(text, m, after, base, dates, given=bool(given))
         results.append(_add(anchor, _NUMBER_WORDS.get(m["n"]) or int(m["n"]), m["u"]))
     return results
