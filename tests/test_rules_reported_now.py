@@ -49,6 +49,12 @@ GUARDED = [
     ("Bolsonaro podría seguir a EE UU y salir del tratado", False),
     ("Moscow could stay and leave the treaty later", False),
     ("Russia suspends the pact and will not leave the treaty", False),
+    # Russian denials after the verb they deny guard the clause
+    ("Лавров: выходить из договора Москва не планирует", False),
+    ("Россия не собирается выходить из договора", False),
+    # "without" / "sin" / "sans" before a finding deny it
+    ("The court closed the case without declaring that Russia must leave the treaty", False),
+    ("El Gobierno cerró la sesión sin declarar que va a salir del tratado", False),
 ]
 
 
@@ -299,6 +305,10 @@ BACKGROUND = [
     # a treaty described by what was done to it
     ("Год до истечения срока договора, который Москва приостановила.", 2025, False),
     ("Москва приостановила участие в договоре.", 2025, True),
+    # a step a day earlier, and an occasion still ahead, set the scene
+    ("Pyongyang quit it a day after Seoul suspended the treaty.", 2023, False),
+    ("Kiribati left on the eve of the summit that suspended the treaty.", 2023, False),
+    ("On the eve of the summit, Kiribati suspended the treaty.", 2023, True),
 ]
 
 
