@@ -52,6 +52,9 @@ GUARDED = [
     # Russian denials after the verb they deny guard the clause
     ("Лавров: выходить из договора Москва не планирует", False),
     ("Россия не собирается выходить из договора", False),
+    # what a cue reports goes on past the comma that opens "что", "that", "que", "dass"
+    ("Пашинян пообещал, что Армения выйдет из договора", False),
+    ("Il a promis, qu'il va quitter le traité", False),
     # "without" / "sin" / "sans" before a finding deny it
     ("The court closed the case without declaring that Russia must leave the treaty", False),
     ("El Gobierno cerró la sesión sin declarar que va a salir del tratado", False),

@@ -260,6 +260,7 @@ def find_cues(
                     (m.start(), m.end())
                     for m in table.breaks.finditer(text)
                     if not (m.group()[:1].isalpha() and _COORDINATED_VERB.match(text, m.end()))
+                    and not (m.group() == "," and _REPORTED.match(text, m.end()))
                 ),
             ]
         )
@@ -277,6 +278,10 @@ def find_cues(
         tuple(set_phrases), tuple(breaks),
     )  # fmt: skip
 
+
+# "Пашинян пообещал, что Армения выйдет из ОДКБ", "promised, that ...": what a cue says is
+# said in the clause its comma opens.
+_REPORTED = re.compile(r"\s*(?:(?:что|чтобы|that|que|dass)(?!\w)|qu['’])")
 
 # "podría seguir el ejemplo de EE UU y abandonar la OMS", "appelle la France à signer et
 # ratifier", "urged Washington to sign and ratify": a conjunction that joins a second verb to
