@@ -55,6 +55,10 @@ GUARDED = [
     # what a cue reports goes on past the comma that opens "что", "that", "que", "dass"
     ("Пашинян пообещал, что Армения выйдет из договора", False),
     ("Il a promis, qu'il va quitter le traité", False),
+    # wanting to is not doing; a vote put off decides nothing
+    ("Poland's justice minister wants to leave the treaty", False),
+    ("Le ministre veut quitter le traité", False),
+    ("Das Parlament vertagt das Votum über den Austritt aus dem Vertrag", False),
     # "without" / "sin" / "sans" before a finding deny it
     ("The court closed the case without declaring that Russia must leave the treaty", False),
     ("El Gobierno cerró la sesión sin declarar que va a salir del tratado", False),
