@@ -174,6 +174,8 @@ def test_extract_deadline_returns_none_when_no_due_date_is_stated(text: str) -> 
         "Notifikation beim UN-Generalsekretär.",
         "The ministry will notify the depositaries in the coming weeks; the exit takes effect six "
         "months after that notification.",
+        "The exit will take effect six months after the UN receives the notification, and the "
+        "timing of that has not been announced.",
     ],
 )
 def test_a_period_counted_from_a_notice_not_yet_given_has_no_day(text: str) -> None:

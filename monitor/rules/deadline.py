@@ -151,7 +151,8 @@ _FROM_NOTICE = re.compile(
     r"kündigung|notificación|уведомлени)|"
     r"(?:(?:un|united nations|depositary|depositaries|secretary-general|"
     r"un secretary-general|other parties?)\s+)+(?:is|are|has been|have been)\s+notified|"
-    r"(?:\w+\s+){1,4}(?:is|are)\s+(?:notified|informed|given notice))"
+    r"(?:\w+\s+){1,4}(?:is|are)\s+(?:notified|informed|given notice)|"
+    r"(?:[^\s.;]+\s+){1,5}(?:receives|receive|gets)\s+(?:\S+\s+){0,3}(?:notice|notification))"
 )
 # "после направления уведомления депозитариям выход вступит в силу через шесть месяцев", "six
 # months after that notification": the notice named in the period's sentence, still to come
@@ -181,7 +182,8 @@ _NOTICE_GIVEN = re.compile(
 
 # A step completed now: a period beside it says how long it took ("... a year after").
 _DONE = re.compile(
-    r"\b(?:took effect|ceased to be|became (?:legally )?(?:effective|binding)|as of today|"
+    r"\b(?:took effect|ceased to be|ceases to be|stopped being|as of today|"
+    r"became (?:legally )?(?:effective|binding)|"
     r"(?:is|are) no longer (?:a (?:high contracting )?party|a member|bound)|"
     r"entered into force|came into force|formally (?:withdrew|left|ceased|exited)|"
     r"вступил[аои]? в силу|больше не является|est entrée? en vigueur|a pris effet|"
