@@ -39,7 +39,8 @@ ALIAS_VOCABULARIES = ("treaty_aliases",)
 # text also mentions the violation it cites. A deadline comes last: it is mostly the due date of
 # another step ("withdraws, effective in six months"), which the event carries as ``due``.
 PRECEDENCE = (
-    "withdrawal", "revocation", "suspension", "ratification", "violation", "talks", "deadline"
+    "withdrawal", "revocation", "suspension", "membership", "ratification", "violation", "talks",
+    "deadline",
 )  # fmt: skip
 # The development of a report whose title leads on a step none of the tags covers (an
 # enrichment, an expulsion, a counter-step) while its tags stand only below the title.

@@ -33,7 +33,7 @@ TAGS: tuple[str, ...] = (
 )
 # Developments outside the six that still deserve an alert: labelled and alerted on, not scored
 # as tags (undoing a ratification is neither a ratification nor a withdrawal).
-OTHER_DEVELOPMENTS: tuple[str, ...] = ("revocation",)
+OTHER_DEVELOPMENTS: tuple[str, ...] = ("revocation", "membership")
 
 
 class LabelError(MonitorError):
