@@ -94,6 +94,15 @@ def test_a_regex_term_bounded_by_b_matches_beside_cyrillic_and_accented_letters(
     assert list(accented.spans("retiróx")) == []
 
 
+def test_a_regex_term_with_sharp_s_matches_the_folded_text(tmp_path: Path) -> None:
+    """Text is case-folded ("schließt" is read as "schliesst"), so a regex naming "ß" is folded
+    too; before, "re:schließt ... aus" never matched anything."""
+    rule_set = one_rule(tmp_path, '"re:schließt (?:[^ ]+ ){1,3}aus"')
+    assert rule_set.match(entry(title="Europarat schließt Russland aus"))
+    assert rule_set.match(entry(title="EUROPARAT SCHLIESST RUSSLAND AUS"))
+    assert not rule_set.match(entry(title="Europarat tagt in Straßburg"))
+
+
 def test_a_vocabulary_named_inside_a_term_is_an_error_not_text() -> None:
     """``"[$a, $b]"`` would look for the words "$a" and "$b"; the error says what to write."""
     with pytest.raises(TermError, match=r"any: \[\$a, \$b\]"):

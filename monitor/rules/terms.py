@@ -368,7 +368,7 @@ _FORBIDDEN = {
 def _compile_regex(source: str, pattern: str) -> Term:
     if not pattern:
         raise TermError("empty regular expression after 're:'")
-    pattern = _outer_boundaries_dropped(pattern)
+    pattern = _outer_boundaries_dropped(pattern).translate(_FOLDED_LETTERS)
     tree = _reject_unsupported(pattern)
     try:
         finder = re2.compile("(?i)" + pattern, _OPTIONS)
@@ -385,6 +385,12 @@ def _compile_regex(source: str, pattern: str) -> Term:
         finder=finder,
         checks_boundaries=True,
     )
+
+
+# Letters that case folding spells otherwise than lower case: the text is folded ("Verstöße" is
+# read as "verstösse"), so a pattern naming them must be too, or it never matches. Only literal
+# letters are changed: folding a whole pattern would turn "\S" into "\s".
+_FOLDED_LETTERS = str.maketrans({"ß": "ss", "ẞ": "ss"})
 
 
 def _outer_boundaries_dropped(pattern: str) -> str:
