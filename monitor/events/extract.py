@@ -172,7 +172,9 @@ class Extractor:
         if treaty is None or treaty.id in GENERAL_IDS:
             return None
         treaty_spans = _by_field(s for s, _ in named)
-        actors = subject(self.actors, fields, treaty_spans, {}, frozenset((treaty.id,)))
+        actors = subject(
+            self.actors, fields, treaty_spans, {}, frozenset((treaty.id,)), body_leads=True
+        )
         if not actors:
             return None
         return Event(

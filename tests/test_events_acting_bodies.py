@@ -1,0 +1,149 @@
+"""Who acts when a body and a state take steps on one organisation, and one id per instrument.
+
+Issue 12's sixth pass (fresh6): the Council of Europe's assembly suspending Azerbaijan's
+delegation and Baku suspending its own participation the same day are two stories; a parliament
+the title leaves unnamed is the summary's state's, not the state named as its object; Article 50
+and "leaves the EU" are one treaty id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.events.actors import load_actors
+from monitor.events.extract import Extractor, extractor_for
+from monitor.events.model import Event
+from monitor.events.stories import StoryIndex
+from monitor.rules.engine import RuleSet
+from monitor.rules.loader import load_rule_set
+from tests.rules_helpers import entry
+
+PACK = Path(__file__).resolve().parent.parent / "rules"
+T0 = datetime(2024, 1, 24, 17, 20, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def pack() -> tuple[RuleSet, Extractor]:
+    """The shipped pack with the extraction the daemon uses (vocabulary scan included)."""
+    rule_set = load_rule_set([PACK])
+    return rule_set, extractor_for(rule_set, load_actors())
+
+
+def _event(pack: tuple[RuleSet, Extractor], title: str, summary: str = "") -> Event:
+    item = entry(title, summary)
+    event = pack[1].event(item, pack[0].match(item))
+    assert event is not None, title
+    return event
+
+
+ACTORS = [
+    # (title, summary, treaty, actors): the organisation heading the title acts on a state
+    ("Council of Europe assembly suspends Azerbaijani delegation", "The Parliamentary Assembly "
+     "of the Council of Europe voted not to ratify the credentials of Azerbaijan's delegation.",
+     "council-of-europe", ("council-of-europe",)),
+    ("ПАСЕ не подтвердила полномочия делегации Азербайджана", "", "council-of-europe",
+     ("council-of-europe",)),
+    # the state's own step on the same body
+    ("Azerbaijan suspends its engagement with PACE after credentials vote", "Azerbaijan's "
+     "delegation announced it was halting its participation in the Parliamentary Assembly of the "
+     "Council of Europe.", "council-of-europe", ("az",)),
+    ("Bakou claque la porte de l'Assemblée du Conseil de l'Europe", "", "council-of-europe",
+     ("az",)),
+    # the organisation named after the step is what the step acts on
+    ("Sweden becomes NATO's 32nd member", "", "nato", ("se",)),
+    # a finder of a violation heading the title still gives way to the party in breach
+    ("Nucléaire : l'AIEA épingle l'Iran pour manquement à ses obligations", "", "iaea", ("ir",)),
+    # a parliament the title leaves unnamed: the summary names whose it is
+    ("Parliament approves Sweden's NATO accession", "Hungary's National Assembly ratified "
+     "Sweden's accession protocol by 188 votes to 6.", "nato", ("hu",)),
+    ("Parliament approves Finland's NATO membership", "Turkey's parliament ratified Finland's "
+     "accession protocol on Thursday.", "nato", ("tr",)),
+    # ... and with no actor in the summary, the title's names stand
+    ("Parliament approves Sweden's NATO accession", "", "nato", ("se",)),
+    # Article 50 and leaving the EU are one instrument, whatever the language
+    (
+        "Article 50: UK formally begins Brexit process",
+        "Britain's ambassador handed Theresa May's letter to Donald Tusk, triggering the two-year "
+        "exit procedure.",
+        "eu",
+        ("gb",),
+    ),
+    ("Brexit : le Royaume-Uni active l'article 50", "", "eu", ("gb",)),
+    ("Britain leaves the EU, ending 47 years of membership", "", "eu", ("gb",)),
+    ("Reino Unido consuma su salida de la Unión Europea", "", "eu", ("gb",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors"), ACTORS)
+def test_a_body_heading_the_title_acts_and_an_unnamed_parliament_is_the_summarys(
+    pack: tuple[RuleSet, Extractor],
+    title: str,
+    summary: str,
+    treaty: str,
+    actors: tuple[str, ...],
+) -> None:
+    """The organisation that heads the title before the step acts (not for a finding); a title
+    opening on an unnamed parliament takes the summary's subject; the EU has one id."""
+    event = _event(pack, title, summary)
+    assert (event.treaty, event.actors) == (treaty, actors)
+
+
+def test_a_body_opening_a_title_that_alerts_on_nothing_is_the_sources_actor(
+    pack: tuple[RuleSet, Extractor],
+) -> None:
+    """ "L'APCE refuse de valider les pouvoirs de la délégation azerbaïdjanaise" is the assembly's
+    step, so as a follow-up source it cannot join Azerbaijan's own story."""
+    item = entry("L'APCE refuse de valider les pouvoirs de la délégation azerbaïdjanaise")
+    assert not pack[0].match(item)
+    source = pack[1].source(item)
+    assert source is not None
+    assert source.actors == ("council-of-europe",)
+
+
+def _at(hours: float, actors: tuple[str, ...], development: str, treaty: str) -> Event:
+    return Event(treaty, actors, development, published=T0 + timedelta(hours=hours))
+
+
+def test_a_body_acting_on_a_state_and_the_states_own_step_are_two_stories(
+    pack: tuple[RuleSet, Extractor],
+) -> None:
+    """PACE refusing Azerbaijan's credentials and Baku halting its work there, four hours apart,
+    open two stories; each one's reports in another language join their own."""
+    index = StoryIndex()
+    reports = [
+        (0, "Council of Europe assembly suspends Azerbaijani delegation", ""),
+        (4, "Azerbaijan suspends its engagement with PACE after credentials vote",
+         "Azerbaijan's delegation announced it was halting its participation in the "
+         "Parliamentary Assembly of the Council of Europe."),
+        (15, "Bakou claque la porte de l'Assemblée du Conseil de l'Europe", ""),
+        (16, "Le Conseil de l'Europe suspend la délégation azerbaïdjanaise", ""),
+    ]  # fmt: skip
+    stories = []
+    for n, (hours, title, summary) in enumerate(reports):
+        item = entry(title, summary)
+        event = pack[1].event(item, pack[0].match(item))
+        assert event is not None, title
+        event = _at(hours, event.actors, event.development, event.treaty or "")
+        stories.append(index.assign(f"w:{n}", event, title, T0 + timedelta(hours=hours)))
+    assert stories[0] != stories[1]
+    assert stories[2] == stories[1]
+    assert stories[3] == stories[0]
+
+
+def test_talks_then_a_ratification_three_days_later_are_two_stories() -> None:
+    """Orbán and Kristersson's talks, then Hungary's ratification of Sweden's accession 70 hours
+    later: one treaty and a shared actor, but another development is another story."""
+    index = StoryIndex()
+    talks = index.assign(
+        "w:1", _at(0, ("hu", "se"), "talks", "nato"), "Orban meets Kristersson", T0
+    )
+    ratified = index.assign(
+        "w:2",
+        _at(70, ("hu",), "ratification", "nato"),
+        "Parliament approves Sweden's NATO accession",
+        T0 + timedelta(hours=70),
+    )
+    assert talks != ratified
