@@ -147,3 +147,66 @@ def test_talks_then_a_ratification_three_days_later_are_two_stories() -> None:
         T0 + timedelta(hours=70),
     )
     assert talks != ratified
+
+
+REPORTS = [
+    # (title, summary, treaty, actors): fresh6's reactions and descriptions
+    (
+        "Moscow fumes as Yerevan joins International Criminal Court",
+        "Armenia's lawmakers approved joining the ICC.",
+        "icc",
+        ("am",),
+    ),
+    # "South American" is no American state; the summary's named states act
+    ("Half of UNASUR's members suspend participation in regional bloc", "Six South American "
+     "countries, including Brazil and Argentina, said they would stop taking part in the Union "
+     "of South American Nations.", "unasur", ("ar", "br")),
+    # "the Commonwealth" opening "the Commonwealth of Independent States" is the CIS
+    ("Georgia quits the CIS", "Georgia's membership of the Commonwealth of Independent States "
+     "ended on Tuesday.", "cis", ("ge",)),
+    # a peace deal named by description; "la paz" is no La Paz
+    ("Colombia's Congress ratifies peace accord", "Colombia's lower house approved the revised "
+     "peace deal with Marxist Farc rebels.", "colombia-farc-peace", ("co",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors"), REPORTS)
+def test_reactions_regions_and_described_treaties_name_the_party_and_the_instrument(
+    pack: tuple[RuleSet, Extractor],
+    title: str,
+    summary: str,
+    treaty: str,
+    actors: tuple[str, ...],
+) -> None:
+    """A fuming subject gives way to the state acting; a region's adjective names no state; a
+    name whose end opens a longer treaty name gives way to it; a peace deal by description."""
+    event = _event(pack, title, summary)
+    assert (event.treaty, event.actors) == (treaty, actors)
+
+
+SOURCES = [
+    # (title that alerts on nothing, summary, treaty, actors of its source reading)
+    ("Australia 'extremely disappointed' as Japan quits whaling body", "", "iwc", ("jp",)),
+    ("Beijing 'deeply regrets' Panama's decision on Belt and Road cooperation", "",
+     "belt-and-road", ("pa",)),
+    ("Italien verlässt die Neue Seidenstrasse", "", "belt-and-road", ("it",)),
+    ("El Congreso colombiano avala la paz con las FARC", "", "colombia-farc-peace", ("co",)),
+    ("Tbilissi tourne le dos à la Communauté des Etats indépendants", "", "cis", ("ge",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors"), SOURCES)
+def test_reports_naming_a_treaty_by_description_read_as_follow_up_sources(
+    pack: tuple[RuleSet, Extractor],
+    title: str,
+    summary: str,
+    treaty: str,
+    actors: tuple[str, ...],
+) -> None:
+    """Reactions and late reports that name the instrument by a description the press uses get
+    its id and the acting party, so they can join its story as sources."""
+    item = entry(title, summary)
+    assert not pack[0].match(item)
+    source = pack[1].source(item)
+    assert source is not None
+    assert (source.treaty, source.actors) == (treaty, actors)

@@ -36,7 +36,8 @@ _REACTION_VERBS = (
     r"says?|said|calls?|called|urges?|urged|regrets?|warns?|warned|slams?|critici[sz]es|"
     r"condemns?|denounces?|welcomes?|reacts?|responds?|laments?|decries|blasts?|rejects?|"
     r"accuses|accused|hail(?:s|ed)?|salut(?:es|ed|e)|commend(?:s|ed)?|prais(?:es|ed|e)|welcomed|"
-    r"shrugs? off|protests?|"
+    r"shrugs? off|protests?|fume[sd]?|bristles?|"
+    r"(?:is |are )?(?:disappointed|dismayed|alarmed|angered)|"
     r"lodges? (?:a )?protest|"
     r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожале\w*|приветствовал\w*|"
     r"ответил\w*|отреагировал\w*|прокомментировал\w*|обвинил\w*|обвиня\w*|"
@@ -94,6 +95,8 @@ _PEOPLE = (
 )
 _PEOPLE_AFTER = re.compile(r"\s+(?:" + _PEOPLE + r")(?!\w)", re.IGNORECASE)
 _PEOPLE_BEFORE = re.compile(r"(?<!\w)(?:" + _PEOPLE + r")\s+$", re.IGNORECASE)
+# A region's adjective is no state's: "South American countries", "Latin American leaders".
+_REGION_BEFORE = re.compile(r"(?<!\w)(?:South|North|Latin|Central|Pan)[\s-]+$", re.IGNORECASE)
 # An English demonym used as a plural noun ("Pakistanis", "Iranians") names people.
 _PLURAL_DEMONYM = re.compile(r"[A-Z]\w*(?:is|ans|ese)$")
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
@@ -242,6 +245,7 @@ def subject(
             and not _follows_treaty(m, treaties, text)
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
             and not (m.demonym and _people(m, text))
+            and not (m.demonym and _REGION_BEFORE.search(text, 0, m.start))
         ]
         mentions = _without_topic(mentions, text, speaker=reactions)
         mentions = [m for m in mentions if not _AIMED_AT.search(text, 0, m.start)]
