@@ -213,21 +213,26 @@ def test_reports_naming_a_treaty_by_description_read_as_follow_up_sources(
 
 
 NEW_INSTRUMENTS = [
-    # (title, treaty, actors, development): instruments the vocabulary lacked
-    ("Auch Israel steigt aus UN-Migrationspakt aus", "migration-compact", ("il",), "withdrawal"),
-    ("Estonia, Latvia and Lithuania leave BRELL", "brell", ("ee", "lt", "lv"), "withdrawal"),
-    ("Страны Балтии вышли из энергокольца БРЭЛЛ", "brell", ("ee", "lt", "lv"), "withdrawal"),
+    # (title, summary, treaty, actors, development): instruments the vocabulary lacked
+    ("Auch Israel steigt aus UN-Migrationspakt aus", "", "migration-compact", ("il",),
+     "withdrawal"),
+    ("Estonia, Latvia and Lithuania leave BRELL", "The three Baltic states operated in island "
+     "mode after exiting the BRELL agreement with Russia and Belarus.", "brell",
+     ("ee", "lt", "lv"), "withdrawal"),
+    ("Страны Балтии вышли из энергокольца БРЭЛЛ", "", "brell", ("ee", "lt", "lv"),
+     "withdrawal"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("title", "treaty", "actors", "development"), NEW_INSTRUMENTS)
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors", "development"), NEW_INSTRUMENTS)
 def test_the_migration_compact_and_the_baltic_grid_agreement_are_treaties(
     pack: tuple[RuleSet, Extractor],
     title: str,
+    summary: str,
     treaty: str,
     actors: tuple[str, ...],
     development: str,
 ) -> None:
     """Leaving the UN migration compact or the BRELL grid alerts with one id in any language."""
-    event = _event(pack, title)
+    event = _event(pack, title, summary)
     assert (event.treaty, event.actors, event.development) == (treaty, actors, development)
