@@ -192,6 +192,7 @@ SOURCES = [
     ("Italien verlässt die Neue Seidenstrasse", "", "belt-and-road", ("it",)),
     ("El Congreso colombiano avala la paz con las FARC", "", "colombia-farc-peace", ("co",)),
     ("Tbilissi tourne le dos à la Communauté des Etats indépendants", "", "cis", ("ge",)),
+    ("EU-Parlament macht Weg für Klimavertrag frei", "", "paris-agreement", ("eu",)),
 ]  # fmt: skip
 
 
