@@ -14,7 +14,9 @@ story's treaty and actor) only join stories: :meth:`RedisStories.join_many` read
 joins (``Keys.source_of``: a redelivered source is published as the first time) and their slots'
 stories, and returns the channels the story's alerts went to (``Keys.story_channels``, written by
 the engine as it publishes). A source that joins none waits (:meth:`RedisStories.wait`,
-``Keys.waiting_sources``) until a story opened later takes it (:meth:`RedisStories.waiting_for`).
+``Keys.waiting_sources``) until a story opened later takes it (:meth:`RedisStories.waiting_for`);
+it waits only if no story was written to the buckets it read since (else it looks again:
+:meth:`RedisStories.rejoin`), so a story another engine opens at that moment never misses it.
 """
 
 from __future__ import annotations
