@@ -234,7 +234,8 @@ class Engine:
         story = None
         if event is not None:
             items = [(entry.id, event, entry.title)]
-            [story] = await self.stories.assign_many(items, now, opened)
+            routes = [tuple(sorted({channel for channel, _ in routed}))]
+            [story] = await self.stories.assign_many(items, now, opened, routes)
         for channel, match in routed:
             alert = replace(Alert.from_match(match, entry, channel, now), event=event, story=story)
             added = await self._publish(
@@ -261,7 +262,7 @@ class Engine:
         channels = tuple(sorted({channel for channel, _ in routed}))
         for new, waiting in await self.stories.waiting_for(opened):
             for source_entry, source in waiting:  # sources that waited for this story
-                await self._join(source_entry, source, (new.id, channels, False), now)
+                await self.join_source(source_entry, source, (new.id, channels, False), now)
         return made
 
     async def _publish_source(self, entry: Entry, rules: Matcher, now: datetime) -> None:
@@ -269,19 +270,34 @@ class Engine:
         source = self.source(entry, rules)
         if source is None:
             return
-        [joined] = await self.stories.join_many([(entry.id, source, entry.title)], now)
-        await self._join(entry, source, joined, now)
+        versions: dict[str, str] = {}
+        item = (entry.id, source, entry.title)
+        [joined] = await self.stories.join_many([item], now, versions=versions)
+        await self.join_source(entry, source, joined, now, versions)
 
-    async def _join(self, entry: Entry, source: Event, joined: Joined, now: datetime) -> None:
-        """Record a source's join (or its wait for a story) and publish it on its channels."""
+    async def join_source(
+        self,
+        entry: Entry,
+        source: Event,
+        joined: Joined,
+        now: datetime,
+        versions: dict[str, str] | None = None,
+    ) -> None:
+        """Record a source's join (or its wait for a story) and publish it on its channels.
+        With ``versions`` (the story buckets :meth:`RedisStories.join_many` read) a source
+        waits only if no story was opened there since; else it looks again."""
         story, channels, decided = joined
         if not decided:
             async with self.client.pipeline(transaction=False) as pipe:
                 if story is None:
-                    self.stories.wait(pipe, entry, source, now)
+                    await self.stories.wait(pipe, entry, source, now, versions)
                 else:
                     self.stories.decide(pipe, entry.id, joined, source)
-                await pipe.execute()
+                replies = await pipe.execute()
+            if story is None and versions is not None and int(replies[0]):
+                for again in await self.stories.rejoin([(entry, source)], now):
+                    await self.join_source(*again, now)
+                return
         if story is None:
             return
         for channel in channels:

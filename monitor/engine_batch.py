@@ -73,6 +73,10 @@ class _Item:
     source_channels: tuple[str, ...] = ()
     source_decided: bool = True  # False: its decision is recorded as it is published
     source_waits: bool = False  # joined no story: it waits for one opened later
+    # The story buckets' versions its join read, and the place of its wait's reply: a wait is
+    # refused when a story was opened there since (by another engine): it looks again.
+    source_versions: dict[str, str] | None = None
+    wait_reply: int | None = None
     # Sources that waited for the story this entry opens: published right after its alerts.
     late: list[tuple[Entry, Event, tuple[str, ...]]] = field(default_factory=list)
 
@@ -124,7 +128,10 @@ async def _stories(engine: Engine, items: list[_Item], rules: Matcher, now: date
     told = [item for item in alerting if item.event is not None]
     opened: list[Story] = []
     stories = await engine.stories.assign_many(
-        [(item.entry.id, item.event, item.entry.title) for item in told if item.event], now, opened
+        [(item.entry.id, item.event, item.entry.title) for item in told if item.event],
+        now,
+        opened,
+        [_routed(item) for item in told if item.event],
     )
     for item, story in zip(told, stories, strict=True):
         item.story = story
@@ -151,13 +158,16 @@ async def _sources(
             if item.source is not None:
                 named.append((place, item))
     hidden = [frozenset(s for s, at in first.items() if at > place) for place, _ in named]
+    versions: dict[str, str] = {}
     joined = await engine.stories.join_many(
         [(item.entry.id, item.source, item.entry.title) for _, item in named if item.source],
         now,
         hidden,
+        versions,
     )
     for (place, item), (story, channels, decided) in zip(named, joined, strict=True):
         item.story, item.source_decided = story, decided
+        item.source_versions = versions
         if not decided:
             channels = tuple(sorted({*channels, *_channels_before(items, place, story)}))
         item.source_channels = channels
@@ -308,6 +318,7 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
                 commands += 1
         pipe.xack(keys.entries, engine.consumer.group, *acked)
         answers = await pipe.execute()
+    await _rejoin(engine, items, answers, now)
     made = 0
     for place, alert, channel, entry in published:
         if int(answers[place]):
@@ -321,6 +332,20 @@ async def _publish(engine: Engine, items: list[_Item], acked: list[str], *, now:
     return made
 
 
+async def _rejoin(engine: Engine, items: list[_Item], answers: list[Any], now: datetime) -> None:
+    """Sources whose wait was refused (a story opened in their buckets since they looked, maybe
+    by another engine that did not see them waiting) join it now, or wait again."""
+    refused = [
+        (item.entry, item.source)
+        for item in items
+        if item.source is not None and item.wait_reply is not None and int(answers[item.wait_reply])
+    ]
+    if not refused:
+        return
+    for entry, source, joined in await engine.stories.rejoin(refused, now):
+        await engine.join_source(entry, source, joined, now)
+
+
 async def _queue_source(
     engine: Engine, pipe: aioredis.Redis, item: _Item, source: Event, now: datetime,
     sources: list[tuple[int, Alert]], commands: int,
@@ -329,8 +354,9 @@ async def _queue_source(
     of commands queued so far."""
     if item.story is None:
         if item.source_waits:
-            engine.stories.wait(pipe, item.entry, source, now)
-            commands += 2
+            item.wait_reply = commands
+            commands += await engine.stories.wait(pipe, item.entry, source, now,
+                                                  item.source_versions)  # fmt: skip
         return commands
     if item.source_decided:
         channels = item.source_channels

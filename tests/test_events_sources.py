@@ -155,7 +155,7 @@ async def test_a_redelivered_source_keeps_its_story_and_an_early_one_waits_for_i
     joined = await stories.join_many([(early.id, source, early.title)], PUBLISHED)
     assert joined == [(None, (), False)]
     async with redis_client.pipeline(transaction=False) as pipe:
-        stories.wait(pipe, early, source, PUBLISHED)
+        await stories.wait(pipe, early, source, PUBLISHED)
         await pipe.execute()
     notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
     event = extractor.event(notice, rules.match(notice))

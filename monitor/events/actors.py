@@ -36,7 +36,8 @@ _REACTION_VERBS = (
     r"says?|said|calls?|called|urges?|urged|regrets?|warns?|warned|slams?|critici[sz]es|"
     r"condemns?|denounces?|welcomes?|reacts?|responds?|laments?|decries|blasts?|rejects?|"
     r"accuses|accused|hail(?:s|ed)?|salut(?:es|ed|e)|commend(?:s|ed)?|prais(?:es|ed|e)|welcomed|"
-    r"shrugs? off|protests?|"
+    r"shrugs? off|protests?|fume[sd]?|bristles?|"
+    r"(?:is |are )?(?:disappointed|dismayed|alarmed|angered)|"
     r"lodges? (?:a )?protest|"
     r"назвал\w*|заявил\w*|осудил\w*|раскритиковал\w*|призвал\w*|сожале\w*|приветствовал\w*|"
     r"ответил\w*|отреагировал\w*|прокомментировал\w*|обвинил\w*|обвиня\w*|"
@@ -94,6 +95,8 @@ _PEOPLE = (
 )
 _PEOPLE_AFTER = re.compile(r"\s+(?:" + _PEOPLE + r")(?!\w)", re.IGNORECASE)
 _PEOPLE_BEFORE = re.compile(r"(?<!\w)(?:" + _PEOPLE + r")\s+$", re.IGNORECASE)
+# A region's adjective is no state's: "South American countries", "Latin American leaders".
+_REGION_BEFORE = re.compile(r"(?<!\w)(?:South|North|Latin|Central|Pan)[\s-]+$", re.IGNORECASE)
 # An English demonym used as a plural noun ("Pakistanis", "Iranians") names people.
 _PLURAL_DEMONYM = re.compile(r"[A-Z]\w*(?:is|ans|ese)$")
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
@@ -207,6 +210,7 @@ def subject(
     *,
     reactions: bool = True,
     finding: bool = False,
+    body_leads: bool = False,
 ) -> tuple[str, ...]:
     """The actors taking the step, sorted: the subject of the first field that names one.
 
@@ -225,26 +229,40 @@ def subject(
     reacted: tuple[str, ...] = ()
     for name, text in fields:
         treaties = treaty_spans.get(name, ())
+        steps = development_spans.get(name, ())
+        found_here = table.mentions(text)
+        body = (
+            None
+            if finding
+            else _acting_body(found_here, ignore, text, steps, leads=body_leads and name == "title")
+        )
         mentions = [
             m
-            for m in table.mentions(text)
-            if m.actor not in ignore
-            and not _inside(m, treaties)
+            for m in found_here
+            if (m is body or m.actor not in ignore)
+            and (m is body or not _inside(m, treaties))
             and not _modifies(m, treaties, text)
             and not _follows_treaty(m, treaties, text)
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
             and not (m.demonym and _people(m, text))
+            and not (m.demonym and _REGION_BEFORE.search(text, 0, m.start))
         ]
         mentions = _without_topic(mentions, text, speaker=reactions)
         mentions = [m for m in mentions if not _AIMED_AT.search(text, 0, m.start)]
         if not mentions:
             continue
-        starts = [
-            start
-            for start, end in development_spans.get(name, ())
-            if not _covers(mentions, start, end)
-        ]
+        starts = [start for start, end in steps if not _covers(mentions, start, end)]
         before = [m for m in mentions if starts and m.end <= min(starts)]
+        if name == "title" and starts and not before and _UNNAMED_BODY.match(text):
+            # "Parliament approves Sweden's NATO accession": the title's subject is a body it
+            # leaves unnamed; the names after the step are its object, the summary says whose
+            # body it is ("Hungary's National Assembly ratified ...").
+            summary = subject(
+                table, fields[1:], treaty_spans, development_spans, ignore,
+                reactions=reactions, finding=finding,
+            )  # fmt: skip
+            if summary:
+                return summary
         chosen = _coordinated(before or mentions, text)
         after = text[chosen[-1].end :]
         verb = verbs.match(after) if reactions and not _IN_KIND.match(after) else None
@@ -265,6 +283,54 @@ def subject(
             continue
         return found
     return reacted
+
+
+# A title opening on a body it does not name: "Parliament approves ...", "Lawmakers back ...",
+# "Госдума ..." is named (Russia's), "Парламент ратифицировал ..." is not.
+_UNNAMED_BODY = re.compile(
+    r"^[\s'‘’\"«»“”]*(?:the\s+|le\s+|la\s+|l'|el\s+|das\s+|der\s+|die\s+)?(?:parliament|"
+    r"lawmakers|legislators|legislature|senate|senators|national assembly|lower house|upper "
+    r"house|congress|deputies|mps|парламент\w*|депутат\w*|сенат\w*|parlement|députés|"
+    r"sénat|assemblée nationale|parlament|abgeordnete\w*|senat|parlamento|diputados|senado|"
+    r"congreso|asamblea nacional)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _acting_body(
+    mentions: Sequence[Mention],
+    ignore: frozenset[str],
+    text: str,
+    steps: Sequence[tuple[int, int]],
+    *,
+    leads: bool = False,
+) -> Mention | None:
+    """The organisation that is the event's treaty when it heads the field as the subject of the
+    step ("Council of Europe assembly suspends Azerbaijani delegation", "ПАСЕ не подтвердила
+    полномочия ..."): a body acting on a state is an actor of its own, not the instrument.
+    Not in a topic before a colon, not a possessive ("UNASUR's members suspend ..." is theirs),
+    and only when it is named first and before the step's words (with ``leads``, for a report
+    whose step's words are unknown: when it opens the field, "L'APCE refuse de valider ...")."""
+    if not mentions or mentions[0].actor not in ignore or not (steps or leads):
+        return None
+    head = mentions[0]
+    topic = _TOPIC.match(text)
+    if topic is not None and head.start < topic.end():
+        return None
+    if text[head.end : head.end + 2] in ("'s", "’s") or text[head.start : head.end].endswith(
+        ("'s", "’s")
+    ):
+        return None
+    if not steps:
+        return head if _OPENS.fullmatch(text, 0, head.start) else None
+    first_step = min(
+        (start for start, _ in steps if not head.start <= start < head.end), default=None
+    )
+    return head if first_step is not None and head.end <= first_step else None
+
+
+# Nothing but an article (or quotes) before a name that opens a field.
+_OPENS = re.compile(r"[\s'‘’\"«»“”]*(?:(?:the|le|la|les|l'|el|los|las|der|die|das)\s*)?", re.I)
 
 
 # A preposition of aim or opposition right before a name: the actor is the step's target, not

@@ -173,7 +173,9 @@ class Extractor:
         if treaty is None or treaty.id in GENERAL_IDS:
             return None
         treaty_spans = _by_field(s for s, _ in named)
-        actors = subject(self.actors, fields, treaty_spans, {}, frozenset((treaty.id,)))
+        actors = subject(
+            self.actors, fields, treaty_spans, {}, frozenset((treaty.id,)), body_leads=True
+        )
         if not actors:
             return None
         return Event(
@@ -255,16 +257,19 @@ def extractor_for(rules: object, actors: ActorTable) -> Extractor:
 
 def _outermost(candidates: Sequence[tuple[Span, Canonical]]) -> list[tuple[Span, Canonical]]:
     """Treaty names not inside a longer one of another treaty: "Договор СНВ-2" names START II,
-    not the New START its "СНВ" would alone."""
+    not the New START its "СНВ" would alone. Nor a name whose last words open another
+    treaty's name: "membership of the Commonwealth of Independent States" names the CIS, not
+    the Commonwealth its "membership of the Commonwealth" would alone."""
     return [
         (s, c)
         for s, c in candidates
         if not any(
             o.field == s.field
             and oc.id != c.id
-            and o.start <= s.start
-            and s.end <= o.end
-            and (o.end - o.start) > (s.end - s.start)
+            and (
+                (o.start <= s.start and s.end <= o.end and (o.end - o.start) > (s.end - s.start))
+                or s.start < o.start < s.end < o.end
+            )
             for o, oc in candidates
         )
     ]

@@ -14,7 +14,9 @@ story's treaty and actor) only join stories: :meth:`RedisStories.join_many` read
 joins (``Keys.source_of``: a redelivered source is published as the first time) and their slots'
 stories, and returns the channels the story's alerts went to (``Keys.story_channels``, written by
 the engine as it publishes). A source that joins none waits (:meth:`RedisStories.wait`,
-``Keys.waiting_sources``) until a story opened later takes it (:meth:`RedisStories.waiting_for`).
+``Keys.waiting_sources``) until a story opened later takes it (:meth:`RedisStories.waiting_for`);
+it waits only if no story was written to the buckets it read since (else it looks again:
+:meth:`RedisStories.rejoin`), so a story another engine opens at that moment never misses it.
 """
 
 from __future__ import annotations
@@ -75,6 +77,20 @@ end
 return 0
 """
 
+# KEYS: a waiting-sources hash, then the story buckets the source read. ARGV: entry id, record,
+# ttl, then the versions read. The source waits only if no story was written to those buckets
+# since it found none there (else 1: it looks again), so a story another engine opens at the
+# same moment either sees it waiting or is seen by it.
+_WAIT = """
+for j = 2, #KEYS do
+  local version = redis.call('HGET', KEYS[j], '~v') or '0'
+  if version ~= ARGV[2 + j] then return 1 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 0
+"""
+
 Item = tuple[str, Event, str]  # entry id, its event, its title
 # The story a source joined (or None), the channels to publish it on, and whether that was
 # decided before (a redelivery: publish exactly there, record nothing).
@@ -90,17 +106,23 @@ class RedisStories:
         self.keys = keys
         self.window = window
         self._commit = client.register_script(_COMMIT)
+        self._wait = client.register_script(_WAIT)
 
     async def assign(self, entry_id: str, event: Event, title: str, at: datetime) -> str:
         """The story id of an entry's event, opening a story when it joins none."""
         return (await self.assign_many([(entry_id, event, title)], at))[0]
 
     async def assign_many(
-        self, items: Sequence[Item], at: datetime, opened_stories: list[Story] | None = None
+        self,
+        items: Sequence[Item],
+        at: datetime,
+        opened_stories: list[Story] | None = None,
+        channels: Sequence[tuple[str, ...]] = (),
     ) -> list[str]:
         """The story ids of several entries' events, chosen in order (a later entry may join a
         story an earlier one opened): one read and one commit, again when another engine wrote
-        in between. ``opened_stories`` receives the stories this call opened, in order."""
+        in between. ``opened_stories`` receives the stories this call opened, in order;
+        ``channels[i]``: where the i-th entry's alerts go (kept in a story it opens)."""
         if not items:
             return []
         slots = [
@@ -123,7 +145,7 @@ class RedisStories:
             }
             hashes = [decode_fields(h or {}) for h in replies[len(entry_keys) :]]
             stories = {k: _stories(h, k) for k, h in zip(bucket_keys, hashes, strict=True)}
-            ids, opened = self._choose(items, slots, known, stories, at)
+            ids, opened = self._choose(items, slots, known, stories, at, channels)
             assigned = {
                 self.keys.story_of(entry_id): story
                 for (entry_id, _, _), story in zip(items, ids, strict=True)
@@ -156,12 +178,15 @@ class RedisStories:
         items: Sequence[Item],
         at: datetime,
         hidden: Sequence[frozenset[str]] = (),
+        versions: dict[str, str] | None = None,
     ) -> list[Joined]:
         """The stories follow-up sources join (``None``: none; a source never opens one) and the
-        channels the story's alerts went to so far: two reads. ``hidden[i]``: stories the i-th
-        source may not join (opened later in its batch: the effects stay those of handling the
-        entries one by one). A source decided before (``Keys.source_of``, written by
-        :meth:`decide` before it is published) keeps that decision."""
+        channels the story's alerts went to so far (its first report's at least): two reads.
+        ``hidden[i]``: stories the i-th source may not join (opened later in its batch: the
+        effects stay those of handling the entries one by one). A source decided before
+        (``Keys.source_of``, written by :meth:`decide` before it is published) keeps that
+        decision. ``versions`` receives the versions of the story buckets read (for
+        :meth:`wait`)."""
         if not items:
             return []
         slots = [
@@ -177,8 +202,12 @@ class RedisStories:
             replies = await pipe.execute()
         hashes = [decode_fields(h or {}) for h in replies[len(items) :]]
         stories = {k: _stories(h, k) for k, h in zip(bucket_keys, hashes, strict=True)}
+        if versions is not None:
+            versions.update(
+                (k, h.get(VERSION, "0")) for k, h in zip(bucket_keys, hashes, strict=True)
+            )
         found: list[Joined | None] = []
-        chosen: list[str | None] = []
+        chosen: list[Story | None] = []
         for place, ((_, source, title), keys) in enumerate(zip(items, slots, strict=True)):
             known = replies[place]
             if known is not None:
@@ -187,17 +216,18 @@ class RedisStories:
                 continue
             unseen = hidden[place] if hidden else frozenset()
             candidates = [s for key in keys for s in stories[key] if s.id not in unseen]
-            story = follow(source, title_words(title), candidates, at, self.window)
             found.append(None)
-            chosen.append(story.id if story else None)
+            chosen.append(follow(source, title_words(title), candidates, at, self.window))
         async with self.client.pipeline(transaction=False) as pipe:
-            for story_id in chosen:
-                pipe.smembers(self.keys.story_channels(story_id or "-"))
+            for story in chosen:
+                pipe.smembers(self.keys.story_channels(story.id if story else "-"))
             members = await pipe.execute()
         return [
             known
             if known is not None
-            else (story, tuple(sorted(as_text(c) for c in channels)) if story else (), False)
+            else (None, (), False)
+            if story is None
+            else (story.id, tuple(sorted({*story.channels, *map(as_text, channels)})), False)
             for known, story, channels in zip(found, chosen, members, strict=True)
         ]
 
@@ -209,14 +239,69 @@ class RedisStories:
         pipe.set(self.keys.source_of(entry_id), record, nx=True, ex=STORY_TTL_SECONDS)
         pipe.hdel(self._waiting_key(source, source.published or datetime.now(UTC)), entry_id)
 
-    def wait(self, pipe: aioredis.Redis, entry: Entry, source: Event, at: datetime) -> None:
+    async def wait(
+        self,
+        pipe: aioredis.Redis,
+        entry: Entry,
+        source: Event,
+        at: datetime,
+        versions: Mapping[str, str] | None = None,
+    ) -> int:
         """Queue a source that joined nothing: it waits for a story opened within the window
-        (:meth:`waiting_for`)."""
+        (:meth:`waiting_for`); the number of commands queued. With ``versions`` (those
+        :meth:`join_many` read), one script whose reply is 1 when a story was written to the
+        source's buckets since: it did not wait, and must look again (:meth:`rejoin`)."""
         key = self._waiting_key(source, at)
         record = json.dumps({"entry": entry.to_dict(), "source": source.to_dict()},
                             ensure_ascii=False, separators=(",", ":"))  # fmt: skip
-        pipe.hset(key, entry.id, record)
-        pipe.expire(key, int(3 * self.window.total_seconds()))
+        ttl = int(3 * self.window.total_seconds())
+        if versions is None:
+            pipe.hset(key, entry.id, record)
+            pipe.expire(key, ttl)
+            return 2
+        buckets = [self.keys.story_bucket(name) for name in slot_keys(source, at, self.window)]
+        await self._wait(
+            keys=[key, *buckets],
+            args=[entry.id, record, ttl, *(versions.get(b, "0") for b in buckets)],
+            client=pipe,
+        )
+        return 1
+
+    async def rejoin(
+        self, sources: Sequence[tuple[Entry, Event]], at: datetime
+    ) -> list[tuple[Entry, Event, Joined]]:
+        """Sources whose wait was refused (a story was opened in their buckets meanwhile, maybe
+        by another engine that did not see them waiting): the stories they join now, to be
+        recorded and published by the caller; the others wait, checked again the same way."""
+        joins: list[tuple[Entry, Event, Joined]] = []
+        pending = list(sources)
+        for attempt in range(_ATTEMPTS):
+            if not pending:
+                break
+            versions: dict[str, str] = {}
+            items = [(entry.id, source, entry.title) for entry, source in pending]
+            found = await self.join_many(items, at, versions=versions)
+            waiting = [
+                pair
+                for pair, joined in zip(pending, found, strict=True)
+                if joined[0] is None and not joined[2]
+            ]
+            joins += [
+                (e, s, j) for (e, s), j in zip(pending, found, strict=True) if (e, s) not in waiting
+            ]
+            last = attempt == _ATTEMPTS - 1
+            async with self.client.pipeline(transaction=False) as pipe:
+                for entry, source in waiting:
+                    await self.wait(pipe, entry, source, at, None if last else versions)
+                replies = await pipe.execute()
+            pending = (
+                []
+                if last
+                else [pair for pair, reply in zip(waiting, replies, strict=True) if int(reply)]
+            )
+            if pending:
+                log.info("source_wait_retry", sources=len(pending))
+        return joins
 
     async def waiting_for(self, stories: Sequence[Story]) -> list[tuple[Story, list[Waiting]]]:
         """For each story just opened (in order), the waiting sources it takes (one read): each
@@ -261,20 +346,22 @@ class RedisStories:
         known: Mapping[str, str],
         stories: dict[str, list[Story]],
         at: datetime,
+        channels: Sequence[tuple[str, ...]] = (),
     ) -> tuple[list[str], list[tuple[list[str], Story]]]:
         """Each item's story id (known, joined or opened, in order) and the stories opened, each
         with the bucket keys it goes to."""
         ids: list[str] = []
         opened: list[tuple[list[str], Story]] = []
         chosen = dict(known)
-        for (entry_id, event, title), keys in zip(items, slots, strict=True):
+        for place, ((entry_id, event, title), keys) in enumerate(zip(items, slots, strict=True)):
             entry_key = self.keys.story_of(entry_id)
             if entry_key not in chosen:
                 words = title_words(title)
                 candidates = [story for key in keys for story in stories[key]]
                 story = choose(event, words, candidates, at, self.window)
                 if story is None:
-                    story = open_story(entry_id, event, words, at)
+                    routed = channels[place] if place < len(channels) else ()
+                    story = open_story(entry_id, event, words, at, routed)
                     homes = [self.keys.story_bucket(k) for k in home_keys(event, at, self.window)]
                     for key in homes:
                         stories.setdefault(key, []).append(story)

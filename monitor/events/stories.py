@@ -65,6 +65,9 @@ class Story:
     start: datetime
     words: frozenset[str] = frozenset()
     tags: tuple[str, ...] = ()  # the first report's development and secondary tags
+    # The channels its first report's alerts go to (the daemon's: a source joining the story
+    # before they are published still knows where to go).
+    channels: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         """Serialised for a store."""
@@ -77,6 +80,7 @@ class Story:
                 "start": self.start.isoformat(),
                 "words": sorted(self.words),
                 "tags": list(self.tags),
+                "channels": list(self.channels),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -94,6 +98,7 @@ class Story:
             start=datetime.fromisoformat(data["start"]),
             words=frozenset(data.get("words", ())),
             tags=tuple(data.get("tags", ())),
+            channels=tuple(data.get("channels", ())),
         )
 
 
@@ -160,8 +165,14 @@ def story_id(entry_id: str, event: Event) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def open_story(entry_id: str, event: Event, words: frozenset[str], at: datetime) -> Story:
-    """The new story an entry starts."""
+def open_story(
+    entry_id: str,
+    event: Event,
+    words: frozenset[str],
+    at: datetime,
+    channels: tuple[str, ...] = (),
+) -> Story:
+    """The new story an entry starts (``channels``: where its alerts go)."""
     return Story(
         id=story_id(entry_id, event),
         treaty=event.treaty,
@@ -170,6 +181,7 @@ def open_story(entry_id: str, event: Event, words: frozenset[str], at: datetime)
         start=aware(event.published or at),
         words=words,
         tags=(event.development, *event.secondary),
+        channels=channels,
     )
 
 
