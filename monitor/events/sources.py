@@ -44,7 +44,7 @@ def _cues() -> dict[str, re.Pattern[str]]:
     data = yaml.safe_load(raw)
     return {
         name: _alternation(term for terms in data[name].values() for term in terms)
-        for name in ("background", "other_steps", "other_steps_in_title")
+        for name in ("background", "occasions", "other_steps", "other_steps_in_title")
     }
 
 
@@ -68,7 +68,9 @@ def background(entry: Entry) -> bool:
         return True
     year = entry.published.year if entry.published else None
     cues = find_cues(title, (Guard.BACKGROUND,), year)
-    return bool(cues.initial or cues.dated or cues.clauses)
+    occasion = _cues()["occasions"]
+    dating = [c for c in cues.clauses if not occasion.match(title, c[0])]
+    return bool(cues.initial or cues.dated or dating)
 
 
 def other_step(entry: Entry) -> bool:
