@@ -187,12 +187,13 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   0.952 / 0.929.
 # - fresh11 (362 items, 41% untagged, 63% not in English, half the positives in unusual wording),
 #   written after the fresh10 work: first contact 0.872 / 0.776 (the landed pack 8db2a07: 0.847 /
-#   0.739); then a development set: 0.923 / 0.850, and 0.945 / 0.903 after session 14.
+#   0.739); then a development set: 0.923 / 0.850, and 0.955 / 0.917 after session 14.
 # - fresh12 (367 items, 41% untagged, 61% not in English, 44% of positives in unusual wording),
 #   written at the start of session 14: first contact 0.860 / 0.812 (the landed pack a0cb0ac:
-#   0.857 / 0.807); then a development set: 0.935 / 0.914.
-# Session 14 relabelled older items to the newest sets' definitions: a body suspending a member
-# is no suspension (19 items), a period counted from a notice not yet given is no deadline (10).
+#   0.857 / 0.807); then a development set: 0.942 / 0.921.
+# Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
+# readmitting a member is membership, not suspension (31 items in all sets), a period counted
+# from a notice not yet given is no deadline (10).
 # Per tag and language in docs/rule-pack.md.
 STRICT_FLOORS = {
     "fresh6": {"alerts": 0.95, "tags": 0.92},
@@ -200,8 +201,8 @@ STRICT_FLOORS = {
     "fresh8": {"alerts": 0.94, "tags": 0.91},
     "fresh9": {"alerts": 0.94, "tags": 0.90},
     "fresh10": {"alerts": 0.96, "tags": 0.94},
-    "fresh11": {"alerts": 0.94, "tags": 0.90},
-    "fresh12": {"alerts": 0.93, "tags": 0.91},
+    "fresh11": {"alerts": 0.95, "tags": 0.91},
+    "fresh12": {"alerts": 0.94, "tags": 0.92},
 }
 
 
