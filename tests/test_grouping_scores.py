@@ -217,8 +217,10 @@ FRESH7 = ROOT / "tests" / "data" / "grouping" / "fresh7.jsonl"
 # session 14 by a helper who saw no code or rules. First contact on main: B-cubed F1 0.737
 # (0.849 over alerting reports), 1.50 messages per event, 1 merge (the OAS suspending Honduras
 # joined Honduras quitting the OAS), alert recall 0.60. With the sixth grouping pass merged (its
-# author never saw fresh7): 0.740 (0.872), 1.43, 1 merge. Guarded at that level.
-FRESH7_FLOOR = {"f1": 0.74, "alerting_f1": 0.87, "messages_per_event": 1.43, "merged": 1}
+# author never saw fresh7): 0.740 (0.872), 1.43, 1 merge. Then a development set: a body's
+# sanction as membership and "OAS" naming the OAS body part the OAS's suspension of Honduras from
+# Honduras's exit: 0.750 (0.890), 1.39, no merge.
+FRESH7_FLOOR = {"f1": 0.75, "alerting_f1": 0.89, "messages_per_event": 1.39, "merged": 0}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:
