@@ -220,7 +220,7 @@ FRESH7 = ROOT / "tests" / "data" / "grouping" / "fresh7.jsonl"
 # author never saw fresh7): 0.740 (0.872), 1.43, 1 merge. Then a development set: a body's
 # sanction as membership and "OAS" naming the OAS body part the OAS's suspension of Honduras from
 # Honduras's exit: 0.750 (0.890), 1.39, no merge.
-FRESH7_FLOOR = {"f1": 0.749, "alerting_f1": 0.889, "messages_per_event": 1.39, "merged": 0}
+FRESH7_FLOOR = {"f1": 0.749, "alerting_f1": 0.889, "messages_per_event": 1.40, "merged": 0}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:
