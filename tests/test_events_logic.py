@@ -58,6 +58,18 @@ def test_actor_mentions_in_five_languages(text: str, expected: list[str]) -> Non
     assert [m.actor for m in load_actors().mentions(text)] == expected
 
 
+def test_a_text_asked_again_gets_the_mentions_it_got_first() -> None:
+    """The mentions kept for a text survive the caller changing its list and many other texts."""
+    table = load_actors()
+    texts = [text for text, _ in MENTIONS] * 3
+    first = [table.mentions(text) for text in texts]
+    for found in first:
+        found.clear()
+    fresh = load_actors()
+    assert [table.mentions(text) for text in texts] == [fresh.mentions(text) for text in texts]
+    assert all(table.mentions(text) for text, expected in MENTIONS if expected)
+
+
 EVENTS = [
     # (title, summary, treaty, actors, development)
     ("US suspends INF Treaty; Russia says it will respond", "", "inf", ("us",), "suspension"),

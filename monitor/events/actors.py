@@ -135,6 +135,10 @@ class ActorsFile(_Model):
     actors: tuple[ActorModel, ...]
 
 
+# How many texts' mentions an actor table keeps (an entry's fields, and a few more).
+_RECENT_TEXTS = 16
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     """One actor named at ``start:end`` of a text (``demonym``: by an adjective, "iranien")."""
@@ -152,6 +156,7 @@ class ActorTable:
         self.names: dict[str, str] = {}
         self.members: dict[str, tuple[str, ...]] = {}
         self._index: NameIndex[tuple[str, bool]] = NameIndex()  # -> (actor, demonym)
+        self._recent: dict[str, tuple[Mention, ...]] = {}
         for actor in actors:
             if actor.id in self.names:
                 raise RuleError(f"actors: id {actor.id!r} is listed twice")
@@ -165,10 +170,17 @@ class ActorTable:
 
     def mentions(self, text: str) -> list[Mention]:
         """Every actor mention in ``text``, in order."""
-        return [
-            Mention(found.value[0], found.start, found.end, found.value[1])
-            for found in self._index.find(text)
-        ]
+        # One entry's fields are read several times over (the treaty, the tags, the subject):
+        # the last few texts' mentions are kept rather than found again.
+        known = self._recent.get(text)
+        if known is None:
+            if len(self._recent) >= _RECENT_TEXTS:
+                self._recent.clear()
+            known = self._recent[text] = tuple(
+                Mention(found.value[0], found.start, found.end, found.value[1])
+                for found in self._index.find(text)
+            )
+        return list(known)
 
     def name(self, actor: str) -> str:
         """The display name of an actor id (the id itself when unknown)."""

@@ -112,13 +112,14 @@ class Extractor:
         treaty_spans = _by_field(
             s for s in spans if self.treaty_of(s, (*TREATY_VOCABULARIES, *ALIAS_VOCABULARIES))
         )
+        # A field's treaty names and actor mentions: no development's own words.
+        names_in = {f: [*treaty_spans.get(f, ()), *self._actor_spans(entry, f)] for f in _FIELDS}
         # Where the rules' own words (neither a treaty's name nor an actor's) start, by field.
         steps = {
             f: [
                 s.start
                 for s in _outside(
-                    [s for m in matches for s in m.spans if s.field == f],
-                    [*treaty_spans.get(f, ()), *self._actor_spans(entry, f)],
+                    [s for m in matches for s in m.spans if s.field == f], names_in[f]
                 )
             ]
             for f in _FIELDS
@@ -127,11 +128,7 @@ class Extractor:
         treaty = self._treaty(named, spans, fields[0][1], steps)
         # Neither a treaty's name nor an actor's is the development's own words.
         span_fields = {span.field for m in matches for span in m.spans}
-        names = {
-            f: [*treaty_spans.get(f, ()), *self._actor_spans(entry, f)]
-            for f in _FIELDS
-            if f in span_fields
-        }
+        names = {f: names_in[f] for f in _FIELDS if f in span_fields}
         tags = _tag_order(matches, names, dict(fields))
         development_spans = _by_field(
             s for m in matches if tags and tags[0] in m.tags for s in _own(m, treaty_spans)

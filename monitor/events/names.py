@@ -68,14 +68,15 @@ class NameIndex(Generic[T]):
     def find(self, text: str) -> list[Found[T]]:
         """Every name in ``text``, the longest at each place, without overlaps."""
         words = list(_WORD.finditer(text))
-        folded = [m.group().casefold() for m in words]
+        written = [m.group() for m in words]
+        folded = [word.casefold() for word in written]
         found: list[Found[T]] = []
         i = 0
         while i < len(words):
-            if not self._may_start(words[i].group(), folded[i]):
+            if not self._may_start(written[i], folded[i]):
                 i += 1
                 continue
-            hit = self._at(words, i, text)
+            hit = self._at(words, i, text, (written, folded))
             if hit is None:
                 i += 1
                 continue
@@ -91,8 +92,16 @@ class NameIndex(Generic[T]):
         stems = self._forms.get((), {})
         return any(folded[:n] in stems for n in self._stem_lengths if n <= len(folded))
 
-    def _at(self, words: list[re.Match[str]], i: int, text: str) -> tuple[T, int] | None:
-        """The longest name starting at word ``i``: its value and its length in words."""
+    def _at(
+        self,
+        words: list[re.Match[str]],
+        i: int,
+        text: str,
+        forms: tuple[list[str], list[str]],
+    ) -> tuple[T, int] | None:
+        """The longest name starting at word ``i``: its value and its length in words
+        (``forms``: every word as written and casefolded)."""
+        written, folded = forms
         n_max = 1
         while (
             n_max < self.longest
@@ -101,8 +110,7 @@ class NameIndex(Generic[T]):
         ):
             n_max += 1
         for n in range(n_max, 0, -1):
-            raw = tuple(m.group() for m in words[i : i + n])
-            for key in (("\0", *raw), tuple(w.casefold() for w in raw)):
+            for key in (("\0", *written[i : i + n]), tuple(folded[i : i + n])):
                 value = self._exact.get(key)
                 if value is None:
                     value = _form(self._forms.get(key[:-1]), key[-1])

@@ -89,11 +89,17 @@ class RuleSet:
     )
     compiler: InitVar[DatabaseCompiler | None] = None  # where the scan's database comes from
     plan: Plan = field(init=False, repr=False, compare=False)
+    # vocabulary names -> their terms that the scan announces, and those it does not (the event
+    # extractor asks every alerting entry for the same vocabularies)
+    _vocabulary_terms: dict[tuple[str, ...], tuple[frozenset[int], tuple[int, ...]]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self, compiler: DatabaseCompiler | None) -> None:
         shapes = [RuleShape(r.enabled, r.fields, r.condition) for r in self.rules]
         plan = build_plan(shapes, self.terms, compiler)
         object.__setattr__(self, "plan", plan)
+        object.__setattr__(self, "_vocabulary_terms", {})
 
     @property
     def channels(self) -> frozenset[str]:
@@ -245,14 +251,22 @@ class RuleSet:
 
     def vocabulary_spans(self, names: Sequence[str], entry: Entry) -> list[Span]:
         """Where the terms of the named vocabularies occur in the entry, whatever rule matched."""
-        ids = {term for name in names for term in self.vocabularies.get(name, ())}
+        plan = self.plan
+        key = tuple(names)
+        known = self._vocabulary_terms.get(key)
+        if known is None:
+            ids = frozenset(term for name in names for term in self.vocabularies.get(name, ()))
+            # Terms no rule uses are not in the prefilter: those few are searched directly.
+            known = self._vocabulary_terms[key] = (
+                ids,
+                tuple(sorted(ids - plan.term_patterns.keys())),
+            )
+        ids, unscanned = known
         if not ids:
             return []
-        plan = self.plan
         scan = EntryScan(plan, self.terms, [entry.field_text(name) for name in plan.fields])
         found = [hit for term in sorted(ids & scan.present) for hit in scan.hits(term)]
-        # Terms no rule uses are not in the prefilter: search those few directly.
-        for term in sorted(ids - plan.term_patterns.keys()):
+        for term in unscanned:
             for index, folded in enumerate(scan.folded):
                 found += [Hit(index, a, b, term) for a, b in self.terms[term].spans(folded)]
         return self._spans(found, scan)
