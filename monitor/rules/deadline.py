@@ -145,7 +145,7 @@ _PERIOD_AFTER_KIND = re.compile(
 _FROM_NOTICE = re.compile(
     r"\s*(?:after|from|following|of|après|à compter de|à partir de|nach|ab|después de|tras|"
     r"desde|a partir de|после|с момента|со дня|с даты)\s+"
-    r"(?:(?:the|la|le|l'|l’|der|dem|el|la|date of|day of|receipt of|eingang der|zugang der|"
+    r"(?:(?:the|la|le|l'|l’|der|dem|el|date of|day of|receipt of|eingang der|zugang der|"
     r"réception de la|recepción de la|получения)\s+)*"
     r"(?:(?<!after )(?<!from )(?:written |formal )?(?:notification|notice|notifizierung|"
     r"kündigung|notificación|уведомлени)|"
