@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -21,28 +21,14 @@ from monitor.feeds.entry import Entry
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import load_rule_set
 from monitor.streams import Keys
-
-PUBLISHED = datetime(2020, 5, 22, 12, tzinfo=UTC)
-NOTICE = ("reuters", "Russia formally notifies withdrawal from Open Skies Treaty",
-          "Moscow delivered its formal notice of withdrawal to the depositaries on Friday; the "
-          "withdrawal takes effect in six months, on 18 December 2021.")  # fmt: skip
-REACTION = ("ap", "Allies scramble after Russia's Open Skies move",
-            "European capitals regretted Moscow's step on the Open Skies Treaty.")  # fmt: skip
-
-
-def _entry(feed: str, title: str, summary: str, at: datetime) -> Entry:
-    return Entry(
-        id=f"{feed}:1", feed=feed, feed_url=f"https://{feed}.example/feed", guid="1",
-        title=title, link=f"https://{feed}.example/1", summary=summary, published=at,
-        fetched_at=at, language="en",
-    )  # fmt: skip
+from tests.open_skies_reports import NOTICE, PUBLISHED, REACTION, report
 
 
 def _reports(rules: RuleSet) -> tuple[Entry, Event, Entry, Event]:
     extractor = extractor_for(rules, load_actors())
-    reaction = _entry(*REACTION, at=PUBLISHED - timedelta(hours=1))
+    reaction = report(*REACTION, at=PUBLISHED - timedelta(hours=1))
     source = extractor.source(reaction)
-    notice = _entry(*NOTICE, at=PUBLISHED)
+    notice = report(*NOTICE, at=PUBLISHED)
     event = extractor.event(notice, rules.match(notice))
     assert source is not None
     assert event is not None

@@ -25,28 +25,11 @@ from monitor.events.replay import Grouper
 from monitor.events.sources import background, follow, other_step
 from monitor.events.store import RedisStories
 from monitor.events.stories import Story, open_story, title_words
-from monitor.feeds.entry import Entry
 from monitor.rules.loader import load_rule_set
 from monitor.streams import Keys
 from tests.delivery_helpers import http_receiver
+from tests.open_skies_reports import NOTICE, PUBLISHED, REACTION, report
 from tests.story_helpers import STORY_DELIVERY, Clock, drained, first_marked, start, until
-
-PUBLISHED = datetime(2020, 5, 22, 12, tzinfo=UTC)
-NOTICE = ("reuters", "Russia formally notifies withdrawal from Open Skies Treaty",
-          "Moscow delivered its formal notice of withdrawal to the depositaries on Friday; the "
-          "withdrawal takes effect in six months, on 18 December 2021.")  # fmt: skip
-REACTION = ("ap", "Allies scramble after Russia's Open Skies move",
-            "European capitals regretted Moscow's step on the Open Skies Treaty.")  # fmt: skip
-
-
-def _entry(
-    feed: str, title: str, summary: str = "", at: datetime = PUBLISHED, guid: str = "1"
-) -> Entry:
-    return Entry(
-        id=f"{feed}:{guid}", feed=feed, feed_url=f"https://{feed}.example/feed", guid=guid,
-        title=title, link=f"https://{feed}.example/{guid}", summary=summary, published=at,
-        fetched_at=at, language="en",
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -68,7 +51,7 @@ def test_explainers_anniversaries_and_dated_background_read_as_background(
     title: str, expected: bool
 ) -> None:
     """A title that explains, looks back or dates its step far back is no follow-up source."""
-    assert background(_entry("x", title, at=datetime(2023, 1, 1, tzinfo=UTC))) is expected
+    assert background(report("x", title, at=datetime(2023, 1, 1, tzinfo=UTC))) is expected
 
 
 @pytest.mark.parametrize(
@@ -91,7 +74,7 @@ def test_a_report_leading_on_a_step_of_its_own_is_another_development(
 ) -> None:
     """Expulsions, counter-steps, reversals and snapback are steps of their own (sanctions and
     reversals only in the title)."""
-    assert other_step(_entry("x", title, summary)) is expected
+    assert other_step(report("x", title, summary)) is expected
 
 
 def _story(actors: tuple[str, ...] = ("ru",), start: datetime = PUBLISHED) -> object:
@@ -125,8 +108,8 @@ def test_the_replay_puts_a_quiet_second_outlet_in_the_first_outlets_story(
     """``match``/backtest grouping: the reaction gets the notice's story and no event."""
     rules = load_rule_set([repo_root / "rules"])
     grouper = Grouper(rules)
-    notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
-    reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
+    notice = report(NOTICE[0], NOTICE[1], NOTICE[2])
+    reaction = report(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
     assert rules.match(reaction) == []
     event, story = grouper.add(notice, rules.match(notice))
     assert event is not None
@@ -148,7 +131,7 @@ async def test_a_redelivered_source_keeps_its_story_and_an_early_one_waits_for_i
     rules = load_rule_set([repo_root / "rules"])
     extractor = extractor_for(rules, load_actors())
     stories = RedisStories(redis_client, keys)
-    reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
+    reaction = report(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
     source = extractor.source(reaction)
     assert source is not None
     early = replace(reaction, id="ap:early")
@@ -157,7 +140,7 @@ async def test_a_redelivered_source_keeps_its_story_and_an_early_one_waits_for_i
     async with redis_client.pipeline(transaction=False) as pipe:
         await stories.wait(pipe, early, source, PUBLISHED)
         await pipe.execute()
-    notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
+    notice = report(NOTICE[0], NOTICE[1], NOTICE[2])
     event = extractor.event(notice, rules.match(notice))
     assert event is not None
     opened: list[Story] = []
@@ -193,13 +176,13 @@ async def test_a_quiet_second_outlet_reaches_the_webhook_as_a_followup_only(
         sink = build_sink(settings, {}, subscription="desk", backoff_max=60.0)
         running = start(redis_client, keys, sink, clock)
         await until(lambda: drained(redis_client, keys))
-        notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
+        notice = report(NOTICE[0], NOTICE[1], NOTICE[2])
         await redis_client.xadd(keys.entries, {"entry": notice.to_json()})
         await handle_batch(engine, await engine.consumer.read(100, block_ms=10))
         await until(lambda: drained(redis_client, keys))
         clock.advance(STORY_DELIVERY.merge_delay + 1)
         await until(lambda: len(server.received) == 1)
-        reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
+        reaction = report(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
         for _ in range(2):  # the second time: a redelivery of the same entry
             await redis_client.xadd(keys.entries, {"entry": reaction.to_json()})
             await handle_batch(engine, await engine.consumer.read(100, block_ms=10))
@@ -230,9 +213,9 @@ async def test_the_one_entry_path_publishes_a_source_once_per_channel_and_no_edi
     rules = load_rule_set([repo_root / "rules"])
     engine = Engine(redis_client, keys, lambda: rules, consumer="e1")
     await engine.consumer.ensure_group()
-    notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
-    reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
-    edited = _entry(REACTION[0], REACTION[1], REACTION[2], guid="2")
+    notice = report(NOTICE[0], NOTICE[1], NOTICE[2])
+    reaction = report(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED + timedelta(hours=2))
+    edited = report(REACTION[0], REACTION[1], REACTION[2], guid="2")
     await redis_client.xadd(keys.entries, {"entry": notice.to_json()})
     await redis_client.xadd(keys.entries, {"entry": reaction.to_json()})
     await redis_client.xadd(keys.entries, {"entry": reaction.to_json()})
@@ -261,8 +244,8 @@ async def test_a_quiet_report_seen_before_the_first_alert_joins_the_story_once_o
                                 url=SecretStr(server.url))  # fmt: skip
         sink = build_sink(settings, {}, subscription="desk", backoff_max=60.0)
         running = start(redis_client, keys, sink, clock)
-        reaction = _entry(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED - timedelta(hours=1))
-        notice = _entry(NOTICE[0], NOTICE[1], NOTICE[2])
+        reaction = report(REACTION[0], REACTION[1], REACTION[2], at=PUBLISHED - timedelta(hours=1))
+        notice = report(NOTICE[0], NOTICE[1], NOTICE[2])
         for entry in (reaction, notice):  # one batch each, the quiet report first
             await redis_client.xadd(keys.entries, {"entry": entry.to_json()})
             await handle_batch(engine, await engine.consumer.read(100, block_ms=10))
