@@ -77,20 +77,6 @@ ACTORS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("title", "summary", "treaty", "actors"), ACTORS)
-def test_a_body_heading_the_title_acts_and_an_unnamed_parliament_is_the_summarys(
-    pack: tuple[RuleSet, Extractor],
-    title: str,
-    summary: str,
-    treaty: str,
-    actors: tuple[str, ...],
-) -> None:
-    """The organisation that heads the title before the step acts (not for a finding); a title
-    opening on an unnamed parliament takes the summary's subject; the EU has one id."""
-    event = _event(pack, title, summary)
-    assert (event.treaty, event.actors) == (treaty, actors)
-
-
 def test_a_body_opening_a_title_that_alerts_on_nothing_is_the_sources_actor(
     pack: tuple[RuleSet, Extractor],
 ) -> None:
@@ -170,16 +156,18 @@ REPORTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("title", "summary", "treaty", "actors"), REPORTS)
-def test_reactions_regions_and_described_treaties_name_the_party_and_the_instrument(
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors"), [*ACTORS, *REPORTS])
+def test_the_event_names_the_acting_party_and_the_instrument(
     pack: tuple[RuleSet, Extractor],
     title: str,
     summary: str,
     treaty: str,
     actors: tuple[str, ...],
 ) -> None:
-    """A fuming subject gives way to the state acting; a region's adjective names no state; a
-    name whose end opens a longer treaty name gives way to it; a peace deal by description."""
+    """The organisation that heads the title before the step acts (not for a finding); a title
+    opening on an unnamed parliament takes the summary's subject; the EU has one id; a fuming
+    subject gives way to the state acting; a region's adjective names no state; a name whose end
+    opens a longer treaty name gives way to it; a peace deal by description."""
     event = _event(pack, title, summary)
     assert (event.treaty, event.actors) == (treaty, actors)
 
