@@ -49,6 +49,12 @@ MENTIONS = [
     ("let us know, un accord", []),  # "us" and the French "un" are no actors
     ("Rusia, ruso y rusos", ["ru", "ru", "ru"]),
     ("Zelensky meets Erdoğan", ["ua", "tr"]),
+    # a capital or state whose name holds another's is the longer one
+    ("Port of Spain follows Kingston's lead", ["tt", "jm"]),
+    ("Government pulls T&T out; Trinidad & Tobago", ["tt", "tt"]),
+    ("Papua New Guinea and Equatorial Guinea", ["pg", "gq"]),
+    ("Папуа — Новая Гвинея и Экваториальная Гвинея", ["pg", "gq"]),
+    ("Republic of the Congo, not DR Congo", ["cg", "cd"]),
 ]
 
 
@@ -250,6 +256,53 @@ def test_without_a_treaty_id_titles_must_also_agree() -> None:
     assert choose(_ev(treaty=None, hours=1), other, [first], T0) is None
 
 
+def test_without_a_treaty_id_the_same_parties_stand_for_the_treaty() -> None:
+    """Treaty None: reports of the same actors' same step naming the same other states join
+    whatever their words ("fisheries pact with South Korea", "Fischereiabkommen mit Südkorea");
+    other parties, other actors or another step do not."""
+    japan = _ev(("jp",), development="withdrawal", treaty=None)
+    with_korea = replace(japan, parties=("kr",))
+    first = open_story(
+        "w:1", with_korea, title_words("Japan gives notice to end fisheries pact"), T0
+    )
+    german = title_words("Fischereistreit: Japan kündigt Abkommen mit Südkorea")
+    assert (
+        choose(replace(with_korea, published=T0 + timedelta(hours=9)), german, [first], T0) is first
+    )
+    for other in (
+        replace(with_korea, parties=("cn",)),
+        replace(with_korea, parties=()),
+        replace(with_korea, actors=("kr",), parties=("jp",)),
+        replace(with_korea, development="suspension"),
+    ):
+        assert choose(other, german, [first], T0) is None
+
+
+def test_the_other_parties_of_an_unnamed_treaty_are_read_from_title_and_summary(
+    pack: PackEvents,
+) -> None:
+    """A report naming no treaty id keeps the states it names besides the actors; one naming a
+    treaty id keeps none (its treaty says which)."""
+    fisheries = _event_of(
+        pack,
+        "Tokyo dénonce l'accord de pêche qui le liait à Séoul",
+        "Le Japon met fin à l'accord bilatéral de pêche de 1965.",
+    )
+    assert fisheries is not None
+    assert (fisheries.treaty, fisheries.actors, fisheries.development) == (
+        None,
+        ("jp",),
+        "withdrawal",
+    )
+    assert fisheries.parties == ("kr",)
+    protest = _event_of(pack, "Seoul protests 'unilateral' Japanese scrapping of fishing accord")
+    assert protest is not None
+    assert (protest.actors, protest.parties) == (("jp",), ("kr",))
+    named = _event_of(pack, "Russia suspends INF Treaty with the United States")
+    assert named is not None
+    assert (named.treaty, named.parties) == ("inf", ())
+
+
 def test_the_story_index_gives_stable_ids_shared_by_one_story() -> None:
     """The first report's id names the story; later reports get it; a replay gets the same."""
     ids = []
@@ -322,6 +375,13 @@ NAMES = [
     (["Нью-Дели"], "в Нью-Дели и Нью Дели", ["Нью-Дели", "Нью Дели"]),
     (["New Delhi"], "is new. Delhi said", []),  # a sentence break is no gap inside a name
     (["Weißen Haus*"], "im Weißen Hauses", ["Weißen Hauses"]),
+    # forms of any word of a name, not only the last
+    (
+        ["Южн* Коре*", "Коре*"],
+        "Южной Кореи, Южная Корея, Кореи",
+        ["Южной Кореи", "Южная Корея", "Кореи"],
+    ),
+    (["Vereinigte* Staaten"], "die Vereinigten Staaten, Vereinigte Staat", ["Vereinigten Staaten"]),
 ]
 
 

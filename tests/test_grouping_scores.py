@@ -219,8 +219,11 @@ FRESH7 = ROOT / "tests" / "data" / "grouping" / "fresh7.jsonl"
 # joined Honduras quitting the OAS), alert recall 0.60. With the sixth grouping pass merged (its
 # author never saw fresh7): 0.740 (0.872), 1.43, 1 merge. Then a development set: a body's
 # sanction as membership and "OAS" naming the OAS body part the OAS's suspension of Honduras from
-# Honduras's exit: 0.750 (0.890), 1.39, no merge.
-FRESH7_FLOOR = {"f1": 0.749, "alerting_f1": 0.889, "messages_per_event": 1.40, "merged": 0}
+# Honduras's exit: 0.750 (0.890), 1.39, no merge. Session 15: the smaller states (Trinidad and
+# Tobago: "Port of Spain" was Spain), names with forms of a word before the last ("Южной Кореи"),
+# a treaty no vocabulary names held together by its other parties ("fisheries pact with South
+# Korea") and "dénonce l'accord" as an exit: 0.779 (0.915), 1.29, no merge.
+FRESH7_FLOOR = {"f1": 0.778, "alerting_f1": 0.914, "messages_per_event": 1.30, "merged": 0}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:

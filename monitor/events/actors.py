@@ -98,7 +98,7 @@ _PEOPLE_BEFORE = re.compile(r"(?<!\w)(?:" + _PEOPLE + r")\s+$", re.IGNORECASE)
 # A region's adjective is no state's: "South American countries", "Latin American leaders".
 _REGION_BEFORE = re.compile(r"(?<!\w)(?:South|North|Latin|Central|Pan)[\s-]+$", re.IGNORECASE)
 # An English demonym used as a plural noun ("Pakistanis", "Iranians") names people.
-_PLURAL_DEMONYM = re.compile(r"[A-Z]\w*(?:is|ans|ese)$")
+_PLURAL_DEMONYM = re.compile(r"[A-Z]\w*(?:is|ans)$")
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
 _TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
 
@@ -374,10 +374,20 @@ def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[in
 _ARTICLE_ONLY = re.compile(r"^\s*(?:(?:the|le|la|les|l'|el|los|las|den|die|das)\s*)?$", re.I)
 
 
+# A treaty the vocabulary does not name, written as the verb's object ("dénonce l'accord de
+# pêche", "denuncia el tratado", "kündigt das Abkommen").
+_TREATY_OBJECT = re.compile(
+    r"\s*(?:(?:the|le|la|les|l'|el|los|las|den|die|das)\s*)?(?:treaty|treaties|pact|accord|"
+    r"agreement|convention|traité|pacte|accords|tratado|acuerdo|pacto|convenio|convención|"
+    r"vertrag|abkommen|konvention|договор\w*|соглашени\w*|конвенци\w*)(?!\w)",
+    re.IGNORECASE,
+)
+
+
 def _acts_on(text: str, verb_end: int, treaties: Sequence[tuple[int, int]]) -> bool:
-    """Whether a treaty's name is the object of the verb ending at ``verb_end``: to denounce a
-    treaty is to leave it ("Washington dénonce le traité d'amitié de 1955"), not to react."""
-    return any(
+    """Whether a treaty is the object of the verb ending at ``verb_end``: to denounce a treaty
+    is to leave it ("Washington dénonce le traité d'amitié de 1955"), not to react."""
+    return bool(_TREATY_OBJECT.match(text, verb_end)) or any(
         start >= verb_end and _ARTICLE_ONLY.match(text[verb_end:start]) for start, _ in treaties
     )
 

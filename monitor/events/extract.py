@@ -153,6 +153,7 @@ class Extractor:
             published=entry.published,
             treaty_name=treaty.name if treaty else None,
             actor_names=tuple(self.actors.name(a) for a in actors),
+            parties=() if treaty else self._parties(fields[:2], actors),
         )
 
     def source(self, entry: Entry) -> Event | None:
@@ -183,6 +184,19 @@ class Extractor:
             treaty_name=treaty.name,
             actor_names=tuple(self.actors.name(a) for a in actors),
         )
+
+    def _parties(self, fields: Sequence[tuple[str, str]], actors: Sequence[str]) -> tuple[str, ...]:
+        """The states the title and summary name besides the actors, sorted: the other parties
+        of a treaty the report does not name ("Seoul protests Japanese scrapping of fishing
+        accord": kr)."""
+        acting = {m for a in actors for m in self.actors.members.get(a, (a,))}
+        named = {
+            m.actor
+            for _, text in fields
+            for m in self.actors.mentions(text)
+            if len(m.actor) == 2 and m.actor not in self.actors.members
+        }
+        return tuple(sorted(named - acting))
 
     def _treaty(
         self,

@@ -12,7 +12,8 @@ class Event:
     """One treaty development as the text reports it.
 
     ``treaty`` is a canonical vocabulary id (``inf``, ``new-start``), ``actors`` are ISO 3166
-    alpha-2 codes or organisation ids, sorted; ``development`` is the primary tag and
+    alpha-2 codes or organisation ids, sorted (``parties``: the other states a report naming no
+    treaty id names); ``development`` is the primary tag and
     ``secondary`` the other tags the entry carries. The display names travel with the ids, so a
     notifier renders the event line without the vocabulary the engine used.
     """
@@ -25,6 +26,9 @@ class Event:
     published: datetime | None = None
     treaty_name: str | None = None
     actor_names: tuple[str, ...] = ()
+    # The states a report naming no treaty id names besides its actors ("Japan gives notice to
+    # end fisheries pact with South Korea": kr): the unnamed treaty's other parties.
+    parties: tuple[str, ...] = ()
 
     def line(self) -> str:
         """The event line sinks show: ``Russia · New START · suspension``."""
@@ -43,6 +47,7 @@ class Event:
             "published": self.published.isoformat() if self.published else None,
             "treaty_name": self.treaty_name,
             "actor_names": list(self.actor_names),
+            "parties": list(self.parties),
             "line": self.line(),
         }
 
@@ -59,4 +64,5 @@ class Event:
             published=datetime.fromisoformat(published) if published else None,
             treaty_name=data.get("treaty_name"),
             actor_names=tuple(data.get("actor_names", ())),
+            parties=tuple(data.get("parties", ())),
         )

@@ -3,9 +3,9 @@
 A regular expression with thousands of alternatives tries each at every character; here the
 text is split into words once and each run of up to :attr:`NameIndex.longest` words is looked up.
 Names follow the rule language's conventions: case-insensitive, a hyphen or an apostrophe
-separates words like a space ("Quai d'Orsay", "Нью-Дели"), a trailing ``*`` matches word forms
-("Росси*": Россия, России), and a name in capitals of at most four letters ("US", "UN", "ЕС")
-matches only in capitals.
+separates words like a space ("Quai d'Orsay", "Нью-Дели"), a ``*`` after a word matches its
+forms ("Росси*": Россия, России; "Южн* Коре*": Южной Кореи), and a name in capitals of at most
+four letters ("US", "UN", "ЕС") matches only in capitals.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 _WORD = re.compile(r"\w+")
-# What may stand between two words of one name: spaces, hyphens, apostrophes, the dots of "U.S.".
-_GAP = re.compile(r"[\s\-\u2010-\u2014'\u2019\u02bc.]{1,3}")
+_STARRED = re.compile(r"(\w+)(\*?)")  # a name's words, each with its "*" (forms) or not
+# What may stand between two words of one name: spaces, hyphens, apostrophes, the dots of "U.S.",
+# an ampersand ("Trinidad & Tobago", "T&T").
+_GAP = re.compile(r"[\s\-\u2010-\u2014'\u2019\u02bc.&]{1,3}")
 _MAX_CASE_SENSITIVE = 4
 
 
@@ -44,6 +46,10 @@ class NameIndex(Generic[T]):
         self._forms: dict[tuple[str, ...], dict[str, T]] = {}  # leading words -> stem -> value
         self._first: set[str] = set()  # the first word of every name but one-word forms
         self._stem_lengths: list[int] = []  # of one-word forms, longest first
+        # Names with forms of a word before the last ("Северн* Коре*", "Vereinigte* Staaten"),
+        # by length in words: each word's text and whether it is a stem. Few; tried in order.
+        self._patterns: dict[int, list[tuple[tuple[tuple[str, bool], ...], T]]] = {}
+        self._pattern_first_stems: set[str] = set()
         self.longest = 1
 
     def add(self, name: str, value: T) -> None:
@@ -52,6 +58,14 @@ class NameIndex(Generic[T]):
         if not words:
             return
         cased = case_sensitive(name)
+        stems = [star == "*" for _, star in _STARRED.findall(name)]
+        if any(stems[:-1]):
+            pattern = tuple(zip((w.casefold() for w in words), stems, strict=True))
+            self._patterns.setdefault(len(words), []).append((pattern, value))
+            first, stem = pattern[0]
+            (self._pattern_first_stems if stem else self._first).add(first)
+            self.longest = max(self.longest, len(words))
+            return
         key = tuple(w if cased else w.casefold() for w in words)
         if cased:
             key = ("\0", *key)  # kept apart from the folded names
@@ -90,7 +104,9 @@ class NameIndex(Generic[T]):
         if word in self._first or folded in self._first:
             return True
         stems = self._forms.get((), {})
-        return any(folded[:n] in stems for n in self._stem_lengths if n <= len(folded))
+        if any(folded[:n] in stems for n in self._stem_lengths if n <= len(folded)):
+            return True
+        return any(folded.startswith(stem) for stem in self._pattern_first_stems)
 
     def _at(
         self,
@@ -115,6 +131,12 @@ class NameIndex(Generic[T]):
                 if value is None:
                     value = _form(self._forms.get(key[:-1]), key[-1])
                 if value is not None:
+                    return value, n
+            for pattern, value in self._patterns.get(n, ()):
+                if all(
+                    word.startswith(text) if stem else word == text
+                    for (text, stem), word in zip(pattern, folded[i : i + n], strict=True)
+                ):
                     return value, n
         return None
 

@@ -15,7 +15,9 @@ An entry joins a story when all of these hold (docs/events.md):
   notice is a new story).
 
 Title similarity never decides alone: it only ranks several eligible stories, and it is required
-in addition when the entry names no treaty (treaty ``None``: a general "treaty" word).
+in addition when the entry names no treaty (treaty ``None``: a general "treaty" word), unless
+both reports name the same actors taking the same step with the same other states (the parties
+of the treaty they leave unnamed: "fisheries pact with South Korea").
 
 Stories are kept in buckets keyed by treaty and time slot (:func:`slot_keys`), so a store only
 reads the few stories an entry could join: the in-memory :class:`StoryIndex` here (``match``,
@@ -68,6 +70,7 @@ class Story:
     # The channels its first report's alerts go to (the daemon's: a source joining the story
     # before they are published still knows where to go).
     channels: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()  # the first report's (a story of no treaty id)
 
     def to_json(self) -> str:
         """Serialised for a store."""
@@ -81,6 +84,7 @@ class Story:
                 "words": sorted(self.words),
                 "tags": list(self.tags),
                 "channels": list(self.channels),
+                "parties": list(self.parties),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -99,6 +103,7 @@ class Story:
             words=frozenset(data.get("words", ())),
             tags=tuple(data.get("tags", ())),
             channels=tuple(data.get("channels", ())),
+            parties=tuple(data.get("parties", ())),
         )
 
 
@@ -182,6 +187,7 @@ def open_story(
         words=words,
         tags=(event.development, *event.secondary),
         channels=channels,
+        parties=event.parties,
     )
 
 
@@ -212,7 +218,12 @@ def choose(
         if not (same_development(event, story) or ((lone_deadline or siblings) and shared)):
             continue
         alike = similarity(words, story.words)
-        if event.treaty is None and story.treaty is None and alike < UNNAMED_TREATY_SIMILARITY:
+        if (
+            event.treaty is None
+            and story.treaty is None
+            and alike < UNNAMED_TREATY_SIMILARITY
+            and not _same_parties(event, story)
+        ):
             continue
         exact = int(set(story.actors) == set(event.actors)) + int(
             story.development == event.development
@@ -234,6 +245,20 @@ def _described(event: Event, words: frozenset[str], story: Story, shared: set[st
         and story.treaty is not None
         and bool(shared)
         and any(_TREATY_NOUN.fullmatch(word) for word in words)
+    )
+
+
+def _same_parties(event: Event, story: Story) -> bool:
+    """Whether two reports naming no treaty id name one treaty all the same: the same actors
+    taking the same step on a treaty with the same other states ("Japan gives notice to end
+    fisheries pact with South Korea", "Tokyo dénonce l'accord de pêche qui le liait à Séoul"),
+    in any words and language."""
+    return (
+        bool(event.parties)
+        and bool(event.actors)
+        and set(event.parties) == set(story.parties)
+        and set(event.actors) == set(story.actors)
+        and event.development == story.development
     )
 
 
