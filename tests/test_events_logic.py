@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import RuleError
-from monitor.events.actors import load_actors, parse_actors
+from monitor.events.actors import load_actors, parse_actors, subject
 from monitor.events.extract import Extractor, extractor_for
 from monitor.events.model import Event
 from monitor.events.names import NameIndex
@@ -453,3 +453,47 @@ def test_events_name_described_treaties_and_the_party_taking_its_own_step(
     event = extractor.event(item, pack[0].match(item))
     assert event is not None
     assert (event.treaty, event.actors, event.development) == (treaty, actors, development)
+
+
+BODY_STEPS = [
+    # (title, treaty, actors, development): a body's step on a member is the body's, however
+    # the report is led
+    (
+        "Commonwealth suspends Fiji over election delay",
+        "commonwealth",
+        ("commonwealth",),
+        "membership",
+    ),
+    ("Paraguay suspended from Mercosur over Lugo ouster", "mercosur", ("mercosur",), "membership"),
+    ("OAS lifts Cuba's 47-year suspension", "oas", ("oas",), "membership"),
+    (
+        "UN tourism body suspends Russia over Ukraine invasion",
+        "un-tourism",
+        ("un-tourism",),
+        "membership",
+    ),
+    # a state's own pause stays the state's
+    ("Sudan freezes IGAD membership over invitation to RSF leader", "igad", ("sd",), "suspension"),
+]
+
+
+@pytest.mark.parametrize(("title", "treaty", "actors", "development"), BODY_STEPS)
+def test_a_bodys_step_on_a_member_is_the_bodys_membership_step(
+    pack: PackEvents, title: str, treaty: str, actors: tuple[str, ...], development: str
+) -> None:
+    """Suspending, expelling or readmitting a member is the organisation's step (development
+    ``membership``, actor the organisation); an organisation never pauses its own part."""
+    event = _event_of(pack, title)
+    assert event is not None
+    assert (event.treaty, event.actors, event.development) == (treaty, actors, development)
+
+
+def test_capitals_and_counted_demonyms() -> None:
+    """ "Alger" is Algeria; "cuatro chilenos condenados" are people, not Chile."""
+    table = load_actors()
+    text = "Alger riposte et dénonce l'accord; cuatro chilenos condenados"
+    assert [m.actor for m in table.mentions(text)] == ["dz", "cl"]
+    event_text = "El fallo ordenó un nuevo juicio para cuatro chilenos condenados"
+    mention = table.mentions(event_text)[0]
+    assert mention.demonym
+    assert subject(table, [("summary", event_text)], {}, {}) == ()

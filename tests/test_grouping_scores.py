@@ -223,9 +223,27 @@ FRESH7 = ROOT / "tests" / "data" / "grouping" / "fresh7.jsonl"
 # Tobago: "Port of Spain" was Spain), names with forms of a word before the last ("Южной Кореи"),
 # a treaty no vocabulary names held together by its other parties ("fisheries pact with South
 # Korea") and "dénonce l'accord" as an exit: 0.779 (0.915), 1.29, no merge.
-FRESH7_FLOOR = {"f1": 0.778, "alerting_f1": 0.914, "messages_per_event": 1.30, "merged": 0}
+# Then organisations as actors of their own steps on members: 0.800 (0.928), 1.28.
+FRESH7_FLOOR = {"f1": 0.799, "alerting_f1": 0.927, "messages_per_event": 1.29, "merged": 0}
+
+
+FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
+# fresh8 (blind, 230 items: 196 reports of 53 events, 2009-2026, 58% not in English; hard cases
+# A-H, G naming actors only by capital or leader and treaties only by description, H titles
+# sharing almost no words), written in session 15 by a helper who saw no code or rules. First
+# contact: B-cubed F1 0.591 (0.834 over alerting reports), 1.48 messages per event, 3 merges,
+# alert recall 0.53 (landed main: 0.575 / 0.813 / 1.60 / 3). Then a development set: bodies
+# acting on members (Commonwealth, AU, UN Tourism, readmissions and lifted suspensions) as the
+# body's membership step, capitals and demonyms of more states ("Alger", "Thai"), an unnamed
+# treaty joining a named one only with the same actors: 0.642 (0.879), 1.40, 2 merges.
+FRESH8_FLOOR = {"f1": 0.641, "alerting_f1": 0.878, "messages_per_event": 1.41, "merged": 2}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:
     """fresh7 keeps its first-contact B-cubed F1, messages per event and merges."""
     _holds(_scores_of(FRESH7), FRESH7_FLOOR)
+
+
+def test_the_eighth_blind_corpus_holds_its_level() -> None:
+    """fresh8 keeps its measured B-cubed F1, messages per event and merges."""
+    _holds(_scores_of(FRESH8), FRESH8_FLOOR)

@@ -94,7 +94,12 @@ _PEOPLE = (
     r"nacionales|turistas|peregrinos"
 )
 _PEOPLE_AFTER = re.compile(r"\s+(?:" + _PEOPLE + r")(?!\w)", re.IGNORECASE)
-_PEOPLE_BEFORE = re.compile(r"(?<!\w)(?:" + _PEOPLE + r")\s+$", re.IGNORECASE)
+# ... or counted: "four Chileans", "cuatro chilenos condenados", "deux Français".
+_COUNT = (
+    r"\d+|two|three|four|five|six|seven|eight|nine|ten|dos|tres|cuatro|cinco|seis|deux|trois|"
+    r"quatre|cinq|six|zwei|drei|vier|fünf|sechs|два|двух|три|трёх|трех|четыре|четырёх|пять"
+)
+_PEOPLE_BEFORE = re.compile(r"(?<!\w)(?:" + _PEOPLE + "|" + _COUNT + r")\s+$", re.IGNORECASE)
 # A region's adjective is no state's: "South American countries", "Latin American leaders".
 _REGION_BEFORE = re.compile(r"(?<!\w)(?:South|North|Latin|Central|Pan)[\s-]+$", re.IGNORECASE)
 # An English demonym used as a plural noun ("Pakistanis", "Iranians") names people.

@@ -144,6 +144,7 @@ class Extractor:
             self.actors, fields, treaty_spans, development_spans, ignore,
             finding=primary == "violation",
         )  # fmt: skip
+        tags, actors = self._body_on_member(tags, actors, treaty)
         return Event(
             treaty=treaty.id if treaty else None,
             actors=actors,
@@ -184,6 +185,22 @@ class Extractor:
             treaty_name=treaty.name,
             actor_names=tuple(self.actors.name(a) for a in actors),
         )
+
+    def _body_on_member(
+        self, tags: tuple[str, ...], actors: tuple[str, ...], treaty: Canonical | None
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """A step on a member is the organisation's, whoever the report leads on ("Paraguay
+        suspended from Mercosur" and "Mercosur suspends Paraguay" are Mercosur's step), and an
+        organisation that suspends is acting on a member, never pausing its own part ("L'Union
+        africaine suspend à son tour la Guinée" is the AU's membership step)."""
+        body = treaty.id if treaty is not None and treaty.id in self.actors.names else None
+        if body is None or not tags:
+            return tags, actors
+        if tags[0] == "suspension" and actors == (body,):
+            tags = ("membership", *(t for t in tags[1:] if t != "membership"))
+        if tags[0] == "membership":
+            actors = (body,)
+        return tags, actors
 
     def _parties(self, fields: Sequence[tuple[str, str]], actors: Sequence[str]) -> tuple[str, ...]:
         """The states the title and summary name besides the actors, sorted: the other parties

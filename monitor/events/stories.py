@@ -239,11 +239,13 @@ def choose(
 
 def _described(event: Event, words: frozenset[str], story: Story, shared: set[str]) -> bool:
     """Whether an event naming no treaty id may join a story of a named treaty: its title names
-    a treaty by a common noun and the story's actors."""
+    a treaty by a common noun and only the story's actors ("Mali, Niger scrap tax treaties with
+    France" is not Niger's exit from the EU missions the day before)."""
     return (
         event.treaty is None
         and story.treaty is not None
         and bool(shared)
+        and set(event.actors) <= set(story.actors)
         and any(_TREATY_NOUN.fullmatch(word) for word in words)
     )
 
