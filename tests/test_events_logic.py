@@ -497,3 +497,19 @@ def test_capitals_and_counted_demonyms() -> None:
     mention = table.mentions(event_text)[0]
     assert mention.demonym
     assert subject(table, [("summary", event_text)], {}, {}) == ()
+
+
+def test_a_state_a_treaty_is_with_is_a_party_not_the_actor(pack: PackEvents) -> None:
+    """ "ratified the treaty on the state border with Tajikistan" is Kyrgyzstan's step (its
+    parliament by name), and a treaty named by the state it is with is bilateral: it never joins
+    a story of a multilateral treaty the same actor acts on."""
+    kyrgyz = _event_of(
+        pack, "Жогорку Кенеш ратифицировал договор о государственной границе с Таджикистаном"
+    )
+    assert kyrgyz is not None
+    assert (kyrgyz.actors, kyrgyz.parties, kyrgyz.bilateral) == (("kg",), ("tj",), True)
+    icsid = open_story("w:1", _ev(("hn",), "withdrawal", treaty="icsid"), title_words("x"), T0)
+    extradition = _ev(("hn",), "withdrawal", hours=40, treaty=None)
+    words = title_words("Castro anuncia la denuncia del tratado de extradición con Estados Unidos")
+    assert choose(replace(extradition, bilateral=True), words, [icsid], T0) is None
+    assert choose(extradition, words, [icsid], T0) is icsid

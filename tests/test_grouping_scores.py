@@ -236,7 +236,10 @@ FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
 # acting on members (Commonwealth, AU, UN Tourism, readmissions and lifted suspensions) as the
 # body's membership step, capitals and demonyms of more states ("Alger", "Thai"), an unnamed
 # treaty joining a named one only with the same actors: 0.642 (0.879), 1.40, 2 merges.
-FRESH8_FLOOR = {"f1": 0.641, "alerting_f1": 0.878, "messages_per_event": 1.41, "merged": 2}
+# Then the fresh13 tag work (more states as state actors, more alerting reports), a state named
+# after "treaty ... with" as the other party, and parliaments by their own names: 0.657 (0.878),
+# 1.42, 2 merges.
+FRESH8_FLOOR = {"f1": 0.656, "alerting_f1": 0.877, "messages_per_event": 1.43, "merged": 2}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:

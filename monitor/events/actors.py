@@ -260,6 +260,7 @@ def subject(
             and (m is body or not _inside(m, treaties))
             and not _modifies(m, treaties, text)
             and not _follows_treaty(m, treaties, text)
+            and not _PARTY_WITH.search(text, 0, m.start)
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
             and not (m.demonym and _people(m, text))
             and not (m.demonym and _REGION_BEFORE.search(text, 0, m.start))
@@ -360,6 +361,22 @@ _AIMED_AT = re.compile(
 # A party named after the treaty it belongs to ("the arms treaty with Russia", "pacto nuclear
 # con Irán", "l'accord avec l'Iran") qualifies the treaty.
 _WITH = re.compile(r"^\s*(?:with|con|avec|mit|с|со)\s+(?:(?:the|l'|el|la)\s*)?$", re.IGNORECASE)
+
+
+# ... and so does one named after a treaty the vocabulary does not name, a few words on
+# ("ратифицировал договор о государственной границе с Таджикистаном": Kyrgyzstan's step).
+_PARTY_WITH = re.compile(
+    r"(?<!\w)(?:treaty|agreement|accord|pact|deal|договор\w*|соглашени\w*|traité|tratado|"
+    r"acuerdo|convenio|abkommen|vertrag)(?!\w)[^.;:!?]{0,60}?\s(?:with|с|со|avec|con|mit)\s+"
+    r"(?:(?:the|l'|la|le|les|el|los|den|dem|der)\s*)?$",
+    re.IGNORECASE,
+)
+
+
+def bilateral(text: str, table: ActorTable) -> bool:
+    """Whether the text names a treaty by a state it is with ("tratado de extradición con
+    Estados Unidos")."""
+    return any(_PARTY_WITH.search(text, 0, m.start) for m in table.mentions(text))
 
 
 def _follows_treaty(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from monitor.events.actors import ActorTable, subject
+from monitor.events.actors import ActorTable, bilateral, subject
 from monitor.events.model import Event
 from monitor.events.sources import background, other_step
 from monitor.feeds.entry import Entry
@@ -155,6 +155,7 @@ class Extractor:
             treaty_name=treaty.name if treaty else None,
             actor_names=tuple(self.actors.name(a) for a in actors),
             parties=() if treaty else self._parties(fields[:2], actors),
+            bilateral=treaty is None and bilateral(fields[0][1], self.actors),
         )
 
     def source(self, entry: Entry) -> Event | None:

@@ -29,6 +29,9 @@ class Event:
     # The states a report naming no treaty id names besides its actors ("Japan gives notice to
     # end fisheries pact with South Korea": kr): the unnamed treaty's other parties.
     parties: tuple[str, ...] = ()
+    # ... and whether it names its treaty by a state it is with ("extradition treaty with the
+    # US"): a bilateral treaty, never a multilateral one named in another report.
+    bilateral: bool = False
 
     def line(self) -> str:
         """The event line sinks show: ``Russia · New START · suspension``."""
@@ -48,6 +51,7 @@ class Event:
             "treaty_name": self.treaty_name,
             "actor_names": list(self.actor_names),
             "parties": list(self.parties),
+            "bilateral": self.bilateral,
             "line": self.line(),
         }
 
@@ -65,4 +69,5 @@ class Event:
             treaty_name=data.get("treaty_name"),
             actor_names=tuple(data.get("actor_names", ())),
             parties=tuple(data.get("parties", ())),
+            bilateral=bool(data.get("bilateral", False)),
         )

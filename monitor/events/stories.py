@@ -240,12 +240,15 @@ def choose(
 def _described(event: Event, words: frozenset[str], story: Story, shared: set[str]) -> bool:
     """Whether an event naming no treaty id may join a story of a named treaty: its title names
     a treaty by a common noun and only the story's actors ("Mali, Niger scrap tax treaties with
-    France" is not Niger's exit from the EU missions the day before)."""
+    France" is not Niger's exit from the EU missions the day before), and no treaty with a
+    named state ("la denuncia del tratado de extradición con Estados Unidos" is not Honduras's
+    ICSID exit)."""
     return (
         event.treaty is None
         and story.treaty is not None
         and bool(shared)
         and set(event.actors) <= set(story.actors)
+        and not event.bilateral
         and any(_TREATY_NOUN.fullmatch(word) for word in words)
     )
 
