@@ -16,6 +16,9 @@ def _at(day: str) -> datetime:
 CASES = [
     # absolute dates after a deadline word
     ("Russia must comply by 2 February 2019, Washington says", "2018-12-04", "2019-02-02"),
+    # periods in words, as treaties set them
+    ("el acuerdo será vinculante para el país en sesenta días", "2021-07-21", "2021-09-19"),
+    ("le traité entrera en vigueur dans quatre-vingt-dix jours", "2021-07-21", "2021-10-19"),
     ("New START expires on 5 February 2026", "2025-09-01", "2026-02-05"),
     ("The treaty remains in force until February 5, 2026.", "2021-02-03", "2026-02-05"),
     ("Withdrawal takes effect on 2 August 2019.", "2019-02-01", "2019-08-02"),

@@ -87,6 +87,11 @@ _NUMBER_WORDS: dict[str, int] = {
     "seis": 6, "douze": 12, "doce": 12,
     "ein": 1, "eine": 1, "einem": 1, "einen": 1, "einer": 1, "zwei": 2, "drei": 3,
     "sechs": 6, "zwölf": 12,
+    # the periods treaties set, in words: "en sesenta días", "dans quatre-vingt-dix jours",
+    # "neunzig Tage", "через девяносто дней"
+    "cuatro": 4, "quatre": 4, "vier": 4, "quince": 15, "quinze": 15, "treinta": 30,
+    "trente": 30, "dreißig": 30, "sesenta": 60, "soixante": 60, "sechzig": 60, "noventa": 90,
+    "quatre-vingt-dix": 90, "neunzig": 90, "тридцать": 30, "шестьдесят": 60, "девяносто": 90,
 }  # fmt: skip
 _NUMBER_RE = r"\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 
