@@ -238,8 +238,11 @@ FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
 # treaty joining a named one only with the same actors: 0.642 (0.879), 1.40, 2 merges.
 # Then the fresh13 tag work (more states as state actors, more alerting reports), a state named
 # after "treaty ... with" as the other party, and parliaments by their own names: 0.657 (0.878),
-# 1.42, 2 merges; "La OMT aparta a Rusia" as the body's step: 0.665 (0.880), 1.40, 1 merge.
-FRESH8_FLOOR = {"f1": 0.664, "alerting_f1": 0.879, "messages_per_event": 1.41, "merged": 1}
+# 1.42, 2 merges; "La OMT aparta a Rusia" as the body's step: 0.665 (0.880), 1.40, 1 merge;
+# then bodies by their descriptions ("World Bank arbitration body", "UN rights council", "oil
+# cartel", "AU Peace and Security Council"), "ya no es miembro", "prekratila chlenstvo",
+# "suspendu de l'UA": alert recall up, 0.729 (0.889), 1.42, 1 merge.
+FRESH8_FLOOR = {"f1": 0.728, "alerting_f1": 0.888, "messages_per_event": 1.43, "merged": 1}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:
