@@ -508,6 +508,9 @@ def test_a_state_a_treaty_is_with_is_a_party_not_the_actor(pack: PackEvents) -> 
     )
     assert kyrgyz is not None
     assert (kyrgyz.actors, kyrgyz.parties, kyrgyz.bilateral) == (("kg",), ("tj",), True)
+    tax = _event_of(pack, "Le Mali et le Niger dénoncent leurs conventions fiscales avec la France")
+    assert tax is not None
+    assert (tax.actors, tax.parties, tax.development) == (("ml", "ne"), ("fr",), "withdrawal")
     icsid = open_story("w:1", _ev(("hn",), "withdrawal", treaty="icsid"), title_words("x"), T0)
     extradition = _ev(("hn",), "withdrawal", hours=40, treaty=None)
     words = title_words("Castro anuncia la denuncia del tratado de extradición con Estados Unidos")

@@ -224,7 +224,8 @@ FRESH7 = ROOT / "tests" / "data" / "grouping" / "fresh7.jsonl"
 # a treaty no vocabulary names held together by its other parties ("fisheries pact with South
 # Korea") and "dénonce l'accord" as an exit: 0.779 (0.915), 1.29, no merge.
 # Then organisations as actors of their own steps on members: 0.800 (0.928), 1.28.
-FRESH7_FLOOR = {"f1": 0.799, "alerting_f1": 0.927, "messages_per_event": 1.29, "merged": 0}
+# Then (fresh8 work) the other party of an unnamed treaty, plural treaty nouns: 0.804 (0.938), 1.23.
+FRESH7_FLOOR = {"f1": 0.803, "alerting_f1": 0.937, "messages_per_event": 1.24, "merged": 0}
 
 
 FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
@@ -241,8 +242,11 @@ FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
 # 1.42, 2 merges; "La OMT aparta a Rusia" as the body's step: 0.665 (0.880), 1.40, 1 merge;
 # then bodies by their descriptions ("World Bank arbitration body", "UN rights council", "oil
 # cartel", "AU Peace and Security Council"), "ya no es miembro", "prekratila chlenstvo",
-# "suspendu de l'UA": alert recall up, 0.729 (0.889), 1.42, 1 merge.
-FRESH8_FLOOR = {"f1": 0.728, "alerting_f1": 0.888, "messages_per_event": 1.43, "merged": 1}
+# "suspendu de l'UA": alert recall up, 0.729 (0.889), 1.42, 1 merge; unnamed treaties joined by
+# one other party both name (a summary names more states in passing), "dénoncent leurs
+# conventions" acting on the treaty, plural treaty nouns before "with": 0.748 (0.915), 1.32, 1
+# merge.
+FRESH8_FLOOR = {"f1": 0.747, "alerting_f1": 0.914, "messages_per_event": 1.33, "merged": 1}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:

@@ -366,8 +366,9 @@ _WITH = re.compile(r"^\s*(?:with|con|avec|mit|с|со)\s+(?:(?:the|l'|el|la)\s*)
 # ... and so does one named after a treaty the vocabulary does not name, a few words on
 # ("ратифицировал договор о государственной границе с Таджикистаном": Kyrgyzstan's step).
 _PARTY_WITH = re.compile(
-    r"(?<!\w)(?:treaty|agreement|accord|pact|deal|договор\w*|соглашени\w*|traité|tratado|"
-    r"acuerdo|convenio|abkommen|vertrag)(?!\w)[^.;:!?]{0,60}?\s(?:with|с|со|avec|con|mit)\s+"
+    r"(?<!\w)(?:treaty|treaties|agreements?|accords?|pacts?|deals?|conventions?|договор\w*|"
+    r"соглашени\w*|конвенци\w*|traités?|tratados?|acuerdos?|convenios?|abkommen|vertrag|"
+    r"verträge)(?!\w)[^.;:!?]{0,60}?\s(?:with|с|со|avec|con|mit)\s+"
     r"(?:(?:the|l'|la|le|les|el|los|den|dem|der)\s*)?$",
     re.IGNORECASE,
 )
@@ -399,9 +400,10 @@ _ARTICLE_ONLY = re.compile(r"^\s*(?:(?:the|le|la|les|l'|el|los|las|den|die|das)\
 # A treaty the vocabulary does not name, written as the verb's object ("dénonce l'accord de
 # pêche", "denuncia el tratado", "kündigt das Abkommen").
 _TREATY_OBJECT = re.compile(
-    r"\s*(?:(?:the|le|la|les|l'|el|los|las|den|die|das)\s*)?(?:treaty|treaties|pact|accord|"
-    r"agreement|convention|traité|pacte|accords|tratado|acuerdo|pacto|convenio|convención|"
-    r"vertrag|abkommen|konvention|договор\w*|соглашени\w*|конвенци\w*)(?!\w)",
+    r"\s*(?:(?:the|its|their|le|la|les|l'|leurs?|ses|son|sa|el|los|las|sus?|den|die|das|seine?n?)"
+    r"\s*)?(?:treaty|treaties|pacts?|accords?|agreements?|conventions?|traités?|pactes?|"
+    r"tratados?|acuerdos?|pactos?|convenios?|convención|convenciones|vertrag|verträge|"
+    r"abkommen|konventionen?|договор\w*|соглашени\w*|конвенци\w*)(?!\w)",
     re.IGNORECASE,
 )
 

@@ -255,13 +255,13 @@ def _described(event: Event, words: frozenset[str], story: Story, shared: set[st
 
 def _same_parties(event: Event, story: Story) -> bool:
     """Whether two reports naming no treaty id name one treaty all the same: the same actors
-    taking the same step on a treaty with the same other states ("Japan gives notice to end
+    taking the same step on a treaty with another state both name ("Japan gives notice to end
     fisheries pact with South Korea", "Tokyo dénonce l'accord de pêche qui le liait à Séoul"),
-    in any words and language."""
+    in any words and language (a summary may name more states in passing)."""
     return (
         bool(event.parties)
         and bool(event.actors)
-        and set(event.parties) == set(story.parties)
+        and bool(set(event.parties) & set(story.parties))
         and set(event.actors) == set(story.actors)
         and event.development == story.development
     )
