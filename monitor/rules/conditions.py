@@ -64,8 +64,9 @@ class Hits:
         self.single = [frozenset((field,)) for field in range(len(texts))]
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
         self._cue_starts: dict[int, list[list[int] | None]] = {}
-        # ``shared``: each condition's result (by identity) and each view computed once; off,
-        # every condition is interpreted afresh (the reference path).
+        # ``shared``: each condition's result (by identity) and each view computed once, and
+        # guards skipped where ``may_hold`` rules a condition out; off, every condition is
+        # interpreted afresh and unbounded (the reference path).
         self.shared = shared
         self._results: dict[tuple[int, frozenset[int]], tuple[Condition, Result]] = {}
         self._views: dict[object, Hits] = {}
@@ -571,7 +572,7 @@ class Guarded(Condition):
         "Poland and the Baltics recommend leaving the Ottawa Convention" a summary that restates
         "the exit" reports no exit either.
         """
-        if not self.child.may_hold(hits, fields):
+        if hits.shared and not self.child.may_hold(hits, fields):
             return None  # not even over every hit: the guards need not be looked for
         return self.unbounded(hits, fields)
 

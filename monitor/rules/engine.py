@@ -113,13 +113,18 @@ class RuleSet:
     def match(self, entry: Entry, *, reference: bool = False) -> list[Match]:
         """Every enabled rule that matches the entry, in rule order, with its spans.
 
-        ``reference`` takes the straightforward path (every term announced by the scan is looked
-        for): the same matches, slower; a test holds the two to that.
+        ``reference`` takes the straightforward path: every enabled rule's condition is
+        interpreted afresh, every term it asks about searched for by its own pattern over the
+        text, with no prefilter and no :meth:`Condition.may_hold` bound. The same matches,
+        slower; a test holds the two to that.
         """
         plan = self.plan
         texts = [entry.field_text(name) for name in plan.fields]
         scan = EntryScan(plan, self.terms, texts, reference=reference)
-        candidates = plan.candidates(scan.seen)
+        if reference:
+            candidates = [i for i, rule_plan in enumerate(plan.rules) if rule_plan is not None]
+        else:
+            candidates = plan.candidates(scan.seen)
         if not candidates:
             return []
         hits = Hits(
@@ -153,7 +158,7 @@ class RuleSet:
             rule_plan = plan.rules[index]
             if rule_plan is None or not rule.applies_to(entry):
                 continue
-            if any(present.isdisjoint(group) for group in rule_plan.term_requires):
+            if hits.shared and any(present.isdisjoint(g) for g in rule_plan.term_requires):
                 continue  # a required term is surely absent: the rule cannot hold
             found = hits.evaluate(self._condition(index, hits), rule_plan.fields)
             if found is not None:

@@ -10,7 +10,8 @@ the others, a term's exact spans are computed when a condition first asks for th
 * a one-word phrase (:attr:`Term.literal`) by substring search; anything else (regex terms,
   phrases with a short first word, text that is not valid UTF-8) by its pattern over the text.
 
-The reference path (``reference=True``) always takes the last way; a test holds the two equal.
+The reference path (``reference=True``) ignores what the scan saw and always takes the last way;
+a test holds the two equal.
 """
 
 from __future__ import annotations
@@ -74,15 +75,18 @@ class EntryScan:
     @property
     def present(self) -> frozenset[int]:
         """Terms that may occur: those announced by a pattern the scan saw and, for phrases,
-        with a piece of every word and a beginning seen (the reference path skips this)."""
-        if self._present is None:
+        with a piece of every word and a beginning seen (on the reference path, every term:
+        the scan filters nothing there)."""
+        if self._present is None and self.reference:
+            self._present = frozenset(range(len(self.terms)))
+        elif self._present is None:
             pattern_terms = self.plan.pattern_terms
+            pieces = self.plan.term_pieces
             seen = self.seen
             announced = {t for p in seen if p in pattern_terms for t in pattern_terms[p]}
-            if not self.reference:
-                pieces = self.plan.term_pieces
-                announced = {t for t in announced if t not in pieces or _holds(pieces[t], seen)}
-            self._present = frozenset(announced)
+            self._present = frozenset(
+                t for t in announced if t not in pieces or _holds(pieces[t], seen)
+            )
         return self._present
 
     @property
