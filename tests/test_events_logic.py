@@ -472,7 +472,11 @@ BODY_STEPS = [
         ("un-tourism",),
         "membership",
     ),
+    # a state's suspension told without its own part paused: the body's
+    ("L'UA lève la suspension du Gabon", "african-union", ("african-union",), "membership"),
     # a state's own pause stays the state's
+    ("Iran halts snap IAEA inspections as new law takes effect", "iaea", ("ir",), "suspension"),
+    ("Uzbekistan suspends its membership in the CSTO", "csto", ("uz",), "suspension"),
     ("Sudan freezes IGAD membership over invitation to RSF leader", "igad", ("sd",), "suspension"),
 ]
 

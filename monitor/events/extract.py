@@ -68,6 +68,21 @@ _GENERIC = re.compile(
 )
 
 
+# What a state pauses of its own in an organisation: its membership, participation, cooperation,
+# mission, work or obligations ("Sudan freezes IGAD membership", "suspends its participation in
+# the OSCE", "Iran halts snap IAEA inspections", "прекратил выполнение Дополнительного протокола").
+_OWN_PART = re.compile(
+    r"(?<!\w)(?:membership|participation|cooperation|co-operation|mission|work|seat|contributions|"
+    r"inspections?|obligations|commitments|protocol|safeguards|verification|monitoring|"
+    r"membresía|participación|cooperación|misión|inspecciones|obligaciones|compromisos|"
+    r"adhésion|coopération|inspections|obligations|engagements|protocole|"
+    r"Mitgliedschaft|Teilnahme|Zusammenarbeit|Mission|Inspektion\w*|Verpflichtung\w*|Protokoll\w*|"
+    r"членств\w*|участи\w*|сотрудничеств\w*|постпредств\w*|работ\w*|взнос\w*|инспекц\w*|"
+    r"обязательств\w*|протокол\w*|выполнени\w*)(?!\w)",
+    re.IGNORECASE,
+)
+
+
 class Extractor:
     """What extraction needs besides the entry: the vocabularies' ids and the actor table."""
 
@@ -144,7 +159,7 @@ class Extractor:
             self.actors, fields, treaty_spans, development_spans, ignore,
             finding=primary == "violation",
         )  # fmt: skip
-        tags, actors = self._body_on_member(tags, actors, treaty)
+        tags, actors = self._body_on_member(tags, actors, treaty, fields[:2])
         return Event(
             treaty=treaty.id if treaty else None,
             actors=actors,
@@ -188,16 +203,24 @@ class Extractor:
         )
 
     def _body_on_member(
-        self, tags: tuple[str, ...], actors: tuple[str, ...], treaty: Canonical | None
+        self,
+        tags: tuple[str, ...],
+        actors: tuple[str, ...],
+        treaty: Canonical | None,
+        fields: Sequence[tuple[str, str]],
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """A step on a member is the organisation's, whoever the report leads on ("Paraguay
         suspended from Mercosur" and "Mercosur suspends Paraguay" are Mercosur's step), and an
         organisation that suspends is acting on a member, never pausing its own part ("L'Union
-        africaine suspend à son tour la Guinée" is the AU's membership step)."""
+        africaine suspend à son tour la Guinée" is the AU's membership step). So is a state's
+        suspension from an organisation that says nothing of the state pausing its own part
+        ("L'UA lève la suspension du Gabon", "Conakry exclue des organes de la Cédéao"; not
+        "Uzbekistan suspends its CSTO membership")."""
         body = treaty.id if treaty is not None and treaty.id in self.actors.names else None
         if body is None or not tags:
             return tags, actors
-        if tags[0] == "suspension" and actors == (body,):
+        own_part = any(_OWN_PART.search(text) for _, text in fields)
+        if tags[0] == "suspension" and (actors == (body,) or not own_part):
             tags = ("membership", *(t for t in tags[1:] if t != "membership"))
         if tags[0] == "membership":
             actors = (body,)
