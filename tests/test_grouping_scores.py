@@ -252,7 +252,8 @@ FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
 # merge; a state's suspension from a body told without its own part paused ("L'UA lève la
 # suspension du Gabon", "Forum chair announces Fiji's suspension") as the body's membership step:
 # 0.759 (0.931), 1.26, no merge.
-FRESH8_FLOOR = {"f1": 0.758, "alerting_f1": 0.930, "messages_per_event": 1.27, "merged": 0}
+# Then the fresh13 violation work: 0.763 (0.937), 1.24, no merge.
+FRESH8_FLOOR = {"f1": 0.762, "alerting_f1": 0.936, "messages_per_event": 1.25, "merged": 0}
 
 
 def test_the_seventh_blind_corpus_holds_its_level() -> None:

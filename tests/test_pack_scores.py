@@ -194,7 +194,7 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 # - fresh13 (439 items, 41% untagged, 67% not in English, 47% of positives in unusual wording,
 #   a wider domain: human-rights courts and treaty committees, EU law, acceptance declarations),
 #   written in session 15: first contact 0.729 / 0.675 (the landed pack 6fe808e: 0.716 / 0.662);
-#   then a development set: 0.825 / 0.820.
+#   then a development set: 0.844 / 0.839.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -207,7 +207,7 @@ STRICT_FLOORS = {
     "fresh10": {"alerts": 0.96, "tags": 0.94},
     "fresh11": {"alerts": 0.95, "tags": 0.91},
     "fresh12": {"alerts": 0.94, "tags": 0.92},
-    "fresh13": {"alerts": 0.82, "tags": 0.81},
+    "fresh13": {"alerts": 0.84, "tags": 0.83},
 }
 
 
