@@ -200,7 +200,8 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   findings are violations): first contact at 17770f7 0.751 / 0.692 (the landed pack 6fe808e:
 #   0.695 / 0.631). Its writer reused many events of the other sets in new words (161 items
 #   flagged in tests/corpus/blind/fresh14-exclude-overlap.txt); on the 159 items of new events
-#   alone, first contact was 0.542 / 0.500. Guarded at first contact.
+#   alone, first contact was 0.542 / 0.500. Then a development set: 0.793 / 0.728 (new events
+#   alone 0.667 / 0.593).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -214,7 +215,7 @@ STRICT_FLOORS = {
     "fresh11": {"alerts": 0.95, "tags": 0.91},
     "fresh12": {"alerts": 0.94, "tags": 0.92},
     "fresh13": {"alerts": 0.84, "tags": 0.83},
-    "fresh14": {"alerts": 0.75, "tags": 0.69},
+    "fresh14": {"alerts": 0.78, "tags": 0.72},
 }
 
 
