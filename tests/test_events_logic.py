@@ -269,6 +269,11 @@ def test_without_a_treaty_id_the_same_parties_stand_for_the_treaty() -> None:
     assert (
         choose(replace(with_korea, published=T0 + timedelta(hours=9)), german, [first], T0) is first
     )
+    jointly = replace(japan, actors=("bd", "in"), development="ratification")
+    first_joint = open_story("w:2", jointly, title_words("India, Bangladesh seal land pact"), T0)
+    french = title_words("Inde-Bangladesh : un accord pour en finir avec les enclaves")
+    later = replace(jointly, published=T0 + timedelta(hours=3))
+    assert choose(later, french, [first_joint], T0) is first_joint
     for other in (
         replace(with_korea, parties=("cn",)),
         replace(with_korea, parties=()),

