@@ -363,12 +363,16 @@ _AIMED_AT = re.compile(
 _WITH = re.compile(r"^\s*(?:with|con|avec|mit|с|со)\s+(?:(?:the|l'|el|la)\s*)?$", re.IGNORECASE)
 
 
+# A treaty named by a common noun, in five languages, singular or plural.
+_TREATY_NOUN = (
+    r"(?:treaty|treaties|pacts?|accords?|agreements?|deals?|conventions?|traités?|pactes?|"
+    r"tratados?|acuerdos?|pactos?|convenios?|convención|convenciones|vertrag|verträge|"
+    r"abkommen|konventionen?|договор\w*|соглашени\w*|конвенци\w*)(?!\w)"
+)
 # ... and so does one named after a treaty the vocabulary does not name, a few words on
 # ("ратифицировал договор о государственной границе с Таджикистаном": Kyrgyzstan's step).
 _PARTY_WITH = re.compile(
-    r"(?<!\w)(?:treaty|treaties|agreements?|accords?|pacts?|deals?|conventions?|договор\w*|"
-    r"соглашени\w*|конвенци\w*|traités?|tratados?|acuerdos?|convenios?|abkommen|vertrag|"
-    r"verträge)(?!\w)[^.;:!?]{0,60}?\s(?:with|с|со|avec|con|mit)\s+"
+    r"(?<!\w)" + _TREATY_NOUN + r"[^.;:!?]{0,60}?\s(?:with|с|со|avec|con|mit)\s+"
     r"(?:(?:the|l'|la|le|les|el|los|den|dem|der)\s*)?$",
     re.IGNORECASE,
 )
@@ -401,9 +405,7 @@ _ARTICLE_ONLY = re.compile(r"^\s*(?:(?:the|le|la|les|l'|el|los|las|den|die|das)\
 # pêche", "denuncia el tratado", "kündigt das Abkommen").
 _TREATY_OBJECT = re.compile(
     r"\s*(?:(?:the|its|their|le|la|les|l'|leurs?|ses|son|sa|el|los|las|sus?|den|die|das|seine?n?)"
-    r"\s*)?(?:treaty|treaties|pacts?|accords?|agreements?|conventions?|traités?|pactes?|"
-    r"tratados?|acuerdos?|pactos?|convenios?|convención|convenciones|vertrag|verträge|"
-    r"abkommen|konventionen?|договор\w*|соглашени\w*|конвенци\w*)(?!\w)",
+    r"\s*)?" + _TREATY_NOUN,
     re.IGNORECASE,
 )
 

@@ -73,10 +73,10 @@ _GENERIC = re.compile(
 # the OSCE", "Iran halts snap IAEA inspections", "прекратил выполнение Дополнительного протокола").
 _OWN_PART = re.compile(
     r"(?<!\w)(?:membership|participation|cooperation|co-operation|mission|work|seat|contributions|"
-    r"inspections?|obligations|commitments|protocol|safeguards|verification|monitoring|"
+    r"inspections?|obligations|commitments|protocole?|safeguards|verification|monitoring|"
     r"membresía|participación|cooperación|misión|inspecciones|obligaciones|compromisos|"
-    r"adhésion|coopération|inspections|obligations|engagements|protocole|"
-    r"Mitgliedschaft|Teilnahme|Zusammenarbeit|Mission|Inspektion\w*|Verpflichtung\w*|Protokoll\w*|"
+    r"adhésion|coopération|engagements|"
+    r"Mitgliedschaft|Teilnahme|Zusammenarbeit|Inspektion\w*|Verpflichtung\w*|Protokoll\w*|"
     r"членств\w*|участи\w*|сотрудничеств\w*|постпредств\w*|работ\w*|взнос\w*|инспекц\w*|"
     r"обязательств\w*|протокол\w*|выполнени\w*)(?!\w)",
     re.IGNORECASE,
@@ -219,8 +219,9 @@ class Extractor:
         body = treaty.id if treaty is not None and treaty.id in self.actors.names else None
         if body is None or not tags:
             return tags, actors
-        own_part = any(_OWN_PART.search(text) for _, text in fields)
-        if tags[0] == "suspension" and (actors == (body,) or not own_part):
+        if tags[0] == "suspension" and (
+            actors == (body,) or not any(_OWN_PART.search(text) for _, text in fields)
+        ):
             tags = ("membership", *(t for t in tags[1:] if t != "membership"))
         if tags[0] == "membership":
             actors = (body,)

@@ -16,8 +16,9 @@ An entry joins a story when all of these hold (docs/events.md):
 
 Title similarity never decides alone: it only ranks several eligible stories, and it is required
 in addition when the entry names no treaty (treaty ``None``: a general "treaty" word), unless
-both reports name the same actors taking the same step with the same other states (the parties
-of the treaty they leave unnamed: "fisheries pact with South Korea").
+both reports name the same actors taking the same step with another state both name (a party
+of the treaty they leave unnamed: "fisheries pact with South Korea"), or the same two or more
+states acting together.
 
 Stories are kept in buckets keyed by treaty and time slot (:func:`slot_keys`), so a store only
 reads the few stories an entry could join: the in-memory :class:`StoryIndex` here (``match``,
