@@ -48,8 +48,13 @@ class NameIndex(Generic[T]):
         self._stem_lengths: list[int] = []  # of one-word forms, longest first
         # Names with forms of a word before the last ("Северн* Коре*", "Vereinigte* Staaten"),
         # by length in words: each word's text and whether it is a stem. Few; tried in order.
-        self._patterns: dict[int, list[tuple[tuple[tuple[str, bool], ...], T]]] = {}
+        self._patterns: dict[str, list[tuple[tuple[tuple[str, bool], ...], T]]] = {}  # by first
         self._pattern_first_stems: set[str] = set()
+        self._pattern_stem_lengths: list[int] = []  # of those stems, longest first
+        self._order: dict[tuple[tuple[str, bool], ...], int] = {}  # the order they were added
+        # The most words of a name by its first word (as written for the capitals-only names,
+        # else folded): how far :meth:`_at` needs to look from a word, most often one or two.
+        self._longest_from: dict[str, int] = {}
         self.longest = 1
 
     def add(self, name: str, value: T) -> None:
@@ -61,15 +66,22 @@ class NameIndex(Generic[T]):
         stems = [star == "*" for _, star in _STARRED.findall(name)]
         if any(stems[:-1]):
             pattern = tuple(zip((w.casefold() for w in words), stems, strict=True))
-            self._patterns.setdefault(len(words), []).append((pattern, value))
             first, stem = pattern[0]
-            (self._pattern_first_stems if stem else self._first).add(first)
-            self.longest = max(self.longest, len(words))
+            self._patterns.setdefault(first, []).append((pattern, value))
+            self._order.setdefault(pattern, len(self._order))
+            if stem:
+                self._pattern_first_stems.add(first)
+                self._pattern_stem_lengths = sorted(
+                    {*self._pattern_stem_lengths, len(first)}, reverse=True
+                )
+            else:
+                self._first.add(first)
+            self._reach(first, len(words))
             return
         key = tuple(w if cased else w.casefold() for w in words)
         if cased:
             key = ("\0", *key)  # kept apart from the folded names
-        self.longest = max(self.longest, len(words))
+        self._reach(key[1] if cased else key[0], len(words))
         if name.rstrip().endswith("*") and len(key) == 1:
             self._stem_lengths = sorted({*self._stem_lengths, len(key[0])}, reverse=True)
         else:
@@ -78,6 +90,28 @@ class NameIndex(Generic[T]):
             self._forms.setdefault(key[:-1], {}).setdefault(key[-1], value)
         else:
             self._exact.setdefault(key, value)
+
+    def _reach(self, first: str, length: int) -> None:
+        """Note a name of ``length`` words starting with ``first`` (or its stem)."""
+        self._longest_from[first] = max(self._longest_from.get(first, 0), length)
+        self.longest = max(self.longest, length)
+
+    def _longest_at(self, written: str, folded: str) -> int:
+        """The most words a name starting with this word can have."""
+        reach = max(self._longest_from.get(written, 1), self._longest_from.get(folded, 1))
+        for n in self._pattern_stem_lengths:
+            if n <= len(folded) and folded[:n] in self._pattern_first_stems:
+                reach = max(reach, self._longest_from[folded[:n]])
+        return reach
+
+    def _patterns_at(self, folded: str) -> list[tuple[tuple[tuple[str, bool], ...], T]]:
+        """The names with forms of an inner word that may start with this word, in the order
+        they were added."""
+        found = list(self._patterns.get(folded, ()))
+        for n in self._pattern_stem_lengths:
+            if n <= len(folded) and folded[:n] in self._pattern_first_stems:
+                found += self._patterns[folded[:n]]
+        return sorted(found, key=lambda named: self._order[named[0]]) if found else found
 
     def find(self, text: str) -> list[Found[T]]:
         """Every name in ``text``, the longest at each place, without overlaps."""
@@ -106,7 +140,8 @@ class NameIndex(Generic[T]):
         stems = self._forms.get((), {})
         if any(folded[:n] in stems for n in self._stem_lengths if n <= len(folded)):
             return True
-        return any(folded.startswith(stem) for stem in self._pattern_first_stems)
+        firsts = self._pattern_first_stems
+        return any(folded[:n] in firsts for n in self._pattern_stem_lengths if n <= len(folded))
 
     def _at(
         self,
@@ -118,9 +153,11 @@ class NameIndex(Generic[T]):
         """The longest name starting at word ``i``: its value and its length in words
         (``forms``: every word as written and casefolded)."""
         written, folded = forms
+        longest = self._longest_at(written[i], folded[i])
+        patterns = self._patterns_at(folded[i]) if self._patterns else []
         n_max = 1
         while (
-            n_max < self.longest
+            n_max < longest
             and i + n_max < len(words)
             and _joined(text, words[i + n_max - 1], words[i + n_max])
         ):
@@ -132,8 +169,8 @@ class NameIndex(Generic[T]):
                     value = _form(self._forms.get(key[:-1]), key[-1])
                 if value is not None:
                     return value, n
-            for pattern, value in self._patterns.get(n, ()):
-                if all(
+            for pattern, value in patterns:
+                if len(pattern) == n and all(
                     word.startswith(text) if stem else word == text
                     for (text, stem), word in zip(pattern, folded[i : i + n], strict=True)
                 ):

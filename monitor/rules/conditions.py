@@ -107,6 +107,8 @@ class Hits:
         guarded share it, and with it every result computed over it.
         """
         spans = tuple(self._guarded_spans(field, guards, own) for field in range(len(self.texts)))
+        if self.shared and not any(spans):
+            return self  # nothing guarded: the same hits, and what was computed over them
         return self._view((guards, spans), lambda: _GuardedHits(self, spans))
 
     def _guarded_spans(
@@ -582,6 +584,8 @@ class Guarded(Condition):
         found = guarded.evaluate(self.child, fields)
         if found is None:
             return None
+        if guarded is hits:
+            return found
         if (
             hits.title().evaluate(self.child, fields) is not None
             and guarded.title().evaluate(self.child, fields) is None
