@@ -202,6 +202,9 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   flagged in tests/corpus/blind/fresh14-exclude-overlap.txt); on the 159 items of new events
 #   alone, first contact was 0.542 / 0.500. Then a development set: 0.793 / 0.728 (new events
 #   alone 0.667 / 0.593).
+# - fresh15 (280 items, 41% untagged, 80% not in English, 62% of positives in unusual wording,
+#   events checked against every earlier set's titles and mostly from 1995-2014 and less-reported
+#   treaties), written in session 16: first contact at bf4816a 0.642 / 0.583. Guarded there.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -216,6 +219,7 @@ STRICT_FLOORS = {
     "fresh12": {"alerts": 0.94, "tags": 0.92},
     "fresh13": {"alerts": 0.84, "tags": 0.83},
     "fresh14": {"alerts": 0.78, "tags": 0.72},
+    "fresh15": {"alerts": 0.64, "tags": 0.58},
 }
 
 
