@@ -286,8 +286,10 @@ FRESH10 = ROOT / "tests" / "data" / "grouping" / "fresh10.jsonl"
 # fresh10 (blind, 148 items: 128 reports of 36 events, 1969-2019; hard cases A-H; 9 of the 36
 # events are signings and other steps the pack does not alert on), written in session 16.
 # First contact at 4fa9bbf: B-cubed F1 0.545 (0.849 over alerting reports), 1.54 messages per
-# event, 2 merges, alert recall 0.37. Guarded at first contact.
-FRESH10_FLOOR = {"f1": 0.544, "alerting_f1": 0.848, "messages_per_event": 1.55, "merged": 2}
+# event, 2 merges, alert recall 0.37. Guarded at first contact. Then a development set (the
+# Indus id no longer given to any "water-sharing agreement", the Entebbe and Rio pacts by those
+# names, GUUAM as a body): 0.591 (0.880), 1.44, 2 merges.
+FRESH10_FLOOR = {"f1": 0.590, "alerting_f1": 0.879, "messages_per_event": 1.45, "merged": 2}
 
 
 def test_the_tenth_blind_corpus_holds_its_level() -> None:
