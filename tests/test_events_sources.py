@@ -102,6 +102,50 @@ def test_a_source_joins_only_a_story_of_its_treaty_and_actor_within_the_window(
     assert (chosen is story) is joins
 
 
+@pytest.mark.parametrize(
+    ("words", "development", "joins"),
+    [
+        ((), "violation", True),  # no development's words: any story of its treaty and actor
+        (("withdrawal",), "withdrawal", True),
+        (("suspension", "withdrawal"), "membership", True),  # an exit, a pause, a sanction
+        (("violation", "withdrawal"), "withdrawal", True),  # "quits the pact it says was broken"
+        (("suspension", "withdrawal"), "violation", False),  # an exit is no follow-up of a finding
+        (("violation",), "suspension", False),  # nor a breach of a pause
+        (("withdrawal",), "talks", True),  # talks, joining, a due date: words tell nothing
+        (("withdrawal",), "deadline", True),
+    ],
+)
+def test_a_source_using_a_developments_words_joins_only_a_story_of_that_kind(
+    words: tuple[str, ...], development: str, joins: bool
+) -> None:
+    """'Colonels walk out of Strasbourg club' (withdrawal words) is no follow-up of the
+    Council's finding that Greece breached its Statute, opened hours before Greece's exit."""
+    source = Event("open-skies", ("ru",), "", words, published=PUBLISHED)
+    story = open_story(
+        "reuters:1",
+        Event("open-skies", ("ru",), development, published=PUBLISHED),
+        title_words(NOTICE[1]),
+        PUBLISHED,
+    )
+    assert (follow(source, frozenset(), [story], PUBLISHED) is story) is joins
+
+
+def test_a_source_carries_the_developments_whose_words_it_uses(repo_root: Path) -> None:
+    """Extractor.source: the developments the pack's words name, as the source's secondary."""
+    extractor = extractor_for(load_rule_set([repo_root / "rules"]), load_actors())
+    walkout = report(
+        "reuters",
+        "Colonels walk out of Strasbourg club before they can be thrown out",
+        "Greece's foreign minister told the ministers that Athens was leaving the Council of"
+        " Europe rather than face suspension.",
+    )
+    source = extractor.source(walkout)
+    assert source is not None
+    assert source.development == ""
+    assert {"withdrawal", "suspension"} <= set(source.secondary)
+    assert "violation" not in source.secondary
+
+
 def test_the_replay_puts_a_quiet_second_outlet_in_the_first_outlets_story(
     repo_root: Path,
 ) -> None:

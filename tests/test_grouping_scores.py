@@ -288,8 +288,9 @@ FRESH10 = ROOT / "tests" / "data" / "grouping" / "fresh10.jsonl"
 # First contact at 4fa9bbf: B-cubed F1 0.545 (0.849 over alerting reports), 1.54 messages per
 # event, 2 merges, alert recall 0.37. Guarded at first contact. Then a development set (the
 # Indus id no longer given to any "water-sharing agreement", the Entebbe and Rio pacts by those
-# names, GUUAM as a body): 0.591 (0.880), 1.44, 2 merges.
-FRESH10_FLOOR = {"f1": 0.590, "alerting_f1": 0.879, "messages_per_event": 1.45, "merged": 2}
+# names, GUUAM as a body): 0.591 (0.880), 1.44, 2 merges; a source using exit words never
+# following a story of a breach, nor breach words an exit: 0.598 (0.880), 1.40, 1 merge.
+FRESH10_FLOOR = {"f1": 0.597, "alerting_f1": 0.879, "messages_per_event": 1.41, "merged": 1}
 
 
 def test_the_tenth_blind_corpus_holds_its_level() -> None:

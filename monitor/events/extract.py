@@ -35,6 +35,17 @@ from monitor.rules.vocabulary import Canonical, term_key
 # loose names no rule uses, consulted when none of the former occurs.
 TREATY_VOCABULARIES = ("treaties", "treaty_bodies")
 ALIAS_VOCABULARIES = ("treaty_aliases",)
+# The pack's words for the developments that are never told in each other's words: a state
+# leaving or pausing (or a body's sanction on it), and a breach. A follow-up source matched no
+# rule, so it has no development; the ones whose words it uses tell which of its actor's stories
+# it can report (monitor.events.sources.follow). Joining, talks and due dates are left out: their
+# words ("takes effect", "approved", "meeting") stand in the reports of every development.
+DEVELOPMENT_WORDS = {
+    "withdrawal": ("withdraw_terms", "body_exit_terms"),
+    "suspension": ("suspend_terms",),
+    "membership": ("member_suspend_verbs", "member_suspended"),
+    "violation": ("violation_terms",),
+}
 # The step a text reports, most decisive first: a state leaving a treaty is the news even when the
 # text also mentions the violation it cites. A deadline comes last: it is mostly the due date of
 # another step ("withdraws, effective in six months"), which the event carries as ``due``.
@@ -91,9 +102,12 @@ class Extractor:
         canonical: Mapping[str, Mapping[str, Canonical]],
         actors: ActorTable,
         scan: Callable[[Entry], Sequence[Span]] | None = None,
+        words: Callable[[Entry], tuple[str, ...]] = lambda entry: (),
     ) -> None:
         self.canonical = canonical
         self.actors = actors
+        # The developments whose words an entry uses (see DEVELOPMENT_WORDS).
+        self.words = words
         # Where the treaty vocabularies occur in an entry, whichever terms the rules used
         # (RuleSet.vocabulary_spans); the matches' own spans when not given.
         self.scan = scan
@@ -197,6 +211,8 @@ class Extractor:
             treaty=treaty.id,
             actors=actors,
             development="",
+            # a source's secondary tags: the developments whose words it uses
+            secondary=self.words(entry),
             published=entry.published,
             treaty_name=treaty.name,
             actor_names=tuple(self.actors.name(a) for a in actors),
@@ -305,7 +321,31 @@ def extractor_for(rules: object, actors: ActorTable) -> Extractor:
     if spans is None:
         return Extractor(canonical, actors)
     names = (*TREATY_VOCABULARIES, *ALIAS_VOCABULARIES)
-    return Extractor(canonical, actors, lambda entry: spans(names, entry))
+    return Extractor(
+        canonical, actors, lambda entry: spans(names, entry), _development_words(rules, spans)
+    )
+
+
+def _development_words(
+    rules: object, spans: Callable[[Sequence[str], Entry], Sequence[Span]]
+) -> Callable[[Entry], tuple[str, ...]]:
+    """The developments whose words an entry uses, from one search of all their vocabularies."""
+    vocabularies: Mapping[str, Sequence[int]] = getattr(rules, "vocabularies", {})
+    terms = getattr(rules, "terms", ())
+    developments: dict[str, set[str]] = {}
+    for development, names in DEVELOPMENT_WORDS.items():
+        for name in names:
+            for index in vocabularies.get(name, ()):
+                developments.setdefault(term_key(terms[index].source), set()).add(development)
+    every = tuple(name for names in DEVELOPMENT_WORDS.values() for name in names)
+
+    def words(entry: Entry) -> tuple[str, ...]:
+        found = {
+            d for span in spans(every, entry) for d in developments.get(term_key(span.term), ())
+        }
+        return tuple(sorted(found))
+
+    return words
 
 
 def _outermost(candidates: Sequence[tuple[Span, Canonical]]) -> list[tuple[Span, Canonical]]:

@@ -12,7 +12,10 @@ follow-up source ("+N sources"), never as an alert, when all of these hold (docs
   (``data/sources.yaml``), no background guard cue ("last year", "in 2007", "уже") and no
   question mark closing the title;
 - it leads on no step of its own (an expulsion, sanctions, a counter-step: ``other_steps`` in
-  ``data/sources.yaml``).
+  ``data/sources.yaml``);
+- when it uses the pack's words for an exit, a pause or a body's sanction, or for a breach, the
+  story is of that kind (or of another: talks, joining, a due date): an exit is no follow-up of
+  a finding of breach against the same state the same day.
 
 A source only joins a story an alerting report opened: it never opens one (one that joins none
 waits for the first story opened later that it would join), and it reports no development of its
@@ -101,7 +104,7 @@ def follow(
     published = aware(event.published or at)
     eligible: list[tuple[tuple[int, float, float], Story]] = []
     for story in candidates:
-        if story.treaty != event.treaty:
+        if story.treaty != event.treaty or not _may_report(event.secondary, story):
             continue
         distance = abs((published - aware(story.start)).total_seconds())
         if distance > window.total_seconds():
@@ -113,3 +116,21 @@ def follow(
     if not eligible:
         return None
     return max(eligible, key=lambda pair: pair[0])[1]
+
+
+# An exit, a pause and a body's sanction on a member are told in each other's words ("leaving
+# the Council of Europe rather than face suspension"); a breach is told in its own.
+_EXIT = frozenset({"withdrawal", "suspension", "membership"})
+_FAMILIES = (_EXIT, frozenset({"violation"}))
+
+
+def _may_report(words: Iterable[str], story: Story) -> bool:
+    """Whether a source using the words of ``words`` (developments) may report the story: one
+    that uses none may report any; one that uses some reports a story of their family only
+    ("Colonels walk out of Strasbourg club" is no follow-up of the Council's finding that Greece
+    breached its Statute)."""
+    named = set(words)
+    told = {story.development, *story.tags}
+    if not named or not told & (_EXIT | {"violation"}):
+        return True  # a story of another step (talks, joining, a due date): words tell nothing
+    return any(named & family and told & family for family in _FAMILIES)
