@@ -63,6 +63,9 @@ ACTORS = [
      "accession protocol on Thursday.", "nato", ("tr",)),
     # ... and with no actor in the summary, the title's names stand
     ("Parliament approves Sweden's NATO accession", "", "nato", ("se",)),
+    # a parliament the title names by its state's genitive is that state's, whatever the summary
+    ("Парламент Эстонии ратифицировал договор о границе с Россией", "Рийгикогу одобрил "
+     "договоры; в Москве такую поправку считают неприемлемой.", None, ("ee",)),
     # Article 50 and leaving the EU are one instrument, whatever the language
     (
         "Article 50: UK formally begins Brexit process",

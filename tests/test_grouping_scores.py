@@ -289,8 +289,10 @@ FRESH10 = ROOT / "tests" / "data" / "grouping" / "fresh10.jsonl"
 # event, 2 merges, alert recall 0.37. Guarded at first contact. Then a development set (the
 # Indus id no longer given to any "water-sharing agreement", the Entebbe and Rio pacts by those
 # names, GUUAM as a body): 0.591 (0.880), 1.44, 2 merges; a source using exit words never
-# following a story of a breach, nor breach words an exit: 0.598 (0.880), 1.40, 1 merge.
-FRESH10_FLOOR = {"f1": 0.597, "alerting_f1": 0.879, "messages_per_event": 1.41, "merged": 1}
+# following a story of a breach, nor breach words an exit: 0.598 (0.880), 1.40, 1 merge; a
+# parliament named by its state's genitive ("Парламент Эстонии ратифицировал ..."): 0.607
+# (0.896), 1.36, 1 merge.
+FRESH10_FLOOR = {"f1": 0.606, "alerting_f1": 0.895, "messages_per_event": 1.37, "merged": 1}
 
 
 def test_the_tenth_blind_corpus_holds_its_level() -> None:

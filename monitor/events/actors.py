@@ -271,10 +271,12 @@ def subject(
             continue
         starts = [start for start, end in steps if not _covers(mentions, start, end)]
         before = [m for m in mentions if starts and m.end <= min(starts)]
-        if name == "title" and starts and not before and _UNNAMED_BODY.match(text):
+        unnamed = _UNNAMED_BODY.match(text) if name == "title" and starts else None
+        if unnamed and not _named_body(mentions, starts, unnamed.end()):
             # "Parliament approves Sweden's NATO accession": the title's subject is a body it
             # leaves unnamed; the names after the step are its object, the summary says whose
-            # body it is ("Hungary's National Assembly ratified ...").
+            # body it is ("Hungary's National Assembly ratified ..."). Not "Парламент Эстонии
+            # ратифицировал ...": the body's state stands between the body and its step.
             summary = subject(
                 table, fields[1:], treaty_spans, development_spans, ignore,
                 reactions=reactions, finding=finding,
@@ -382,6 +384,13 @@ def bilateral(text: str, table: ActorTable) -> bool:
     """Whether the text names a treaty by a state it is with ("tratado de extradición con
     Estados Unidos")."""
     return any(_PARTY_WITH.search(text, 0, m.start) for m in table.mentions(text))
+
+
+def _named_body(mentions: Sequence[Mention], starts: Sequence[int], body_end: int) -> bool:
+    """Whether a state is named between a title's body and its step (the body's word itself may
+    be a step word: "parliament" approves)."""
+    after = [start for start in starts if start >= body_end] or list(starts)
+    return any(body_end <= m.start and m.end <= min(after) for m in mentions)
 
 
 def _follows_treaty(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
