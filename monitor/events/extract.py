@@ -195,7 +195,8 @@ class Extractor:
             return None
         # Title and summary only: a source is read from what it leads on (and a long article's
         # text would cost a scan of its own on every entry that matches nothing).
-        spans = list(self.scan(replace(entry, content="")))
+        lead = replace(entry, content="")
+        spans = list(self.scan(lead))
         named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
         fields = [(name, entry.field_text(name)) for name in _FIELDS[:2]]
         treaty = self._treaty(named, spans, fields[0][1])
@@ -211,8 +212,8 @@ class Extractor:
             treaty=treaty.id,
             actors=actors,
             development="",
-            # a source's secondary tags: the developments whose words it uses
-            secondary=self.words(entry),
+            # a source's secondary tags: the developments whose words it uses (where it leads)
+            secondary=self.words(lead),
             published=entry.published,
             treaty_name=treaty.name,
             actor_names=tuple(self.actors.name(a) for a in actors),
