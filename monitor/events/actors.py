@@ -260,13 +260,13 @@ def subject(
             and (m is body or not _inside(m, treaties))
             and not _modifies(m, treaties, text)
             and not _follows_treaty(m, treaties, text)
-            and not _PARTY_WITH.search(text, 0, m.start)
+            and not _before(_PARTY_WITH, text, m.start)
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
             and not (m.demonym and _people(m, text))
-            and not (m.demonym and _REGION_BEFORE.search(text, 0, m.start))
+            and not (m.demonym and _before(_REGION_BEFORE, text, m.start))
         ]
         mentions = _without_topic(mentions, text, speaker=reactions)
-        mentions = [m for m in mentions if not _AIMED_AT.search(text, 0, m.start)]
+        mentions = [m for m in mentions if not _before(_AIMED_AT, text, m.start)]
         if not mentions:
             continue
         starts = [start for start, end in steps if not _covers(mentions, start, end)]
@@ -383,7 +383,7 @@ _PARTY_WITH = re.compile(
 def bilateral(text: str, table: ActorTable) -> bool:
     """Whether the text names a treaty by a state it is with ("tratado de extradición con
     Estados Unidos")."""
-    return any(_PARTY_WITH.search(text, 0, m.start) for m in table.mentions(text))
+    return any(_before(_PARTY_WITH, text, m.start) for m in table.mentions(text))
 
 
 def _named_body(mentions: Sequence[Mention], starts: Sequence[int], body_end: int) -> bool:
@@ -391,6 +391,17 @@ def _named_body(mentions: Sequence[Mention], starts: Sequence[int], body_end: in
     be a step word: "parliament" approves)."""
     after = [start for start in starts if start >= body_end] or list(starts)
     return any(body_end <= m.start and m.end <= min(after) for m in mentions)
+
+
+# How far before a name the patterns that end at it ("treaty ... with", "against the", "South")
+# can reach: each is a few words long, so a long article is never searched from its start for
+# every name in it.
+_REACH = 240
+
+
+def _before(pattern: re.Pattern[str], text: str, end: int) -> bool:
+    """Whether ``pattern`` (anchored with ``$``) matches text ending at ``end``."""
+    return pattern.search(text, max(0, end - _REACH), end) is not None
 
 
 def _follows_treaty(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
@@ -432,7 +443,7 @@ def _people(mention: Mention, text: str) -> bool:
     "ressortissants indiens", "Pakistanis barred from travel"."""
     return bool(
         _PEOPLE_AFTER.match(text, mention.end)
-        or _PEOPLE_BEFORE.search(text, 0, mention.start)
+        or _before(_PEOPLE_BEFORE, text, mention.start)
         or _PLURAL_DEMONYM.match(text[mention.start : mention.end])
     )
 
