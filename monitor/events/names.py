@@ -47,8 +47,9 @@ class NameIndex(Generic[T]):
         self._first: set[str] = set()  # the first word of every name but one-word forms
         self._stem_lengths: list[int] = []  # of one-word forms, longest first
         # Names with forms of a word before the last ("Северн* Коре*", "Vereinigte* Staaten"),
-        # by length in words: each word's text and whether it is a stem. Few; tried in order.
-        self._patterns: dict[str, list[tuple[tuple[tuple[str, bool], ...], T]]] = {}  # by first
+        # by their first word (or its stem): each word's text and whether it is a stem. Few;
+        # tried in the order they were added.
+        self._patterns: dict[str, list[tuple[tuple[tuple[str, bool], ...], T]]] = {}
         self._pattern_first_stems: set[str] = set()
         self._pattern_stem_lengths: list[int] = []  # of those stems, longest first
         self._order: dict[tuple[tuple[str, bool], ...], int] = {}  # the order they were added

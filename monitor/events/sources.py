@@ -125,10 +125,10 @@ _FAMILIES = (_EXIT, frozenset({"violation"}))
 
 
 def _may_report(words: Iterable[str], story: Story) -> bool:
-    """Whether a source using the words of ``words`` (developments) may report the story: one
-    that uses none may report any; one that uses some reports a story of their family only
-    ("Colonels walk out of Strasbourg club" is no follow-up of the Council's finding that Greece
-    breached its Statute)."""
+    """Whether a source may report the story, given the developments whose words it uses: one
+    that uses none may report any; one that uses some, a story of their family only ("Colonels
+    walk out of Strasbourg club" is no follow-up of the Council's finding that Greece breached
+    its Statute)."""
     named = set(words)
     told = {story.development, *story.tags}
     if not named or not told & (_EXIT | {"violation"}):
