@@ -47,12 +47,11 @@ class NameIndex(Generic[T]):
         self._first: set[str] = set()  # the first word of every name but one-word forms
         self._stem_lengths: list[int] = []  # of one-word forms, longest first
         # Names with forms of a word before the last ("Северн* Коре*", "Vereinigte* Staaten"),
-        # by their first word (or its stem): each word's text and whether it is a stem. Few;
-        # tried in the order they were added.
-        self._patterns: dict[str, list[tuple[tuple[tuple[str, bool], ...], T]]] = {}
+        # by their first word (or its stem), each with the order it was added in (they are tried
+        # in that order): each word's text and whether it is a stem. Few.
+        self._patterns: dict[str, list[tuple[int, tuple[tuple[str, bool], ...], T]]] = {}
         self._pattern_first_stems: set[str] = set()
         self._pattern_stem_lengths: list[int] = []  # of those stems, longest first
-        self._order: dict[tuple[tuple[str, bool], ...], int] = {}  # the order they were added
         # The most words of a name by its first word (as written for the capitals-only names,
         # else folded): how far :meth:`_at` needs to look from a word, most often one or two.
         self._longest_from: dict[str, int] = {}
@@ -68,8 +67,8 @@ class NameIndex(Generic[T]):
         if any(stems[:-1]):
             pattern = tuple(zip((w.casefold() for w in words), stems, strict=True))
             first, stem = pattern[0]
-            self._patterns.setdefault(first, []).append((pattern, value))
-            self._order.setdefault(pattern, len(self._order))
+            order = sum(len(named) for named in self._patterns.values())
+            self._patterns.setdefault(first, []).append((order, pattern, value))
             if stem:
                 self._pattern_first_stems.add(first)
                 self._pattern_stem_lengths = sorted(
@@ -97,22 +96,15 @@ class NameIndex(Generic[T]):
         self._longest_from[first] = max(self._longest_from.get(first, 0), length)
         self.longest = max(self.longest, length)
 
-    def _longest_at(self, written: str, folded: str) -> int:
-        """The most words a name starting with this word can have."""
-        reach = max(self._longest_from.get(written, 1), self._longest_from.get(folded, 1))
-        for n in self._pattern_stem_lengths:
-            if n <= len(folded) and folded[:n] in self._pattern_first_stems:
-                reach = max(reach, self._longest_from[folded[:n]])
-        return reach
-
-    def _patterns_at(self, folded: str) -> list[tuple[tuple[tuple[str, bool], ...], T]]:
-        """The names with forms of an inner word that may start with this word, in the order
-        they were added."""
-        found = list(self._patterns.get(folded, ()))
-        for n in self._pattern_stem_lengths:
-            if n <= len(folded) and folded[:n] in self._pattern_first_stems:
-                found += self._patterns[folded[:n]]
-        return sorted(found, key=lambda named: self._order[named[0]]) if found else found
+    def _pattern_stems(self, folded: str) -> list[str]:
+        """The first-word stems of names with forms of an inner word that this word begins
+        with ("южной" begins "Южн* Коре*")."""
+        firsts = self._pattern_first_stems
+        return [
+            folded[:n]
+            for n in self._pattern_stem_lengths
+            if n <= len(folded) and folded[:n] in firsts
+        ]
 
     def find(self, text: str) -> list[Found[T]]:
         """Every name in ``text``, the longest at each place, without overlaps."""
@@ -141,8 +133,7 @@ class NameIndex(Generic[T]):
         stems = self._forms.get((), {})
         if any(folded[:n] in stems for n in self._stem_lengths if n <= len(folded)):
             return True
-        firsts = self._pattern_first_stems
-        return any(folded[:n] in firsts for n in self._pattern_stem_lengths if n <= len(folded))
+        return bool(self._pattern_stems(folded))
 
     def _at(
         self,
@@ -154,8 +145,14 @@ class NameIndex(Generic[T]):
         """The longest name starting at word ``i``: its value and its length in words
         (``forms``: every word as written and casefolded)."""
         written, folded = forms
-        longest = self._longest_at(written[i], folded[i])
-        patterns = self._patterns_at(folded[i]) if self._patterns else []
+        stems = self._pattern_stems(folded[i])
+        # how far a name starting here can reach, and the inner-stem names that may start here
+        longest = max(self._longest_from.get(k, 1) for k in (written[i], folded[i], *stems))
+        patterns = sorted(
+            named
+            for key in dict.fromkeys((folded[i], *stems))
+            for named in self._patterns.get(key, ())
+        )
         n_max = 1
         while (
             n_max < longest
@@ -170,7 +167,7 @@ class NameIndex(Generic[T]):
                     value = _form(self._forms.get(key[:-1]), key[-1])
                 if value is not None:
                     return value, n
-            for pattern, value in patterns:
+            for _, pattern, value in patterns:
                 if len(pattern) == n and all(
                     word.startswith(text) if stem else word == text
                     for (text, stem), word in zip(pattern, folded[i : i + n], strict=True)

@@ -120,8 +120,8 @@ def follow(
 
 # An exit, a pause and a body's sanction on a member are told in each other's words ("leaving
 # the Council of Europe rather than face suspension"); a breach is told in its own.
-_EXIT = frozenset({"withdrawal", "suspension", "membership"})
-_FAMILIES = (_EXIT, frozenset({"violation"}))
+_FAMILIES = (frozenset({"withdrawal", "suspension", "membership"}), frozenset({"violation"}))
+_TOLD_APART = frozenset().union(*_FAMILIES)
 
 
 def _may_report(words: Iterable[str], story: Story) -> bool:
@@ -131,6 +131,6 @@ def _may_report(words: Iterable[str], story: Story) -> bool:
     its Statute)."""
     named = set(words)
     told = {story.development, *story.tags}
-    if not named or not told & (_EXIT | {"violation"}):
+    if not named or not told & _TOLD_APART:
         return True  # a story of another step (talks, joining, a due date): words tell nothing
     return any(named & family and told & family for family in _FAMILIES)
