@@ -291,8 +291,10 @@ FRESH10 = ROOT / "tests" / "data" / "grouping" / "fresh10.jsonl"
 # names, GUUAM as a body): 0.591 (0.880), 1.44, 2 merges; a source using exit words never
 # following a story of a breach, nor breach words an exit: 0.598 (0.880), 1.40, 1 merge; a
 # parliament named by its state's genitive ("Парламент Эстонии ратифицировал ..."): 0.607
-# (0.896), 1.36, 1 merge.
-FRESH10_FLOOR = {"f1": 0.606, "alerting_f1": 0.895, "messages_per_event": 1.37, "merged": 1}
+# (0.896), 1.36, 1 merge. Session 17: a body keeping a member's vote withdrawn ("Europarat:
+# Russland bleibt ohne Stimmrecht", "ПАСЕ продлила лишение ... права голоса") is membership:
+# 0.621 (0.909), 1.32, no merge.
+FRESH10_FLOOR = {"f1": 0.62, "alerting_f1": 0.908, "messages_per_event": 1.33, "merged": 0}
 
 
 def test_the_tenth_blind_corpus_holds_its_level() -> None:
