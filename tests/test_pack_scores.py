@@ -208,6 +208,10 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   set (ECHR derogations, notice periods ending, joining in more words, more bodies, chemical
 #   agents in war, entry into force by its effect, named days in German, Spanish and French):
 #   0.777 / 0.714.
+# - fresh16 (303 items, 41% untagged, 81% not in English, 74% of positives in unusual wording,
+#   events checked against every earlier set's titles: 5,687 lines), written in session 17:
+#   first contact at d3ef49a (the pack as at the session's start, d776023, the same) 0.637 /
+#   0.624.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -223,6 +227,7 @@ STRICT_FLOORS = {
     "fresh13": {"alerts": 0.84, "tags": 0.83},
     "fresh14": {"alerts": 0.78, "tags": 0.72},
     "fresh15": {"alerts": 0.77, "tags": 0.71},
+    "fresh16": {"alerts": 0.63, "tags": 0.62},
 }
 
 
