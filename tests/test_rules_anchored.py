@@ -30,6 +30,9 @@ CASES = [
     ("[treaty, pact, deal, accord] treaty", "treaty treaty treaty", "", ["treaty treaty"]),
     # the longer alternative listed first wins even where its boundary then fails
     ("[withdrawal, withdraw*] notice", "withdrawals notice", "", ["withdrawals notice"]),
+    # a match begun inside a word ("anasa exit") does not hide the one after it
+    ("[nasa exit, exit now]", "the anasa exit now", "", ["exit now"]),
+    ("[nasa exit, exit now]", "Ästhetik: ANASA EXIT NOW", "", ["EXIT NOW"]),
     # separators RE2 and Python's re disagree on (vertical tab, U+001C): same as the reference
     ("[formal, official, written, public] notice", "formal\x0bnotice", "public\x1cnotice", []),
     ("[formal, official, written, public] notice", "formal\u2003notice", "", ["formal\u2003notice"]),  # noqa: E501
@@ -81,6 +84,26 @@ def test_phrases_with_a_short_first_word_are_searched_for_in_the_whole_text() ->
     assert twin is not None
     assert twin.get().match("public notice") is not None
     assert compile_term("[formal, official, written, public] notice*").twin is None
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("La OEA excluyó a Honduras", ["excluyó"]),  # "a exclu" begins inside "OEA"
+        ("La ÓEA excluye a Honduras", ["excluye"]),  # the same, in text that is not ASCII
+        ("Le bloc a exclu le Mali", ["a exclu"]),
+    ],
+)
+def test_a_match_inside_a_word_does_not_hide_the_next_one_in_a_whole_text_search(
+    tmp_path: Path, title: str, expected: list[str]
+) -> None:
+    """A phrase with a short first word is searched for in the whole text: a match that fails
+    the word-boundary check is tried again one character on, not after its end."""
+    rule_set = one_rule(tmp_path, _quoted("[a exclu, ont exclu, excluye, excluyó]"))
+    item = entry(title=title, summary="")
+    fast = rule_set.match(item)
+    assert fast == rule_set.match(item, reference=True)
+    assert [span.text for match in fast for span in match.spans] == expected
 
 
 def test_a_regex_term_bounded_by_b_matches_beside_cyrillic_and_accented_letters() -> None:

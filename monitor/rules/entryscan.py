@@ -4,9 +4,10 @@ The scan runs once per entry. Rules whose required terms were not seen are never
 the others, a term's exact spans are computed when a condition first asks for them:
 
 * a phrase with :attr:`Term.starts` is matched (anchored, by its own pattern) only at the offsets
-  where the scan saw one of its beginnings, in order, skipping offsets inside the previous match:
-  exactly what ``finditer`` over the whole text finds, since no match can begin elsewhere, at a
-  few anchored attempts instead of a pass over the text per term;
+  where the scan saw one of its beginnings, in order, skipping offsets inside the previous match
+  kept on word boundaries: exactly what a search of the whole text finds
+  (:func:`monitor.rules.terms.boundary_spans`), since no match can begin elsewhere, at a few
+  anchored attempts instead of a pass over the text per term;
 * a one-word phrase (:attr:`Term.literal`) by substring search; anything else (regex terms,
   phrases with a short first word, text that is not valid UTF-8) by its pattern over the text.
 
@@ -23,10 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import hyperscan
 
 from monitor.rules.conditions import Hit
-from monitor.rules.cuescan import spans as anchored_spans
 from monitor.rules.offsets import OffsetMap
 from monitor.rules.scan import ALWAYS, Pieces, Plan
-from monitor.rules.terms import Term, on_boundaries
+from monitor.rules.terms import Term, boundary_spans, on_boundaries
 
 # Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
 FIELD_JOIN = "\n\x00\n"
@@ -159,7 +159,7 @@ class EntryScan:
     def _anchored_spans(
         self, term: Term, beginnings: tuple[tuple[int, int, int], ...]
     ) -> list[tuple[int, int]]:
-        """The term's ``finditer`` spans, by anchored matches where a beginning was seen."""
+        """The term's spans, by anchored matches where a beginning was seen."""
         ends, char_ends = self._report_ends()
         text = self.joined
         python = term.finder if isinstance(term.finder, re.Pattern) else None
@@ -208,21 +208,36 @@ class EntryScan:
         if len(encoded) != len(text):
             chars = _char_offsets(encoded, (offset for span in found for offset in span))
             found = [(chars[start], chars[end]) for start, end in found]
-        return [
+        kept = [
             (start, end)
             for start, end in found
             if end > start and (not term.checks_boundaries or on_boundaries(text, start, end))
         ]
+        if len(kept) < len(found) and term.checks_boundaries:
+            # a match begun inside a word may hide one that begins after it (rare): search
+            # again the slow way, one character on from each failed match
+            return list(boundary_spans(term.finder, text))
+        return kept
 
 
 def _anchored(text: str, finder: re.Pattern[str], offsets: list[int]) -> list[tuple[int, int]]:
-    """``finditer`` of ``finder`` over ``text``, given every offset where a match may begin,
-    kept on word boundaries."""
-    return [
-        (start, end)
-        for start, end in anchored_spans(finder, text, offsets)
-        if end > start and on_boundaries(text, start, end)
-    ]
+    """:func:`boundary_spans` of ``finder`` over ``text``, given every offset where a match may
+    begin: each offset past the last match kept is tried (a match off the word boundaries does
+    not hide the offsets inside it)."""
+    found = []
+    after = 0
+    match = finder.match
+    for offset in offsets:
+        if offset < after:
+            continue
+        m = match(text, offset)
+        if m is None:
+            continue
+        start, end = m.span()
+        if end > start and on_boundaries(text, start, end):
+            found.append((start, end))
+            after = end
+    return found
 
 
 def _anchored_re2(
@@ -247,9 +262,9 @@ def _anchored_re2(
             continue
         start, end = m.span()
         end = end if ascii_only else char + len(encoded[start:end].decode("utf-8", "surrogatepass"))
-        after = end
         if end > char and on_boundaries(text, char, end):
             found.append((char, end))
+            after = end
     return found
 
 

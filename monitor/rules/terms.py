@@ -115,14 +115,13 @@ class Term:
         """(start, end) of every match in case-folded ``text``."""
         if self.literal is not None:
             yield from literal_spans(text, self.literal)
-            return
-        for found in self.finder.finditer(text):
-            start, end = found.span()
-            if end <= start:
-                continue
-            if self.checks_boundaries and not on_boundaries(text, start, end):
-                continue
-            yield start, end
+        elif self.checks_boundaries:
+            yield from boundary_spans(self.finder, text)
+        else:
+            for found in self.finder.finditer(text):
+                start, end = found.span()
+                if end > start:
+                    yield start, end
 
 
 def is_word_char(char: str) -> bool:
@@ -402,6 +401,27 @@ def _outer_boundaries_dropped(pattern: str) -> str:
     if pattern.endswith("\\b") and not pattern.endswith("\\\\b") and len(pattern) > 2:
         pattern = pattern[:-2]
     return pattern
+
+
+def boundary_spans(finder: Any, text: str) -> Iterator[tuple[int, int]]:
+    """The leftmost matches of ``finder`` (``re`` or RE2) that begin and end on word boundaries.
+
+    A match that fails the check is tried again one character on, not after its end as
+    ``finditer`` would: "la oea excluyó" holds "a exclu" (from "oea"), and resuming after it
+    would skip "excluyó".
+    """
+    search = finder.search
+    position = 0
+    while position <= len(text):
+        found = search(text, position)
+        if found is None:
+            return
+        start, end = found.span()
+        if end > start and on_boundaries(text, start, end):
+            yield start, end
+            position = end
+        else:
+            position = start + 1
 
 
 def literal_spans(text: str, literal: str) -> Iterator[tuple[int, int]]:
