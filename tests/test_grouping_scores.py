@@ -307,7 +307,9 @@ FRESH11 = ROOT / "tests" / "data" / "grouping" / "fresh11.jsonl"
 # English; hard cases A-H; no famous treaty), written in session 17 by a helper who saw no code,
 # rules or corpora. First contact at 08db2bc (the same at the session's start, d776023): B-cubed
 # F1 0.665 (0.885 over alerting reports), 1.36 messages per event, 2 merges, alert recall 0.40.
-FRESH11_FLOOR = {"f1": 0.664, "alerting_f1": 0.884, "messages_per_event": 1.37, "merged": 2}
+# Guarded at first contact. Then (joining the UN, the World Bank and more bodies in more words;
+# a body's sanction in idioms): 0.714 (0.896), 1.34, 1 merge, alert recall 0.49.
+FRESH11_FLOOR = {"f1": 0.713, "alerting_f1": 0.895, "messages_per_event": 1.35, "merged": 1}
 
 
 def test_the_eleventh_blind_corpus_holds_its_level() -> None:
