@@ -8,6 +8,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from re import _parser  # type: ignore[attr-defined]
@@ -403,25 +404,38 @@ def _outer_boundaries_dropped(pattern: str) -> str:
     return pattern
 
 
-def boundary_spans(finder: Any, text: str) -> Iterator[tuple[int, int]]:
+def boundary_spans(
+    finder: Any, text: str, encoded: bytes | None = None
+) -> Iterator[tuple[int, int]]:
     """The leftmost matches of ``finder`` (``re`` or RE2) that begin and end on word boundaries.
 
     A match that fails the check is tried again one character on, not after its end as
     ``finditer`` would: "la oea excluyó" holds "a exclu" (from "oea"), and resuming after it
-    would skip "excluyó".
+    would skip "excluyó". RE2 searches the UTF-8 of ``text`` (``encoded``, if already made),
+    encoded once: its wrapper would encode a str again for every search, and a text full of
+    failed matches would cost a whole encoding each.
     """
+    data: str | bytes = text
+    chars: list[int] | None = None  # each character's first byte, where they differ
+    if not isinstance(finder, re.Pattern):
+        data = text.encode("utf-8", "surrogatepass") if encoded is None else encoded
+        if len(data) != len(text):
+            chars = [i for i, byte in enumerate(data) if byte & 0xC0 != 0x80]
     search = finder.search
     position = 0
-    while position <= len(text):
-        found = search(text, position)
+    while position <= len(data):
+        found = search(data, position)
         if found is None:
             return
-        start, end = found.span()
+        at, to = found.span()
+        start, end = (at, to) if chars is None else (bisect_left(chars, at), bisect_left(chars, to))
         if end > start and on_boundaries(text, start, end):
             yield start, end
-            position = end
-        else:
-            position = start + 1
+            position = to
+        elif chars is None:
+            position = at + 1
+        else:  # the next character's first byte (past the end after the last)
+            position = chars[start + 1] if start + 1 < len(chars) else len(data) + 1
 
 
 def literal_spans(text: str, literal: str) -> Iterator[tuple[int, int]]:
