@@ -117,6 +117,42 @@ def test_a_regex_term_bounded_by_b_matches_beside_cyrillic_and_accented_letters(
     assert list(accented.spans("retiróx")) == []
 
 
+@pytest.mark.parametrize(
+    ("term", "text", "expected"),
+    [
+        # the shorter alternative listed first no longer hides the longer one
+        ("re:queda fuera (?:de|del)", "el país queda fuera del pacto", ["queda fuera del"]),
+        ("re:(?:de|del)", "delx del de", ["del", "de"]),
+        ("re:o (?:a|ab)", "o abc o ab. o a", ["o ab", "o a"]),
+        # the character after a match is not part of it, nor hidden from the next match
+        ("re:\\(\\d+\\)", "(1)(2) (3)", ["(1)", "(2)", "(3)"]),
+        # a match ending on a non-word character still holds before a letter
+        ("re:art\\.", "art.5 y art. 6", ["art.", "art."]),
+        ("re:(?:до|к) \\d{1,2} (?:мая|май)", "к 9 маю, до 9 мая", ["до 9 мая"]),
+    ],
+)
+def test_a_regex_term_prefers_the_alternative_that_ends_on_a_word_boundary(
+    tmp_path: Path, term: str, text: str, expected: list[str]
+) -> None:
+    """Leftmost-first alternation took "de" in "del pacto", which then failed the boundary
+    check: a regex term whose shorter alternative came first missed every longer one. The
+    pattern now prefers a match ending on a boundary, on every path."""
+    assert [text[a:b] for a, b in compile_term(term).spans(text)] == expected
+    rule_set = one_rule(tmp_path, _quoted(term))
+    item = entry(title=text, summary=text.upper())
+    fast = rule_set.match(item)
+    assert fast == rule_set.match(item, reference=True)
+    found = {span.text for match in fast for span in match.spans}
+    assert found <= set(expected) | {e.upper() for e in expected}
+    assert expected[0] in found
+
+
+def test_a_regex_term_may_not_name_the_group_the_boundary_uses() -> None:
+    with pytest.raises(TermError, match="reserved"):
+        compile_term("re:(?P<term_end>x)y")
+    assert list(compile_term("re:(?P<who>rus|russ)ia").spans("russia")) == [(0, 6)]
+
+
 def test_a_regex_term_with_sharp_s_matches_the_folded_text(tmp_path: Path) -> None:
     """Text is case-folded ("schließt" is read as "schliesst"), so a regex naming "ß" is folded
     too; before, "re:schließt ... aus" never matched anything."""

@@ -216,7 +216,7 @@ class EntryScan:
         if len(kept) < len(found) and term.checks_boundaries:
             # a match begun inside a word may hide one that begins after it (rare): search
             # again the slow way, one character on from each failed match
-            return list(boundary_spans(term.finder, text, encoded))
+            return list(boundary_spans(term.finder, text, encoded, term.bounded))
         return kept
 
 

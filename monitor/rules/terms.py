@@ -111,13 +111,16 @@ class Term:
     # word form, its exact twin for Python (same matches, same choices among alternatives).
     wider: LazyPattern | None = field(default=None, compare=False)
     twin: LazyPattern | None = field(default=None, compare=False)
+    # For a regex term: its pattern preferring a match that ends on a word boundary, asked
+    # where the finder's own match does not (see :func:`boundary_spans`).
+    bounded: Any = field(default=None, compare=False)
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
         if self.literal is not None:
             yield from literal_spans(text, self.literal)
         elif self.checks_boundaries:
-            yield from boundary_spans(self.finder, text)
+            yield from boundary_spans(self.finder, text, bounded=self.bounded)
         else:
             for found in self.finder.finditer(text):
                 start, end = found.span()
@@ -371,20 +374,45 @@ def _compile_regex(source: str, pattern: str) -> Term:
     pattern = _outer_boundaries_dropped(pattern).translate(_FOLDED_LETTERS)
     tree = _reject_unsupported(pattern)
     try:
-        finder = re2.compile("(?i)" + pattern, _OPTIONS)
+        plain = re2.compile("(?i)" + pattern, _OPTIONS)
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise TermError(f"invalid regular expression {pattern!r}: {detail}") from None
-    if finder.search("") is not None:
+    if plain.search("") is not None:
         raise TermError(f"regular expression {pattern!r} matches the empty string")
+    if END_GROUP in plain.groupindex:
+        raise TermError(f"in {pattern!r}: the group name {END_GROUP!r} is reserved")
+    try:
+        bounded = re2.compile(_ending_on_a_boundary(pattern), _OPTIONS)
+    except re2.error:  # its own named groups, twice over: the boundary stays a check after
+        bounded = None
     literal = _required_literal(tree) if tree is not None else None
     return Term(
         source=source,
         literals=(literal,) if literal else (),
         regex=None if literal else pattern,
-        finder=finder,
+        finder=plain,
         checks_boundaries=True,
+        bounded=bounded,
     )
+
+
+# The group a regex term's finder captures the character after its match in (see below).
+END_GROUP = "term_end"
+
+
+def _ending_on_a_boundary(pattern: str) -> str:
+    """``pattern`` for RE2, preferring among its matches at one place one that ends on a word
+    boundary: a match followed by a non-word character (captured in :data:`END_GROUP`, not part
+    of the span) or the end of the text; else its own choice.
+
+    Alternation is leftmost-first: in "(?:de|del)" the "de" of "del pacto" would be taken, fail
+    the boundary check, and "del" would never be tried. Phrases order their alternatives longest
+    first; a user's regex is taken as written, so the boundary goes into the pattern instead.
+    The unbounded alternative keeps matches that end on a non-word character ("art\\.") before
+    a letter.
+    """
+    return f"(?i)(?:{pattern})(?:(?P<{END_GROUP}>[^\\p{{L}}\\p{{N}}_])|\\z)|(?:{pattern})"
 
 
 # Letters that case folding spells otherwise than lower case: the text is folded ("Verstöße" is
@@ -405,15 +433,17 @@ def _outer_boundaries_dropped(pattern: str) -> str:
 
 
 def boundary_spans(
-    finder: Any, text: str, encoded: bytes | None = None
+    finder: Any, text: str, encoded: bytes | None = None, bounded: Any = None
 ) -> Iterator[tuple[int, int]]:
     """The leftmost matches of ``finder`` (``re`` or RE2) that begin and end on word boundaries.
 
     A match that fails the check is tried again one character on, not after its end as
     ``finditer`` would: "la oea excluyó" holds "a exclu" (from "oea"), and resuming after it
-    would skip "excluyó". RE2 searches the UTF-8 of ``text`` (``encoded``, if already made),
-    encoded once: its wrapper would encode a str again for every search, and a text full of
-    failed matches would cost a whole encoding each.
+    would skip "excluyó". Where a match fails only at its end, ``bounded`` (a regex term's
+    :attr:`Term.bounded`) is asked at the same place for one that ends on a boundary: "de" of
+    "(?:de|del)" fails in "del pacto", "del" holds. RE2 searches the UTF-8 of ``text``
+    (``encoded``, if already made), encoded once: its wrapper would encode a str again for every
+    search, and a text full of failed matches would cost a whole encoding each.
     """
     data: str | bytes = text
     chars: list[int] | None = None  # each character's first byte, where they differ
@@ -429,6 +459,9 @@ def boundary_spans(
             return
         at, to = found.span()
         start, end = (at, to) if chars is None else (bisect_left(chars, at), bisect_left(chars, to))
+        if end > start and not on_boundaries(text, start, end) and bounded is not None:
+            to = _bounded_end(bounded, data, at, to)
+            end = to if chars is None else bisect_left(chars, to)
         if end > start and on_boundaries(text, start, end):
             yield start, end
             position = to
@@ -436,6 +469,17 @@ def boundary_spans(
             position = at + 1
         else:  # the next character's first byte (past the end after the last)
             position = chars[start + 1] if start + 1 < len(chars) else len(data) + 1
+
+
+def _bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
+    """Where the match of ``bounded`` at ``at`` ends, short of the character after it that it
+    takes (``to``, the finder's own end, if it has none)."""
+    found = bounded.match(data, at)
+    if found is None:
+        return to
+    after: int = found.start(bounded.groupindex[END_GROUP])
+    end: int = found.end()
+    return end if after < 0 else after
 
 
 def literal_spans(text: str, literal: str) -> Iterator[tuple[int, int]]:
