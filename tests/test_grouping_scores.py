@@ -293,8 +293,11 @@ FRESH10 = ROOT / "tests" / "data" / "grouping" / "fresh10.jsonl"
 # parliament named by its state's genitive ("Парламент Эстонии ратифицировал ..."): 0.607
 # (0.896), 1.36, 1 merge. Session 17: a body keeping a member's vote withdrawn ("Europarat:
 # Russland bleibt ohne Stimmrecht", "ПАСЕ продлила лишение ... права голоса") is membership:
-# 0.621 (0.909), 1.32, no merge.
-FRESH10_FLOOR = {"f1": 0.62, "alerting_f1": 0.908, "messages_per_event": 1.33, "merged": 0}
+# 0.621 (0.909), 1.32, no merge. Session 18: two more reports alert and join their events'
+# stories ("Venezuela deja de pertenecer al G-3", "Gabun kehrt in die Opec zurück"): 0.630
+# overall; over alerting reports 0.907, as the OPEC event now has one more alerting report in
+# a story of two.
+FRESH10_FLOOR = {"f1": 0.629, "alerting_f1": 0.906, "messages_per_event": 1.33, "merged": 0}
 
 
 def test_the_tenth_blind_corpus_holds_its_level() -> None:
