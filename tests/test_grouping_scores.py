@@ -311,8 +311,9 @@ FRESH11 = ROOT / "tests" / "data" / "grouping" / "fresh11.jsonl"
 # rules or corpora. First contact at 08db2bc (the same at the session's start, d776023): B-cubed
 # F1 0.665 (0.885 over alerting reports), 1.36 messages per event, 2 merges, alert recall 0.40.
 # Guarded at first contact. Then (joining the UN, the World Bank and more bodies in more words;
-# a body's sanction in idioms): 0.714 (0.896), 1.34, 1 merge, alert recall 0.49.
-FRESH11_FLOOR = {"f1": 0.713, "alerting_f1": 0.895, "messages_per_event": 1.35, "merged": 1}
+# a body's sanction in idioms): 0.714 (0.896), 1.34, 1 merge, alert recall 0.49. Session 18:
+# 0.723 (0.898), 1.33, 1 merge.
+FRESH11_FLOOR = {"f1": 0.722, "alerting_f1": 0.897, "messages_per_event": 1.34, "merged": 1}
 
 
 def test_the_eleventh_blind_corpus_holds_its_level() -> None:
@@ -324,8 +325,10 @@ FRESH12 = ROOT / "tests" / "data" / "grouping" / "fresh12.jsonl"
 # fresh12 (blind, 177 items: 160 reports of 43 events, 1971-1989, 62% of the reports not in
 # English; hard cases A-H), written in session 18 by a helper who saw no code, rules or corpora.
 # First contact at ab94d98: B-cubed F1 0.565 (0.781 over alerting reports), 1.68 messages per
-# event, 1 merge, alert recall 0.46. Guarded at first contact.
-FRESH12_FLOOR = {"f1": 0.564, "alerting_f1": 0.78, "messages_per_event": 1.69, "merged": 1}
+# event, 1 merge, alert recall 0.46. Guarded at first contact. Then (the pack's work on fresh17:
+# Cold War bodies, leaving and joining in more words): 0.604 (0.800), 1.63, 1 merge; leaders of
+# 1970-1999 and the Soviet Union as Russia in the actor vocabulary: 0.649 (0.877), 1.38, 1 merge.
+FRESH12_FLOOR = {"f1": 0.648, "alerting_f1": 0.876, "messages_per_event": 1.39, "merged": 1}
 
 
 def test_the_twelfth_blind_corpus_holds_its_level() -> None:
