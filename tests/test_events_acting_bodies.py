@@ -247,3 +247,20 @@ def test_leaders_and_states_of_past_decades_are_the_actors(
     """Before the actor vocabulary knew them, the first two read as Russia and Ethiopia and
     split their stories from the reports naming Egypt and Somalia."""
     assert _event(pack, title).actors == actors
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "treaty"),
+    [
+        # a bare name several treaties share is no id where the instrument is told otherwise
+        ("Bagdad dénonce l'accord d'Alger sur le Chatt el-Arab", "", "iran-iraq-algiers"),
+        ("Iraq abrogates 1975 border pact with Iran", "", "iran-iraq-algiers"),
+        ("Mali junta ends Algiers Accord with northern rebels", "", "algiers-accord-mali"),
+    ],
+)
+def test_the_algiers_agreements_are_told_apart(
+    pack: tuple[RuleSet, Extractor], title: str, summary: str, treaty: str
+) -> None:
+    """Iran and Iraq's border settlement of 1975 read as Mali's peace accord of 2015 and split
+    from the reports naming the Shatt al-Arab."""
+    assert _event(pack, title, summary).treaty == treaty

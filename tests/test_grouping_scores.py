@@ -328,7 +328,9 @@ FRESH12 = ROOT / "tests" / "data" / "grouping" / "fresh12.jsonl"
 # event, 1 merge, alert recall 0.46. Guarded at first contact. Then (the pack's work on fresh17:
 # Cold War bodies, leaving and joining in more words): 0.604 (0.800), 1.63, 1 merge; leaders of
 # 1970-1999 and the Soviet Union as Russia in the actor vocabulary: 0.649 (0.877), 1.38, 1 merge.
-FRESH12_FLOOR = {"f1": 0.648, "alerting_f1": 0.876, "messages_per_event": 1.39, "merged": 1}
+# The Algiers agreements told apart (Iran-Iraq 1975 by the Shatt al-Arab, the bare name an
+# alias), "abrogates" a withdrawal: 0.663 (0.895), 1.33, 1 merge.
+FRESH12_FLOOR = {"f1": 0.662, "alerting_f1": 0.894, "messages_per_event": 1.34, "merged": 1}
 
 
 def test_the_twelfth_blind_corpus_holds_its_level() -> None:
