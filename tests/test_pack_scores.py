@@ -221,7 +221,12 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   0.643, now 0.766 / 0.723.
 # - fresh17 (292 items, 41% untagged, 80% not in English, 90% of positives in unusual wording,
 #   events checked against every earlier set's titles: 6,153 lines, so mostly from 1970-1999),
-#   written in session 18: first contact at ab94d98 0.569 / 0.546 (P 0.841, R 0.430).
+#   written in session 18: first contact at ab94d98 0.569 / 0.546 (P 0.841, R 0.430). Then a
+#   development set (treaty committees examining a state as talks, optional-clause declarations
+#   changed as revocation, Cold War bodies, leaving and joining in more words, talks on arms
+#   control named without a treaty, poison gas by other names, signing headlines no
+#   ratification): 0.825 / 0.766. The same work lifted fresh16 (0.824 / 0.770), fresh14 (0.830
+#   / 0.746), fresh15 (0.813 / 0.734), fresh8 and fresh9.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -229,16 +234,16 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 STRICT_FLOORS = {
     "fresh6": {"alerts": 0.95, "tags": 0.92},
     "fresh7": {"alerts": 0.95, "tags": 0.92},
-    "fresh8": {"alerts": 0.94, "tags": 0.91},
-    "fresh9": {"alerts": 0.94, "tags": 0.90},
+    "fresh8": {"alerts": 0.95, "tags": 0.93},
+    "fresh9": {"alerts": 0.95, "tags": 0.91},
     "fresh10": {"alerts": 0.96, "tags": 0.94},
     "fresh11": {"alerts": 0.95, "tags": 0.91},
     "fresh12": {"alerts": 0.94, "tags": 0.92},
     "fresh13": {"alerts": 0.86, "tags": 0.83},
-    "fresh14": {"alerts": 0.81, "tags": 0.72},
-    "fresh15": {"alerts": 0.80, "tags": 0.72},
-    "fresh16": {"alerts": 0.76, "tags": 0.70},
-    "fresh17": {"alerts": 0.56, "tags": 0.54},
+    "fresh14": {"alerts": 0.82, "tags": 0.74},
+    "fresh15": {"alerts": 0.81, "tags": 0.73},
+    "fresh16": {"alerts": 0.82, "tags": 0.76},
+    "fresh17": {"alerts": 0.82, "tags": 0.76},
 }
 
 
