@@ -397,8 +397,12 @@ def _compile_regex(source: str, pattern: str) -> Term:
     )
 
 
-# The group a regex term's finder captures the character after its match in (see below).
+# The group a regex term's bounded pattern captures the character after its match in.
 END_GROUP = "term_end"
+# A bounded pattern is asked only about a match this long at most (a term's match is a phrase;
+# a greedy user regex's may run over the whole text), within this much more of the text.
+_BOUNDED_SPAN = 1024
+_BOUNDED_SLACK = 256
 
 
 def _ending_on_a_boundary(pattern: str) -> str:
@@ -439,7 +443,7 @@ def boundary_spans(
 
     A match that fails the check is tried again one character on, not after its end as
     ``finditer`` would: "la oea excluyó" holds "a exclu" (from "oea"), and resuming after it
-    would skip "excluyó". Where a match fails only at its end, ``bounded`` (a regex term's
+    would skip "excluyó". Where a match fails the check, ``bounded`` (a regex term's
     :attr:`Term.bounded`) is asked at the same place for one that ends on a boundary: "de" of
     "(?:de|del)" fails in "del pacto", "del" holds. RE2 searches the UTF-8 of ``text``
     (``encoded``, if already made), encoded once: its wrapper would encode a str again for every
@@ -459,7 +463,11 @@ def boundary_spans(
             return
         at, to = found.span()
         start, end = (at, to) if chars is None else (bisect_left(chars, at), bisect_left(chars, to))
-        if end > start and not on_boundaries(text, start, end) and bounded is not None:
+        if (
+            bounded is not None
+            and 0 < to - at <= _BOUNDED_SPAN
+            and not on_boundaries(text, start, end)
+        ):
             to = _bounded_end(bounded, data, at, to)
             end = to if chars is None else bisect_left(chars, to)
         if end > start and on_boundaries(text, start, end):
@@ -473,8 +481,12 @@ def boundary_spans(
 
 def _bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
     """Where the match of ``bounded`` at ``at`` ends, short of the character after it that it
-    takes (``to``, the finder's own end, if it has none)."""
-    found = bounded.match(data, at)
+    takes (``to``, the finder's own end, if it has none).
+
+    RE2 finds submatches (the captured character) with a slower engine that may run on to the
+    end of the text: it is given the finder's match and a little more (a match ending at that
+    window's edge is checked on the real text's boundaries by the caller)."""
+    found = bounded.match(data, at, min(len(data), to + _BOUNDED_SLACK))
     if found is None:
         return to
     after: int = found.start(bounded.groupindex[END_GROUP])
