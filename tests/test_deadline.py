@@ -126,6 +126,20 @@ CASES = [
     ("The one-year waiting period has run out; it is out.", "2026-01-22", "2026-01-22"),
     ("Se cumplió el plazo de dos años desde la denuncia.", "2023-11-19", "2023-11-19"),
     ("El tratado regirá para Chile dentro de 90 días.", "2022-06-13", "2022-09-11"),
+    # a suspension for a set time ends when it is up
+    ("Athen setzt Asylrecht für einen Monat aus", "2020-03-01", "2020-04-01"),
+    ("Perú suspende garantías constitucionales por quince días", "2020-03-16", "2020-03-31"),
+    ("Limita la libertad de reunión durante sesenta días.", "2020-03-17", "2020-05-16"),
+    ("Moscow suspends the accord for 90 days", "2020-03-01", "2020-05-30"),
+    ("Франция приостанавливает участие на три месяца", "2020-03-01", "2020-06-01"),
+    # Russian names a single unit without a number
+    ("По условиям пакта выход вступит в силу через год.", "1972-11-09", "1973-11-09"),
+    # ... and counts back from a step done ("exactly a year after Tbilisi notified")
+    (
+        "Грузия официально вышла из СНГ ровно через год после того, как Тбилиси уведомил исполком.",
+        "2009-08-18",
+        "2009-08-18",
+    ),
     # a month a deadline word points at, when no day is named
     ("New START, which expires in February 2021, was discussed.", "2019-07-17", "2021-02-01"),
     ("EU gives Britain until end of September to drop the clauses", "2020-09-10", "2020-09-30"),
@@ -158,6 +172,8 @@ def test_extract_deadline_returns_the_hand_computed_due_date(
         "The treaty was signed on 8 December 1987 by Reagan and Gorbachev.",
         "Finland will raise defence spending to 3% of GDP by 2029.",
         "Five-year-old treaty under review",
+        "Russia suspended the treaty for 30 years",
+        "Kyiv, which has restricted imports since 2014 for two years, objects.",
         "",
     ],
 )

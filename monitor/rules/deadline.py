@@ -114,9 +114,10 @@ _UNIT_RE = (
     r"months?|mois|monat(?:e|en|s)?|mes(?:es)?|месяц(?:а|ев)?|"
     r"years?|années?|ans?|jahr(?:e|en|es)?|años?|год(?:а)?|лет"
 )
+# Russian names one unit without a number: "через год", "в течение месяца" (a year, a month).
 _PERIOD = re.compile(
-    rf"\b(?P<n>{_NUMBER_RE})(?:\s+|-)(?P<u>{_UNIT_RE})(?:'s|’s|')?(?![\w-])"
-    r"(?P<after>\s*\S+(?:\s+\S+)?)?"
+    rf"(?:\b(?P<n>{_NUMBER_RE})(?:\s+|-)|(?<=через )|(?<=течение ))(?P<u>{_UNIT_RE})"
+    r"(?:'s|’s|')?(?![\w-])(?P<after>\s*\S+(?:\s+\S+)?)?"
 )
 _PERIOD_BEFORE = re.compile(
     r"\b(?:within|in|after|binnen|innerhalb|nach|frist von|dans|délai de|d'ici|d’ici|après|"
@@ -132,6 +133,16 @@ _PERIOD_AFTER_FROM = re.compile(
     r"\s*(?:(?:the|le|la|l'|dem|der|el|del)\s+)?"
 )
 # "giving Islamabad 90 days to", "da 60 días a Europa": a period granted to someone
+# "suspends the right of asylum for a month", "suspende garantías por quince días", "restringe
+# libertades durante noventa días", "приостанавливает на три месяца": a suspension for a set time
+# ends when that time is up (not "has been suspended for six years": that is time gone by).
+_SUSPENDED_FOR = re.compile(
+    r"(?:suspen|aussetz|ausgesetzt|setzt|setzen|derog|dérog|restring|restrict|limit|приостан|"
+    r"on hold|freez|froze|paus|moratori|halt|sperrt|gesperrt)[^.;!?\n]{0,80}?"
+    r"\b(?:for|für|por|durante|pendant|durant|на|на срок)\s+(?:(?:the|a|another|next|les|los|"
+    r"las|die|weitere|otros|otras)\s+)?$"
+)
+_SUSPENDED_SINCE = re.compile(r"\b(?:has|have|had) been\b|\b(?:seit|since|depuis|desde hace|уже)\b")
 _PERIOD_GIVEN = re.compile(
     r"\b(?:gives?|gave|giving|given|grants?|granted|has|have|had|donne|donné|gibt|gab|da|dio|"
     r"dará|dan|dieron|дал|дали|даёт|дает)\s+(?:\S+\s+){0,3}$"
@@ -223,6 +234,8 @@ _PAST_ANCHOR = re.compile(
     r"(?:(?:serving|giving|announcing|signing|notifying|depositing|submitting|filing)\b|"
     r"(?:\w+ ){1,2}(?:left|quit|gave|took|withdrew|became|began|sent|froze|broke|signed)\b|"
     r"(?:its|their|his|her) (?:expulsion|notice|notification|announcement|decision)\b|"
+    # "ровно через год после того, как Тбилиси уведомил": a past verb after "после того, как"
+    r"того,? как (?:\S+ ){0,3}?\S+(?:л|ла|ли|ло)\b|"
     r"(?:(?!(?:is|are|be|been|was|were|will|has|have)\b)[^\s.,;]+\s+){0,3}"
     r"(?!is\b|are\b|be\b|been\b)[a-z]+ed\b(?!\s+(?:by|to|on)\b))"
 )
@@ -331,6 +344,7 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         given = _PERIOD_GIVEN.search(text[max(0, m.start() - 40) : m.start()])
         is_period = (
             _PERIOD_BEFORE.search(before)
+            or _suspended_for(text, m)
             or given
             or _PERIOD_AFTER_LATER.match(after)
             or _PERIOD_AFTER_FROM.match(after)
@@ -359,8 +373,24 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         ) and not _NOTICE_GIVEN.search(text):
             continue  # counted from a notice nobody has given yet: its day is unknown
         anchor = _anchor(text, m, after, base, dates, given=bool(given))
-        results.append(_add(anchor, _NUMBER_WORDS.get(m["n"]) or int(m["n"]), m["u"]))
+        results.append(_add(anchor, _count(m), m["u"]))
     return results
+
+
+def _count(m: re.Match[str]) -> int:
+    """How many units a period counts: its number, or one where the unit stands alone."""
+    if m["n"] is None:
+        return 1
+    return _NUMBER_WORDS.get(m["n"]) or int(m["n"])
+
+
+def _suspended_for(text: str, m: re.Match[str]) -> bool:
+    """Whether the period is how long a suspension lasts, told as still to run."""
+    lead = text[max(0, m.start() - 100, _last_end(_SENTENCE_END, text, m.start())) : m.start()]
+    if _SUSPENDED_FOR.search(lead) is None or _SUSPENDED_SINCE.search(lead):
+        return False
+    years = m["u"].startswith(("year", "an", "jahr", "año", "год", "лет"))
+    return not (years and _count(m) >= 5)
 
 
 def _counts_back(text: str, m: re.Match[str]) -> bool:
@@ -386,9 +416,7 @@ def _elapsed(text: str, m: re.Match[str]) -> bool:
     if _AHEAD.search(sentence):
         return False
     years = m["u"].lower().startswith(("year", "an", "jahr", "año", "год", "лет"))
-    return bool(_DONE.search(sentence)) or (
-        years and (_NUMBER_WORDS.get(m["n"]) or int(m["n"])) >= 5
-    )
+    return bool(_DONE.search(sentence)) or (years and _count(m) >= 5)
 
 
 def _sentence_of(text: str, m: re.Match[str]) -> str:
