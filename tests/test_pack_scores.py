@@ -227,6 +227,10 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   control named without a treaty, poison gas by other names, signing headlines no
 #   ratification): 0.825 / 0.766. The same work lifted fresh16 (0.824 / 0.770), fresh14 (0.830
 #   / 0.746), fresh15 (0.813 / 0.734), fresh8 and fresh9.
+# - fresh18 (308 items, 41% untagged, 80% not in English, 62% of positives in unusual wording,
+#   events checked against every earlier set's titles: 6,622 lines, so 80% from 1945-1969),
+#   written in session 19: first contact at 78632ce 0.607 / 0.486 (P 0.953, R 0.445). Guarded
+#   at first contact.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -244,6 +248,7 @@ STRICT_FLOORS = {
     "fresh15": {"alerts": 0.81, "tags": 0.73},
     "fresh16": {"alerts": 0.82, "tags": 0.76},
     "fresh17": {"alerts": 0.82, "tags": 0.76},
+    "fresh18": {"alerts": 0.60, "tags": 0.48},
 }
 
 
