@@ -80,16 +80,20 @@ ACTORS = [
 ]  # fmt: skip
 
 
-def test_a_body_opening_a_title_that_alerts_on_nothing_is_the_sources_actor(
+def test_a_body_opening_a_title_is_the_actor_of_its_step_and_of_the_source(
     pack: tuple[RuleSet, Extractor],
 ) -> None:
     """ "L'APCE refuse de valider les pouvoirs de la délégation azerbaïdjanaise" is the assembly's
-    step, so as a follow-up source it cannot join Azerbaijan's own story."""
+    step on a member (membership), so neither as an alert nor as a follow-up source can it join
+    Azerbaijan's own story."""
     item = entry("L'APCE refuse de valider les pouvoirs de la délégation azerbaïdjanaise")
-    assert not pack[0].match(item)
+    matches = pack[0].match(item)
+    assert [m.tags for m in matches] == [("membership",)]
+    event = pack[1].event(item, matches)
     source = pack[1].source(item)
+    assert event is not None
     assert source is not None
-    assert source.actors == ("council-of-europe",)
+    assert event.actors == source.actors == ("council-of-europe",)
 
 
 def _at(hours: float, actors: tuple[str, ...], development: str, treaty: str) -> Event:
