@@ -229,8 +229,13 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   / 0.746), fresh15 (0.813 / 0.734), fresh8 and fresh9.
 # - fresh18 (308 items, 41% untagged, 80% not in English, 62% of positives in unusual wording,
 #   events checked against every earlier set's titles: 6,622 lines, so 80% from 1945-1969),
-#   written in session 19: first contact at 78632ce 0.607 / 0.486 (P 0.953, R 0.445). Guarded
-#   at first contact.
+#   written in session 19: first contact at 78632ce 0.607 / 0.486 (P 0.953, R 0.445). Then a
+#   development set (background "since January" / "seit Januar", UNESCO, the ILO and the OAS by
+#   more names, leaving the IMF and the UN, joining and entry into force in more words,
+#   conferences opening, ending or adopting a text as talks, courts finding a treaty against the
+#   constitution as revocation, credentials rejected as membership): 0.699 / 0.557. The same
+#   session's work lifted fresh16 (0.824 / 0.770 -> 0.827 / 0.784) and fresh17 (0.825 / 0.766 ->
+#   0.828 / 0.784).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -246,9 +251,9 @@ STRICT_FLOORS = {
     "fresh13": {"alerts": 0.86, "tags": 0.83},
     "fresh14": {"alerts": 0.82, "tags": 0.74},
     "fresh15": {"alerts": 0.81, "tags": 0.73},
-    "fresh16": {"alerts": 0.82, "tags": 0.76},
-    "fresh17": {"alerts": 0.82, "tags": 0.76},
-    "fresh18": {"alerts": 0.60, "tags": 0.48},
+    "fresh16": {"alerts": 0.82, "tags": 0.78},
+    "fresh17": {"alerts": 0.82, "tags": 0.78},
+    "fresh18": {"alerts": 0.69, "tags": 0.55},
 }
 
 
