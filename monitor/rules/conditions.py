@@ -58,10 +58,15 @@ class Hits:
         # Rules ask about the same vocabularies over the same fields again and again.
         self._of: dict[tuple[frozenset[int], frozenset[int]], list[Hit]] = {}
         self._has: dict[tuple[frozenset[int], frozenset[int]], bool] = {}
+        # Per term set, its terms the scan may have seen, in order: a vocabulary can hold
+        # hundreds of terms, and rules ask about the same interned sets over and over.
+        self._asked: dict[frozenset[int], list[int]] = {}
         self.names = names  # the field name of each text, for ``in:`` conditions
         self.year = year  # the entry's year of publication, for the background guard
         self.every_field = frozenset(range(len(texts)))
         self.single = [frozenset((field,)) for field in range(len(texts))]
+        self._longest: dict[frozenset[int], list[int]] = {}
+        self._named: dict[frozenset[str], frozenset[int]] = {}
         self._cues: dict[tuple[int, tuple[Guard, ...]], Cues] = {}
         self._cue_starts: dict[int, list[list[int] | None]] = {}
         # ``shared``: each condition's result (by identity) and each view computed once, and
@@ -149,9 +154,24 @@ class Hits:
             self._cues[key] = found
         return found
 
+    def longest_first(self, fields: frozenset[int]) -> list[int]:
+        """``fields``, the longest text first (computed once per entry and set of fields)."""
+        found = self._longest.get(fields)
+        if found is None:
+            texts = self.texts
+            found = self._longest[fields] = sorted(
+                fields, key=lambda f: len(texts[f]), reverse=True
+            )
+        return found
+
     def fields_named(self, names: frozenset[str]) -> frozenset[int]:
-        """The indices of the texts of the named fields."""
-        return frozenset(i for i, name in enumerate(self.names) if name in names)
+        """The indices of the texts of the named fields (computed once per entry and names)."""
+        found = self._named.get(names)
+        if found is None:
+            found = self._named[names] = frozenset(
+                i for i, name in enumerate(self.names) if name in names
+            )
+        return found
 
     def of(self, terms: frozenset[int], fields: frozenset[int]) -> list[Hit]:
         """Hits of any of ``terms`` inside ``fields`` (computed once: do not change the list)."""
@@ -160,14 +180,20 @@ class Hits:
         if found is None:
             found = []
             lookup = self.lookup
-            # Only terms the scan may have seen: a vocabulary can hold hundreds of terms.
             if fields >= self.every_field:
-                for term in sorted(self.present.intersection(terms)):
+                for term in self._present_of(terms):
                     found.extend(lookup(term))
             else:
-                for term in sorted(self.present.intersection(terms)):
-                    found.extend(hit for hit in lookup(term) if hit.field in fields)
+                for term in self._present_of(terms):
+                    found.extend([hit for hit in lookup(term) if hit.field in fields])
             self._of[key] = found
+        return found
+
+    def _present_of(self, terms: frozenset[int]) -> list[int]:
+        """The terms of ``terms`` the scan may have seen, in order (computed once per set)."""
+        found = self._asked.get(terms)
+        if found is None:
+            found = self._asked[terms] = sorted(self.present.intersection(terms))
         return found
 
     def has_hit(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
@@ -189,14 +215,19 @@ class Hits:
     def _search(self, terms: frozenset[int], fields: frozenset[int]) -> bool:
         known = self.known
         later = []
-        for term in self.present.intersection(terms):
+        every = fields >= self.every_field
+        for term in self._present_of(terms):
             computed = known.get(term)
             if computed is None:
                 later.append(term)
-            elif any(hit.field in fields for hit in computed):
+            elif computed and (every or _any_in(computed, fields)):
                 return True
         lookup = self.lookup
-        return any(hit.field in fields for term in later for hit in lookup(term))
+        for term in later:
+            found = lookup(term)
+            if found and (every or _any_in(found, fields)):
+                return True
+        return False
 
     def words_between(self, field: int, start: int, end: int, limit: int) -> int:
         """Words in ``texts[field][start:end]``, counted only up to ``limit + 1``."""
@@ -214,6 +245,14 @@ class Hits:
         Abbreviations such as "U.S." or "Dr." do not end a sentence.
         """
         return next(sentence_ends(self.texts[field], start, end), None) is not None
+
+
+def _any_in(hits: list[Hit], fields: frozenset[int]) -> bool:
+    """Whether any of ``hits`` lies inside ``fields`` (a loop: no generator per call)."""
+    for hit in hits:  # noqa: SIM110 - any() would build a generator for every term asked
+        if hit.field in fields:
+            return True
+    return False
 
 
 Result = list[Hit] | None
@@ -291,7 +330,11 @@ class AllOf(_Composite):
 
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether every child may hold."""
-        return all(child.may_hold(hits, fields) for child in self.children)
+        # A loop, not all() over a generator: this runs for every node of every candidate rule.
+        for child in self.children:  # noqa: SIM110
+            if not child.may_hold(hits, fields):
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +352,10 @@ class AnyOf(_Composite):
 
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether some child may hold."""
-        return any(child.may_hold(hits, fields) for child in self.children)
+        for child in self.children:  # noqa: SIM110 - as in AllOf.may_hold
+            if child.may_hold(hits, fields):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,15 +410,19 @@ class _Grouped(Condition):
         """Whether one field holds a hit of every group (how close they stand is not asked:
         with fewer hits a window can start inside a longer hit, so closeness is no bound)."""
         groups = self.groups
-        if not all(hits.has_hit(group, fields) for group in groups):
-            return False  # a group with no hit at all (most often): no field to look at
+        has_hit = hits.has_hit
+        for group in groups:
+            if not has_hit(group, fields):
+                return False  # a group with no hit at all (most often): no field to look at
         if len(fields) == 1:
             return True
-        texts = hits.texts
         # The longest field first: where a pack's terms meet, if anywhere.
-        for field in sorted(fields, key=lambda f: len(texts[f]), reverse=True):
+        for field in hits.longest_first(fields):
             one = hits.single[field]
-            if all(hits.has_hit(group, one) for group in groups):
+            for group in groups:
+                if not has_hit(group, one):
+                    break
+            else:
                 return True
         return False
 
