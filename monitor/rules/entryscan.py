@@ -26,7 +26,13 @@ import hyperscan
 from monitor.rules.conditions import Hit
 from monitor.rules.offsets import OffsetMap
 from monitor.rules.scan import ALWAYS, Pieces, Plan
-from monitor.rules.terms import Term, boundary_spans, on_boundaries
+from monitor.rules.terms import (
+    Term,
+    boundary_spans,
+    on_boundaries,
+    re2_finditer_spans,
+    re2_match_span,
+)
 
 # Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
 FIELD_JOIN = "\n\x00\n"
@@ -201,7 +207,7 @@ class EntryScan:
         """Spans of a term matched by RE2, over the entry's text encoded once (the RE2 wrapper
         encodes a str again for every search and maps every offset back one by one)."""
         encoded = self._utf8()
-        found = [m.span() for m in term.finder.finditer(encoded)]  # type: ignore[arg-type]
+        found = re2_finditer_spans(term.finder, encoded)
         if not found:
             return []
         text = self.joined
@@ -252,15 +258,14 @@ def _anchored_re2(
     (byte, character) pairs. RE2 is asked only where the wider Python pattern matches."""
     found = []
     after = 0
-    match = finder.match  # type: ignore[attr-defined]
     wide = wider.match
     for offset, char in offsets:
         if char < after or wide(text, char) is None:
             continue
-        m = match(encoded, offset)
-        if m is None:
+        span = re2_match_span(finder, encoded, offset)
+        if span is None:
             continue
-        start, end = m.span()
+        start, end = span
         end = end if ascii_only else char + len(encoded[start:end].decode("utf-8", "surrogatepass"))
         if end > char and on_boundaries(text, char, end):
             found.append((char, end))

@@ -494,6 +494,37 @@ def _bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
     return end if after < 0 else after
 
 
+# google-re2's wrapper runs a Python generator around every search (clamping offsets, building a
+# match object); over bytes it adds nothing else, and on an entry most RE2 terms are searched
+# once and found nowhere. These call its compiled RE2 directly, as the wrapper itself does.
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+_ANCHOR_START = re2._re2.RE2.Anchor.ANCHOR_START
+_NO_SPAN = (-1, -1)
+
+
+def re2_finditer_spans(finder: Any, data: bytes) -> list[tuple[int, int]]:
+    """``[m.span() for m in finder.finditer(data)]`` for an RE2 ``finder`` over bytes (the
+    wrapper's loop, empty matches and all)."""
+    match = finder._regexp.Match
+    found: list[tuple[int, int]] = []
+    position, end = 0, len(data)
+    while True:
+        first = match(_UNANCHORED, data, position, end)[0]
+        if first == _NO_SPAN:
+            return found
+        found.append(first)
+        if position == end:
+            return found
+        position = position + 1 if position == first[1] else first[1]
+
+
+def re2_match_span(finder: Any, data: bytes, position: int) -> tuple[int, int] | None:
+    """The span of ``finder.match(data, position)`` for an RE2 ``finder`` over bytes (``0 <=
+    position <= len(data)``), or ``None``."""
+    first: tuple[int, int] = finder._regexp.Match(_ANCHOR_START, data, position, len(data))[0]
+    return None if first == _NO_SPAN else first
+
+
 def literal_spans(text: str, literal: str) -> Iterator[tuple[int, int]]:
     """Spans of a one-word term: plain substring search, then the boundary check."""
     size = len(literal)
