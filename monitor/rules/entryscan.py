@@ -25,7 +25,7 @@ import hyperscan
 
 from monitor.rules.conditions import Hit
 from monitor.rules.offsets import OffsetMap
-from monitor.rules.scan import ALWAYS, Pieces, Plan
+from monitor.rules.scan import ALWAYS, Choice, Plan
 from monitor.rules.terms import (
     Term,
     boundary_spans,
@@ -86,14 +86,26 @@ class EntryScan:
         if self._present is None and self.reference:
             self._present = frozenset(range(len(self.terms)))
         elif self._present is None:
-            pattern_terms = self.plan.pattern_terms
-            pieces = self.plan.term_pieces
-            seen = self.seen
-            announced = {t for p in seen if p in pattern_terms for t in pattern_terms[p]}
-            self._present = frozenset(
-                t for t in announced if t not in pieces or _holds(pieces[t], seen)
-            )
+            self._present = self._announced_and_held()
         return self._present
+
+    def _announced_and_held(self) -> frozenset[int]:
+        # Plain loops, the pieces check inlined: this runs for every entry, over every term a
+        # pattern seen announces (some eighty).
+        pattern_terms = self.plan.pattern_terms
+        pieces = self.plan.term_pieces
+        seen = self.seen
+        announced: set[int] = set()
+        for pattern in seen:
+            terms = pattern_terms.get(pattern)
+            if terms is not None:
+                announced.update(terms)
+        kept = []
+        for term in announced:
+            held = pieces.get(term)
+            if held is None or (held[0] <= seen and _choices_hold(held[1], seen)):
+                kept.append(term)
+        return frozenset(kept)
 
     @property
     def folded(self) -> list[str]:
@@ -283,17 +295,16 @@ def _char_offsets(encoded: bytes, offsets: Iterable[int]) -> dict[int, int]:
     return found
 
 
-def _holds(pieces: Pieces, seen: set[int]) -> bool:
-    """Whether every word position has an alternative whose pieces were all seen."""
-    needed, choices = pieces
-    if not needed <= seen:
-        return False
-    for alternatives in choices:
-        for patterns in alternatives:
-            if patterns <= seen:
-                break
-        else:
-            return False
+def _choices_hold(choices: tuple[Choice, ...], seen: set[int]) -> bool:
+    """Whether every word position with several alternatives has one whose pieces were all
+    seen (see :data:`monitor.rules.scan.Pieces`)."""
+    for singles, others in choices:
+        if singles.isdisjoint(seen):
+            for patterns in others:
+                if patterns <= seen:
+                    break
+            else:
+                return False
     return True
 
 

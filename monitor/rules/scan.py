@@ -43,8 +43,11 @@ ALWAYS = -1
 
 # What a phrase's matches hold: the patterns of the pieces of its words with one alternative
 # (all of them are seen wherever it matches), and per word position with several alternatives,
-# each alternative's patterns (those of one alternative are all seen).
-Pieces = tuple[frozenset[int], tuple[tuple[frozenset[int], ...], ...]]
+# those alternatives (the patterns of one of them are all seen), split in two: the patterns of
+# the alternatives of a single pattern (any one seen will do: one set operation, where most
+# alternatives are a word of one piece) and the pattern sets of the others.
+Choice = tuple[frozenset[int], tuple[frozenset[int], ...]]
+Pieces = tuple[frozenset[int], tuple[Choice, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,11 +230,19 @@ def _compile(
             if len(positions) > 1 or term_id in term_starts:
                 sole = [alternatives[0] for alternatives in positions if len(alternatives) == 1]
                 needed: frozenset[int] = frozenset().union(*sole)
-                choices = tuple(alternatives for alternatives in positions if len(alternatives) > 1)
+                choices = tuple(
+                    _choice(alternatives) for alternatives in positions if len(alternatives) > 1
+                )
                 term_pieces[term_id] = (needed, choices)
         term_patterns[term_id] = frozenset(found)
     database = compiler.database(expressions, flags) if expressions else None
     return database, term_patterns, term_pieces, term_starts
+
+
+def _choice(alternatives: tuple[frozenset[int], ...]) -> Choice:
+    """One word position's alternatives as a :data:`Choice`."""
+    singles = frozenset(p for patterns in alternatives if len(patterns) == 1 for p in patterns)
+    return singles, tuple(patterns for patterns in alternatives if len(patterns) != 1)
 
 
 def _literal_expression(literal: str) -> bytes:
