@@ -132,7 +132,6 @@ _PERIOD_AFTER_FROM = re.compile(
     r"^\s*(?:after|from|following|après|nach|ab|después de|tras|после)\b"
     r"\s*(?:(?:the|le|la|l'|dem|der|el|del)\s+)?"
 )
-# "giving Islamabad 90 days to", "da 60 días a Europa": a period granted to someone
 # "suspends the right of asylum for a month", "suspende garantías por quince días", "restringe
 # libertades durante noventa días", "приостанавливает на три месяца": a suspension for a set time
 # ends when that time is up (not "has been suspended for six years": that is time gone by).
@@ -143,6 +142,7 @@ _SUSPENDED_FOR = re.compile(
     r"las|die|weitere|otros|otras)\s+)?$"
 )
 _SUSPENDED_SINCE = re.compile(r"\b(?:has|have|had) been\b|\b(?:seit|since|depuis|desde hace|уже)\b")
+# "giving Islamabad 90 days to", "da 60 días a Europa": a period granted to someone
 _PERIOD_GIVEN = re.compile(
     r"\b(?:gives?|gave|giving|given|grants?|granted|has|have|had|donne|donné|gibt|gab|da|dio|"
     r"dará|dan|dieron|дал|дали|даёт|дает)\s+(?:\S+\s+){0,3}$"
@@ -384,13 +384,18 @@ def _count(m: re.Match[str]) -> int:
     return _NUMBER_WORDS.get(m["n"]) or int(m["n"])
 
 
+def _many_years(m: re.Match[str]) -> bool:
+    """Whether the period is five years or more: a span no treaty clock runs."""
+    return m["u"].lower().startswith(("year", "an", "jahr", "año", "год", "лет")) and _count(m) >= 5
+
+
 def _suspended_for(text: str, m: re.Match[str]) -> bool:
     """Whether the period is how long a suspension lasts, told as still to run."""
-    lead = text[max(0, m.start() - 100, _last_end(_SENTENCE_END, text, m.start())) : m.start()]
+    lead = text[max(0, m.start() - 100) : m.start()]
+    lead = lead[_last_end(_SENTENCE_END, lead, len(lead)) :]  # this sentence's part only
     if _SUSPENDED_FOR.search(lead) is None or _SUSPENDED_SINCE.search(lead):
         return False
-    years = m["u"].startswith(("year", "an", "jahr", "año", "год", "лет"))
-    return not (years and _count(m) >= 5)
+    return not _many_years(m)
 
 
 def _counts_back(text: str, m: re.Match[str]) -> bool:
@@ -415,8 +420,7 @@ def _elapsed(text: str, m: re.Match[str]) -> bool:
     sentence = _sentence_of(text, m)
     if _AHEAD.search(sentence):
         return False
-    years = m["u"].lower().startswith(("year", "an", "jahr", "año", "год", "лет"))
-    return bool(_DONE.search(sentence)) or (years and _count(m) >= 5)
+    return bool(_DONE.search(sentence)) or _many_years(m)
 
 
 def _sentence_of(text: str, m: re.Match[str]) -> str:
