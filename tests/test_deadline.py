@@ -224,3 +224,32 @@ def test_extract_deadline_stays_fast_on_huge_hostile_text() -> None:
     """Text past the first 20,000 characters is not read, so a huge entry cannot stall matching."""
     text = "1 January " * 100_000 + "expires on 5 February 2026"
     assert extract_deadline(text, _at("2026-01-02")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "due"),
+    [
+        # a notice's date named after "à compter du", a tax treaty that "cessera de s'appliquer"
+        # or "dejará de aplicarse" on a day: that day, not the dateline's
+        (
+            "BUDAPEST, 20 mai (AFP) - Le gouvernement met fin au traité à compter du 25 mai.",
+            datetime(1992, 5, 20, tzinfo=UTC),
+            date(1992, 5, 25),
+        ),
+        (
+            "El convenio de 1972 dejará de aplicarse el 1 de enero de 2009.",
+            datetime(2008, 6, 10, tzinfo=UTC),
+            date(2009, 1, 1),
+        ),
+        (
+            "COPENHAGUE, 10 juin (AFP) - la convention, qui cessera de s'appliquer le 1er "
+            "janvier 2009.",
+            datetime(2008, 6, 10, tzinfo=UTC),
+            date(2009, 1, 1),
+        ),
+    ],
+)
+def test_a_date_after_an_end_of_application_is_the_due_date(
+    text: str, published: datetime, due: date
+) -> None:
+    assert extract_deadline(text, published) == due

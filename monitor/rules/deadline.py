@@ -66,9 +66,11 @@ _CUE_BEFORE = re.compile(
     r"\b(?:by|until|till|through|before|as of|no later than|expire[sd]?|expiry|expiring|"
     r"effect|effective|deadline|due|force|ends?|ended|lapses?|lapsed|"
     r"до|истекает|истек|истёк|истечет|истечёт|силу|срок|"
-    r"jusqu'au|jusqu’au|avant|expire|effet|vigueur|échéance|limite|"
+    r"jusqu'au|jusqu’au|avant|expire|effet|effets|vigueur|échéance|limite|compter du|"
+    r"s'appliquer|s’appliquer|"
     r"bis|spätestens|frist|"
-    r"hasta|antes|vence|vigor|plazo|efectiva|efectivo|efecto|límite)\b[^.;!?\n]{0,24}$"
+    r"hasta|antes|vence|vigor|plazo|efectiva|efectivo|efecto|límite|aplicarse|regir|"
+    r"a partir del?)\b[^.;!?\n]{0,24}$"
 )
 # "six months after 1 February": that date starts a period, it is not the due date itself.
 _ANCHOR_BEFORE = re.compile(
