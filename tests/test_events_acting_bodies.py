@@ -268,3 +268,23 @@ def test_the_algiers_agreements_are_told_apart(
     """Iran and Iraq's border settlement of 1975 read as Mali's peace accord of 2015 and split
     from the reports naming the Shatt al-Arab."""
     assert _event(pack, title, summary).treaty == treaty
+
+
+# Session 20 (grouping fresh14): a finding against a state names the state in breach, and a
+# treaty that ends is its members' common step, whichever of them a report names.
+ENDINGS = [
+    ("Trade Body Rules Against U.S. on Clean-Air Gasoline Rule", "The WTO panel found that the "
+     "gasoline rule discriminated against imports.", "wto", ("us",)),
+    ("Der Warschauer Pakt ist Geschichte", "Auf der Prager Burg haben die Vertreter der sechs "
+     "Mitgliedstaaten das Protokoll über die Auflösung unterzeichnet.", "warsaw-pact", ()),
+    ("Westeuropäische Union wird aufgelöst", "Deutschland, Frankreich und Großbritannien kündigen "
+     "den Brüsseler Vertrag.", "weu", ()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "treaty", "actors"), ENDINGS)
+def test_who_a_finding_is_against_and_who_ends_a_treaty(
+    pack: tuple[RuleSet, Extractor], title: str, summary: str, treaty: str, actors: tuple[str, ...]
+) -> None:
+    event = _event(pack, title, summary)
+    assert (event.treaty, event.actors) == (treaty, actors)

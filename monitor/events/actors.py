@@ -266,7 +266,14 @@ def subject(
             and not (m.demonym and _before(_REGION_BEFORE, text, m.start))
         ]
         mentions = _without_topic(mentions, text, speaker=reactions)
-        mentions = [m for m in mentions if not _before(_AIMED_AT, text, m.start)]
+        mentions = [
+            m
+            for m in mentions
+            if not _before(_AIMED_AT, text, m.start)
+            # a finding against a state names the state in breach: "Trade body rules against
+            # U.S. on gasoline rule", "La OMC falla contra Estados Unidos"
+            or (finding and _before(_AGAINST, text, m.start))
+        ]
         if not mentions:
             continue
         starts = [start for start, end in steps if not _covers(mentions, start, end)]
@@ -358,6 +365,11 @@ _OPENS = re.compile(r"[\s'‘’\"«»“”]*(?:(?:the|le|la|les|l'|el|los|las|
 _AIMED_AT = re.compile(
     r"(?<!\w)(?:for|against|to|für|gegen|pour|contre|face à|para|contra|frente a|для|против)"
     r"\s+(?:(?:the|le|la|l'|les|el|la|die|der|den)\s*)?$",
+    re.IGNORECASE,
+)
+# ... of which opposition alone, before the state a finding is against.
+_AGAINST = re.compile(
+    r"(?<!\w)(?:against|gegen|contre|contra|против)\s+(?:(?:the|le|la|l'|les|el|die|der|den)\s*)?$",
     re.IGNORECASE,
 )
 # A party named after the treaty it belongs to ("the arms treaty with Russia", "pacto nuclear

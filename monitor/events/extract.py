@@ -82,6 +82,14 @@ _GENERIC = re.compile(
 # What a state pauses of its own in an organisation: its membership, participation, cooperation,
 # mission, work or obligations ("Sudan freezes IGAD membership", "suspends its participation in
 # the OSCE", "Iran halts snap IAEA inspections", "прекратил выполнение Дополнительного протокола").
+# A treaty or treaty organisation that ends, dissolved by its members (rules/withdrawal.yaml).
+_DISSOLVED = re.compile(
+    r"ist geschichte|sind geschichte|a vécu|ont vécu|se disuelve|se disolvió|disoluci[oó]n|"
+    r"dissolved|dissolves|dissous|dissoute|dissolution|aufgelöst|auflösung|löst sich auf|"
+    r"роспуск|прекратил[аио]? существование|ceases? to exist|ceased to exist|ends its life|"
+    r"поставлена точка|el fin del|la fin du|disparaître|disparaîtra|to disappear",
+    re.IGNORECASE,
+)
 _OWN_PART = re.compile(
     r"(?<!\w)(?:membership|participation|cooperation|co-operation|mission|work|seat|contributions|"
     r"inspections?|obligations|commitments|protocole?|safeguards|verification|monitoring|"
@@ -174,6 +182,16 @@ class Extractor:
             finding=primary == "violation",
         )  # fmt: skip
         tags, actors = self._body_on_member(tags, actors, treaty, fields[:2])
+        if (
+            treaty is not None
+            and tags
+            and tags[0] == "withdrawal"
+            and _DISSOLVED.search(entry.title)
+        ):
+            # the treaty or its organisation itself ends: its members' common step, whichever
+            # of them a report names ("Der Warschauer Pakt ist Geschichte", "В Праге поставлена
+            # точка ..."): the one story of the treaty's end
+            actors = ()
         return Event(
             treaty=treaty.id if treaty else None,
             actors=actors,
