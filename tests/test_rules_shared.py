@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +141,19 @@ def test_a_guarded_view_keeps_the_hits_outside_the_guarded_clause() -> None:
         every = frozenset({0, 1, 2})
         assert view.of(frozenset(found), every) == [leaves, pact]
         assert TermLeaf(frozenset({0, 1})).evaluate(view, every) is None
+
+
+def test_a_match_leaves_nothing_for_the_cycle_collector(tmp_path: Path) -> None:
+    """An entry's hits, views and caches are freed by reference counting as match returns."""
+    rule_set = load_rule_set([write(tmp_path, _TWO_RULES)])
+    guarded = entry(title="Kyiv formally quits the treaty", summary="It does not quit the pact.")
+    rule_set.match(guarded)  # warm: compiled patterns and lazy tables are not garbage
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        assert [m.rule_id for m in rule_set.match(guarded)] == ["exit", "formal-exit"]
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()

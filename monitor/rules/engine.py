@@ -136,10 +136,13 @@ class RuleSet:
             scan.computed,
             shared=not reference,
         )
-        matches = self._matches(entry, candidates, hits, scan)
-        if len(matches) > 1:
-            return self._reported_now(matches, hits)
-        return [m for _, m in matches]
+        try:
+            matches = self._matches(entry, candidates, hits, scan)
+            if len(matches) > 1:
+                return self._reported_now(matches, hits)
+            return [m for _, m in matches]
+        finally:
+            hits.release()
 
     def _matches(
         self,
