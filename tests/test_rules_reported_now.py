@@ -118,6 +118,19 @@ def test_in_reads_a_condition_in_the_named_fields_only(tmp_path: Path) -> None:
     assert only(rule_set.match(below)) is None
 
 
+def test_guards_read_the_lead_a_rule_reads_through_in(tmp_path: Path) -> None:
+    """Guards look for cues in the fields an ``in:`` reads, not only in the rule's own."""
+    rule_set = one_rule(
+        tmp_path,
+        "{all: [treaty, {in: [lead], match: withdraws}]}",
+        extra="guards: [negation]\n",
+    )
+    told = entry(title="Treaty news", summary="Moscow withdraws from the treaty. More follows.")
+    assert only(rule_set.match(told)) is not None
+    denied = entry(title="Treaty news", summary="Moscow never withdraws from the treaty. More.")
+    assert only(rule_set.match(denied)) is None
+
+
 def test_in_names_only_known_fields(tmp_path: Path) -> None:
     """A misspelt field is a rule-file error naming it."""
     with pytest.raises(Exception, match="unknown field 'leed'"):

@@ -114,14 +114,23 @@ class Hits:
         """The hits in the headline and the opening sentence only (one view per entry)."""
         return self._view("lead", lambda: _LeadHits(self))
 
-    def guarded(self, guards: tuple[Guard, ...], own: frozenset[int]) -> Hits:
+    def guarded(
+        self, guards: tuple[Guard, ...], own: frozenset[int], read: frozenset[int] | None = None
+    ) -> Hits:
         """The hits outside the clauses that ``guards`` find (``own``: the rule's terms; a cue
-        inside one of their hits is part of a term, not a cue).
+        inside one of their hits is part of a term, not a cue; ``read``: the fields the
+        condition reads, default all: the others are left unguarded, their cues never looked
+        for, as no hit of theirs is asked about).
 
         One view per guards and guarded spans: rules whose own hits leave the same clauses
         guarded share it, and with it every result computed over it.
         """
-        spans = tuple(self._guarded_spans(field, guards, own) for field in range(len(self.texts)))
+        if read is None or not self.shared:
+            read = self.every_field
+        spans = tuple(
+            self._guarded_spans(field, guards, own) if field in read else ()
+            for field in range(len(self.texts))
+        )
         if self.shared and not any(spans):
             return self  # nothing guarded: the same hits, and what was computed over them
         return self._view((guards, spans), lambda: _GuardedHits(self, spans))
@@ -585,13 +594,15 @@ class _TitleHits(_HitsView):
         """Itself: the headline's hits are already all it keeps."""
         return self if self.shared else super().title()
 
-    def guarded(self, guards: tuple[Guard, ...], own: frozenset[int]) -> Hits:
+    def guarded(
+        self, guards: tuple[Guard, ...], own: frozenset[int], read: frozenset[int] | None = None
+    ) -> Hits:
         """The headline's hits of the guarded view of the hits this one narrows: the same
         hits (a headline's guarded clauses depend on the headline's own hits alone), with what
         was computed over that view already."""
         if not self.shared:
-            return super().guarded(guards, own)
-        return self._inner.guarded(guards, own).title()
+            return super().guarded(guards, own, read)
+        return self._inner.guarded(guards, own, read).title()
 
 
 def in_title(hits: Hits) -> Hits:
@@ -623,9 +634,12 @@ class Guarded(Condition):
     child: Condition
     guards: tuple[Guard, ...]
     own: frozenset[int] = dataclass_field(init=False, default=frozenset())
+    # The fields an ``in:`` inside the child reads besides those it is evaluated over.
+    scoped: frozenset[str] = dataclass_field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "own", frozenset(self.child.terms()))
+        object.__setattr__(self, "scoped", _scoped_names(self.child))
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
         """The child's result over the hits outside guarded clauses.
@@ -640,7 +654,10 @@ class Guarded(Condition):
 
     def unbounded(self, hits: Hits, fields: frozenset[int]) -> Result:
         """:meth:`evaluate` without the bound that spares looking for cues (the same result)."""
-        guarded = hits.guarded(self.guards, self.own)
+        # Cues are looked for only in the fields the child reads: most rules never read the
+        # lead (a copy of the summary's opening sentence) and their guards need not find its.
+        read = fields | hits.fields_named(self.scoped) if self.scoped else fields
+        guarded = hits.guarded(self.guards, self.own, read)
         found = guarded.evaluate(self.child, fields)
         if found is None:
             return None
@@ -680,6 +697,17 @@ class Scoped(Condition):
     def may_hold(self, hits: Hits, fields: frozenset[int]) -> bool:
         """Whether the child may hold over the named fields."""
         return self.child.may_hold(hits, hits.fields_named(self.names))
+
+
+def _scoped_names(condition: Condition) -> frozenset[str]:
+    """The field names of every ``in:`` (:class:`Scoped`) inside the condition."""
+    if isinstance(condition, Scoped):
+        return condition.names | _scoped_names(condition.child)
+    if isinstance(condition, _Composite):
+        return frozenset().union(*(_scoped_names(c) for c in condition.children))
+    if isinstance(condition, Guarded):
+        return _scoped_names(condition.child)
+    return frozenset()
 
 
 def interned(condition: Condition, table: dict[object, Any]) -> Condition:
