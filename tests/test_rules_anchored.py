@@ -65,6 +65,23 @@ def test_a_phrase_found_from_its_beginnings_matches_the_whole_text_search(
         assert text[span.start : span.end] == span.text
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [("the proof exit now", ["exit now"]), ("Ästhetik: PROOF EXIT NOW", ["EXIT NOW"])],
+)
+def test_a_match_begun_inside_a_word_hides_nothing_from_a_search_by_re2(
+    tmp_path: Path, title: str, expected: list[str]
+) -> None:
+    """A phrase searched by RE2 over the whole text (its start "of" too short to be scanned
+    for): "proof exit" fails the boundary check, and "exit now" after it is found."""
+    rule_set = one_rule(tmp_path, _quoted("[of exit, exit now, quit now, leave now]"))
+    assert not rule_set.plan.term_starts
+    item = entry(title=title)
+    fast = rule_set.match(item)
+    assert fast == rule_set.match(item, reference=True)
+    assert [span.text for match in fast for span in match.spans] == expected
+
+
 def test_the_python_twin_of_the_re2_separator_matches_the_same_characters() -> None:
     """Over every code point, RE2's separator class and its Python spelling agree."""
     everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)

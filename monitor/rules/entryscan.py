@@ -29,6 +29,7 @@ from monitor.rules.scan import ALWAYS, Choice, Plan
 from monitor.rules.terms import (
     Term,
     boundary_spans,
+    char_starts,
     on_boundaries,
     re2_finditer_spans,
     re2_match_span,
@@ -73,6 +74,7 @@ class EntryScan:
         self._ends: dict[int, list[int]] | None = None
         self._char_ends: dict[int, list[int]] = {}
         self._starts: list[int] | None = None
+        self._chars: list[int] | None = None  # each character's first byte in _utf8()
         self._cache: dict[int, list[Hit]] = {}
         self._maps: dict[int, OffsetMap | None] | None = None
 
@@ -232,9 +234,11 @@ class EntryScan:
             if end > start and (not term.checks_boundaries or on_boundaries(text, start, end))
         ]
         if len(kept) < len(found) and term.checks_boundaries:
-            # a match begun inside a word may hide one that begins after it (rare): search
-            # again the slow way, one character on from each failed match
-            return list(boundary_spans(term.finder, text, encoded, term.bounded))
+            # a match begun inside a word may hide one that begins after it (for about one
+            # term in ten): search again the slow way, one character on from each failed match
+            if self._chars is None and len(encoded) != len(text):
+                self._chars = char_starts(encoded)  # once per entry, not per term
+            return list(boundary_spans(term.finder, text, encoded, term.bounded, self._chars))
         return kept
 
 

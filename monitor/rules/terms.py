@@ -437,7 +437,11 @@ def _outer_boundaries_dropped(pattern: str) -> str:
 
 
 def boundary_spans(
-    finder: Any, text: str, encoded: bytes | None = None, bounded: Any = None
+    finder: Any,
+    text: str,
+    encoded: bytes | None = None,
+    bounded: Any = None,
+    chars: list[int] | None = None,
 ) -> Iterator[tuple[int, int]]:
     """The leftmost matches of ``finder`` (``re`` or RE2) that begin and end on word boundaries.
 
@@ -447,21 +451,27 @@ def boundary_spans(
     :attr:`Term.bounded`) is asked at the same place for one that ends on a boundary: "de" of
     "(?:de|del)" fails in "del pacto", "del" holds. RE2 searches the UTF-8 of ``text``
     (``encoded``, if already made), encoded once: its wrapper would encode a str again for every
-    search, and a text full of failed matches would cost a whole encoding each.
+    search, and a text full of failed matches would cost a whole encoding each; and it is asked
+    directly (see :func:`_re2_search`). ``chars``: :func:`char_starts` of ``encoded``, if
+    already made.
     """
     data: str | bytes = text
-    chars: list[int] | None = None  # each character's first byte, where they differ
-    if not isinstance(finder, re.Pattern):
+    if isinstance(finder, re.Pattern):
+        chars = None  # offsets are characters already
+        search = _python_search(finder, text)
+    else:
         data = text.encode("utf-8", "surrogatepass") if encoded is None else encoded
-        if len(data) != len(text):
-            chars = [i for i, byte in enumerate(data) if byte & 0xC0 != 0x80]
-    search = finder.search
+        if len(data) == len(text):
+            chars = None
+        elif chars is None:
+            chars = char_starts(data)
+        search = _re2_search(finder, data)
     position = 0
     while position <= len(data):
-        found = search(data, position)
+        found = search(position)
         if found is None:
             return
-        at, to = found.span()
+        at, to = found
         start, end = (at, to) if chars is None else (bisect_left(chars, at), bisect_left(chars, to))
         if (
             bounded is not None
@@ -477,6 +487,35 @@ def boundary_spans(
             position = at + 1
         else:  # the next character's first byte (past the end after the last)
             position = chars[start + 1] if start + 1 < len(chars) else len(data) + 1
+
+
+def char_starts(data: bytes) -> list[int]:
+    """Each character's first byte in UTF-8 ``data``."""
+    return [i for i, byte in enumerate(data) if byte & 0xC0 != 0x80]
+
+
+def _python_search(finder: re.Pattern[str], text: str) -> Callable[[int], tuple[int, int] | None]:
+    """The span of ``finder.search(text, position)``, or ``None``."""
+
+    def search(position: int) -> tuple[int, int] | None:
+        found = finder.search(text, position)
+        return None if found is None else found.span()
+
+    return search
+
+
+def _re2_search(finder: Any, data: bytes) -> Callable[[int], tuple[int, int] | None]:
+    """The span of ``finder.search(data, position)`` for an RE2 ``finder`` over bytes (``0 <=
+    position <= len(data)``), or ``None``: asked of the compiled RE2 directly, without the
+    wrapper's generator and match object."""
+    match = finder._regexp.Match
+    size = len(data)
+
+    def search(position: int) -> tuple[int, int] | None:
+        first: tuple[int, int] = match(_UNANCHORED, data, position, size)[0]
+        return None if first == _NO_SPAN else first
+
+    return search
 
 
 def _bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
