@@ -79,9 +79,6 @@ _GENERIC = re.compile(
 )
 
 
-# What a state pauses of its own in an organisation: its membership, participation, cooperation,
-# mission, work or obligations ("Sudan freezes IGAD membership", "suspends its participation in
-# the OSCE", "Iran halts snap IAEA inspections", "прекратил выполнение Дополнительного протокола").
 # A treaty or treaty organisation that ends, dissolved by its members (rules/withdrawal.yaml).
 _DISSOLVED = re.compile(
     r"ist geschichte|sind geschichte|a vécu|ont vécu|se disuelve|se disolvió|disoluci[oó]n|"
@@ -90,6 +87,9 @@ _DISSOLVED = re.compile(
     r"поставлена точка|el fin del|la fin du|disparaître|disparaîtra|to disappear",
     re.IGNORECASE,
 )
+# What a state pauses of its own in an organisation: its membership, participation, cooperation,
+# mission, work or obligations ("Sudan freezes IGAD membership", "suspends its participation in
+# the OSCE", "Iran halts snap IAEA inspections", "прекратил выполнение Дополнительного протокола").
 _OWN_PART = re.compile(
     r"(?<!\w)(?:membership|participation|cooperation|co-operation|mission|work|seat|contributions|"
     r"inspections?|obligations|commitments|protocole?|safeguards|verification|monitoring|"
