@@ -242,7 +242,10 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   R 0.542). Then a development set (tax treaties and a "convenio", dates after "à compter du"
 #   or "dejará de aplicarse", courts and panels condemning a state, talks suspended as talks,
 #   entry into force in more words, a treaty or body that ends): 0.753 / 0.665. The same work
-#   lifted fresh17 (0.828 / 0.784 -> 0.840 / 0.801), fresh16, fresh13 and fresh15.
+#   lifted fresh17 (0.828 / 0.784 -> 0.840 / 0.801), fresh16, fresh13 and fresh15. Session 21
+#   relabelled 18 items to the earlier sets' definitions (an admission to an organisation is
+#   also a ratification, 14; a body suspending a member is membership, 4): first contact
+#   0.690 / 0.600 under them, 0.753 / 0.709 at the session's start.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -261,7 +264,7 @@ STRICT_FLOORS = {
     "fresh16": {"alerts": 0.83, "tags": 0.78},
     "fresh17": {"alerts": 0.83, "tags": 0.80},
     "fresh18": {"alerts": 0.69, "tags": 0.55},
-    "fresh19": {"alerts": 0.75, "tags": 0.66},
+    "fresh19": {"alerts": 0.75, "tags": 0.70},
 }
 
 
