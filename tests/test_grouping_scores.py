@@ -381,8 +381,8 @@ FRESH15 = ROOT / "tests" / "data" / "grouping" / "fresh15.jsonl"
 # English; hard cases A-H; peace accords, maritime borders, human-rights rulings, trade and
 # investment, no arms control; 22 of the 40 events are signatures or adoptions, "other"),
 # written in session 21 by a helper who saw no code, rules or corpora. First contact at c68d02a:
-# B-cubed F1 0.618 (0.862 over alerting reports), 1.364 messages per event (30 for the 22 events that alert), 1 merge, alert recall
-# 0.36. Guarded at first contact.
+# B-cubed F1 0.618 (0.862 over alerting reports), 1.364 messages per event (30 for the 22
+# events that alert), 1 merge, alert recall 0.36. Guarded at first contact.
 FRESH15_FLOOR = {"f1": 0.618, "alerting_f1": 0.862, "messages_per_event": 1.37, "merged": 1}
 
 
