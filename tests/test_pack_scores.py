@@ -246,6 +246,11 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   relabelled 18 items to the earlier sets' definitions (an admission to an organisation is
 #   also a ratification, 14; a body suspending a member is membership, 4): first contact
 #   0.690 / 0.600 under them, 0.753 / 0.709 at the session's start.
+# - fresh20 (353 items, 41% untagged, 80% not in English, 1990-2025, arms control 2%: regional
+#   bodies of Latin America, Africa and Asia, trade and investment, rights courts, peace
+#   accords), written in session 21: first contact at 29086aa 0.749 / 0.702 (P 0.872,
+#   R 0.657; 0.673 on the writer's labels, before 11 items of a body suspending a member were
+#   mapped to membership, as the corrected brief asked). Guarded at first contact.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -265,6 +270,7 @@ STRICT_FLOORS = {
     "fresh17": {"alerts": 0.83, "tags": 0.80},
     "fresh18": {"alerts": 0.69, "tags": 0.55},
     "fresh19": {"alerts": 0.75, "tags": 0.70},
+    "fresh20": {"alerts": 0.74, "tags": 0.70},
 }
 
 
