@@ -288,3 +288,19 @@ def test_who_a_finding_is_against_and_who_ends_a_treaty(
 ) -> None:
     event = _event(pack, title, summary)
     assert (event.treaty, event.actors) == (treaty, actors)
+
+
+@pytest.mark.parametrize(
+    ("text", "actors"),
+    [
+        ("Schwedens Funkaufklärung verstößt gegen die Konvention", ["se"]),
+        ("Putins Dekret und Moskaus Antwort", ["ru", "ru"]),
+        ("Frankreichs Präsident in Kairo", ["fr", "eg"]),
+        # an English plural of a name is not its genitive: the continents, the two states
+        ("Trade across the Americas and the two Koreas", []),
+        ("GCHQ's bulk interception regime broke privacy law", ["gb"]),
+    ],
+)
+def test_a_german_genitive_names_the_state(text: str, actors: list[str]) -> None:
+    """ "Schwedens", "Putins", "Moskaus" name Sweden and Russia as their nominatives do."""
+    assert [mention.actor for mention in load_actors().mentions(text)] == actors

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from monitor.errors import RuleError
-from monitor.events.names import NameIndex
+from monitor.events.names import NameIndex, case_sensitive
 from monitor.rules.yamlsource import read_yaml
 
 _ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
@@ -104,6 +104,20 @@ _PEOPLE_BEFORE = re.compile(r"(?<!\w)(?:" + _PEOPLE + "|" + _COUNT + r")\s+$", r
 _REGION_BEFORE = re.compile(r"(?<!\w)(?:South|North|Latin|Central|Pan)[\s-]+$", re.IGNORECASE)
 # An English demonym used as a plural noun ("Pakistanis", "Iranians") names people.
 _PLURAL_DEMONYM = re.compile(r"[A-Z]\w*(?:is|ans)$")
+# German names a state, capital or leader in the genitive with an "s" ("Schwedens
+# Funkaufklärung", "Moskaus Antwort", "Putins Dekret"): a one-word Latin name also matches with
+# it, except where the plural names something else ("the Americas", "the two Koreas").
+_GENITIVE = re.compile(r"[A-Za-zÄÖÜäöüéè]{3,}[a-rt-wyäöü]")
+_NOT_GENITIVE = frozenset({"America", "Korea", "Guinea", "Congo", "Sudan", "Turkey", "Jordan"})
+
+
+def _genitive(term: str) -> str | None:
+    """The German genitive of a one-word name ("Schweden" -> "Schwedens"), or None."""
+    if term in _NOT_GENITIVE or case_sensitive(term) or not _GENITIVE.fullmatch(term):
+        return None
+    return term + "s"
+
+
 # A short topic before a colon ("Nucléaire iranien : Paris, Londres et Berlin ...").
 _TOPIC = re.compile(r"^([^:]{1,40}?)\s?:\s")
 
@@ -162,6 +176,9 @@ class ActorTable:
         self.members: dict[str, tuple[str, ...]] = {}
         self._index: NameIndex[tuple[str, bool]] = NameIndex()  # -> (actor, demonym)
         self._recent: dict[str, tuple[Mention, ...]] = {}
+        actors = tuple(actors)
+        # a written form another actor owns is not shadowed by a genitive
+        known = {term for actor in actors for term in (*actor.terms(), *actor.demonyms)}
         for actor in actors:
             if actor.id in self.names:
                 raise RuleError(f"actors: id {actor.id!r} is listed twice")
@@ -170,6 +187,9 @@ class ActorTable:
                 self.members[actor.id] = actor.members
             for term in actor.terms():
                 self._index.add(term, (actor.id, False))
+                genitive = _genitive(term)
+                if genitive is not None and genitive not in known:
+                    self._index.add(genitive, (actor.id, False))
             for term in actor.demonyms:
                 self._index.add(term, (actor.id, True))
 
