@@ -250,7 +250,9 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   bodies of Latin America, Africa and Asia, trade and investment, rights courts, peace
 #   accords), written in session 21: first contact at 29086aa 0.749 / 0.702 (P 0.872,
 #   R 0.657; 0.673 on the writer's labels, before 11 items of a body suspending a member were
-#   mapped to membership, as the corrected brief asked). Guarded at first contact.
+#   mapped to membership, as the corrected brief asked). Then a development set (applications
+#   to join as membership, reservations and opt-outs withdrawn as revocation, trade cases won,
+#   charters and memoranda ratified, bodies that pass into history): 0.797 / 0.724.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -268,9 +270,9 @@ STRICT_FLOORS = {
     "fresh15": {"alerts": 0.81, "tags": 0.73},
     "fresh16": {"alerts": 0.83, "tags": 0.78},
     "fresh17": {"alerts": 0.83, "tags": 0.80},
-    "fresh18": {"alerts": 0.69, "tags": 0.55},
-    "fresh19": {"alerts": 0.75, "tags": 0.70},
-    "fresh20": {"alerts": 0.74, "tags": 0.70},
+    "fresh18": {"alerts": 0.70, "tags": 0.56},
+    "fresh19": {"alerts": 0.76, "tags": 0.71},
+    "fresh20": {"alerts": 0.79, "tags": 0.72},
 }
 
 

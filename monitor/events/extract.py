@@ -84,7 +84,8 @@ _DISSOLVED = re.compile(
     r"ist geschichte|sind geschichte|a vécu|ont vécu|se disuelve|se disolvió|disoluci[oó]n|"
     r"dissolved|dissolves|dissous|dissoute|dissolution|aufgelöst|auflösung|löst sich auf|"
     r"роспуск|прекратил[аио]? существование|ceases? to exist|ceased to exist|ends its life|"
-    r"поставлена точка|el fin del|la fin du|disparaître|disparaîtra|to disappear",
+    r"поставлена точка|el fin del|la fin du|disparaître|disparaîtra|to disappear|"
+    r"(?:уйд[её]т|уш[её]л|ушл[аио]) в историю",
     re.IGNORECASE,
 )
 # What a state pauses of its own in an organisation: its membership, participation, cooperation,
