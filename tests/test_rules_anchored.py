@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import re2
 
+from monitor.rules.entryscan import EntryScan
 from monitor.rules.terms import RE2_SEPARATOR_TWIN, TermError, compile_term
 from tests.rules_helpers import entry, one_rule
 
@@ -184,3 +185,38 @@ def test_a_vocabulary_named_inside_a_term_is_an_error_not_text() -> None:
     with pytest.raises(TermError, match=r"any: \[\$a, \$b\]"):
         compile_term("[$expulsions, $staying_in]")
     assert list(compile_term("[$5 billion, five billion]").spans("a $5 billion deal"))
+
+
+def test_terms_a_seen_pattern_announces_are_present_only_with_their_pieces(
+    tmp_path: Path,
+) -> None:
+    """A pattern's terms are split by whether they have pieces to check: those without are
+    present once it is seen, the others only when their pieces were seen too, however many
+    seen patterns announce them."""
+    rule_set = one_rule(
+        tmp_path,
+        '{any: ["Ottawa Convention", "treaty", "[withdraws, quits] from the Ottawa Convention"]}',
+    )
+    plan = rule_set.plan
+    for pattern, terms in plan.pattern_terms.items():
+        plain = plan.pattern_plain.get(pattern, ())
+        pieced = plan.pattern_pieced.get(pattern, ())
+        assert sorted([*plain, *(t for t, _, _ in pieced)]) == sorted(terms)
+        assert all(t not in plan.term_pieces for t in plain)
+        assert all(plan.term_pieces[t] == (n, c) for t, n, c in pieced)
+    sources = {term.source: index for index, term in enumerate(rule_set.terms)}
+    phrase = sources["[withdraws, quits] from the Ottawa Convention"]
+    assert any(phrase in (t for t, _, _ in p) for p in plan.pattern_pieced.values())
+
+    def present(title: str) -> set[str]:
+        scan = EntryScan(plan, rule_set.terms, [entry(title).field_text(n) for n in plan.fields])
+        return {rule_set.terms[t].source for t in scan.present}
+
+    assert present("Kyiv quits the Ottawa Convention") == {"Ottawa Convention"}
+    assert present("Kyiv quits from the Ottawa Convention treaty") == {
+        "Ottawa Convention",
+        "treaty",
+        "[withdraws, quits] from the Ottawa Convention",
+    }
+    match = rule_set.match(entry("Kyiv quits from the Ottawa Convention"))
+    assert [s.text for s in match[0].spans] == ["quits from the Ottawa Convention"]

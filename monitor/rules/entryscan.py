@@ -93,20 +93,21 @@ class EntryScan:
 
     def _announced_and_held(self) -> frozenset[int]:
         # Plain loops, the pieces check inlined: this runs for every entry, over every term a
-        # pattern seen announces (some eighty).
-        pattern_terms = self.plan.pattern_terms
-        pieces = self.plan.term_pieces
+        # pattern seen announces (some eighty). Terms without pieces are taken by the tuple;
+        # a term announced by several patterns seen is checked once for each (the same answer).
+        plain = self.plan.pattern_plain
+        pieced = self.plan.pattern_pieced
         seen = self.seen
-        announced: set[int] = set()
+        kept: set[int] = set()
         for pattern in seen:
-            terms = pattern_terms.get(pattern)
+            terms = plain.get(pattern)
             if terms is not None:
-                announced.update(terms)
-        kept = []
-        for term in announced:
-            held = pieces.get(term)
-            if held is None or (held[0] <= seen and _choices_hold(held[1], seen)):
-                kept.append(term)
+                kept.update(terms)
+            checked = pieced.get(pattern)
+            if checked is not None:
+                for term, needed, choices in checked:
+                    if needed <= seen and (not choices or _choices_hold(choices, seen)):
+                        kept.add(term)
         return frozenset(kept)
 
     @property

@@ -80,6 +80,13 @@ class Plan:
     # these patterns report every occurrence.
     term_starts: dict[int, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
     every: frozenset[int] = frozenset()  # the patterns of term_starts
+    # pattern_terms split in two: per pattern, the terms it announces that have no pieces (they
+    # are present once it is seen), and those that have, with their pieces (needed patterns,
+    # choices: see :func:`monitor.rules.entryscan._choices_hold`).
+    pattern_plain: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    pattern_pieced: dict[int, tuple[tuple[int, frozenset[int], tuple[Choice, ...]], ...]] = field(
+        default_factory=dict
+    )
 
     def candidates(self, seen: set[int]) -> list[int]:
         """Indexes of the rules worth evaluating given the patterns seen, in rule order."""
@@ -154,6 +161,16 @@ def build_plan(
         term_pieces=term_pieces,
         term_starts=term_starts,
         every=frozenset(p for starts in term_starts.values() for p, _, _ in starts),
+        pattern_plain={
+            p: plain
+            for p, t in pattern_terms.items()
+            if (plain := tuple(term for term in t if term not in term_pieces))
+        },
+        pattern_pieced={
+            p: pieced
+            for p, t in pattern_terms.items()
+            if (pieced := tuple((term, *term_pieces[term]) for term in t if term in term_pieces))
+        },
     )
 
 
