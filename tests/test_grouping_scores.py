@@ -382,8 +382,11 @@ FRESH15 = ROOT / "tests" / "data" / "grouping" / "fresh15.jsonl"
 # investment, no arms control; 22 of the 40 events are signatures or adoptions, "other"),
 # written in session 21 by a helper who saw no code, rules or corpora. First contact at c68d02a:
 # B-cubed F1 0.618 (0.862 over alerting reports), 1.364 messages per event (30 for the 22
-# events that alert), 1 merge, alert recall 0.36. Guarded at first contact.
-FRESH15_FLOOR = {"f1": 0.618, "alerting_f1": 0.862, "messages_per_event": 1.37, "merged": 1}
+# events that alert), 1 merge, alert recall 0.36. Guarded at first contact. Then (a German
+# genitive names the state: "Schwedens Funkaufklärung"; GCHQ is Britain; charters, memoranda and
+# maritime deals ratified, parliaments approving in Russian and German): 0.660 (0.892), 1.33
+# messages per event, no merge, alert recall 0.42.
+FRESH15_FLOOR = {"f1": 0.660, "alerting_f1": 0.892, "messages_per_event": 1.34, "merged": 0}
 
 
 def test_the_fifteenth_blind_corpus_holds_its_level() -> None:
