@@ -7,6 +7,7 @@ publishes entries straight into the entries stream, as the fetcher would.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import os
@@ -186,6 +187,7 @@ async def test_sighup_to_the_daemon_reloads_the_rules_in_every_worker(
     assert sum(shares.values()) == len(burst), shares
 
 
+@functools.cache
 def _pack_titles() -> list[str]:
     """Shipped-pack example titles, one per named treaty.
 
@@ -244,6 +246,9 @@ async def _run_corpus(
     return result
 
 
+# Three engines (one in-process, two workers) each compile the whole pack cold: more than the
+# suite's default two minutes on a busy 2-core machine.
+@pytest.mark.timeout(300)
 async def test_one_and_two_workers_leave_the_same_stories_alerts_and_records_in_redis(
     redis_url: str, redis_client: aioredis.Redis, keys: Keys, tmp_path: Path
 ) -> None:
@@ -254,7 +259,9 @@ async def test_one_and_two_workers_leave_the_same_stories_alerts_and_records_in_
     assert one["alerts"], "the corpus raised no alert"
     assert sum(one["stories"].values()) == len(_pack_titles())  # type: ignore[attr-defined]
     assert one["per_worker"] == 0  # in-process: no worker processes
-    assert two["per_worker"] == OUTLETS * len(_pack_titles())
+    # every entry read by a worker; on a busy machine an entry left pending too long is claimed
+    # by the other worker and read again (counted twice, alerted once: the checks below)
+    assert two["per_worker"] >= OUTLETS * len(_pack_titles())
     assert sorted(two["shares"]) == ["1", "2"]  # type: ignore[call-overload]
     assert all(share > 0 for share in two["shares"].values()), two["shares"]  # type: ignore[attr-defined]
     for part in ("stories", "alerts", "matched"):
