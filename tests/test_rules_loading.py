@@ -100,6 +100,26 @@ ERRORS = [
         ["rules.yaml:3:1: YAML syntax: did not find expected node content"],
     ),
     (
+        _file(RULE.format(id="a", severity="low", match="$v"), "  v: [treaty, $nope]\n"),
+        ["rules.yaml:3:15: vocabularies.v[1]: unknown vocabulary $nope (known: $v)"],
+    ),
+    (
+        _file(
+            RULE.format(id="a", severity="low", match="$v"),
+            "  v: [treaty, $w]\n  w: [pact, $x]\n  x: [accord]\n",
+        ),
+        ["rules.yaml:3:15: vocabularies.v[1]: $w includes other vocabularies itself; a "
+         "vocabulary can include only plain lists of terms"],
+    ),
+    (
+        _file(
+            RULE.format(id="a", severity="low", match="$v"),
+            "  v: [treaty, $g]\n  g: [{id: inf, terms: [INF Treaty]}]\n",
+        ),
+        ["rules.yaml:3:15: vocabularies.v[1]: $g has groups (canonical ids); a vocabulary can "
+         "include only plain lists of terms"],
+    ),
+    (
         "version: 2\nrules: []\n",
         ["rules.yaml:1:10: version: Input should be 1"],
     ),
@@ -125,6 +145,28 @@ def test_errors_of_every_file_are_collected(tmp_path: Path) -> None:
     write(tmp_path, _file(RULE.format(id="b", severity="low", match="$v")), "b.yaml")
     errors = _errors(tmp_path)
     assert [e.split(":")[0] for e in errors] == ["a.yaml", "b.yaml"]
+
+
+def test_a_vocabulary_includes_another_by_name_from_any_file(tmp_path: Path) -> None:
+    """``- $ends`` in a vocabulary adds every term of ``ends`` (defined in any file): one list
+    of words kept in one place, read by two vocabularies."""
+    write(tmp_path, "version: 1\nvocabularies:\n  ends: [dissolved, ist Geschichte]\n", "a.yaml")
+    write(
+        tmp_path,
+        _file(
+            RULE.format(id="r", severity="low", match="{same_sentence: [pact, $exits]}"),
+            "  exits: [quits, $ends]\n",
+        ),
+        "b.yaml",
+    )
+    rule_set = load_rule_set([tmp_path])
+    for title, matched in (
+        ("Russia quits the pact", True),
+        ("The pact is dissolved", True),
+        ("Der Pact ist Geschichte", True),
+        ("The pact ends", False),
+    ):
+        assert bool(rule_set.match(entry(title=title))) is matched, title
 
 
 def test_vocabularies_are_shared_across_the_files_of_a_set(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.feeds.entry import Entry
 from monitor.rules.engine import RuleSet
-from monitor.rules.guards import Guard, guarded_spans
+from monitor.rules.guards import Guard, guarded_spans, spells_cue
 from monitor.rules.loader import load_rule_set
 from monitor.sentences import first_sentence
 from tests.rules_helpers import entry, one_rule, only
@@ -87,6 +87,43 @@ def test_a_negation_inside_a_term_is_part_of_the_term(tmp_path: Path) -> None:
         "Россия не продлит treaty",
     ):
         assert only(rule_set.match(entry(title=title))) is not None, title
+
+
+def test_a_negation_in_a_gap_a_term_leaves_open_is_a_cue(tmp_path: Path) -> None:
+    """A term with a gap ("parliament ... ratifies") spells no negation: a "не" or "not" that
+    falls into the gap denies the step ("Госдума не ратифицировала"), as it would outside."""
+    match = (
+        "{any: ['re:госдума (?:[^ ]+ ){0,2}ратифицир[а-я]*', "
+        "'re:senate (?:[^ ]+ ){0,2}ratif[a-z]*', "
+        "'re:écart(?:e|ent) (?:[^ ]+ ){1,3}de ses instances']}"
+    )
+    rule_set = one_rule(tmp_path, match, extra="guards: [negation]\n")
+    for title, fact in (
+        ("Госдума ратифицировала соглашение", True),
+        ("Госдума не ратифицировала соглашение", False),
+        ("Госдума пока не ратифицировала соглашение", False),
+        ("Senate ratifies the treaty", True),
+        ("Senate did not ratify the treaty", False),
+        # "écarte" is a negation cue ("Paris écarte une sortie"), but this term spells it
+        ("L'Union africaine écarte la Mauritanie de ses instances", True),
+    ):
+        assert (only(rule_set.match(entry(title=title))) is not None) is fact, title
+
+
+@pytest.mark.parametrize(
+    ("source", "spells"),
+    [
+        ("will not extend", True),
+        ("[ne fait plus partie de, quitte]", True),
+        (r"re:не\s+(?:будет\s+)?продл", True),
+        (r"re:\bécart(?:e|ent|é) (?:[^ ]+ ){1,3}de ses instances\b", True),
+        ("re:госдума (?:[^ ]+ ){0,3}ратифицир[а-я]*", False),
+        (r"re:a[\]n]o b", False),  # a class is no letters of the term
+        ("{ru:выйти} из", False),
+    ],
+)
+def test_a_term_spells_a_cue_only_in_its_own_letters(source: str, spells: bool) -> None:
+    assert spells_cue(source, (Guard.NEGATION,)) is spells
 
 
 def test_exclusions_read_guarded_clauses_too(tmp_path: Path) -> None:

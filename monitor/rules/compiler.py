@@ -24,7 +24,7 @@ from monitor.rules.conditions import (
     TermLeaf,
 )
 from monitor.rules.engine import Rule, RuleSet
-from monitor.rules.guards import Guard
+from monitor.rules.guards import Guard, spells_cue
 from monitor.rules.scan import DatabaseCompiler
 from monitor.rules.schema import FIELDS, ExampleModel, FileModel, RuleModel
 from monitor.rules.terms import Expand, Term, TermError, compile_term
@@ -59,10 +59,19 @@ class _Context:
     vocabularies: dict[str, tuple[int, ...]] = field(default_factory=dict)
     canonical: dict[str, dict[str, Canonical]] = field(default_factory=dict)
     expand: Expand = morphology.expand
+    spelled: dict[tuple[int, tuple[Guard, ...]], bool] = field(default_factory=dict)
 
     def error(self, source: SourceFile, path: Path_, message: str, *, key: bool = False) -> None:
         line, column = source.located.position(path, key=key)
         self.errors.append(RuleError(message, file=source.name, line=line, column=column))
+
+    def spells_cue(self, term: int, guards: tuple[Guard, ...]) -> bool:
+        """Whether the term spells a cue of ``guards`` (a cue in its hit is then no cue)."""
+        key = (term, guards)
+        known = self.spelled.get(key)
+        if known is None:
+            known = self.spelled[key] = spells_cue(self.terms[term].source, guards)
+        return known
 
     def term(self, source: SourceFile, path: Path_, text: str) -> int | None:
         # Regexes keep their case (\W is not \w); phrases are the same term in any case.
@@ -99,6 +108,7 @@ def compile_rule_set(
         except ValidationError as exc:
             _pydantic_errors(ctx, source, (), exc)
     vocab_origin: dict[str, str] = {}
+    includes: list[tuple[SourceFile, Path_, str, str]] = []  # (source, where, into, included)
     for source, model in files:
         for name, items in model.vocabularies.items():
             path: Path_ = ("vocabularies", name)
@@ -111,7 +121,8 @@ def compile_rule_set(
                 )
                 continue
             vocab_origin[name] = source.name
-            ctx.vocabularies[name] = _vocabulary(ctx, source, path, items)
+            ctx.vocabularies[name] = _vocabulary(ctx, source, path, items, includes)
+    _include(ctx, includes)
     rules: list[Rule] = []
     rule_origin: dict[str, str] = {}
     for source, model in files:
@@ -154,7 +165,11 @@ def _version(sources: Sequence[SourceFile]) -> str:
 
 
 def _vocabulary(
-    ctx: _Context, source: SourceFile, path: Path_, items: tuple[Any, ...]
+    ctx: _Context,
+    source: SourceFile,
+    path: Path_,
+    items: tuple[Any, ...],
+    includes: list[tuple[SourceFile, Path_, str, str]],
 ) -> tuple[int, ...]:
     ids: list[int] = []
     grouped = any(isinstance(item, dict) for item in items)
@@ -187,6 +202,17 @@ def _vocabulary(
                 origin[key] = (canon.id, line)
                 canonical[key] = canon
             continue
+        if isinstance(item, str) and item.strip().startswith("$"):
+            if grouped:
+                ctx.error(
+                    source,
+                    (*path, i),
+                    f"{_where((*path, i))}: a vocabulary with groups cannot include another "
+                    f"({item.strip()}): list its terms in a group",
+                )
+            else:
+                includes.append((source, (*path, i), str(path[-1]), item.strip()[1:]))
+            continue
         term = _vocabulary_term(ctx, source, (*path, i), item)
         if term is None:
             continue
@@ -214,19 +240,44 @@ def _group(
     return parsed
 
 
+def _include(ctx: _Context, includes: list[tuple[SourceFile, Path_, str, str]]) -> None:
+    """Add each included vocabulary's terms to the vocabulary that names it (``- $name``).
+
+    Only a vocabulary that includes none can be included: one level, so no order or cycle to
+    resolve, and every vocabulary is read where it is written plus the lists it names.
+    """
+    including = {into for _, _, into, _ in includes}
+    added: dict[str, list[int]] = {}
+    for source, path, into, name in includes:
+        if name not in ctx.vocabularies:
+            known = ", ".join(f"${n}" for n in sorted(ctx.vocabularies)) or "none defined"
+            ctx.error(source, path, f"{_where(path)}: unknown vocabulary ${name} (known: {known})")
+        elif name in including:
+            ctx.error(
+                source,
+                path,
+                f"{_where(path)}: ${name} includes other vocabularies itself; "
+                f"a vocabulary can include only plain lists of terms",
+            )
+        elif name in ctx.canonical:
+            ctx.error(
+                source,
+                path,
+                f"{_where(path)}: ${name} has groups (canonical ids); "
+                f"a vocabulary can include only plain lists of terms",
+            )
+        else:
+            added.setdefault(into, []).extend(ctx.vocabularies[name])
+    for into, ids in added.items():
+        ctx.vocabularies[into] = tuple(dict.fromkeys((*ctx.vocabularies[into], *ids)))
+
+
 def _vocabulary_term(
     ctx: _Context, source: SourceFile, path: Path_, raw: Any
 ) -> tuple[int, str] | None:
     """One term of a vocabulary: its index in the set and its key."""
     text = _term_text(ctx, source, path, raw)
     if text is None:
-        return None
-    if text.startswith("$"):
-        ctx.error(
-            source,
-            path,
-            f"{_where(path)}: a vocabulary cannot refer to another vocabulary ({text})",
-        )
         return None
     term = ctx.term(source, path, text)
     return None if term is None else (term, term_key(text))
@@ -248,7 +299,9 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
         condition = Scoped(condition, frozenset(fields))
         fields = (*fields, *extra)
     if model.guards:
-        condition = Guarded(condition, tuple(Guard(g) for g in dict.fromkeys(model.guards)))
+        guards = tuple(Guard(g) for g in dict.fromkeys(model.guards))
+        spelling = frozenset(t for t in condition.terms() if ctx.spells_cue(t, guards))
+        condition = Guarded(condition, guards, spelling)
     examples = model.examples
     return Rule(
         id=model.id,

@@ -15,7 +15,7 @@ from monitor.rules.guards import (
     combined,
     cue_starts,
     find_cues,
-    inside,
+    is_guarded,
     spans_of,
 )
 from monitor.sentences import lead_end, sentence_ends
@@ -622,7 +622,7 @@ class _GuardedHits(_HitsView):
         guarded = self._spans
         for hit in hits:
             spans, starts = guarded[hit.field]
-            if not spans or not inside(spans, starts, hit.start, hit.end):
+            if not spans or not is_guarded(spans, starts, hit.start, hit.end):
                 kept.append(hit)
         return kept
 
@@ -633,12 +633,16 @@ class Guarded(Condition):
 
     child: Condition
     guards: tuple[Guard, ...]
+    # The child's terms that spell a cue of the guards ("will not extend", "не продлит"): a cue
+    # inside one of their hits is part of the term. None: every term of the child.
+    spelling: frozenset[int] | None = None
     own: frozenset[int] = dataclass_field(init=False, default=frozenset())
     # The fields an ``in:`` inside the child reads besides those it is evaluated over.
     scoped: frozenset[str] = dataclass_field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "own", frozenset(self.child.terms()))
+        terms = frozenset(self.child.terms())
+        object.__setattr__(self, "own", terms if self.spelling is None else terms & self.spelling)
         object.__setattr__(self, "scoped", _scoped_names(self.child))
 
     def evaluate(self, hits: Hits, fields: frozenset[int]) -> Result:
@@ -732,7 +736,9 @@ def interned(condition: Condition, table: dict[object, Any]) -> Condition:
     elif isinstance(condition, _Grouped):
         rebuilt = type(condition)(tuple(canonical(g) for g in condition.groups))
     elif isinstance(condition, Guarded):
-        rebuilt = Guarded(interned(condition.child, table), condition.guards)
+        rebuilt = Guarded(
+            interned(condition.child, table), condition.guards, canonical(condition.spelling)
+        )
     elif isinstance(condition, Scoped):
         rebuilt = Scoped(interned(condition.child, table), canonical(condition.names))
     else:

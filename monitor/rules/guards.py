@@ -17,7 +17,9 @@ elected, she would leave the pact") guards the whole sentence. The ``background`
 clauses that say "already", "last year", "ещё в", "bereits", "déjà", and the six words before a
 date earlier than the entry's year ("which Russia suspended in 2007"). A cue that lies inside a
 hit of the rule's own terms is part of a term ("will not extend", "no longer bound", "не
-продлит"), not a guard, and is ignored; so are set phrases ("no later than", "kein ... mehr").
+продлит"), not a guard, and is ignored, when the term spells it; so are set phrases ("no later
+than", "kein ... mehr"). A cue in a gap a term leaves open ("Госдума не ратифицировала" for
+"parliament ... ratified") is a cue, and guards the hit it falls in.
 
 The cues themselves are data, language by language: ``data/guards.yaml``.
 
@@ -340,6 +342,25 @@ def guarded_spans(
     return spans_of(find_cues(text, guards, year), text, own)
 
 
+def spells_cue(source: str, guards: Iterable[Guard]) -> bool:
+    """Whether a term as written (``source``) spells a cue of ``guards`` ("will not extend",
+    "re:не продл[а-я]*"): only then is a cue inside its hit part of the term. A cue met in a gap
+    the term leaves open ("re:госдума (?:[^ ]+ ){0,2}ратифицир[а-я]*") is a cue like any other."""
+    if source.startswith("re:"):
+        # A group's first alternative stays glued to the word it ends ("écart(?:e|ent)" spells
+        # "écarte"); classes, escapes and alternation bars part words.
+        spelled = _REGEX_GLUE.sub("", _REGEX_APART.sub(" ", source[3:]))
+    else:
+        spelled = _PHRASE_SYNTAX.sub(" ", source)
+    cues = find_cues(spelled.casefold(), guards)
+    return bool(cues.words or cues.clauses)
+
+
+_REGEX_APART = re.compile(r"\\.|\[(?:\\.|[^\]])*\]|\|")
+_REGEX_GLUE = re.compile(r"\(\?(?:[:=!]|P?<\w+>)?|[)?*+]|\{\d*,?\d*\}")
+_PHRASE_SYNTAX = re.compile(r"[\[\]{},*:]")
+
+
 def _last_at_most(ends: Sequence[int], offset: int) -> int:
     """The greatest of the sorted ``ends`` not after ``offset`` (0 if none): where the clause
     around ``offset`` begins."""
@@ -390,7 +411,12 @@ def _merged(spans: list[Span]) -> list[Span]:
     return merged
 
 
-def inside(spans: Sequence[Span], starts: Sequence[int], start: int, end: int) -> bool:
-    """Whether ``[start, end)`` lies within one of ``spans`` (sorted, disjoint; ``starts``:
-    their starts)."""
-    return _within(spans, starts, start, end)
+def is_guarded(spans: Sequence[Span], starts: Sequence[int], start: int, end: int) -> bool:
+    """Whether the hit ``[start, end)`` is guarded by ``spans`` (sorted, disjoint; ``starts``:
+    their starts): it lies within one, or one begins inside it, at a cue in a gap its term
+    leaves open ("госдума не ратифицировала"; a cue the term spells guards nothing) or among
+    the words a past date dates."""
+    i = bisect_right(starts, start)
+    if i < len(starts) and starts[i] < end:
+        return True
+    return i > 0 and spans[i - 1][1] >= end
