@@ -253,6 +253,10 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   mapped to membership, as the corrected brief asked). Then a development set (applications
 #   to join as membership, reservations and opt-outs withdrawn as revocation, trade cases won,
 #   charters and memoranda ratified, bodies that pass into history): 0.797 / 0.724.
+# - fresh21 (301 items, 43% untagged, 80% not in English, 1985-2025, arms control 4%: the
+#   Pacific, Central Asia, the Gulf, Caribbean and Andean bodies, technical conventions of the
+#   IMO, ICAO, WIPO, ILO and IAEA, fisheries, bilateral treaties), written in session 22 with
+#   the conventions in its brief: first contact at 872ac3b 0.711 / 0.526 (P 0.835, R 0.620).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -273,6 +277,7 @@ STRICT_FLOORS = {
     "fresh18": {"alerts": 0.70, "tags": 0.56},
     "fresh19": {"alerts": 0.76, "tags": 0.71},
     "fresh20": {"alerts": 0.79, "tags": 0.72},
+    "fresh21": {"alerts": 0.71, "tags": 0.52},
 }
 
 
