@@ -35,6 +35,31 @@ CASES = [
     ("Under the treaty, withdrawal requires one year's notice.", "2024-01-28", "2025-01-28"),
     ("The treaty will enter into force in 90 days.", "2020-10-24", "2021-01-22"),
     ("Notice period: within two weeks of the vote", "2024-02-26", "2024-03-11"),
+    # a notice period named by its kind first, given now (session 22)
+    (
+        "Maseru a notifié son retrait, effectif à l'expiration du préavis d'un an.",
+        "1997-01-15",
+        "1998-01-15",
+    ),
+    (
+        "Windhoek notificó su retirada, que será efectiva tras el preaviso de doce meses.",
+        "2003-05-20",
+        "2004-05-20",
+    ),
+    # the exit at the notice's end, told as happening now, falls due today
+    (
+        "Nouakchott quitte la Communauté au terme du préavis d'un an donné en décembre 1999.",
+        "2000-12-27",
+        "2000-12-27",
+    ),
+    # the end of the year of publication
+    ("Kanada verlässt die Welttourismusorganisation zum Jahresende", "2001-03-05", "2001-12-31"),
+    # a day named ahead outranks a period counted back to today
+    (
+        "Le retrait, effectif au terme du préavis d'un an, le 2 septembre.",
+        "2000-06-14",
+        "2000-09-02",
+    ),
     # hours round up to whole days; periods granted to someone
     ("Kyiv requests a meeting with Russia within 48 hours", "2022-02-13", "2022-02-15"),
     ("Moscow must answer within 36 hours, the OSCE chair said", "2022-02-13", "2022-02-15"),

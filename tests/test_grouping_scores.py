@@ -400,8 +400,12 @@ FRESH16 = ROOT / "tests" / "data" / "grouping" / "fresh16.jsonl"
 # fisheries; ratifications 20, memberships 19, no arms control), written in session 22 by a
 # helper who saw no code, rules or corpora. First contact at 61d88d2: B-cubed F1 0.652 (0.907
 # over alerting reports), 1.25 messages per event, 3 merges, alert recall 0.33. Guarded at first
-# contact.
-FRESH16_FLOOR = {"f1": 0.652, "alerting_f1": 0.906, "messages_per_event": 1.25, "merged": 3}
+# contact. Then (an accession protocol signed is a signature, and no longer NATO's; the Hague,
+# Marrakesh and Madrid WIPO treaties, PACER Plus, the UN Fish Stocks Agreement, the Prespa "name
+# deal" and the Union State treaty by their names; COMESA, the OECS, the CEAO, Euronest and the
+# Union for the Mediterranean as treaty bodies): 0.708 (0.935), 1.17 messages per event, 3
+# merges (WTO accessions approved and their protocols signed the same day), alert recall 0.39.
+FRESH16_FLOOR = {"f1": 0.708, "alerting_f1": 0.935, "messages_per_event": 1.17, "merged": 3}
 
 
 def test_the_sixteenth_blind_corpus_holds_its_level() -> None:

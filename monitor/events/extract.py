@@ -65,7 +65,7 @@ _COUNTER_STEP = re.compile(
     re.IGNORECASE,
 )
 # Ids that name the field rather than one treaty ("arms control"): never an event's treaty.
-GENERAL_IDS = frozenset({"arms-control"})
+GENERAL_IDS = frozenset({"arms-control", "accession-protocol"})
 _FIELDS = ("title", "summary", "content")
 # A treaty noun right after a name ("Council of Europe accord", "NATO treaty").
 _NOUN_AFTER = re.compile(

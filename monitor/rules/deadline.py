@@ -121,11 +121,13 @@ _PERIOD = re.compile(
     rf"(?:\b(?P<n>{_NUMBER_RE})(?:\s+|-)|(?<=через )|(?<=течение ))(?P<u>{_UNIT_RE})"
     r"(?:'s|’s|')?(?![\w-])(?P<after>\s*\S+(?:\s+\S+)?)?"
 )
+# "préavis d'un an", "preaviso de doce meses", "notice period of six months": the notice a
+# state gives runs from the day it is given (the text reporting it now) for the period named.
 _PERIOD_BEFORE = re.compile(
-    r"\b(?:within|in|after|binnen|innerhalb|nach|frist von|dans|délai de|d'ici|d’ici|après|"
+    r"(?:\b(?:within|in|after|binnen|innerhalb|nach|frist von|dans|délai de|d'ici|d’ici|après|"
     r"через|течение|спустя|после|en|plazo de|después de|tras|tardará|tarda|llevará|dura|durará|"
-    r"dentro de)"
-    r"\s+(?:(?:de|von|of)\s+)?$"
+    r"dentro de|préavis|preaviso|notice period|kündigungsfrist)"
+    r"\s+(?:(?:de|von|of)\s+)?|\bpréavis\s+d['’])$"
 )
 _PERIOD_AFTER_LATER = re.compile(
     r"^\s*(?:later|plus tard|später|danach|más tarde|después|спустя)\b"
@@ -220,6 +222,14 @@ _RAN_OUT_BEFORE = re.compile(
     r"истёк|истек)\s+(?:el |le |la |der |die |das )?(?:plazo|délai|frist|срок)\s+"
     r"(?:de |d'|d’|von |в )?$"
 )
+# "quitte la Cédéao au terme du préavis d'un an": the step at a notice's end, told as happening
+# now (no "will", "prendra", "será", no notice given in its sentence), falls due today
+_AT_END_BEFORE = re.compile(
+    r"(?:au terme du|à l'expiration du|à l’expiration du|at the end of (?:the|its|a)|"
+    r"on the expiry of (?:the|its|a)|al término del|al cumplirse el|tras el|"
+    r"nach ablauf (?:der|des|einer))\s+(?:(?:plazo de |délai de )?"
+    r"(?:préavis|preaviso|notice period|notice|kündigungsfrist|frist))\s+(?:de |d'|d’|of |von )?$"
+)
 # "after 33 years", "nach 18 Jahren": a period that may have gone by
 _SINCE_BEFORE = re.compile(r"\b(?:after|nach|après|después de|tras|спустя|после)\s+$")
 # "... taking effect after the six-month notice period runs out": a condition still ahead
@@ -262,14 +272,32 @@ def extract_deadline(text: str, published: datetime) -> date | None:
     if strong:
         return max(strong)
     relative = _periods(text, base, dates)
-    if relative:
-        # "..., two weeks after parliament voted. The exit will take effect one year after ...":
-        # a period counted back yields to one still ahead
-        return next((day for day in relative if day > base), relative[0])
+    # "..., two weeks after parliament voted. The exit will take effect one year after ...":
+    # a period counted back yields to one still ahead, or to a day named ahead ("effectif à
+    # l'expiration du préavis d'un an, le 2 septembre")
+    ahead = next((day for day in relative if day > base), None)
+    if ahead is not None:
+        return ahead
+    weak = [d.day for d in dates if d.day > base]
+    if relative and not weak:
+        return relative[0]
     weak = [d.day for d in dates if d.day >= base]
     if weak:
         return min(weak)
-    return _month_named(text, base)
+    named = _month_named(text, base)
+    if named is None and _YEAR_END.search(text):
+        return date(base.year, 12, 31)  # "verlässt die UNWTO zum Jahresende"
+    return named
+
+
+# The end of the year of publication, when a step takes effect: "zum Jahresende", "at the end
+# of the year", "d'ici la fin de l'année", "a fin de año", "к концу года" (not "until the end of
+# the year", "до конца года": how long a suspension lasts, which the labels leave undated).
+_YEAR_END = re.compile(
+    r"\b(?:zum jahresende|zum ende des jahres|(?:by|at) the end of the year|by year-end|"
+    r"à la fin de l'année|d'ici la fin de l'année|a fin(?:ales)? de año|"
+    r"к концу (?:этого |текущего )?года)(?!\w)"
+)
 
 
 # "expires in February 2021", "until the end of September": a month with a deadline word before
@@ -360,8 +388,14 @@ def _periods(text: str, base: date, dates: list[_Found]) -> list[date]:
         ran_out = _PERIOD_RAN_OUT.match(text, m.end("u")) and not _UNTIL_BEFORE.search(
             text, max(0, m.start() - 40), m.start()
         )
-        elapsed = (_SINCE_BEFORE.search(before) and _elapsed(text, m)) or _RAN_OUT_BEFORE.search(
-            text, max(0, m.start() - 40), m.start()
+        elapsed = (
+            (_SINCE_BEFORE.search(before) and _elapsed(text, m))
+            or _RAN_OUT_BEFORE.search(text, max(0, m.start() - 40), m.start())
+            or (
+                _AT_END_BEFORE.search(text, max(0, m.start() - 50), m.start())
+                and not _AHEAD.search(sentence := _sentence_of(text, m))
+                and not _NOTICE_GIVEN.search(sentence)
+            )
         )
         if (
             ran_out
