@@ -62,6 +62,8 @@ GUARDED = [
     # "without" / "sin" / "sans" before a finding deny it
     ("The court closed the case without declaring that Russia must leave the treaty", False),
     ("El Gobierno cerró la sesión sin declarar que va a salir del tratado", False),
+    ("The tribunal threw out the claim that Russia must leave the treaty", False),
+    ("La Cour a tranché sans se prononcer sur le devoir de quitter le traité", False),
 ]
 
 
