@@ -18,6 +18,16 @@ _ABBREVIATION = re.compile(
     r"|(?:^|\W)(?:\w{1,2}\.){2,}$",
     re.IGNORECASE,
 )
+# A German ordinal is no sentence end: "am 15. Januar", "als 55. Mitglied", "182. Mitglied der
+# Vereinten Nationen", "zum 31. Dezember" (a number of up to three digits, its dot, and a month
+# or a noun that counts; a year before a full stop, "in 1987. The", still ends one).
+_ORDINAL = re.compile(r"(?:^|[^\w.])\d{1,3}\.$")
+_COUNTED = re.compile(
+    r"(?:januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|"
+    r"dezember|mitglied|mitgliedstaat|mitgliedsstaat|staat|vertragsstaat|land|jahrestag|"
+    r"geburtstag|jahrhundert|runde|sitzung|tagung|gipfel|artikel|mal)\w*\b",
+    re.IGNORECASE,
+)
 # A lead longer than this is cut at a word: a summary with no full stop is not one sentence.
 _MAX_LEAD = 400
 
@@ -27,7 +37,13 @@ def sentence_ends(text: str, start: int = 0, end: int | None = None) -> Iterator
     stop = len(text) if end is None else end
     for found in SENTENCE_END.finditer(text, start, stop):
         dot = found.start()
-        if found.group()[0] == "." and _ABBREVIATION.search(text, max(0, dot - 8), dot + 1):
+        if found.group()[0] == "." and (
+            _ABBREVIATION.search(text, max(0, dot - 8), dot + 1)
+            or (
+                _ORDINAL.search(text, max(0, dot - 5), dot + 1)
+                and _COUNTED.match(text, found.end())
+            )
+        ):
             continue
         yield found.start(), found.end()
 

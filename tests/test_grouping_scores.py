@@ -403,9 +403,10 @@ FRESH16 = ROOT / "tests" / "data" / "grouping" / "fresh16.jsonl"
 # contact. Then (an accession protocol signed is a signature, and no longer NATO's; the Hague,
 # Marrakesh and Madrid WIPO treaties, PACER Plus, the UN Fish Stocks Agreement, the Prespa "name
 # deal" and the Union State treaty by their names; COMESA, the OECS, the CEAO, Euronest and the
-# Union for the Mediterranean as treaty bodies): 0.708 (0.935), 1.17 messages per event, 3
-# merges (WTO accessions approved and their protocols signed the same day), alert recall 0.39.
-FRESH16_FLOOR = {"f1": 0.708, "alerting_f1": 0.935, "messages_per_event": 1.17, "merged": 3}
+# Union for the Mediterranean as treaty bodies; admissions in more words, a German ordinal no
+# sentence end): 0.716 (0.940), 1.16 messages per event, 3 merges (WTO accessions approved and
+# their protocols signed the same day), alert recall 0.42.
+FRESH16_FLOOR = {"f1": 0.716, "alerting_f1": 0.940, "messages_per_event": 1.16, "merged": 3}
 
 
 def test_the_sixteenth_blind_corpus_holds_its_level() -> None:

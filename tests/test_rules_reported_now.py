@@ -185,6 +185,22 @@ def test_the_lead_is_the_opening_sentence() -> None:
     assert item.field_text("lead") == "A. B c."  # "A." is an initial, not a sentence end
 
 
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        # a German ordinal before a month or a counted noun ends nothing
+        ("Es tritt am 15. Januar in Kraft. Es gilt.", "Es tritt am 15. Januar in Kraft."),
+        ("Eritrea ist 182. Mitglied der UNO. Mehr", "Eritrea ist 182. Mitglied der UNO."),
+        ("AU nimmt Marokko als 55. Mitglied auf. Gut.", "AU nimmt Marokko als 55. Mitglied auf."),
+        # a year, or a number before anything else, still ends a sentence
+        ("The treaty was signed in 1987. It lapsed.", "The treaty was signed in 1987."),
+        ("Parliament voted 120 to 55. The bill passed.", "Parliament voted 120 to 55."),
+    ],
+)  # fmt: skip
+def test_a_german_ordinal_does_not_end_a_sentence(text: str, first: str) -> None:
+    assert first_sentence(text) == first
+
+
 def _pack(directory: Path, rules: str) -> RuleSet:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "r.yaml").write_text("version: 1\nrules:\n" + textwrap.dedent(rules))
