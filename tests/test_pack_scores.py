@@ -257,6 +257,8 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   Pacific, Central Asia, the Gulf, Caribbean and Andean bodies, technical conventions of the
 #   IMO, ICAO, WIPO, ILO and IAEA, fisheries, bilateral treaties), written in session 22 with
 #   the conventions in its brief: first contact at 872ac3b 0.711 / 0.526 (P 0.835, R 0.620).
+#   Then a development set (binding in more words, COMESA and other bodies, WIPO treaties by
+#   name, notice periods named by their kind, denials of a breach): 0.759 / 0.592.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -277,7 +279,7 @@ STRICT_FLOORS = {
     "fresh18": {"alerts": 0.70, "tags": 0.56},
     "fresh19": {"alerts": 0.76, "tags": 0.71},
     "fresh20": {"alerts": 0.79, "tags": 0.72},
-    "fresh21": {"alerts": 0.71, "tags": 0.52},
+    "fresh21": {"alerts": 0.75, "tags": 0.59},
 }
 
 
