@@ -279,6 +279,14 @@ def _vocabulary_term(
     text = _term_text(ctx, source, path, raw)
     if text is None:
         return None
+    if text.startswith("$"):  # a plain list's "- $name" is an include; a group's is not
+        ctx.error(
+            source,
+            path,
+            f"{_where(path)}: a vocabulary group cannot include another vocabulary ({text}): "
+            f"list its terms in the group",
+        )
+        return None
     term = ctx.term(source, path, text)
     return None if term is None else (term, term_key(text))
 
