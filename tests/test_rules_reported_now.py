@@ -14,7 +14,7 @@ import pytest
 
 from monitor.feeds.entry import Entry
 from monitor.rules.engine import RuleSet
-from monitor.rules.guards import Guard, guarded_spans, spells_cue
+from monitor.rules.guards import Guard, guarded_spans, spelled_guards
 from monitor.rules.loader import load_rule_set
 from monitor.sentences import first_sentence
 from tests.rules_helpers import entry, one_rule, only
@@ -125,7 +125,7 @@ def test_a_negation_in_a_gap_a_term_leaves_open_is_a_cue(tmp_path: Path) -> None
     ],
 )
 def test_a_term_spells_a_cue_only_in_its_own_letters(source: str, spells: bool) -> None:
-    assert spells_cue(source, (Guard.NEGATION,)) is spells
+    assert (Guard.NEGATION in spelled_guards(source)) is spells
 
 
 def test_exclusions_read_guarded_clauses_too(tmp_path: Path) -> None:

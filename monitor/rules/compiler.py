@@ -24,7 +24,7 @@ from monitor.rules.conditions import (
     TermLeaf,
 )
 from monitor.rules.engine import Rule, RuleSet
-from monitor.rules.guards import Guard, spells_cue
+from monitor.rules.guards import Guard, spelled_guards
 from monitor.rules.scan import DatabaseCompiler
 from monitor.rules.schema import FIELDS, ExampleModel, FileModel, RuleModel
 from monitor.rules.terms import Expand, Term, TermError, compile_term
@@ -59,7 +59,7 @@ class _Context:
     vocabularies: dict[str, tuple[int, ...]] = field(default_factory=dict)
     canonical: dict[str, dict[str, Canonical]] = field(default_factory=dict)
     expand: Expand = morphology.expand
-    spelled: dict[tuple[int, tuple[Guard, ...]], bool] = field(default_factory=dict)
+    spelled: dict[int, frozenset[Guard]] = field(default_factory=dict)
 
     def error(self, source: SourceFile, path: Path_, message: str, *, key: bool = False) -> None:
         line, column = source.located.position(path, key=key)
@@ -67,11 +67,10 @@ class _Context:
 
     def spells_cue(self, term: int, guards: tuple[Guard, ...]) -> bool:
         """Whether the term spells a cue of ``guards`` (a cue in its hit is then no cue)."""
-        key = (term, guards)
-        known = self.spelled.get(key)
+        known = self.spelled.get(term)
         if known is None:
-            known = self.spelled[key] = spells_cue(self.terms[term].source, guards)
-        return known
+            known = self.spelled[term] = spelled_guards(self.terms[term].source)
+        return not known.isdisjoint(guards)
 
     def term(self, source: SourceFile, path: Path_, text: str) -> int | None:
         # Regexes keep their case (\W is not \w); phrases are the same term in any case.

@@ -278,10 +278,9 @@ def extract_deadline(text: str, published: datetime) -> date | None:
     ahead = next((day for day in relative if day > base), None)
     if ahead is not None:
         return ahead
-    weak = [d.day for d in dates if d.day > base]
-    if relative and not weak:
-        return relative[0]
     weak = [d.day for d in dates if d.day >= base]
+    if relative and not any(day > base for day in weak):
+        return relative[0]
     if weak:
         return min(weak)
     named = _month_named(text, base)

@@ -342,18 +342,26 @@ def guarded_spans(
     return spans_of(find_cues(text, guards, year), text, own)
 
 
-def spells_cue(source: str, guards: Iterable[Guard]) -> bool:
-    """Whether a term as written (``source``) spells a cue of ``guards`` ("will not extend",
-    "re:не продл[а-я]*"): only then is a cue inside its hit part of the term. A cue met in a gap
-    the term leaves open ("re:госдума (?:[^ ]+ ){0,2}ратифицир[а-я]*") is a cue like any other."""
+def spelled_guards(source: str) -> frozenset[Guard]:
+    """The guards whose cues a term as written (``source``) spells ("will not extend",
+    "re:не продл[а-я]*" spell a negation): only a cue the term spells is part of its hit. A cue
+    met in a gap the term leaves open ("re:госдума (?:[^ ]+ ){0,2}ратифицир[а-я]*") is a cue like
+    any other. One scan of the spelled text serves every guard."""
     if source.startswith("re:"):
         # A group's first alternative stays glued to the word it ends ("écart(?:e|ent)" spells
         # "écarte"); classes, escapes and alternation bars part words.
         spelled = _REGEX_GLUE.sub("", _REGEX_APART.sub(" ", source[3:]))
     else:
         spelled = _PHRASE_SYNTAX.sub(" ", source)
-    cues = find_cues(spelled.casefold(), guards)
-    return bool(cues.words or cues.clauses)
+    spelled = spelled.casefold()
+    starts = cue_starts(spelled)
+    if not any(starts) and None not in starts:
+        return frozenset()  # no cue can begin anywhere in it (most terms)
+    return frozenset(
+        guard
+        for guard in Guard
+        if (cues := find_cues(spelled, (guard,), starts=starts)).words or cues.clauses
+    )
 
 
 _REGEX_APART = re.compile(r"\\.|\[(?:\\.|[^\]])*\]|\|")
