@@ -420,8 +420,14 @@ FRESH17 = ROOT / "tests" / "data" / "grouping" / "fresh17.jsonl"
 # NPT 9, CTBT 9, CWC 5, mostly small states' steps; 9 signatures, "other"), written in session 23
 # by a helper who saw no code, rules or corpora. First contact at af7b6ea: B-cubed F1 0.786
 # (0.905 over alerting reports), 1.36 messages per event, 2 merges, alert recall 0.62. Guarded
-# at first contact.
-FRESH17_FLOOR = {"f1": 0.785, "alerting_f1": 0.904, "messages_per_event": 1.36, "merged": 2}
+# at first contact. Then (the arms-control treaties in the words reports use for them: "B-Waffen-
+# Konvention", "конвенцию о запрещении бактериологического оружия", "Landminenverbot", "traité
+# START", the Lisbon Protocol, the 1925 gas protocol apart from the Geneva Conventions; "on
+# Hiroshima anniversary" is the day of a step, not an anniversary story; a report naming no actor
+# joins no story when stories of different actors could take it): 0.844 (0.953), 1.21 messages
+# per event, 1 merge (Libya's additional protocol signed the day the IAEA Board found its
+# breaches), alert recall 0.68.
+FRESH17_FLOOR = {"f1": 0.844, "alerting_f1": 0.952, "messages_per_event": 1.21, "merged": 1}
 
 
 def test_the_seventeenth_blind_corpus_holds_its_level() -> None:

@@ -233,6 +233,13 @@ def choose(
         eligible.append(((exact, alike, -distance), story))
     if len({story.treaty for _, story in eligible} - {None}) > 1:
         eligible = [pair for pair in eligible if pair[1].treaty is None]
+    if not event.actors:
+        # A report naming no actor, where stories of different actors could take it ("Climat :
+        # Strasbourg ratifie l'accord de Paris" beside India's ratification two days before):
+        # choosing one would be a guess.
+        named = [frozenset(story.actors) for _, story in eligible if story.actors]
+        if named and not frozenset.intersection(*named):
+            eligible = [pair for pair in eligible if not pair[1].actors]
     if not eligible:
         return None
     return max(eligible, key=lambda pair: pair[0])[1]
