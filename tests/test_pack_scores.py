@@ -263,7 +263,8 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   treaties 51%: CWC, BWC, CTBT, NPT, IAEA safeguards, TPNW, Ottawa, cluster munitions, the
 #   nuclear-weapon-free zones, CFE, Open Skies; summaries of 2-4 sentences with their background),
 #   written in session 23: first contact at af7b6ea (and 44d8edb, the same) 0.813 / 0.660
-#   (P 0.916, R 0.732).
+#   (P 0.916, R 0.732); 0.813 / 0.658 once its twelve rejoining items were relabelled from
+#   revocation to the pack's convention (ratification, membership; fresh22.md).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
