@@ -47,10 +47,12 @@ def test_merges_splits_misses_and_treaty_ids_are_reported() -> None:
     assert result.alert_recall == pytest.approx(4 / 5)
     assert result.false_alerts == 1
     assert result.messages_per_event == pytest.approx((2 + 1 + 1) / 3)
-    # items: a1 a2 a3(missed) b1 c1 n1; precision a1 1/2, a2 1, a3 1, b1 1/2, c1 1, n1 1
-    assert result.precision == pytest.approx(5 / 6)
-    # recall a1 1/3, a2 1/3, a3 1/3, b1 1, c1 1, n1 1
-    assert result.recall == pytest.approx(4 / 6)
+    # reports of true events: a1 a2 a3(missed) b1 c1 (n1, a false alert, is counted apart, not
+    # as a perfectly grouped singleton); precision a1 1/2, a2 1, a3 1, b1 1/2, c1 1
+    assert result.precision == pytest.approx(4 / 5)
+    # recall a1 1/3, a2 1/3, a3 1/3, b1 1, c1 1
+    assert result.recall == pytest.approx(3 / 5)
+    assert result.items == 5
     assert result.treaty_ids == {}
     other = score(TRUTH, {**predicted, "a2": Predicted("s1", "intermediate-range")})
     assert other.treaty_ids == {"inf": ("inf", "intermediate-range")}
@@ -63,3 +65,14 @@ def test_a_bad_corpus_line_is_named() -> None:
     with pytest.raises(RuleError) as caught:
         parse_truth(['{"id": "x", "event": null}', "{oops"], "c.jsonl")
     assert caught.value.location_message().startswith("c.jsonl:2:")
+
+
+def test_a_false_alert_never_raises_the_score() -> None:
+    """An unrelated item that alerts is a false alert, not a perfectly grouped report: taking
+    it away leaves B-cubed as it was, and it lowers the precision of a story it joins."""
+    alone = {"a1": Predicted("s1", "inf"), "a2": Predicted("s1", "inf"), "n1": Predicted("s9")}
+    without = {"a1": Predicted("s1", "inf"), "a2": Predicted("s1", "inf")}
+    joined = {**without, "n1": Predicted("s1", "inf")}
+    assert score(TRUTH, alone).f1 == pytest.approx(score(TRUTH, without).f1)
+    assert score(TRUTH, alone).false_alerts == 1
+    assert score(TRUTH, joined).precision < score(TRUTH, without).precision

@@ -138,6 +138,14 @@ def test_follow_up_sources_join_only_stories_of_their_own_event(corpus: Path) ->
     assert result.story_recall > result.alert_recall, result.lines()
 
 
+# Session 23 corrected the scorer: B-cubed is averaged over the reports of true events only. It
+# counted an unrelated item that alerts as a perfectly grouped singleton, so removing a false
+# alert lowered the score (fresh14's "Il y a cinquante ans, le traité de Paris créait la CECA").
+# Where that inflated a floor it was recomputed on the same rules with the corrected scorer, which
+# no set scores lower on than the rules before that session's changes did: fresh4 0.86 -> 0.858,
+# fresh6 0.874 -> 0.873, fresh9 0.622 (0.978) -> 0.606 (0.977), fresh14 0.686 (0.912) -> 0.675
+# (0.907), fresh15 0.660 (0.892) -> 0.655 (0.889), fresh16 0.716 (0.940) -> 0.712 (0.938). The
+# first-contact numbers in the comments below were measured with the old scorer.
 def _holds(result: Scores, floor: dict[str, float]) -> None:
     """No more merges, no lower B-cubed F1 (overall and over alerting reports) and no more
     messages per event than the floor allows."""
@@ -158,7 +166,7 @@ FRESH4 = ROOT / "tests" / "data" / "grouping" / "fresh4.jsonl"
 # no merge, one treaty id per treaty.
 # Session 14: the expulsion of Russia now alerts as membership, and "juntas break with regional
 # bloc" names ECOWAS's body, opening a story of its own (alerting F1 0.970 -> 0.965, 1.12 -> 1.14).
-FRESH4_FLOOR = {"f1": 0.86, "alerting_f1": 0.96, "messages_per_event": 1.15, "merged": 0}
+FRESH4_FLOOR = {"f1": 0.858, "alerting_f1": 0.96, "messages_per_event": 1.15, "merged": 0}
 
 
 def test_the_fourth_blind_corpus_holds_its_level() -> None:
@@ -199,7 +207,7 @@ FRESH6 = ROOT / "tests" / "data" / "grouping" / "fresh6.jsonl"
 # and Road, the whaling commission, the FARC peace deal; the migration compact and BRELL named):
 # 0.875 (0.976), 1.08, no merge, one treaty id per treaty, 25 sources (none wrong). fresh6 is no
 # blind corpus any more for this work.
-FRESH6_FLOOR = {"f1": 0.874, "alerting_f1": 0.975, "messages_per_event": 1.08, "merged": 0}
+FRESH6_FLOOR = {"f1": 0.873, "alerting_f1": 0.975, "messages_per_event": 1.08, "merged": 0}
 
 
 def test_the_sixth_blind_corpus_holds_its_level() -> None:
@@ -229,7 +237,7 @@ FRESH7 = ROOT / "tests" / "data" / "grouping" / "fresh7.jsonl"
 # droits de l'homme" alert, as a withdrawal beside a report read as re-ratification: one more
 # message for that event, 0.804 (0.932), 1.27.
 # Then the body's step told as a state's suspension: 0.810 (0.941), 1.23.
-FRESH7_FLOOR = {"f1": 0.809, "alerting_f1": 0.940, "messages_per_event": 1.24, "merged": 0}
+FRESH7_FLOOR = {"f1": 0.809, "alerting_f1": 0.94, "messages_per_event": 1.24, "merged": 0}
 
 
 FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
@@ -269,7 +277,7 @@ FRESH9 = ROOT / "tests" / "data" / "grouping" / "fresh9.jsonl"
 # first contact. Then a development set: a body depriving a member of its vote ("prive Moscou de
 # son droit de vote", "entzieht ... das Stimmrecht") as membership, two states acting together
 # on an unnamed treaty as one story: 0.623 (0.979), 1.04, 1 merge.
-FRESH9_FLOOR = {"f1": 0.622, "alerting_f1": 0.978, "messages_per_event": 1.05, "merged": 1}
+FRESH9_FLOOR = {"f1": 0.606, "alerting_f1": 0.977, "messages_per_event": 1.05, "merged": 1}
 
 
 def test_the_ninth_blind_corpus_holds_its_level() -> None:
@@ -368,7 +376,7 @@ FRESH14 = ROOT / "tests" / "data" / "grouping" / "fresh14.jsonl"
 # breach, a treaty or organisation that ends is one story whoever a report names, the Western
 # European Union, Japan's Diet, the Belovezha agreement as the CIS): 0.687 (0.913), 1.30
 # messages per event, 1 merge, alert recall 0.46.
-FRESH14_FLOOR = {"f1": 0.686, "alerting_f1": 0.912, "messages_per_event": 1.30, "merged": 1}
+FRESH14_FLOOR = {"f1": 0.675, "alerting_f1": 0.907, "messages_per_event": 1.3, "merged": 1}
 
 
 def test_the_fourteenth_blind_corpus_holds_its_level() -> None:
@@ -386,7 +394,7 @@ FRESH15 = ROOT / "tests" / "data" / "grouping" / "fresh15.jsonl"
 # genitive names the state: "Schwedens Funkaufklärung"; GCHQ is Britain; charters, memoranda and
 # maritime deals ratified, parliaments approving in Russian and German): 0.660 (0.892), 1.33
 # messages per event, no merge, alert recall 0.42.
-FRESH15_FLOOR = {"f1": 0.660, "alerting_f1": 0.892, "messages_per_event": 1.34, "merged": 0}
+FRESH15_FLOOR = {"f1": 0.655, "alerting_f1": 0.889, "messages_per_event": 1.34, "merged": 0}
 
 
 def test_the_fifteenth_blind_corpus_holds_its_level() -> None:
@@ -406,7 +414,7 @@ FRESH16 = ROOT / "tests" / "data" / "grouping" / "fresh16.jsonl"
 # Union for the Mediterranean as treaty bodies; admissions in more words, a German ordinal no
 # sentence end): 0.716 (0.940), 1.16 messages per event, 3 merges (WTO accessions approved and
 # their protocols signed the same day), alert recall 0.42.
-FRESH16_FLOOR = {"f1": 0.716, "alerting_f1": 0.940, "messages_per_event": 1.16, "merged": 3}
+FRESH16_FLOOR = {"f1": 0.712, "alerting_f1": 0.938, "messages_per_event": 1.16, "merged": 3}
 
 
 def test_the_sixteenth_blind_corpus_holds_its_level() -> None:

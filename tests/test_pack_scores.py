@@ -265,6 +265,10 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   written in session 23: first contact at af7b6ea (and 44d8edb, the same) 0.813 / 0.660
 #   (P 0.916, R 0.732); 0.813 / 0.658 once its twelve rejoining items were relabelled from
 #   revocation to the pack's convention (ratification, membership; fresh22.md).
+#   Then a development set (rejoining and restored memberships, APEC, UNCCD, the OSCE in Russian
+#   cases, a state freezing its cooperation or aid as a suspension, nuclear work hidden from the
+#   inspectors as a breach, "now binding", "rige ya", anniversaries in words): 0.901 / 0.782.
+#   Floors of fresh19-21 raised to where these changes left them.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -283,10 +287,10 @@ STRICT_FLOORS = {
     "fresh16": {"alerts": 0.83, "tags": 0.78},
     "fresh17": {"alerts": 0.83, "tags": 0.80},
     "fresh18": {"alerts": 0.70, "tags": 0.56},
-    "fresh19": {"alerts": 0.76, "tags": 0.71},
-    "fresh20": {"alerts": 0.79, "tags": 0.72},
-    "fresh21": {"alerts": 0.75, "tags": 0.59},
-    "fresh22": {"alerts": 0.81, "tags": 0.65},
+    "fresh19": {"alerts": 0.77, "tags": 0.73},
+    "fresh20": {"alerts": 0.81, "tags": 0.75},
+    "fresh21": {"alerts": 0.76, "tags": 0.63},
+    "fresh22": {"alerts": 0.90, "tags": 0.78},
 }
 
 
