@@ -54,6 +54,12 @@ CASES = [
     ),
     # the end of the year of publication
     ("Kanada verlässt die Welttourismusorganisation zum Jahresende", "2001-03-05", "2001-12-31"),
+    # the end of a year named by its number
+    ("Britain will withdraw from UNESCO at the end of 1985", "1984-12-05", "1985-12-31"),
+    ("Londres quittera l'Unesco à la fin de 1985", "1984-12-05", "1985-12-31"),
+    ("Großbritannien verlässt die Unesco Ende 1985", "1984-12-05", "1985-12-31"),
+    ("El Reino Unido dejará la Unesco a finales de 1985", "1984-12-05", "1985-12-31"),
+    ("Великобритания выйдет из ЮНЕСКО в конце 1985 года", "1984-12-05", "1985-12-31"),
     # a day named ahead outranks a period counted back to today
     (
         "Le retrait, effectif au terme du préavis d'un an, le 2 septembre.",
@@ -199,6 +205,9 @@ def test_extract_deadline_returns_the_hand_computed_due_date(
         "Five-year-old treaty under review",
         "Russia suspended the treaty for 30 years",
         "Kyiv, which has restricted imports since 2014 for two years, objects.",
+        # how long a pause lasts, and a year's end already past
+        "Москва приостанавливает участие до конца 2025 года",
+        "Parliament had approved the ratification at the end of 2019.",
         "",
     ],
 )

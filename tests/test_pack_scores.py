@@ -267,7 +267,9 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   revocation to the pack's convention (ratification, membership; fresh22.md).
 #   Then a development set (rejoining and restored memberships, APEC, UNCCD, the OSCE in Russian
 #   cases, a state freezing its cooperation or aid as a suspension, nuclear work hidden from the
-#   inspectors as a breach, "now binding", "rige ya", anniversaries in words): 0.901 / 0.782.
+#   inspectors as a breach, "now binding", "rige ya", anniversaries in words): 0.901 / 0.782;
+#   with "could leave" a supposition, "entend adhérer", "zu Gesprächen aufgerufen" and oil
+#   companies' deals none: 0.914 / 0.794.
 #   Floors of fresh19-21 raised to where these changes left them.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
@@ -290,7 +292,7 @@ STRICT_FLOORS = {
     "fresh19": {"alerts": 0.77, "tags": 0.73},
     "fresh20": {"alerts": 0.81, "tags": 0.75},
     "fresh21": {"alerts": 0.76, "tags": 0.63},
-    "fresh22": {"alerts": 0.90, "tags": 0.78},
+    "fresh22": {"alerts": 0.91, "tags": 0.79},
 }
 
 

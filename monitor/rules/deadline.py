@@ -286,6 +286,8 @@ def extract_deadline(text: str, published: datetime) -> date | None:
     named = _month_named(text, base)
     if named is None and _YEAR_END.search(text):
         return date(base.year, 12, 31)  # "verlässt die UNWTO zum Jahresende"
+    if named is None:
+        named = _year_end_named(text, base)
     return named
 
 
@@ -297,6 +299,24 @@ _YEAR_END = re.compile(
     r"à la fin de l'année|d'ici la fin de l'année|a fin(?:ales)? de año|"
     r"к концу (?:этого |текущего )?года)(?!\w)"
 )
+
+
+# The end of a year named by its number, when a step takes effect: "will withdraw from UNESCO at
+# the end of 1985", "à la fin de 1985", "Ende 1985", "a finales de 1985", "к концу 1985 года"
+# (not "until the end of 1985", "до конца 1985 года": how long a pause lasts).
+_NAMED_YEAR_END = re.compile(
+    r"\b(?:(?:at|by) (?:the )?end of|(?:à|d'ici) la fin de|fin|(?:zum |bis )?ende|"
+    r"a (?:finales|fines) de|(?:к|в) конц[уе])\s+(?P<y>(?:19|20)\d\d)(?!\d)"
+)
+
+
+def _year_end_named(text: str, base: date) -> date | None:
+    """The last day of the first year named after "end of" that is not already past."""
+    for m in _NAMED_YEAR_END.finditer(text):
+        year = int(m["y"])
+        if year >= base.year:
+            return date(year, 12, 31)
+    return None
 
 
 # "expires in February 2021", "until the end of September": a month with a deadline word before
