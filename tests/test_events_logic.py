@@ -247,6 +247,18 @@ def test_story_choice(event: Event, title: str, joins: bool) -> None:
     assert (chosen is first) == joins
 
 
+def test_a_report_naming_no_actor_joins_no_story_where_choosing_would_be_a_guess() -> None:
+    """No actor named, two stories of different actors on its treaty: choosing one would be a
+    guess, so it opens its own; with one such story (or stories sharing an actor) it joins."""
+    india = open_story("w:1", _ev(("in",), "ratification"), title_words("India ratifies"), T0)
+    eu = open_story("w:2", _ev(("eu",), "ratification"), title_words("EU ratifies Paris"), T0)
+    nameless = _ev((), "ratification", hours=2)
+    words = title_words("Strasbourg ratifie l'accord de Paris")
+    assert choose(nameless, words, [india, eu], T0) is None
+    assert choose(nameless, words, [eu], T0) is eu
+    assert choose(_ev(("eu",), "ratification", hours=2), words, [india, eu], T0) is eu
+
+
 def test_without_a_treaty_id_titles_must_also_agree() -> None:
     """Treaty None: similar titles join, unrelated ones with the same key do not."""
     first = open_story("w:1", _ev(treaty=None), title_words("Mali suspends defence pact"), T0)
