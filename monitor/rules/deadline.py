@@ -283,12 +283,7 @@ def extract_deadline(text: str, published: datetime) -> date | None:
         return relative[0]
     if weak:
         return min(weak)
-    named = _month_named(text, base)
-    if named is None and _YEAR_END.search(text):
-        return date(base.year, 12, 31)  # "verlässt die UNWTO zum Jahresende"
-    if named is None:
-        named = _year_end_named(text, base)
-    return named
+    return _month_named(text, base) or _year_end(text, base)
 
 
 # The end of the year of publication, when a step takes effect: "zum Jahresende", "at the end
@@ -310,8 +305,11 @@ _NAMED_YEAR_END = re.compile(
 )
 
 
-def _year_end_named(text: str, base: date) -> date | None:
-    """The last day of the first year named after "end of" that is not already past."""
+def _year_end(text: str, base: date) -> date | None:
+    """The last day of the year of publication ("verlässt die UNWTO zum Jahresende"), else of
+    the first year named after "end of" that is not already past."""
+    if _YEAR_END.search(text):
+        return date(base.year, 12, 31)
     for m in _NAMED_YEAR_END.finditer(text):
         year = int(m["y"])
         if year >= base.year:
