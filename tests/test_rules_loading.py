@@ -257,3 +257,64 @@ def test_a_file_with_a_byte_order_mark_and_crlf_line_ends_loads(tmp_path: Path) 
     text = _file(RULE.format(id="a", severity="low", match="treaty"))
     (tmp_path / "rules.yaml").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
     assert [r.id for r in load_rule_set([tmp_path]).rules] == ["a"]
+
+
+def test_a_named_condition_is_written_once_and_used_by_rules_of_any_file(tmp_path: Path) -> None:
+    """``conditions: {name: <condition>}`` names a condition, written as a rule's ``match``;
+    ``$name`` uses it wherever a condition may stand, in the rules of every file."""
+    write(
+        tmp_path,
+        "version: 1\nvocabularies:\n  occasions: [on the anniversary of its signing]\n"
+        "conditions:\n  once: {all: [anniversary, none: [$occasions]]}\n",
+        "a.yaml",
+    )
+    write(
+        tmp_path,
+        _file(
+            RULE.format(id="quits", severity="low", match="{all: [quits, none: [$once]]}")
+            + RULE.format(id="ratifies", severity="low", match="{any: [ratifies, $once]}")
+        ),
+        "b.yaml",
+    )
+    rule_set = load_rule_set([tmp_path])
+    for title, rules in (
+        ("Russia quits the pact", ["quits"]),
+        ("Russia quits the pact: an anniversary", ["ratifies"]),
+        ("Russia quits the pact on the anniversary of its signing", ["quits"]),
+        ("Chile ratifies the pact", ["ratifies"]),
+    ):
+        assert [m.rule_id for m in rule_set.match(entry(title=title))] == rules, title
+
+
+NAMED_CONDITION_ERRORS = [
+    (
+        "version: 1\nconditions:\n  c: {all: [a, $d]}\n  d: {any: [b, $c]}\n"
+        "rules:\n" + RULE.format(id="r", severity="low", match="$c"),
+        ["rules.yaml:4:16: conditions.d.any[1]: condition uses itself ($c -> $d -> $c)"],
+    ),
+    (
+        "version: 1\nvocabularies:\n  v: [a]\nconditions:\n  v: {all: [a]}\n  c: {any: [b]}\n"
+        "rules:\n"
+        + RULE.format(id="r", severity="low", match="{near: {terms: [x, $c], within: 2}}"),
+        ["rules.yaml:5:3: 'v' is already defined as a vocabulary in rules.yaml",
+         "rules.yaml:12:31: rules[0].match.near.terms[1]: $c is a named condition; near and "
+         "same_sentence place terms and vocabularies only"],
+    ),
+    (
+        "version: 1\nconditions:\n  unused: {all: [a, 'w*x']}\n"
+        "rules:\n" + RULE.format(id="r", severity="low", match="$nope"),
+        ["rules.yaml:9:12: rules[0].match: unknown vocabulary or condition $nope "
+         "(known: none defined; conditions: $unused)",
+         "rules.yaml:3:21: conditions.unused.all[1]: '*' may only end a word (in 'w*x')"],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), NAMED_CONDITION_ERRORS)
+def test_a_named_condition_in_error_is_reported_where_it_is_written(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    """A condition that uses itself, clashes with a vocabulary, stands where terms are placed,
+    or is unknown is an error with file, line and field; one no rule uses is checked too."""
+    write(tmp_path, text)
+    assert _errors(tmp_path) == expected

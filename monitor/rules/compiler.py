@@ -60,6 +60,10 @@ class _Context:
     canonical: dict[str, dict[str, Canonical]] = field(default_factory=dict)
     expand: Expand = morphology.expand
     spelled: dict[int, frozenset[Guard]] = field(default_factory=dict)
+    # named conditions: where each is written, and each compiled (None: it has errors)
+    named: dict[str, tuple[SourceFile, Path_, Any]] = field(default_factory=dict)
+    compiled: dict[str, Condition | None] = field(default_factory=dict)
+    compiling: list[str] = field(default_factory=list)
 
     def error(self, source: SourceFile, path: Path_, message: str, *, key: bool = False) -> None:
         line, column = source.located.position(path, key=key)
@@ -122,6 +126,7 @@ def compile_rule_set(
             vocab_origin[name] = source.name
             ctx.vocabularies[name] = _vocabulary(ctx, source, path, items, includes)
     _include(ctx, includes)
+    _collect_conditions(ctx, files, vocab_origin)
     rules: list[Rule] = []
     rule_origin: dict[str, str] = {}
     for source, model in files:
@@ -139,6 +144,8 @@ def compile_rule_set(
                 continue
             rule_origin[rule.id] = f"{source.name}:{rule.line}"
             rules.append(rule)
+    for name in ctx.named:  # one no rule uses is checked all the same
+        _named_condition(ctx, name)
     # Every term is compiled: the morphology dictionaries (160 MB for German) are not needed
     # until a reload brings a lemma not compiled before.
     morphology.release()
@@ -154,6 +161,48 @@ def compile_rule_set(
         compiler=compiler,
     )
     return rule_set, []
+
+
+def _collect_conditions(
+    ctx: _Context, files: Sequence[tuple[SourceFile, FileModel]], vocab_origin: dict[str, str]
+) -> None:
+    """Every file's named conditions, by name (compiled when first used)."""
+    origin: dict[str, str] = {}
+    for source, model in files:
+        for name, raw in model.conditions.items():
+            path: Path_ = ("conditions", name)
+            if name in vocab_origin:
+                message = f"{name!r} is already defined as a vocabulary in {vocab_origin[name]}"
+            elif name in origin:
+                message = f"condition {name!r} is already defined in {origin[name]}"
+            else:
+                origin[name] = source.name
+                ctx.named[name] = (source, path, raw)
+                continue
+            ctx.error(source, path, message, key=True)
+
+
+def _named_condition(
+    ctx: _Context, name: str, source: SourceFile | None = None, path: Path_ = ()
+) -> Condition | None:
+    """The named condition ``name``, compiled once (``source`` and ``path``: where it is used,
+    for the error when it uses itself)."""
+    if name in ctx.compiled:
+        return ctx.compiled[name]
+    if name in ctx.compiling:
+        cycle = " -> ".join(f"${n}" for n in (*ctx.compiling[ctx.compiling.index(name) :], name))
+        if source is not None:
+            ctx.error(source, path, f"{_where(path)}: condition uses itself ({cycle})")
+        return None
+    defined_in, where, raw = ctx.named[name]
+    ctx.compiling.append(name)
+    errors_before = len(ctx.errors)
+    condition = _condition(ctx, defined_in, where, raw, 0)
+    ctx.compiling.pop()
+    if len(ctx.errors) > errors_before:
+        condition = None
+    ctx.compiled[name] = condition
+    return condition
 
 
 def _version(sources: Sequence[SourceFile]) -> str:
@@ -356,6 +405,8 @@ def _condition(
         ctx.error(source, path, f"{_where(path)}: conditions nested deeper than {_MAX_DEPTH}")
         return None
     if not isinstance(raw, dict):
+        if isinstance(raw, str) and raw.startswith("$") and raw[1:] in ctx.named:
+            return _named_condition(ctx, raw[1:], source, path)
         return _leaf(ctx, source, path, raw)
     keys = set(raw)
     if "in" in keys:
@@ -498,9 +549,21 @@ def _leaf(ctx: _Context, source: SourceFile, path: Path_, raw: Any) -> TermLeaf 
         return None
     if text.startswith("$"):
         name = text[1:]
+        if name in ctx.named:
+            ctx.error(
+                source,
+                path,
+                f"{_where(path)}: {text} is a named condition; near and same_sentence place "
+                "terms and vocabularies only",
+            )
+            return None
         if name not in ctx.vocabularies:
             known = ", ".join(f"${n}" for n in sorted(ctx.vocabularies)) or "none defined"
-            ctx.error(source, path, f"{_where(path)}: unknown vocabulary {text} (known: {known})")
+            what = "vocabulary"
+            if ctx.named:  # name the conditions too, when there are any
+                what = "vocabulary or condition"
+                known += "; conditions: " + ", ".join(f"${n}" for n in sorted(ctx.named))
+            ctx.error(source, path, f"{_where(path)}: unknown {what} {text} (known: {known})")
             return None
         return TermLeaf(frozenset(ctx.vocabularies[name]))
     term = ctx.term(source, path, text)

@@ -126,4 +126,6 @@ class FileModel(_Model):
 
     version: Literal[1]
     vocabularies: dict[VocabularyName, Annotated[tuple[Any, ...], Field(min_length=1)]] = {}
+    # named conditions, written as a rule's ``match`` and used as ``$name`` in any rule's
+    conditions: dict[VocabularyName, Any] = {}
     rules: tuple[dict[str, Any], ...] = ()
