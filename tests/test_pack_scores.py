@@ -271,6 +271,12 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   with "could leave" a supposition, "entend adhérer", "zu Gesprächen aufgerufen" and oil
 #   companies' deals none: 0.914 / 0.794.
 #   Floors of fresh19-21 raised to where these changes left them.
+# - fresh23 (145 items, only 14% untagged, 75% not in English, 1960-2023, 70% from 2010 on;
+#   brief asking for the weak tags: suspension, violation, deadline), written in session 24 by a
+#   helper who saw no code or rules; a partial set (the helper stopped at 145 of 200 items, with
+#   too few withdrawals, revocations and negatives: fresh23.md). First contact at 28879d0:
+#   0.826 / 0.756 (P 1.000, R 0.704). Then OECD members named with the body and aid frozen
+#   ("Geber frieren Hilfe ... ein"): 0.848 / 0.774.
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -293,6 +299,7 @@ STRICT_FLOORS = {
     "fresh20": {"alerts": 0.81, "tags": 0.75},
     "fresh21": {"alerts": 0.76, "tags": 0.63},
     "fresh22": {"alerts": 0.91, "tags": 0.79},
+    "fresh23": {"alerts": 0.84, "tags": 0.77},
 }
 
 
