@@ -449,9 +449,11 @@ FRESH18 = ROOT / "tests" / "data" / "grouping" / "fresh18.jsonl"
 # membership 9, ratification 8, talks 7, withdrawal 6; courts, WTO panels, border checks, trade
 # preferences), written in session 24 by a helper who saw no code, rules or corpora. First
 # contact at 28879d0: B-cubed F1 0.641 (0.906 over alerting reports), 1.26 messages per event,
-# 2 merges, alert recall 0.355 of the reports (36 of 61 events alert at least once). Guarded at
-# first contact (the session's rule changes left it the same).
-FRESH18_FLOOR = {"f1": 0.640, "alerting_f1": 0.905, "messages_per_event": 1.27, "merged": 2}
+# 2 merges, alert recall 0.355 of the reports (36 of 61 events alert at least once). Then (the
+# Strasbourg court by its seat in a headline, a court ordering a state to pay, a state
+# "condamnée pour", the Nuclear Suppliers Group no company's suppliers): 0.674 (0.915), 1.25
+# messages per event, 2 merges, alert recall 0.391.
+FRESH18_FLOOR = {"f1": 0.673, "alerting_f1": 0.915, "messages_per_event": 1.25, "merged": 2}
 
 
 def test_the_eighteenth_blind_corpus_holds_its_level() -> None:
