@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
 from monitor.engine import Engine
@@ -103,6 +104,9 @@ async def _run(client: aioredis.Redis, keys: Keys, *, batched: bool, twice: bool
             await handle_batch(engine, messages)
 
 
+# The whole labelled corpus (6,600 items, 8,600 messages) through the engine two or three times:
+# about a minute on an idle machine, several on a loaded one.
+@pytest.mark.timeout(480)
 async def test_a_batched_engine_leaves_the_same_alerts_records_and_windows_as_one_at_a_time(
     redis_client,
 ):
@@ -116,6 +120,9 @@ async def test_a_batched_engine_leaves_the_same_alerts_records_and_windows_as_on
     assert found == expected
 
 
+# The whole labelled corpus (6,600 items, 8,600 messages) through the engine two or three times:
+# about a minute on an idle machine, several on a loaded one.
+@pytest.mark.timeout(480)
 async def test_a_batch_redelivered_after_a_crash_adds_nothing_twice(redis_client):
     """Handling every batch twice leaves the state of handling each entry once."""
     one, twice = Keys("one"), Keys("twice")
