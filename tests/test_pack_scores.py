@@ -286,6 +286,8 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   "va rejoindre" and "son intention de" a step announced for later, rulings said to contradict
 #   a constitution): 0.794 (P 0.900, R 0.711), withdrawal 0.706, tags 0.397 (the talks item lost
 #   its tag with the headline's cue).
+#   Floors of fresh19 and fresh21 raised to where the session's changes left them (0.784 /
+#   0.741, 0.771 / 0.650).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -304,9 +306,9 @@ STRICT_FLOORS = {
     "fresh16": {"alerts": 0.83, "tags": 0.78},
     "fresh17": {"alerts": 0.83, "tags": 0.80},
     "fresh18": {"alerts": 0.70, "tags": 0.56},
-    "fresh19": {"alerts": 0.77, "tags": 0.73},
+    "fresh19": {"alerts": 0.78, "tags": 0.74},
     "fresh20": {"alerts": 0.81, "tags": 0.75},
-    "fresh21": {"alerts": 0.76, "tags": 0.63},
+    "fresh21": {"alerts": 0.77, "tags": 0.65},
     "fresh22": {"alerts": 0.91, "tags": 0.79},
     "fresh23": {"alerts": 0.84, "tags": 0.77},
     "fresh24": {"alerts": 0.79, "tags": 0.39},
