@@ -67,13 +67,21 @@ def test_explainers_anniversaries_and_dated_background_read_as_background(
         ("Россия возобновляет участие в зерновой сделке", "", True),
         ("Bujumbura turns its back on The Hague court", "", False),
         ("U.S. submits notice of withdrawal from WHO", "It could rejoin later.", False),
+        # a step refused or disowned the next day (grouping fresh18's two merges)
+        ("Hungary U-turns on suspending EU asylum rules", "", True),
+        ("Венгрия не будет приостанавливать Дублинский регламент", "", True),
+        ("Анкара не намерена выплачивать Кипру компенсацию", "", True),
+        ("L'APCE refuse de valider les pouvoirs de la délégation azerbaïdjanaise", "", False),
+        ("Ungarn rudert bei Asylregeln zurück", "", True),
+        ("Netanyahu: Israel will not sign UN migration pact", "", False),
+        ("Südafrika verzichtet auf Atomwaffen", "", False),
     ],
 )
 def test_a_report_leading_on_a_step_of_its_own_is_another_development(
     title: str, summary: str, expected: bool
 ) -> None:
-    """Expulsions, counter-steps, reversals and snapback are steps of their own (sanctions and
-    reversals only in the title)."""
+    """Expulsions, counter-steps, reversals, refusals and snapback are steps of their own
+    (sanctions, reversals and refusals only in the title)."""
     assert other_step(report("x", title, summary)) is expected
 
 

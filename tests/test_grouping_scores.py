@@ -452,8 +452,11 @@ FRESH18 = ROOT / "tests" / "data" / "grouping" / "fresh18.jsonl"
 # 2 merges, alert recall 0.355 of the reports (36 of 61 events alert at least once). Then (the
 # Strasbourg court by its seat in a headline, a court ordering a state to pay, a state
 # "condamnée pour", the Nuclear Suppliers Group no company's suppliers): 0.674 (0.915), 1.25
-# messages per event, 2 merges, alert recall 0.391.
-FRESH18_FLOOR = {"f1": 0.673, "alerting_f1": 0.915, "messages_per_event": 1.25, "merged": 2}
+# messages per event, 2 merges, alert recall 0.391. Then a report disowning a step the next day
+# is no follow-up source of it ("Анкара не намерена выплачивать Кипру компенсацию", "Hungary
+# U-turns on suspending EU asylum rules"): one merge left ("Turquía se niega a pagar": a refusal
+# is left a source, as a body refusing a member is a step of its own), 0.673 (0.915), 1.26.
+FRESH18_FLOOR = {"f1": 0.672, "alerting_f1": 0.915, "messages_per_event": 1.26, "merged": 1}
 
 
 def test_the_eighteenth_blind_corpus_holds_its_level() -> None:
