@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import re2
 
+from monitor.rules import terms as term_module
 from monitor.rules.entryscan import EntryScan
 from monitor.rules.terms import RE2_SEPARATOR_TWIN, TermError, compile_term
 from tests.rules_helpers import entry, one_rule
@@ -220,3 +221,28 @@ def test_terms_a_seen_pattern_announces_are_present_only_with_their_pieces(
     }
     match = rule_set.match(entry("Kyiv quits from the Ottawa Convention"))
     assert [s.text for s in match[0].spans] == ["quits from the Ottawa Convention"]
+
+
+def test_a_phrase_too_large_for_re2_is_matched_by_python_re_instead() -> None:
+    """RE2 refuses a program over its memory budget; the phrase still matches (it used to stop
+    the load with RE2's own error)."""
+    words = [
+        f"{a}{b}{c}zz{d}*"
+        for a in "abcdefghij"
+        for b in "klmnopqrst"
+        for c in "uvwxy"
+        for d in "aeiou"
+    ]  # noqa: E501
+    term = compile_term("[" + ", ".join(words) + "] [treaty*, treaties, pact, accord] withdrawal")
+    assert isinstance(term.finder, re.Pattern)  # RE2 said no
+    assert list(term.spans("the bluzzabcd treaties withdrawal")) == [(4, 33)]
+    assert list(term.spans("the bluzzabcd treaties")) == []
+
+
+def test_a_phrase_builds_its_finder_only_when_first_searched() -> None:
+    """Compiling a pack's ~3,000 phrases no longer spells and compiles every pattern up front."""
+    term = compile_term("[withdraw*, exit, quit, leave] from the treaty")
+    assert term.lazy_finder._built is term_module._UNBUILT
+    assert list(term.spans("russia will withdraw from the treaty")) == [(12, 36)]
+    assert term.lazy_finder._built is not term_module._UNBUILT
+    assert term.finder is term.finder  # built once

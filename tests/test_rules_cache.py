@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import hyperscan
@@ -96,3 +99,16 @@ def test_one_shot_commands_cache_under_xdg_cache_home(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "cache" / "treaty-monitor").glob("*.hsdb"))
     assert user_cache_dir() != tmp_path / "cache" / "treaty-monitor"  # the test's env only
+
+
+def test_a_one_shot_command_also_caches_the_guards_cue_scan(tmp_path: Path) -> None:
+    """The guards' cue scan is compiled once per machine, not at every command's start: a
+    second process finds both databases (the rule set's and the cues') and writes nothing."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "monitor", "rules", "check", str(ROOT / "rules")]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    cache = tmp_path / "treaty-monitor"
+    written = _files(cache)
+    assert len([name for name in written if name.endswith(".hsdb")]) == 2
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    assert _files(cache) == written

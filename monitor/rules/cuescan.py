@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import hyperscan
+
+if TYPE_CHECKING:
+    from monitor.rules.scan import DatabaseCompiler
 
 # Word characters for re whatever the Unicode version: ASCII, Latin-1 and Cyrillic lower case.
 _WORD = r"0-9A-Za-z_\x{df}-\x{f6}\x{f8}-\x{ff}\x{430}-\x{45f}"
@@ -28,9 +32,14 @@ Span = tuple[int, int]
 class CueScan:
     """Candidate offsets for several patterns, from one scan of their literal beginnings."""
 
-    def __init__(self, beginnings: Sequence[Sequence[tuple[str, bool]]]) -> None:
+    def __init__(
+        self,
+        beginnings: Sequence[Sequence[tuple[str, bool]]],
+        compiler: DatabaseCompiler | None = None,
+    ) -> None:
         """``beginnings``: per pattern, each (literal, whether it opens a word) a match of the
-        pattern starts with; an empty literal means it can begin anywhere."""
+        pattern starts with; an empty literal means it can begin anywhere. ``compiler``: where
+        the database comes from (e.g. a cache on disk; default: compiled here)."""
         expressions: list[bytes] = []
         self._owners: list[int] = []
         self._lengths: list[int] = []
@@ -45,12 +54,12 @@ class CueScan:
                 self._owners.append(index)
                 self._lengths.append(len(literal.encode("utf-8")))
         self._count = len(beginnings)
-        self._database = hyperscan.Database()
-        self._database.compile(
-            expressions=expressions,
-            elements=len(expressions),
-            flags=[hyperscan.HS_FLAG_UTF8] * len(expressions),
-        )
+        flags = [hyperscan.HS_FLAG_UTF8] * len(expressions)
+        if compiler is not None:
+            self._database = compiler.database(expressions, flags)
+        else:
+            self._database = hyperscan.Database()
+            self._database.compile(expressions=expressions, elements=len(expressions), flags=flags)
 
     def starts(self, text: str) -> list[list[int] | None]:
         """Per pattern, the sorted offsets in ``text`` where a match may begin (``None``:

@@ -33,14 +33,17 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import yaml
 
 from monitor.rules.cuescan import CueScan, spans
 from monitor.rules.deadline import MONTH_NAMES
 from monitor.sentences import sentence_ends
+
+if TYPE_CHECKING:
+    from monitor.rules.scan import DatabaseCompiler
 
 
 class Guard(StrEnum):
@@ -119,8 +122,26 @@ class _Table:
     slots: dict[tuple[Guard, str], int]  # (guard, searched kind) -> its place in the scan
 
 
-@cache
+_table: _Table | None = None
+
+
+def prepare_cues(compiler: DatabaseCompiler | None = None) -> None:
+    """Build the guards' cues now, their scan's database through ``compiler`` (a cache on disk:
+    compiling it is a good part of a one-shot command's start). Once per process; later calls
+    do nothing, and without a call the first use builds them (a race builds them twice)."""
+    global _table
+    if _table is None:
+        _table = _built_cues(compiler)
+
+
 def _cues() -> _Table:
+    if _table is None:
+        prepare_cues()
+    assert _table is not None
+    return _table
+
+
+def _built_cues(compiler: DatabaseCompiler | None) -> _Table:
     raw = yaml.safe_load(resources.files("monitor.rules").joinpath(_DATA).read_text("utf-8"))
 
     def compiled(guard: Guard, kind: str) -> re.Pattern[str] | None:
@@ -148,7 +169,7 @@ def _cues() -> _Table:
                 [(re.split("[* ]", w, maxsplit=1)[0], True) for w in words]
                 + list(_SPELLED_BEGINNINGS.get((guard, kind), ()))
             )
-    return _Table(cues, breaks, CueScan(beginnings), slots)
+    return _Table(cues, breaks, CueScan(beginnings, compiler), slots)
 
 
 def _all_words(by_language: dict[str, list[str]]) -> list[str]:

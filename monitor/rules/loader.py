@@ -8,6 +8,7 @@ from pathlib import Path
 from monitor.errors import RuleError
 from monitor.rules.compiler import SourceFile, compile_rule_set
 from monitor.rules.engine import Rule, RuleSet
+from monitor.rules.guards import prepare_cues
 from monitor.rules.hscache import CachedCompiler
 from monitor.rules.lemmacache import LemmaCache
 from monitor.rules.yamlsource import MAX_FILE_BYTES, read_yaml
@@ -93,6 +94,7 @@ def load_rule_set(
     if cache_dir is None:
         rule_set, errors = compile_rule_set(sources, keep, compiler)
     else:
+        prepare_cues(compiler)
         lemmas = LemmaCache(cache_dir)
         rule_set, errors = compile_rule_set(sources, keep, compiler, lemmas.expand)
         lemmas.save()

@@ -200,6 +200,14 @@ def _compile(
     term_pieces: dict[int, Pieces] = {}
     term_starts: dict[int, tuple[tuple[int, int, int], ...]] = {}
 
+    spelled: dict[str, bytes] = {}  # a pack repeats its literals many times over
+
+    def literal_expression(literal: str) -> bytes:
+        found = spelled.get(literal)
+        if found is None:
+            found = spelled[literal] = _literal_expression(literal)
+        return found
+
     def pattern(expression: bytes, flag: int) -> int:
         if expression not in index:
             index[expression] = len(expressions)
@@ -209,7 +217,7 @@ def _compile(
 
     def every(literal: str) -> int:
         """A literal that reports every occurrence (it may also announce a term: same id)."""
-        found = pattern(_literal_expression(literal), _EVERY)
+        found = pattern(literal_expression(literal), _EVERY)
         flags[found] = _EVERY
         return found
 
@@ -222,13 +230,13 @@ def _compile(
             found = {pattern(expression, _REGEX_FLAGS) if takes[expression] else ALWAYS}
         else:
             single = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
-            found = {pattern(_literal_expression(lit), single) for lit in term.literals}
+            found = {pattern(literal_expression(lit), single) for lit in term.literals}
             positions = tuple(
                 alternatives
                 for alternatives in (
                     tuple(
                         frozenset(
-                            pattern(_literal_expression(piece), single)
+                            pattern(literal_expression(piece), single)
                             for piece in pieces
                             if len(piece) >= _MIN_PIECE
                         )

@@ -75,19 +75,44 @@ class _Found(Protocol):
 
 class LazyPattern:
     """A Python pattern compiled when first used: most terms never need theirs, and a pack's
-    load time would pay for hundreds of them (a race at worst compiles one twice)."""
+    load time would pay for hundreds of them (a race at worst compiles one twice).
 
-    __slots__ = ("_compiled", "source")
+    ``spell`` writes the pattern's source, also only when it is first needed."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    __slots__ = ("_compiled", "_spell")
+
+    def __init__(self, spell: Callable[[], str]) -> None:
+        self._spell = spell
         self._compiled: re.Pattern[str] | None = None
 
     def get(self) -> re.Pattern[str]:
         """The compiled pattern."""
         if self._compiled is None:
-            self._compiled = re.compile(self.source)
+            self._compiled = re.compile(self._spell())
         return self._compiled
+
+
+class LazyFinder:
+    """A phrase's finder (Python's ``re`` or RE2), built when first asked for.
+
+    A pack spells and compiles some 3,000 phrase patterns, most of which an entry never needs:
+    at start-up that was half of a one-shot command's time. What a phrase means is checked when
+    it is compiled; building its finder cannot fail (a race at worst builds one twice)."""
+
+    __slots__ = ("_build", "_built")
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._built: Any = _UNBUILT
+
+    def get(self) -> Any:
+        """The finder."""
+        if self._built is _UNBUILT:
+            self._built = self._build()
+        return self._built
+
+
+_UNBUILT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +122,7 @@ class Term:
     source: str
     literals: tuple[str, ...]
     regex: str | None
-    finder: _Finder
+    lazy_finder: LazyFinder = field(compare=False)
     checks_boundaries: bool
     literal: str | None = None  # the whole term is this one literal: found by substring search
     # Per word position, per alternative, the pieces of its words every match contains verbatim.
@@ -112,8 +137,18 @@ class Term:
     wider: LazyPattern | None = field(default=None, compare=False)
     twin: LazyPattern | None = field(default=None, compare=False)
     # For a regex term: its pattern preferring a match that ends on a word boundary, asked
-    # where the finder's own match does not (see :func:`boundary_spans`).
-    bounded: Any = field(default=None, compare=False)
+    # where the finder's own match does not (see :func:`boundary_spans`); built when first used.
+    lazy_bounded: LazyFinder | None = field(default=None, compare=False)
+
+    @property
+    def finder(self) -> Any:
+        """The exact matcher: a compiled ``re`` pattern or an RE2 one (built when first used)."""
+        return self.lazy_finder.get()
+
+    @property
+    def bounded(self) -> Any:
+        """A regex term's :func:`_ending_on_a_boundary` pattern (RE2), if it has one."""
+        return None if self.lazy_bounded is None else self.lazy_bounded.get()
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
@@ -239,20 +274,20 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
     # alternatives makes re try each at every position (16 country names: 0.3 ms per 3 KB);
     # RE2's automaton runs that ten times faster, but its Python wrapper costs more on short
     # lists such as word forms ([serve, serves, served]), which re handles well.
-    finder: _Finder
+    finder: LazyFinder
     wider = twin = None
     if len(positions[0]) >= _RE2_MIN_ALTERNATIVES:
-        finder = re2.compile(_pattern(positions, _RE2), _OPTIONS)
-        wider = LazyPattern(_pattern(positions, _WIDER))
+        finder = LazyFinder(lambda: _re2_or_python(positions))
+        wider = LazyPattern(lambda: _pattern(positions, _WIDER))
         if not any(w.endswith("*") for p in positions for words in p for w in words):
-            twin = LazyPattern(_pattern(positions, _TWIN, order=_RE2))
+            twin = LazyPattern(lambda: _pattern(positions, _TWIN, order=_RE2))
     else:
-        finder = re.compile(_pattern(positions, _PYTHON))
+        finder = LazyFinder(lambda: re.compile(_pattern(positions, _PYTHON)))
     return Term(
         source=source,
         literals=_prefilter_literals(positions),
         regex=None,
-        finder=finder,
+        lazy_finder=finder,
         checks_boundaries=True,
         literal=single if single and not single.endswith("*") else None,
         pieces=_pieces(positions),
@@ -260,6 +295,15 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
         wider=wider,
         twin=twin,
     )
+
+
+def _re2_or_python(positions: list[list[list[str]]]) -> _Finder:
+    """The phrase's RE2 finder; Python's, should RE2 refuse it (a program over RE2's memory
+    budget: a finder is built when first used, where it may no longer fail)."""
+    try:
+        return re2.compile(_pattern(positions, _RE2), _OPTIONS)  # type: ignore[no-any-return]
+    except re2.error:
+        return re.compile(_pattern(positions, _PYTHON))
 
 
 def _words(text: str, source: str) -> list[str]:
@@ -382,19 +426,24 @@ def _compile_regex(source: str, pattern: str) -> Term:
         raise TermError(f"regular expression {pattern!r} matches the empty string")
     if END_GROUP in plain.groupindex:
         raise TermError(f"in {pattern!r}: the group name {END_GROUP!r} is reserved")
-    try:
-        bounded = re2.compile(_ending_on_a_boundary(pattern), _OPTIONS)
-    except re2.error:  # its own named groups, twice over: the boundary stays a check after
-        bounded = None
     literal = _required_literal(tree) if tree is not None else None
     return Term(
         source=source,
         literals=(literal,) if literal else (),
         regex=None if literal else pattern,
-        finder=plain,
+        lazy_finder=LazyFinder(lambda: plain),
         checks_boundaries=True,
-        bounded=bounded,
+        lazy_bounded=LazyFinder(lambda: _bounded_or_none(pattern)),
     )
+
+
+def _bounded_or_none(pattern: str) -> Any:
+    """``pattern`` compiled by :func:`_ending_on_a_boundary`, or ``None`` when RE2 refuses it
+    (its own named groups, twice over: the boundary stays a check after the match)."""
+    try:
+        return re2.compile(_ending_on_a_boundary(pattern), _OPTIONS)
+    except re2.error:
+        return None
 
 
 # The group a regex term's bounded pattern captures the character after its match in.
