@@ -81,7 +81,10 @@ FRESH2 = ROOT / "tests" / "data" / "grouping" / "fresh2.jsonl"
 # Session 14: the Council of Europe expelling Russia now alerts (as membership, a treaty body's
 # step on a member) where it was a silent source; the Spanish report, led by "Rusia deja de ser
 # miembro", reads Russia as the actor and opens a second story (1.20 -> 1.22).
-FRESH2_FLOOR = {"f1": 0.87, "alerting_f1": 0.945, "messages_per_event": 1.23}
+# Session 25: "Poutine agite la menace d'un retrait du TICE" (a threat: the event's development
+# is other) no longer alerts as a withdrawal ("la menace d'un" supposes); its report stands alone
+# and B-cubed recall over all reports falls (F1 0.876 -> 0.868, alerting F1 unchanged 0.951).
+FRESH2_FLOOR = {"f1": 0.868, "alerting_f1": 0.945, "messages_per_event": 1.23}
 
 
 @cache

@@ -232,7 +232,7 @@ def test_a_phrase_too_large_for_re2_is_matched_by_python_re_instead() -> None:
         for b in "klmnopqrst"
         for c in "uvwxy"
         for d in "aeiou"
-    ]  # noqa: E501
+    ]
     term = compile_term("[" + ", ".join(words) + "] [treaty*, treaties, pact, accord] withdrawal")
     assert isinstance(term.finder, re.Pattern)  # RE2 said no
     assert list(term.spans("the bluzzabcd treaties withdrawal")) == [(4, 33)]
