@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from re import _parser  # type: ignore[attr-defined]
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import re2
 
@@ -58,6 +58,7 @@ _RE2_MIN_ALTERNATIVES = 4
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
 _APOSTROPHES = re.compile("['\u2019\u02bc]")
+T = TypeVar("T")
 _ANY_APOSTROPHE = "['\u2019\u02bc]"
 
 
@@ -73,43 +74,24 @@ class _Found(Protocol):
     def span(self) -> tuple[int, int]: ...
 
 
-class LazyPattern:
-    """A Python pattern compiled when first used: most terms never need theirs, and a pack's
-    load time would pay for hundreds of them (a race at worst compiles one twice).
-
-    ``spell`` writes the pattern's source, also only when it is first needed."""
-
-    __slots__ = ("_compiled", "_spell")
-
-    def __init__(self, spell: Callable[[], str]) -> None:
-        self._spell = spell
-        self._compiled: re.Pattern[str] | None = None
-
-    def get(self) -> re.Pattern[str]:
-        """The compiled pattern."""
-        if self._compiled is None:
-            self._compiled = re.compile(self._spell())
-        return self._compiled
-
-
-class LazyFinder:
-    """A phrase's finder (Python's ``re`` or RE2), built when first asked for.
+class Lazy(Generic[T]):
+    """A compiled pattern (Python's ``re`` or RE2) built when first asked for.
 
     A pack spells and compiles some 3,000 phrase patterns, most of which an entry never needs:
-    at start-up that was half of a one-shot command's time. What a phrase means is checked when
-    it is compiled; building its finder cannot fail (a race at worst builds one twice)."""
+    at start-up that was half of a one-shot command's time. What a term means is checked when it
+    is compiled; building its patterns cannot fail (a race at worst builds one twice)."""
 
     __slots__ = ("_build", "_built")
 
-    def __init__(self, build: Callable[[], Any]) -> None:
+    def __init__(self, build: Callable[[], T]) -> None:
         self._build = build
-        self._built: Any = _UNBUILT
+        self._built: T | object = _UNBUILT
 
-    def get(self) -> Any:
-        """The finder."""
+    def get(self) -> T:
+        """The built pattern."""
         if self._built is _UNBUILT:
             self._built = self._build()
-        return self._built
+        return self._built  # type: ignore[return-value]
 
 
 _UNBUILT = object()
@@ -122,7 +104,7 @@ class Term:
     source: str
     literals: tuple[str, ...]
     regex: str | None
-    lazy_finder: LazyFinder = field(compare=False)
+    lazy_finder: Lazy[Any] = field(compare=False)
     checks_boundaries: bool
     literal: str | None = None  # the whole term is this one literal: found by substring search
     # Per word position, per alternative, the pieces of its words every match contains verbatim.
@@ -134,11 +116,11 @@ class Term:
     # For an RE2 finder: a Python pattern matching wherever it does (and maybe elsewhere), to
     # rule offsets out at a fraction of the cost of a call into RE2; and, when the term has no
     # word form, its exact twin for Python (same matches, same choices among alternatives).
-    wider: LazyPattern | None = field(default=None, compare=False)
-    twin: LazyPattern | None = field(default=None, compare=False)
+    wider: Lazy[re.Pattern[str]] | None = field(default=None, compare=False)
+    twin: Lazy[re.Pattern[str]] | None = field(default=None, compare=False)
     # For a regex term: its pattern preferring a match that ends on a word boundary, asked
     # where the finder's own match does not (see :func:`boundary_spans`); built when first used.
-    lazy_bounded: LazyFinder | None = field(default=None, compare=False)
+    lazy_bounded: Lazy[Any] | None = field(default=None, compare=False)
 
     @property
     def finder(self) -> Any:
@@ -274,15 +256,15 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
     # alternatives makes re try each at every position (16 country names: 0.3 ms per 3 KB);
     # RE2's automaton runs that ten times faster, but its Python wrapper costs more on short
     # lists such as word forms ([serve, serves, served]), which re handles well.
-    finder: LazyFinder
+    finder: Lazy[Any]
     wider = twin = None
     if len(positions[0]) >= _RE2_MIN_ALTERNATIVES:
-        finder = LazyFinder(lambda: _re2_or_python(positions))
-        wider = LazyPattern(lambda: _pattern(positions, _WIDER))
+        finder = Lazy(lambda: _re2_or_python(positions))
+        wider = Lazy(lambda: re.compile(_pattern(positions, _WIDER)))
         if not any(w.endswith("*") for p in positions for words in p for w in words):
-            twin = LazyPattern(lambda: _pattern(positions, _TWIN, order=_RE2))
+            twin = Lazy(lambda: re.compile(_pattern(positions, _TWIN, order=_RE2)))
     else:
-        finder = LazyFinder(lambda: re.compile(_pattern(positions, _PYTHON)))
+        finder = Lazy(lambda: re.compile(_pattern(positions, _PYTHON)))
     return Term(
         source=source,
         literals=_prefilter_literals(positions),
@@ -431,9 +413,9 @@ def _compile_regex(source: str, pattern: str) -> Term:
         source=source,
         literals=(literal,) if literal else (),
         regex=None if literal else pattern,
-        lazy_finder=LazyFinder(lambda: plain),
+        lazy_finder=Lazy(lambda: plain),
         checks_boundaries=True,
-        lazy_bounded=LazyFinder(lambda: _bounded_or_none(pattern)),
+        lazy_bounded=Lazy(lambda: _bounded_or_none(pattern)),
     )
 
 
