@@ -25,8 +25,10 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import redis.asyncio as aioredis
 import structlog
@@ -121,7 +123,7 @@ async def run_worker(spec: WorkerSpec, conn: Connection) -> None:
     state_dir = settings.resolve(settings.state_dir)
     cache = state_dir / "rules-cache"
     dirs = settings.rules_dirs()
-    rules = _Rules(await asyncio.to_thread(load_rule_set, dirs, allow_empty=True, cache_dir=cache))
+    rules = _Rules(await asyncio.to_thread(_load_prepared, dirs, cache))
     metrics.RULES_LOADED.set(len(rules.rule_set.rules))
     # The watcher logs each outcome; the daemon records the rule status for everyone.
     watcher = RuleWatcher(
@@ -220,3 +222,8 @@ async def _watch_owner(parent_pid: int, stop: asyncio.Event) -> None:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), OWNER_CHECK_SECONDS)
+
+
+def _load_prepared(dirs: Sequence[Path], cache: Path) -> RuleSet:
+    """The rule set with every pattern built (in a thread: no match on the loop compiles)."""
+    return load_rule_set(dirs, allow_empty=True, cache_dir=cache).prepare()

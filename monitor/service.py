@@ -81,7 +81,9 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
         # Invalid rules at start are a hard error: there is no last good set yet. An empty
         # directory is not: the watcher picks up the files a user adds while it runs.
         rules = CurrentRules(
-            load_rule_set(settings.rules_dirs(), allow_empty=True, cache_dir=_rules_cache(settings))
+            load_rule_set(
+                settings.rules_dirs(), allow_empty=True, cache_dir=_rules_cache(settings)
+            ).prepare()
         )
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
         if not rules.rule_set.rules:

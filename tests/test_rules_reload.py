@@ -15,9 +15,11 @@ import aiohttp
 from structlog.testing import capture_logs
 
 import monitor.rules
+import monitor.rules.terms as terms_module
 from monitor.rules.engine import RuleSet
 from monitor.rules.loader import RuleSetError, load_rule_set
 from monitor.rules.reload import RuleWatcher
+from monitor.rules.terms import Term
 from tests.ops_procs import RULE_FILE, Daemon
 from tests.ops_servers import wait_for
 from tests.rules_helpers import entry, write
@@ -98,6 +100,26 @@ async def test_reload_swaps_in_a_valid_set_and_keeps_the_old_one_on_errors(
     (error,) = recorder.errors
     assert error.errors[0].file.endswith("rules.yaml")
     assert (error.errors[0].line, error.errors[0].column) == (5, 15)
+
+
+async def test_a_reloaded_set_arrives_with_every_pattern_built(tmp_path: Path) -> None:
+    """One-shot commands build a phrase's patterns when first searched; the daemon's sets are
+    built in the reload thread, so no match on its event loop compiles one."""
+    write(tmp_path, VALID.format(term='"[withdraw*, exit, quit] from the treaty"'))
+    lazy = load_rule_set([tmp_path])
+    assert any(not _built(term) for term in lazy.terms)
+    write(tmp_path, VALID.format(term='"[withdraw*, exit, leave] from the treaty"'))
+    recorder = Recorder()
+    watcher = RuleWatcher([tmp_path], recorder.on_reload, recorder.on_error, current=lazy)
+    new = await watcher.reload()
+    assert new is not None and recorder.sets == [new]
+    assert all(_built(term) for term in new.terms)
+    assert [m.rule_id for m in new.match(entry(title="Russia to leave from the treaty"))] == ["r"]
+
+
+def _built(term: Term) -> bool:
+    lazies = (term.lazy_finder, term.wider, term.twin, term.lazy_bounded)
+    return all(lazy is None or lazy._built is not terms_module._UNBUILT for lazy in lazies)
 
 
 async def test_the_watcher_reloads_when_a_rule_file_changes(tmp_path: Path) -> None:

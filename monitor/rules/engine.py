@@ -101,6 +101,14 @@ class RuleSet:
         object.__setattr__(self, "plan", plan)
         object.__setattr__(self, "_vocabulary_terms", {})
 
+    def prepare(self) -> RuleSet:
+        """Build every term's patterns now, not when an entry first needs them (they are built
+        lazily so that a one-shot command starts fast; a daemon calls this in the thread that
+        loads the rules, so no match on its event loop pays for a compile). Returns itself."""
+        for term in self.terms:
+            term.prepare()
+        return self
+
     @property
     def channels(self) -> frozenset[str]:
         """Every channel a rule of the set publishes to."""

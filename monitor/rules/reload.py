@@ -164,7 +164,8 @@ def _malloc_trim() -> None:
 
 def _load(dirs: Sequence[Path], cache_dir: Path | None) -> RuleSet | RuleSetError:
     try:
-        return load_rule_set(dirs, allow_empty=True, cache_dir=cache_dir)
+        # every pattern built here, off the loop: no match of the daemon's pays for a compile
+        return load_rule_set(dirs, allow_empty=True, cache_dir=cache_dir).prepare()
     except RuleSetError as exc:
         # Only the message travels back: the traceback would keep the parsed files alive.
         return exc.with_traceback(None)

@@ -132,6 +132,12 @@ class Term:
         """A regex term's :func:`_ending_on_a_boundary` pattern (RE2), if it has one."""
         return None if self.lazy_bounded is None else self.lazy_bounded.get()
 
+    def prepare(self) -> None:
+        """Build every pattern now (a daemon does it off its event loop, before matching)."""
+        for lazy in (self.lazy_finder, self.wider, self.twin, self.lazy_bounded):
+            if lazy is not None:
+                lazy.get()
+
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """(start, end) of every match in case-folded ``text``."""
         if self.literal is not None:
