@@ -112,7 +112,8 @@ async def test_a_reloaded_set_arrives_with_every_pattern_built(tmp_path: Path) -
     recorder = Recorder()
     watcher = RuleWatcher([tmp_path], recorder.on_reload, recorder.on_error, current=lazy)
     new = await watcher.reload()
-    assert new is not None and recorder.sets == [new]
+    assert new is not None
+    assert recorder.sets == [new]
     assert all(_built(term) for term in new.terms)
     assert [m.rule_id for m in new.match(entry(title="Russia to leave from the treaty"))] == ["r"]
 
