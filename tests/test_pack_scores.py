@@ -303,7 +303,8 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   contact at 4a5fdf0 0.803 / 0.686 (P 0.862, R 0.752); the 153 new events alone 0.792 /
 #   0.735. Then the franc zone, the ECSC, "retrait des Etats-Unis de", accession talks no
 #   accession, an entry into force told in the present with "N days after the deposit" no due
-#   date, "erlischt", openness to dialogue no talks: 0.827 / 0.743 (P 0.875, R 0.784).
+#   date, "erlischt", openness to dialogue no talks: 0.827 / 0.743 (P 0.875, R 0.784); then a
+#   derogation ended and "lehnt ... ab": 0.834 / 0.757 (P 0.891, R 0.784).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -329,7 +330,7 @@ STRICT_FLOORS = {
     "fresh23": {"alerts": 0.84, "tags": 0.77},
     "fresh24": {"alerts": 0.79, "tags": 0.39},
     "fresh25": {"alerts": 0.85, "tags": 0.78},
-    "fresh26": {"alerts": 0.82, "tags": 0.74},
+    "fresh26": {"alerts": 0.83, "tags": 0.75},
 }
 
 
