@@ -537,3 +537,24 @@ def test_a_state_a_treaty_is_with_is_a_party_not_the_actor(pack: PackEvents) -> 
     words = title_words("Castro anuncia la denuncia del tratado de extradición con Estados Unidos")
     assert choose(replace(extradition, bilateral=True), words, [icsid], T0) is None
     assert choose(extradition, words, [icsid], T0) is icsid
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        (datetime(1992, 5, 23, tzinfo=UTC), "start-i"),
+        (datetime(2011, 2, 5, tzinfo=UTC), "new-start"),
+    ],
+)
+def test_a_name_means_the_treaty_of_its_day(
+    pack: PackEvents, published: datetime, expected: str
+) -> None:
+    """ "START" and "СНВ" name New START only from its talks on (2009): a report of 1992 is of
+    START I, whose Lisbon Protocol four former Soviet states signed then."""
+    item = replace(
+        entry("Украина ратифицировала договор СНВ", "Верховная Рада ратифицировала договор СНВ."),
+        published=published,
+    )
+    event = pack[1].event(item, pack[0].match(item))
+    assert event is not None
+    assert event.treaty == expected

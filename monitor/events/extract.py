@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import date
 
 from monitor.events.actors import ActorTable, bilateral, subject
 from monitor.events.model import Event
@@ -103,6 +104,14 @@ _OWN_PART = re.compile(
 )
 
 
+# Names that passed to a successor: before talks on New START began (April 2009), "START",
+# "СНВ" and "the Strategic Arms Reduction Treaty" were START I (signed 1991, lapsed December
+# 2009) or the talks that led to it: "Soviets Recess Strategic Arms Talks" (1983), "В Лиссабоне
+# поделили ответственность за СНВ" (1992) are not New START. id -> (first day it names it, the
+# id before then).
+PREDECESSORS: Mapping[str, tuple[date, str]] = {"new-start": (date(2009, 4, 1), "start-i")}
+
+
 class Extractor:
     """What extraction needs besides the entry: the vocabularies' ids and the actor table."""
 
@@ -125,6 +134,7 @@ class Extractor:
         self.treaty_names = {
             c.id: c.name for v in TREATY_VOCABULARIES for c in canonical.get(v, {}).values()
         }
+        self._by_id = {c.id: c for v in TREATY_VOCABULARIES for c in canonical.get(v, {}).values()}
 
     def treaty_of(
         self, span: Span, vocabularies: Sequence[str] = TREATY_VOCABULARIES
@@ -163,7 +173,7 @@ class Extractor:
             for f in _FIELDS
         }
         named = [(s, c) for s, c in named if not self._instrument_of(s, c, entry)]
-        treaty = self._treaty(named, spans, fields[0][1], steps)
+        treaty = self._of_its_era(self._treaty(named, spans, fields[0][1], steps), entry)
         # Neither a treaty's name nor an actor's is the development's own words.
         span_fields = {span.field for m in matches for span in m.spans}
         names = {f: names_in[f] for f in _FIELDS if f in span_fields}
@@ -218,7 +228,7 @@ class Extractor:
         spans = list(self.scan(lead))
         named = [(s, c) for s in spans if (c := self.treaty_of(s)) is not None]
         fields = [(name, entry.field_text(name)) for name in _FIELDS[:2]]
-        treaty = self._treaty(named, spans, fields[0][1])
+        treaty = self._of_its_era(self._treaty(named, spans, fields[0][1]), entry)
         if treaty is None or treaty.id in GENERAL_IDS:
             return None
         treaty_spans = _by_field(s for s, _ in named)
@@ -293,6 +303,15 @@ class Extractor:
         if candidates:
             return min(candidates, key=lambda sc: self._rank(sc[0], sc[1], steps))[1]
         return self._organisation(title)
+
+    def _of_its_era(self, treaty: Canonical | None, entry: Entry) -> Canonical | None:
+        """The treaty a name meant when the entry was published (see :data:`PREDECESSORS`)."""
+        if treaty is None or treaty.id not in PREDECESSORS:
+            return treaty
+        until, earlier = PREDECESSORS[treaty.id]
+        if entry.published.date() >= until:
+            return treaty
+        return self._by_id.get(earlier, treaty)
 
     def _rank(
         self, span: Span, treaty: Canonical, steps: Mapping[str, Sequence[int]] | None
