@@ -520,6 +520,21 @@ def test_capitals_and_counted_demonyms() -> None:
     assert subject(table, [("summary", event_text)], {}, {}) == ()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El Este da por concluida sin fecha la ronda de Viena sobre reducción de tropas",
+        "The East ends the round of talks in Vienna without a new date",
+        "Восток прервал переговоры в Вене без новой даты",
+    ],
+)
+def test_the_venue_of_talks_is_no_party_to_them(text: str) -> None:
+    """The city the talks meet in names no actor of the step: not Austria."""
+    table = load_actors()
+    assert [m.actor for m in table.mentions(text)] == ["at"]
+    assert subject(table, [("title", text)], {}, {}) == ()
+
+
 def test_a_state_a_treaty_is_with_is_a_party_not_the_actor(pack: PackEvents) -> None:
     """ "ratified the treaty on the state border with Tajikistan" is Kyrgyzstan's step (its
     parliament by name), and a treaty named by the state it is with is bilateral: it never joins

@@ -281,6 +281,7 @@ def subject(
             and not _modifies(m, treaties, text)
             and not _follows_treaty(m, treaties, text)
             and not _before(_PARTY_WITH, text, m.start)
+            and not _before(_VENUE_OF, text, m.start)
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
             and not (m.demonym and _people(m, text))
             and not (m.demonym and _before(_REGION_BEFORE, text, m.start))
@@ -385,6 +386,15 @@ _OPENS = re.compile(r"[\s'‘’\"«»“”]*(?:(?:the|le|la|les|l'|el|los|las|
 _AIMED_AT = re.compile(
     r"(?<!\w)(?:for|against|to|für|gegen|pour|contre|face à|para|contra|frente a|для|против)"
     r"\s+(?:(?:the|le|la|l'|les|el|la|die|der|den)\s*)?$",
+    re.IGNORECASE,
+)
+# The venue of talks is no party to them: "El Este ... ha dado por concluida la ronda de Viena",
+# "Truppenabbau-Gespräche in Wien", "переговоры в Вене".
+_VENUE_OF = re.compile(
+    r"(?<!\w)(?:talks|negotiations|conference|round|pourparlers|négociations|conférence|"
+    r"conversaciones|negociaciones|conferencia|ronda|gespräche|verhandlungen|konferenz|runde|"
+    r"переговоры|переговорах|переговоров|конференци[яиюей]|раунд[аеу]?)\s+"
+    r"(?:in|at|of|à|de|en|в|во)\s+$",
     re.IGNORECASE,
 )
 # ... of which opposition alone, before the state a finding is against.
