@@ -25,10 +25,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import redis.asyncio as aioredis
 import structlog
@@ -123,12 +121,13 @@ async def run_worker(spec: WorkerSpec, conn: Connection) -> None:
     state_dir = settings.resolve(settings.state_dir)
     cache = state_dir / "rules-cache"
     dirs = settings.rules_dirs()
-    rules = _Rules(await asyncio.to_thread(_load_prepared, dirs, cache))
+    rules = _Rules(await asyncio.to_thread(load_rule_set, dirs, allow_empty=True, cache_dir=cache))
+    await asyncio.to_thread(rules.rule_set.prepare)  # off the loop: no match compiles a pattern
     metrics.RULES_LOADED.set(len(rules.rule_set.rules))
     # The watcher logs each outcome; the daemon records the rule status for everyone.
     watcher = RuleWatcher(
         dirs, on_reload=rules.swap, on_error=lambda _e: None, current=rules.rule_set,
-        cache_dir=cache,
+        cache_dir=cache, prepare=True,
     )  # fmt: skip
     reloads: set[asyncio.Task[object]] = set()
 
@@ -222,8 +221,3 @@ async def _watch_owner(parent_pid: int, stop: asyncio.Event) -> None:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), OWNER_CHECK_SECONDS)
-
-
-def _load_prepared(dirs: Sequence[Path], cache: Path) -> RuleSet:
-    """The rule set with every pattern built (in a thread: no match on the loop compiles)."""
-    return load_rule_set(dirs, allow_empty=True, cache_dir=cache).prepare()

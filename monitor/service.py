@@ -81,9 +81,7 @@ async def run_daemon(settings: Settings, roles: frozenset[str], stop: asyncio.Ev
         # Invalid rules at start are a hard error: there is no last good set yet. An empty
         # directory is not: the watcher picks up the files a user adds while it runs.
         rules = CurrentRules(
-            load_rule_set(
-                settings.rules_dirs(), allow_empty=True, cache_dir=_rules_cache(settings)
-            ).prepare()
+            load_rule_set(settings.rules_dirs(), allow_empty=True, cache_dir=_rules_cache(settings))
         )
         metrics.RULES_LOADED.set(len(rules.rule_set.rules))
         if not rules.rule_set.rules:
@@ -206,10 +204,13 @@ async def _start_roles(
     if rules is not None:
         await _record_rules(client, keys, rules, None)
         health.rules_version = rules.rule_set.version
-        watcher = _rule_watcher(settings, client, keys, rules, health)
-        running.reload = lambda: running.start_reload(watcher)
         count = worker_count(settings.engine.workers, cores())
+        # Only a set this process matches with is built whole (off the loop); with worker
+        # processes its copy serves the rule status alone, and each worker builds its own.
+        watcher = _rule_watcher(settings, client, keys, rules, health, prepare=count == 1)
+        running.reload = lambda: running.start_reload(watcher)
         if count == 1:
+            await asyncio.to_thread(rules.rule_set.prepare)
             engine = Engine(
                 client,
                 keys,
@@ -272,6 +273,8 @@ def _rule_watcher(
     keys: Keys,
     rules: CurrentRules,
     health: HealthState,
+    *,
+    prepare: bool,
 ) -> RuleWatcher:
     # The watcher logs each outcome; these keep health, metrics and the Redis status in step.
     def on_reload(new: RuleSet) -> None:
@@ -312,6 +315,7 @@ def _rule_watcher(
         on_compiling=on_compiling,
         current=rules.rule_set,
         cache_dir=_rules_cache(settings),
+        prepare=prepare,
     )
 
 

@@ -103,14 +103,17 @@ async def test_reload_swaps_in_a_valid_set_and_keeps_the_old_one_on_errors(
 
 
 async def test_a_reloaded_set_arrives_with_every_pattern_built(tmp_path: Path) -> None:
-    """One-shot commands build a phrase's patterns when first searched; the daemon's sets are
-    built in the reload thread, so no match on its event loop compiles one."""
+    """One-shot commands build a phrase's patterns when first searched; a matching process's
+    sets are built in the reload thread (``prepare``), so no match on its event loop compiles
+    one."""
     write(tmp_path, VALID.format(term='"[withdraw*, exit, quit] from the treaty"'))
     lazy = load_rule_set([tmp_path])
     assert any(not _built(term) for term in lazy.terms)
     write(tmp_path, VALID.format(term='"[withdraw*, exit, leave] from the treaty"'))
     recorder = Recorder()
-    watcher = RuleWatcher([tmp_path], recorder.on_reload, recorder.on_error, current=lazy)
+    watcher = RuleWatcher(
+        [tmp_path], recorder.on_reload, recorder.on_error, current=lazy, prepare=True
+    )
     new = await watcher.reload()
     assert new is not None
     assert recorder.sets == [new]

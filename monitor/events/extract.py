@@ -134,7 +134,6 @@ class Extractor:
         self.treaty_names = {
             c.id: c.name for v in TREATY_VOCABULARIES for c in canonical.get(v, {}).values()
         }
-        self._by_id = {c.id: c for v in TREATY_VOCABULARIES for c in canonical.get(v, {}).values()}
 
     def treaty_of(
         self, span: Span, vocabularies: Sequence[str] = TREATY_VOCABULARIES
@@ -309,9 +308,9 @@ class Extractor:
         if treaty is None or treaty.id not in PREDECESSORS:
             return treaty
         until, earlier = PREDECESSORS[treaty.id]
-        if entry.published.date() >= until:
+        if entry.published.date() >= until or earlier not in self.treaty_names:
             return treaty
-        return self._by_id.get(earlier, treaty)
+        return Canonical(earlier, self.treaty_names[earlier])
 
     def _rank(
         self, span: Span, treaty: Canonical, steps: Mapping[str, Sequence[int]] | None

@@ -36,6 +36,8 @@ class RuleWatcher:
     (the files were put back): the reload error no longer holds. ``on_compiling`` is told when a
     compile starts (``True``) and ends (``False``). With ``cache_dir`` compiled scans are kept
     there, as at start (a reload back to an earlier set then reads it instead of compiling).
+    With ``prepare`` a new set arrives with every pattern built (:meth:`RuleSet.prepare`), for a
+    process that matches with it: none of its matches on the loop then compiles one.
     """
 
     def __init__(
@@ -49,9 +51,10 @@ class RuleWatcher:
         current: RuleSet | None = None,
         debounce_ms: int = 200,
         cache_dir: Path | None = None,
+        prepare: bool = False,
     ) -> None:
         self.dirs = tuple(dirs)
-        self.cache_dir = cache_dir
+        self.prepare = prepare
         self.on_reload = on_reload
         self.on_error = on_error
         self.on_recover = on_recover
@@ -82,7 +85,7 @@ class RuleWatcher:
             started = time.perf_counter()
             try:
                 with _cycle_collector_paused():
-                    loaded = await asyncio.to_thread(_load, self.dirs, self.cache_dir)
+                    loaded = await asyncio.to_thread(_load, self.dirs, self.cache_dir, self.prepare)
             finally:
                 self.on_compiling(False)
             applied = self._apply(loaded, time.perf_counter() - started)
@@ -162,10 +165,10 @@ def _malloc_trim() -> None:
         trim(0)
 
 
-def _load(dirs: Sequence[Path], cache_dir: Path | None) -> RuleSet | RuleSetError:
+def _load(dirs: Sequence[Path], cache_dir: Path | None, prepare: bool) -> RuleSet | RuleSetError:
     try:
-        # every pattern built here, off the loop: no match of the daemon's pays for a compile
-        return load_rule_set(dirs, allow_empty=True, cache_dir=cache_dir).prepare()
+        loaded = load_rule_set(dirs, allow_empty=True, cache_dir=cache_dir)
+        return loaded.prepare() if prepare else loaded
     except RuleSetError as exc:
         # Only the message travels back: the traceback would keep the parsed files alive.
         return exc.with_traceback(None)
