@@ -306,6 +306,12 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   date, "erlischt", openness to dialogue no talks: 0.827 / 0.743 (P 0.875, R 0.784); then a
 #   derogation ended and "lehnt ... ab": 0.834 / 0.757 (P 0.891, R 0.784); then the OIC by its
 #   summits, a delegation refused its seat: 0.839 / 0.754 (P 0.892, R 0.792).
+# - fresh27 (210 items, 43% untagged, 76% not in English, 85% from 2000 on; all eight tags, each
+#   E-code in each language; 94 reports of known events retold from another angle), written in
+#   session 27 by a helper who saw no code or rules: first contact at a0ae9f9 0.805 / 0.632
+#   (P 0.873, R 0.748). Then a headline on inspections over a suspension, an accession
+#   withdrawn or reversed as revocation, "terminating its relationship with WHO", "der Nato
+#   beigetreten": 0.827 / 0.648 (P 0.877, R 0.782).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -332,6 +338,7 @@ STRICT_FLOORS = {
     "fresh24": {"alerts": 0.79, "tags": 0.39},
     "fresh25": {"alerts": 0.85, "tags": 0.78},
     "fresh26": {"alerts": 0.83, "tags": 0.75},
+    "fresh27": {"alerts": 0.82, "tags": 0.64},
 }
 
 
