@@ -110,6 +110,12 @@ EVENTS = [
     # articles between coordinated actors
     ("Le Burkina, le Mali et le Niger annoncent leur retrait de la CPI", "", "icc",
      ("bf", "ml", "ne"), "withdrawal"),
+    # a reaction, then a step of the subject's own after a comma: Israel leaves, not the US;
+    # a second reaction after the comma keeps the step the one reacted to
+    ("Netanyahu hails 'brave' Trump decision, tells diplomats to prepare exit",
+     "Israel is to leave UNESCO.", "unesco", ("il",), "withdrawal"),
+    ("Berlin regrets Trump decision, says exit hurts culture",
+     "The United States is to leave UNESCO.", "unesco", ("us",), "withdrawal"),
 ]  # fmt: skip
 
 

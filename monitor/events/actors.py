@@ -321,7 +321,9 @@ def subject(
         later = [m for m in mentions if verb and m.start >= chosen[-1].end + verb.end()]
         if later:
             answered = _coordinated(later, text)
-            if not _answers(text, chosen[-1].end, answered[-1].end, starts):
+            if not _answers(text, chosen[-1].end, answered[-1].end, starts) and not (
+                name == "title" and _own_clause(text, answered[-1].end, starts, mentions)
+            ):
                 chosen = answered
         found = tuple(sorted({a for m in chosen for a in table.members.get(m.actor, (m.actor,))}))
         if verb and not later and name == "title" and _WELCOMES.search(verb.group(0)):
@@ -457,6 +459,20 @@ def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[in
         return False
     step = min((start for start in starts if start >= answered_end), default=None)
     return step is not None and _ANSWER_LINK.search(text[answered_end:step]) is not None
+
+
+def _own_clause(
+    text: str, answered_end: int, starts: Sequence[int], mentions: Sequence[Mention]
+) -> bool:
+    """Whether a headline goes on, after a comma, to a step of the subject's own: a clause with
+    no subject of its own and no reaction verb ("Netanyahu hails 'brave' Trump decision, tells
+    diplomats to prepare exit" is Israel's exit; "Berlin regrets US decision, says exit hurts
+    NATO" is still the US's)."""
+    comma = text.find(",", answered_end)
+    if comma < 0 or _REACTION.match(text[comma + 1 :]):
+        return False
+    step = min((start for start in starts if start > comma), default=None)
+    return step is not None and not any(comma < m.start < step for m in mentions)
 
 
 # Nothing but an article between a verb and its object.
