@@ -75,6 +75,11 @@ def test_explainers_anniversaries_and_dated_background_read_as_background(
         ("Ungarn rudert bei Asylregeln zurück", "", True),
         ("Netanyahu: Israel will not sign UN migration pact", "", False),
         ("Südafrika verzichtet auf Atomwaffen", "", False),
+        # a threat of its own (grouping fresh20's and fresh11's last merges)
+        ("Moscow says vessels bound for Odesa may be treated as military targets", "", True),
+        ("El Kremlin amenaza la navegación civil en el mar Negro", "", True),
+        ("West African bloc suspends Mali, threatens action", "", True),
+        ("Russland droht mit Gegenschlag", "", True),
     ],
 )
 def test_a_report_leading_on_a_step_of_its_own_is_another_development(

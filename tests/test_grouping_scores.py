@@ -323,8 +323,10 @@ FRESH11 = ROOT / "tests" / "data" / "grouping" / "fresh11.jsonl"
 # F1 0.665 (0.885 over alerting reports), 1.36 messages per event, 2 merges, alert recall 0.40.
 # Guarded at first contact. Then (joining the UN, the World Bank and more bodies in more words;
 # a body's sanction in idioms): 0.714 (0.896), 1.34, 1 merge, alert recall 0.49. Session 18:
-# 0.723 (0.898), 1.33, 1 merge.
-FRESH11_FLOOR = {"f1": 0.722, "alerting_f1": 0.897, "messages_per_event": 1.34, "merged": 1}
+# 0.723 (0.898), 1.33, 1 merge. Session 27 (a threat in a headline is a step of its own:
+# "West African bloc suspends Mali, threatens action" no longer joins the ultimatum's story as a
+# source): 0.760 (0.931), 1.22, no merge.
+FRESH11_FLOOR = {"f1": 0.759, "alerting_f1": 0.930, "messages_per_event": 1.22, "merged": 0}
 
 
 def test_the_eleventh_blind_corpus_holds_its_level() -> None:
@@ -496,8 +498,10 @@ FRESH20 = ROOT / "tests" / "data" / "grouping" / "fresh20.jsonl"
 # Trump decision, tells diplomats to prepare exit"), once filed under the UN, was now UNESCO's
 # with the actor read from "Trump", and joined the US exit of the same day. Then a headline's
 # clause after a comma, with no subject and no reaction verb, is the subject's own step: 0.806
-# (0.897), 1.35, 1 merge.
-FRESH20_FLOOR = {"f1": 0.805, "alerting_f1": 0.896, "messages_per_event": 1.36, "merged": 1}
+# (0.897), 1.35, 1 merge. Then a threat in a headline is a step of its own, no follow-up
+# source ("Moscow says vessels bound for Odesa may be treated as military targets"): 0.808
+# (0.897), 1.37, no merge (fresh11's one merge goes too).
+FRESH20_FLOOR = {"f1": 0.807, "alerting_f1": 0.896, "messages_per_event": 1.37, "merged": 0}
 
 
 def test_the_twentieth_blind_corpus_holds_its_level() -> None:
