@@ -11,8 +11,8 @@ follow-up source ("+N sources"), never as an alert, when all of these hold (docs
 - it reads as news, not background: no explainer or anniversary cue in its title
   (``data/sources.yaml``), no background guard cue ("last year", "in 2007", "уже") and no
   question mark closing the title;
-- it leads on no step of its own (an expulsion, sanctions, a counter-step: ``other_steps`` in
-  ``data/sources.yaml``);
+- it leads on no step of its own (an expulsion, sanctions, a counter-step, a threat:
+  ``other_steps`` in ``data/sources.yaml``);
 - when it uses the pack's words for an exit, a pause or a body's sanction, or for a breach, the
   story is of that kind (or of another: talks, joining, a due date): an exit is no follow-up of
   a finding of breach against the same state the same day.
