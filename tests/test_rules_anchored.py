@@ -246,3 +246,65 @@ def test_a_phrase_builds_its_finder_only_when_first_searched() -> None:
     assert list(term.spans("russia will withdraw from the treaty")) == [(12, 36)]
     assert term.lazy_finder._built is not term_module._UNBUILT
     assert term.finder is term.finder  # built once
+
+
+@pytest.mark.parametrize(
+    ("term", "starts"),
+    [
+        # each way the pattern can open, up to a rare-enough length
+        (
+            "re:\\b(?:steigt|steigen|stieg|stiegen) (?:[^ ]+ ){1,6}aus\\b",
+            ("steige", "steigt ", "stieg ", "stiege"),
+        ),
+        ("re:(?:retirar|sacar)(?:á|ía|án)? a ", ("retira", "sacar ", "sacará", "sacarí")),
+        # an optional part gives both ways; a longer beginning than another adds nothing
+        ("re:ab(?:c|d)?x?yz", ("abcxyz", "abcyz", "abdxyz", "abdyz", "abxyz", "abyz")),
+        ("re:[Ss]tra(ß|ss)e", ("strass",)),
+        # a letter of either case stands for the folded letter
+        ("re:NATO (?:summit|leaders)", ("nato l", "nato s")),
+        # a short beginning, a class, a repeat or an anchor first: searched for over the text
+        ("re:\\b(?:us|usa|nato)\\b", ()),
+        ("re:ab\\w+ treaty", ()),
+        ("re:^abc", ()),
+        ("re:\\d+ days", ()),
+    ],
+)
+def test_a_regex_term_knows_the_literals_every_match_begins_with(
+    term: str, starts: tuple[str, ...]
+) -> None:
+    assert compile_term(term).starts == starts
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "expected"),
+    [
+        (
+            "re:\\b(?:steigt|stieg) (?:[^ ]+ ){1,6}aus\\b",
+            "Gestieg Wien aus. Steigt Berlin aus",
+            ["Steigt Berlin aus"],
+        ),
+        # a match off the word boundaries is asked again for one that ends on a boundary
+        (
+            "re:queda fuera (?:de|del)",
+            "queda fuera del pacto; QUEDA FUERA DE",
+            ["queda fuera del", "QUEDA FUERA DE"],
+        ),
+        # folding that lengthens the text moves every later offset
+        (
+            "re:(?:retirar|sacar)(?:á|ía)? a [a-záéíóúñ]+",
+            "Straße: SACARÁ A Rusia; retirar a Irán",
+            ["SACARÁ A Rusia", "retirar a Irán"],
+        ),
+        ("re:(?:retirar|sacar)(?:á|ía)? a \\w+", "resacar a x", []),
+    ],
+)
+def test_a_regex_term_found_from_its_beginnings_matches_the_whole_text_search(
+    tmp_path: Path, term: str, text: str, expected: list[str]
+) -> None:
+    """Anchored where the scan saw a beginning, a regex term finds the reference path's spans."""
+    rule_set = one_rule(tmp_path, _quoted(term))
+    assert rule_set.plan.term_starts  # found from its beginnings
+    item = entry(title=text, summary="")
+    fast = rule_set.match(item)
+    assert fast == rule_set.match(item, reference=True)
+    assert [span.text for match in fast for span in match.spans] == expected

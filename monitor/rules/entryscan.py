@@ -27,8 +27,10 @@ from monitor.rules.conditions import Hit
 from monitor.rules.offsets import OffsetMap
 from monitor.rules.scan import ALWAYS, Choice, Plan
 from monitor.rules.terms import (
+    BOUNDED_SPAN,
     Term,
     boundary_spans,
+    bounded_end,
     char_starts,
     on_boundaries,
     re2_finditer_spans,
@@ -197,9 +199,11 @@ class EntryScan:
         }
         if not pairs:
             return []
-        assert term.wider is not None  # every RE2 phrase has one
-        wider = term.wider.get()
-        return _anchored_re2(text, self._utf8(), term.finder, wider, sorted(pairs), self._ascii)
+        # every RE2 phrase has a wider pattern; a regex term has none, and may have a bounded one
+        wider = None if term.wider is None else term.wider.get()
+        return _anchored_re2(
+            text, self._utf8(), term.finder, wider, sorted(pairs), self._ascii, term.bounded
+        )
 
     def _report_ends(self) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
         """Each beginning pattern's report offsets: in the scanned bytes, and in characters."""
@@ -267,27 +271,43 @@ def _anchored_re2(
     text: str,
     encoded: bytes,
     finder: object,
-    wider: re.Pattern[str],
+    wider: re.Pattern[str] | None,
     offsets: list[tuple[int, int]],
     ascii_only: bool,
+    bounded: object = None,
 ) -> list[tuple[int, int]]:
     """As :func:`_anchored` for an RE2 pattern, over the UTF-8 of ``text``; ``offsets`` are
-    (byte, character) pairs. RE2 is asked only where the wider Python pattern matches."""
+    (byte, character) pairs. RE2 is asked only where the wider Python pattern (if any) matches;
+    a match off the boundaries is asked of ``bounded`` (a regex term's, see
+    :func:`monitor.rules.terms.boundary_spans`)."""
     found = []
     after = 0
-    wide = wider.match
+    wide = None if wider is None else wider.match
     for offset, char in offsets:
-        if char < after or wide(text, char) is None:
+        if char < after or (wide is not None and wide(text, char) is None):
             continue
         span = re2_match_span(finder, encoded, offset)
         if span is None:
             continue
-        start, end = span
-        end = end if ascii_only else char + len(encoded[start:end].decode("utf-8", "surrogatepass"))
+        start, to = span
+        end = _char_end(encoded, start, to, char, ascii_only)
+        if (
+            bounded is not None
+            and 0 < to - start <= BOUNDED_SPAN
+            and not on_boundaries(text, char, end)
+        ):
+            to = bounded_end(bounded, encoded, start, to)
+            end = _char_end(encoded, start, to, char, ascii_only)
         if end > char and on_boundaries(text, char, end):
             found.append((char, end))
             after = end
     return found
+
+
+def _char_end(encoded: bytes, start: int, to: int, char: int, ascii_only: bool) -> int:
+    """The character offset of byte ``to``, a match's end, given its start (byte ``start`` is
+    character ``char``)."""
+    return to if ascii_only else char + len(encoded[start:to].decode("utf-8", "surrogatepass"))
 
 
 def _char_offsets(encoded: bytes, offsets: Iterable[int]) -> dict[int, int]:

@@ -225,40 +225,40 @@ def _compile(
     takes = dict(zip(regexes, compiler.accepts(regexes, _REGEX_FLAGS), strict=True))
     for term_id in used:
         term = terms[term_id]
+        single = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
         if term.regex is not None:
             expression = term.regex.encode("utf-8")
             found = {pattern(expression, _REGEX_FLAGS) if takes[expression] else ALWAYS}
         else:
-            single = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
             found = {pattern(literal_expression(lit), single) for lit in term.literals}
-            positions = tuple(
-                alternatives
-                for alternatives in (
-                    tuple(
-                        frozenset(
-                            pattern(literal_expression(piece), single)
-                            for piece in pieces
-                            if len(piece) >= _MIN_PIECE
-                        )
-                        for pieces in position
+        positions = tuple(
+            alternatives
+            for alternatives in (
+                tuple(
+                    frozenset(
+                        pattern(literal_expression(piece), single)
+                        for piece in pieces
+                        if len(piece) >= _MIN_PIECE
                     )
-                    for position in term.pieces
+                    for pieces in position
                 )
-                if all(alternatives)  # a position with a short word is no filter
+                for position in term.pieces
             )
-            if term.starts and term.literal is None:
-                term_starts[term_id] = tuple(
-                    (every(start), len(start.encode("utf-8")), len(start)) for start in term.starts
-                )
-                # One more "word": without a beginning seen there is no match.
-                positions += (tuple(frozenset((p,)) for p, _, _ in term_starts[term_id]),)
-            if len(positions) > 1 or term_id in term_starts:
-                sole = [alternatives[0] for alternatives in positions if len(alternatives) == 1]
-                needed: frozenset[int] = frozenset().union(*sole)
-                choices = tuple(
-                    _choice(alternatives) for alternatives in positions if len(alternatives) > 1
-                )
-                term_pieces[term_id] = (needed, choices)
+            if all(alternatives)  # a position with a short word is no filter
+        )
+        if term.starts and term.literal is None:  # phrases, and regexes that open with literals
+            term_starts[term_id] = tuple(
+                (every(start), len(start.encode("utf-8")), len(start)) for start in term.starts
+            )
+            # One more "word": without a beginning seen there is no match.
+            positions += (tuple(frozenset((p,)) for p, _, _ in term_starts[term_id]),)
+        if len(positions) > 1 or term_id in term_starts:
+            sole = [alternatives[0] for alternatives in positions if len(alternatives) == 1]
+            needed: frozenset[int] = frozenset().union(*sole)
+            choices = tuple(
+                _choice(alternatives) for alternatives in positions if len(alternatives) > 1
+            )
+            term_pieces[term_id] = (needed, choices)
         term_patterns[term_id] = frozenset(found)
     database = compiler.database(expressions, flags) if expressions else None
     return database, term_patterns, term_pieces, term_starts

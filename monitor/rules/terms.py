@@ -421,8 +421,95 @@ def _compile_regex(source: str, pattern: str) -> Term:
         regex=None if literal else pattern,
         lazy_finder=Lazy(lambda: plain),
         checks_boundaries=True,
+        starts=_regex_starts(tree) if tree is not None else (),
         lazy_bounded=Lazy(lambda: _bounded_or_none(pattern)),
     )
+
+
+# A regex whose matches may begin with more literals than this is searched for over the text.
+_MAX_REGEX_STARTS = 24
+_LONG_START = 6
+_ZERO_WIDTH = frozenset({"AT_BOUNDARY", "AT_NON_BOUNDARY"})
+
+
+def _regex_starts(tree: Any) -> tuple[str, ...]:
+    """What every match of a regex term begins with verbatim, as for a phrase (see
+    :attr:`Term.starts`): the literal characters its pattern opens with, one string per way it
+    can open ("(?:retirar|sacar)(?:á|ía)? a" opens with "retirar" or "sacar"), or nothing when
+    one way opens with fewer than :data:`MIN_START` (or with a class, a repeat, an anchor).
+
+    The text is case-folded and the pattern caseless, so a letter stands for itself in lower
+    case; a letter that folds to something else ("ß", "İ") ends the beginning."""
+    found = _opened(list(tree), {""})
+    if found is None:
+        return ()
+    open_, closed = found
+    every = sorted(open_ | closed)
+    # "sacará" begins wherever "sacará " does: the longer one adds nothing
+    starts = tuple(s for s in every if not any(s != o and s.startswith(o) for o in every))
+    if not starts or len(starts) > _MAX_REGEX_STARTS:
+        return ()
+    return starts if all(len(start) >= MIN_START for start in starts) else ()
+
+
+def _opened(items: list[Any], open_: set[str]) -> tuple[set[str], set[str]] | None:
+    """Walk ``items`` from the beginnings ``open_``: (beginnings still growing, those ended).
+    ``None``: the pattern can open in a way no literal beginning describes."""
+    closed: set[str] = set()
+    for op, arg in items:
+        if not open_:
+            break
+        if all(len(start) >= _LONG_START for start in open_):
+            # long enough to be rare: more letters would only add scan patterns
+            return set(), closed | open_
+        step = _step(str(op), arg, open_)
+        if step is None:
+            return None
+        grown, ended = step
+        if len(grown) + len(closed) + len(ended) > _MAX_REGEX_STARTS:
+            return set(), closed | open_  # too many ways on: begin with what came before
+        open_, closed = grown, closed | ended
+    return open_, closed
+
+
+def _step(name: str, arg: Any, open_: set[str]) -> tuple[set[str], set[str]] | None:
+    """One item of a pattern after the beginnings ``open_`` (see :func:`_opened`)."""
+    if name == "LITERAL":
+        return _grown(open_, [_folded_char(arg)])
+    if name == "IN" and len(arg) <= 4 and all(str(o) == "LITERAL" for o, _ in arg):
+        return _grown(open_, [_folded_char(code) for _, code in arg])
+    if name == "SUBPATTERN" and not arg[1] and not arg[2]:
+        return _opened(list(arg[-1]), open_)
+    if name == "BRANCH":
+        grown: set[str] = set()
+        ended: set[str] = set()
+        for alternative in arg[1]:
+            found = _opened(list(alternative), set(open_))
+            if found is None:
+                return None
+            grown |= found[0]
+            ended |= found[1]
+        return grown, ended
+    if name in ("MAX_REPEAT", "MIN_REPEAT") and arg[0] == 0 and arg[1] == 1:
+        found = _opened(list(arg[2]), set(open_))
+        return None if found is None else (open_ | found[0], found[1])
+    if name == "AT":  # "\b" takes no letter; "^" and "$" say where, not what
+        return (open_, set()) if str(arg) in _ZERO_WIDTH else None
+    return set(), open_  # a class, a repeat: the beginnings end here
+
+
+def _grown(open_: set[str], chars: list[str | None]) -> tuple[set[str], set[str]]:
+    """The beginnings with one more character, any of ``chars`` (ended if one cannot be)."""
+    if any(char is None for char in chars):
+        return set(), open_
+    return {start + char for start in open_ for char in chars if char is not None}, set()
+
+
+def _folded_char(code: int) -> str | None:
+    """The character as the folded text spells it, if folding keeps it one character."""
+    char = chr(code)
+    lower = char.lower()
+    return lower if len(lower) == 1 and lower == char.casefold() and lower.isprintable() else None
 
 
 def _bounded_or_none(pattern: str) -> Any:
@@ -438,7 +525,7 @@ def _bounded_or_none(pattern: str) -> Any:
 END_GROUP = "term_end"
 # A bounded pattern is asked only about a match this long at most (a term's match is a phrase;
 # a greedy user regex's may run over the whole text), within this much more of the text.
-_BOUNDED_SPAN = 1024
+BOUNDED_SPAN = 1024
 _BOUNDED_SLACK = 256
 
 
@@ -512,10 +599,10 @@ def boundary_spans(
         start, end = (at, to) if chars is None else (bisect_left(chars, at), bisect_left(chars, to))
         if (
             bounded is not None
-            and 0 < to - at <= _BOUNDED_SPAN
+            and 0 < to - at <= BOUNDED_SPAN
             and not on_boundaries(text, start, end)
         ):
-            to = _bounded_end(bounded, data, at, to)
+            to = bounded_end(bounded, data, at, to)
             end = to if chars is None else bisect_left(chars, to)
         if end > start and on_boundaries(text, start, end):
             yield start, end
@@ -555,7 +642,7 @@ def _re2_search(finder: Any, data: bytes) -> Callable[[int], tuple[int, int] | N
     return search
 
 
-def _bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
+def bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
     """Where the match of ``bounded`` at ``at`` ends, short of the character after it that it
     takes (``to``, the finder's own end, if it has none).
 
