@@ -144,6 +144,9 @@ def test_talks_then_a_ratification_three_days_later_are_two_stories() -> None:
 
 REPORTS = [
     # (title, summary, treaty, actors): fresh6's reactions and descriptions
+    # an exit in other words, the body's name without its accent (a source until "tourne le
+    # dos" and "Etats" were read)
+    ("Tbilissi tourne le dos à la Communauté des Etats indépendants", "", "cis", ("ge",)),
     (
         "Moscow fumes as Yerevan joins International Criminal Court",
         "Armenia's lawmakers approved joining the ICC.",
@@ -186,7 +189,6 @@ SOURCES = [
      "belt-and-road", ("pa",)),
     ("Italien verlässt die Neue Seidenstrasse", "", "belt-and-road", ("it",)),
     ("El Congreso colombiano avala la paz con las FARC", "", "colombia-farc-peace", ("co",)),
-    ("Tbilissi tourne le dos à la Communauté des Etats indépendants", "", "cis", ("ge",)),
     ("EU-Parlament macht Weg für Klimavertrag frei", "", "paris-agreement", ("eu",)),
 ]  # fmt: skip
 

@@ -312,6 +312,15 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   (P 0.873, R 0.748). Then a headline on inspections over a suspension, an accession
 #   withdrawn or reversed as revocation, "terminating its relationship with WHO", "der Nato
 #   beigetreten": 0.827 / 0.648 (P 0.877, R 0.782).
+# - fresh28 (242 items, 40% untagged, 80% not in English, 79% from 2000 on; all eight tags, each
+#   E-code in each language; 188 reports of known events retold from another angle, which the
+#   exclusion list left little room to avoid), written in session 28 by a helper who saw no code
+#   or rules, briefed that a tag is for what is reported now: first contact at 482311d
+#   0.781 / 0.684 (P 0.901, R 0.690). Then descriptive names (the OAS, WHO, the AU and ECOWAS by
+#   what they are), "Etats" unaccented, offers of talks, "vuelve a" + infinitive, "since ...
+#   left" as background, revocations in Spanish and Russian, voting rights regained, a charter
+#   entering into force, near within one sentence, "tourne le dos", "отказался от ...
+#   договора": 0.841 / 0.757 (P 0.933, R 0.766).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -339,6 +348,7 @@ STRICT_FLOORS = {
     "fresh25": {"alerts": 0.85, "tags": 0.78},
     "fresh26": {"alerts": 0.83, "tags": 0.75},
     "fresh27": {"alerts": 0.82, "tags": 0.64},
+    "fresh28": {"alerts": 0.83, "tags": 0.75},
 }
 
 

@@ -96,6 +96,9 @@ LOGIC = [
     ('{near: {terms: [a1, b2, c3], within: 3}}', "a1 x b2 y c3", True),
     ('{near: {terms: [a1, b2, c3], within: 2}}', "a1 x b2 y c3", False),
     ('{near: {terms: [a1, b2], within: 0}}', "b2 a1", True),
+    # near stays within one sentence, however few the words across its end
+    ('{near: {terms: [treaty, withdraw*], within: 2}}', "Obey the treaty. Withdraw now", False),
+    ('{near: {terms: [treaty, withdraw*], within: 2}}', "The U.S. treaty: withdraw now", True),
     ('{same_sentence: [withdraw*, treaty]}', "They withdraw. The treaty holds.", False),
     ('{same_sentence: [withdraw*, treaty]}', "The U.S. will withdraw from the treaty.", True),
     ('{same_sentence: [withdraw*, treaty]}', "Talks end. US to withdraw from treaty!", True),

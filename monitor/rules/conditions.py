@@ -491,7 +491,9 @@ class Near(_Grouped):
         within = self.within
 
         def fits(field: int, first: Hit, last: Hit) -> bool:
-            return hits.words_between(field, first.end, last.start, within) <= within
+            return hits.words_between(
+                field, first.end, last.start, within
+            ) <= within and not hits.sentence_break(field, first.start, max(first.end, last.end))
 
         return self._first_window(hits, fields, fits)
 
