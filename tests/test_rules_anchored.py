@@ -308,3 +308,14 @@ def test_a_regex_term_found_from_its_beginnings_matches_the_whole_text_search(
     fast = rule_set.match(item)
     assert fast == rule_set.match(item, reference=True)
     assert [span.text for match in fast for span in match.spans] == expected
+
+
+def test_a_regex_search_counts_characters_of_every_utf8_width() -> None:
+    """RE2 reports bytes; the spans are characters, whatever the width of those before them
+    (one byte, two for "ä" and "д", three for "€", four for "😀"), and a match failing the
+    boundary check is tried again one whole character on."""
+    term = compile_term("re:(?:de|del) (?:pacto|пакт)")
+    text = "😀del pacto €de pacto ädel pacto дde пакт 😀de пакт"
+    spans = list(term.spans(text))
+    assert [text[a:b] for a, b in spans] == ["del pacto", "de pacto", "de пакт"]
+    assert spans == [(1, 10), (12, 20), (42, 49)]

@@ -31,7 +31,6 @@ from monitor.rules.terms import (
     Term,
     boundary_spans,
     bounded_end,
-    char_starts,
     on_boundaries,
     re2_finditer_spans,
     re2_match_span,
@@ -76,7 +75,6 @@ class EntryScan:
         self._ends: dict[int, list[int]] | None = None
         self._char_ends: dict[int, list[int]] = {}
         self._starts: list[int] | None = None
-        self._chars: list[int] | None = None  # each character's first byte in _utf8()
         self._cache: dict[int, list[Hit]] = {}
         self._maps: dict[int, OffsetMap | None] | None = None
 
@@ -241,9 +239,7 @@ class EntryScan:
         if len(kept) < len(found) and term.checks_boundaries:
             # a match begun inside a word may hide one that begins after it (for about one
             # term in ten): search again the slow way, one character on from each failed match
-            if self._chars is None and len(encoded) != len(text):
-                self._chars = char_starts(encoded)  # once per entry, not per term
-            return list(boundary_spans(term.finder, text, encoded, term.bounded, self._chars))
+            return list(boundary_spans(term.finder, text, encoded, term.bounded))
         return kept
 
 

@@ -8,7 +8,6 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from re import _parser  # type: ignore[attr-defined]
@@ -565,7 +564,6 @@ def boundary_spans(
     text: str,
     encoded: bytes | None = None,
     bounded: Any = None,
-    chars: list[int] | None = None,
 ) -> Iterator[tuple[int, int]]:
     """The leftmost matches of ``finder`` (``re`` or RE2) that begin and end on word boundaries.
 
@@ -576,19 +574,17 @@ def boundary_spans(
     "(?:de|del)" fails in "del pacto", "del" holds. RE2 searches the UTF-8 of ``text``
     (``encoded``, if already made), encoded once: its wrapper would encode a str again for every
     search, and a text full of failed matches would cost a whole encoding each; and it is asked
-    directly (see :func:`_re2_search`). ``chars``: :func:`char_starts` of ``encoded``, if
-    already made.
+    directly (see :func:`_re2_search`). Its byte offsets are turned into characters as the
+    search moves on (:class:`_CharCursor`), not through a map of the whole text.
     """
     data: str | bytes = text
+    cursor: _CharCursor | None = None
     if isinstance(finder, re.Pattern):
-        chars = None  # offsets are characters already
         search = _python_search(finder, text)
     else:
         data = text.encode("utf-8", "surrogatepass") if encoded is None else encoded
-        if len(data) == len(text):
-            chars = None
-        elif chars is None:
-            chars = char_starts(data)
+        if len(data) != len(text):
+            cursor = _CharCursor(data)
         search = _re2_search(finder, data)
     position = 0
     while position <= len(data):
@@ -596,26 +592,56 @@ def boundary_spans(
         if found is None:
             return
         at, to = found
-        start, end = (at, to) if chars is None else (bisect_left(chars, at), bisect_left(chars, to))
+        if cursor is None:
+            start, end = at, to
+        else:
+            start = cursor.char_at(at)
+            end = start + cursor.chars_between(at, to)
         if (
             bounded is not None
             and 0 < to - at <= BOUNDED_SPAN
             and not on_boundaries(text, start, end)
         ):
             to = bounded_end(bounded, data, at, to)
-            end = to if chars is None else bisect_left(chars, to)
+            end = to if cursor is None else start + cursor.chars_between(at, to)
         if end > start and on_boundaries(text, start, end):
             yield start, end
             position = to
-        elif chars is None:
+        elif cursor is None:
             position = at + 1
         else:  # the next character's first byte (past the end after the last)
-            position = chars[start + 1] if start + 1 < len(chars) else len(data) + 1
+            following = at + _utf8_size(data[at]) if at < len(data) else len(data)
+            position = following if following < len(data) else len(data) + 1
 
 
-def char_starts(data: bytes) -> list[int]:
-    """Each character's first byte in UTF-8 ``data``."""
-    return [i for i, byte in enumerate(data) if byte & 0xC0 != 0x80]
+class _CharCursor:
+    """Character offsets of byte offsets into UTF-8 ``data``, asked in increasing order (a
+    search moving on through the text): each is counted on from the last one asked, so a whole
+    search decodes the text about once."""
+
+    __slots__ = ("_byte", "_char", "_data")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._byte = 0
+        self._char = 0
+
+    def char_at(self, offset: int) -> int:
+        """The character offset of byte ``offset`` (a character's first byte)."""
+        if offset < self._byte:  # asked out of order: count again from the start
+            self._byte = self._char = 0
+        self._char += self.chars_between(self._byte, offset)
+        self._byte = offset
+        return self._char
+
+    def chars_between(self, start: int, end: int) -> int:
+        """Characters in ``data[start:end]`` (both on character starts)."""
+        return len(self._data[start:end].decode("utf-8", "surrogatepass"))
+
+
+def _utf8_size(lead: int) -> int:
+    """Bytes in the UTF-8 character whose first byte is ``lead``."""
+    return 1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
 
 
 def _python_search(finder: re.Pattern[str], text: str) -> Callable[[int], tuple[int, int] | None]:
