@@ -610,7 +610,7 @@ def boundary_spans(
         elif cursor is None:
             position = at + 1
         else:  # the next character's first byte (past the end after the last)
-            following = at + _utf8_size(data[at]) if at < len(data) else len(data)
+            following = cursor.following(at)
             position = following if following < len(data) else len(data) + 1
 
 
@@ -637,6 +637,12 @@ class _CharCursor:
     def chars_between(self, start: int, end: int) -> int:
         """Characters in ``data[start:end]`` (both on character starts)."""
         return len(self._data[start:end].decode("utf-8", "surrogatepass"))
+
+    def following(self, offset: int) -> int:
+        """The first byte of the character after the one at byte ``offset`` (the end of the
+        data at most)."""
+        data = self._data
+        return offset + _utf8_size(data[offset]) if offset < len(data) else len(data)
 
 
 def _utf8_size(lead: int) -> int:
