@@ -27,10 +27,9 @@ from monitor.rules.conditions import Hit
 from monitor.rules.offsets import OffsetMap
 from monitor.rules.scan import ALWAYS, Choice, Plan
 from monitor.rules.terms import (
-    BOUNDED_SPAN,
     Term,
     boundary_spans,
-    bounded_end,
+    bounded_retry,
     on_boundaries,
     re2_finditer_spans,
     re2_match_span,
@@ -287,12 +286,9 @@ def _anchored_re2(
             continue
         start, to = span
         end = _char_end(encoded, start, to, char, ascii_only)
-        if (
-            bounded is not None
-            and 0 < to - start <= BOUNDED_SPAN
-            and not on_boundaries(text, char, end)
-        ):
-            to = bounded_end(bounded, encoded, start, to)
+        retried = bounded_retry(bounded, text, encoded, start, to, char, end)
+        if retried is not None:
+            to = retried
             end = _char_end(encoded, start, to, char, ascii_only)
         if end > char and on_boundaries(text, char, end):
             found.append((char, end))

@@ -524,7 +524,7 @@ def _bounded_or_none(pattern: str) -> Any:
 END_GROUP = "term_end"
 # A bounded pattern is asked only about a match this long at most (a term's match is a phrase;
 # a greedy user regex's may run over the whole text), within this much more of the text.
-BOUNDED_SPAN = 1024
+_BOUNDED_SPAN = 1024
 _BOUNDED_SLACK = 256
 
 
@@ -597,12 +597,9 @@ def boundary_spans(
         else:
             start = cursor.char_at(at)
             end = start + cursor.chars_between(at, to)
-        if (
-            bounded is not None
-            and 0 < to - at <= BOUNDED_SPAN
-            and not on_boundaries(text, start, end)
-        ):
-            to = bounded_end(bounded, data, at, to)
+        retried = bounded_retry(bounded, text, data, at, to, start, end)
+        if retried is not None:
+            to = retried
             end = to if cursor is None else start + cursor.chars_between(at, to)
         if end > start and on_boundaries(text, start, end):
             yield start, end
@@ -674,7 +671,18 @@ def _re2_search(finder: Any, data: bytes) -> Callable[[int], tuple[int, int] | N
     return search
 
 
-def bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
+def bounded_retry(
+    bounded: Any, text: str, data: bytes | str, at: int, to: int, start: int, end: int
+) -> int | None:
+    """Where a regex term's match at ``at`` (data offsets, ``start``-``end`` in characters) ends
+    once ``bounded`` is asked for one ending on a word boundary; ``None`` when it is not asked (no
+    bounded pattern, the match on boundaries already, or longer than :data:`_BOUNDED_SPAN`)."""
+    if bounded is None or not 0 < to - at <= _BOUNDED_SPAN or on_boundaries(text, start, end):
+        return None
+    return _bounded_end(bounded, data, at, to)
+
+
+def _bounded_end(bounded: Any, data: bytes | str, at: int, to: int) -> int:
     """Where the match of ``bounded`` at ``at`` ends, short of the character after it that it
     takes (``to``, the finder's own end, if it has none).
 
