@@ -62,6 +62,19 @@ TERMS = [
     ("Straße", "die STRASSE", "STRASSE"),
     ("strasse", "Die Straße ist", "Straße"),
     ("traité", "traités", None),
+    # Marks writers leave off: accented capitals, and ё
+    ("États-Unis", "les Etats-Unis quittent", "Etats-Unis"),
+    ("États-Unis", "les ÉTATS-UNIS quittent", "ÉTATS-UNIS"),
+    ("Etats-Unis", "les États-Unis quittent", None),
+    ("coup d'État", "un coup d’Etat", "coup d’Etat"),
+    ("[Union africaine, Unión Africana, África]", "la Union Africana", None),
+    ("Unión de África", "la Unión de Africa", "Unión de Africa"),
+    ("traité", "le traite", None),
+    ("Österreich", "Oesterreich", None),
+    ("Соединённые Штаты", "СОЕДИНЕННЫЕ ШТАТЫ", "СОЕДИНЕННЫЕ ШТАТЫ"),
+    ("договорённост*", "о договоренностях", "договоренностях"),
+    ("[вышел, ушёл, отказался, вернулся] из", "Иран ушел из", "ушел из"),
+    ("ушел", "Иран ушёл", None),
     ("ΣΥΝΘΉΚΗ", "η συνθήκη", "συνθήκη"),
 ]  # fmt: skip
 

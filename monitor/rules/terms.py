@@ -8,7 +8,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any, Generic, Protocol, TypeVar
@@ -247,15 +247,26 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
                     f"inflection list {token!r} needs at least two non-empty alternatives "
                     "separated by commas"
                 )
-            positions.append([_words(a, source) for a in alternatives])
+            written_alternatives = [a.strip() for a in written[1:-1].split(",")]
+            positions.append(
+                _unique(
+                    spelling
+                    for a in written_alternatives
+                    for spelling in _spellings(_words(a, source))
+                )
+            )
         else:
-            positions.extend([[[word]] for word in _words(token, source)])
+            positions.extend(_unique(_spellings([word])) for word in _words(written, source))
     if not positions:
         raise TermError(f"term {source!r} has no words")
     rest = _TOKENS.sub("", text)
     if any(bracket in rest for bracket in "[]{}"):
         raise TermError(f"unbalanced '[', ']', '{{' or '}}' in term {source!r}")
-    single = positions[0][0][0] if len(positions) == 1 and len(positions[0]) == 1 else ""
+    single = (
+        positions[0][0][0]
+        if len(positions) == 1 and len(positions[0]) == 1 and len(positions[0][0]) == 1
+        else ""
+    )
     # Boundaries are checked after the match, not in the pattern: a pattern that starts with a
     # literal lets Python's re jump straight to candidates. One that starts with a long list of
     # alternatives makes re try each at every position (16 country names: 0.3 ms per 3 KB);
@@ -282,6 +293,37 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
         wider=wider,
         twin=twin,
     )
+
+
+# Marks writers leave off: French (and often Spanish) capitals drop their accents ("Etats-Unis",
+# "Equateur", "Africa"), and Russian print writes ё as е almost everywhere. A word written with
+# one of these in a term matches its unmarked spelling too. German umlauts, ñ and й are letters
+# of their own, never dropped.
+_UNMARKED = str.maketrans(
+    {
+        **dict.fromkeys("ÀÂÁ", "A"),
+        **dict.fromkeys("ÉÈÊË", "E"),
+        **dict.fromkeys("ÎÏÍ", "I"),
+        **dict.fromkeys("ÔÓ", "O"),
+        **dict.fromkeys("ÙÛÚ", "U"),
+        "Ç": "C",
+        "Ё": "Е",
+        "ё": "е",
+    }
+)
+
+
+def _spellings(words: list[str]) -> list[list[str]]:
+    """The case-folded words as written and, if it differs, as writers also spell them without
+    the marks they drop (see ``_UNMARKED``)."""
+    written = [w.casefold() for w in words]
+    unmarked = [w.translate(_UNMARKED).casefold() for w in words]
+    return [written] if unmarked == written else [written, unmarked]
+
+
+def _unique(alternatives: Iterable[list[str]]) -> list[list[str]]:
+    """The alternatives in order, each once ("États" and "Etats" both written in one list)."""
+    return [list(a) for a in dict.fromkeys(tuple(a) for a in alternatives)]
 
 
 def _re2_or_python(positions: list[list[list[str]]]) -> _Finder:
