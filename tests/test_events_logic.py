@@ -116,6 +116,16 @@ EVENTS = [
      "Israel is to leave UNESCO.", "unesco", ("il",), "withdrawal"),
     ("Berlin regrets Trump decision, says exit hurts culture",
      "The United States is to leave UNESCO.", "unesco", ("us",), "withdrawal"),
+    # a title led by a leader it does not name: the summary names the leader and the state;
+    # a leader named in the title is that leader's state
+    ("PM hails 'brave and moral' US move, tells diplomats to follow suit",
+     "Prime Minister Benjamin Netanyahu instructed the Foreign Ministry to prepare for Israel's "
+     "withdrawal from UNESCO.", "unesco", ("il",), "withdrawal"),
+    ("Le président salue la décision américaine et annonce le retrait de l'UNESCO",
+     "Benyamin Netanyahou a ordonné de préparer le retrait d'Israël de l'UNESCO.", "unesco",
+     ("il",), "withdrawal"),
+    ("President Trump pulls US out of UNESCO", "Netanyahu welcomed the decision.", "unesco",
+     ("us",), "withdrawal"),
 ]  # fmt: skip
 
 

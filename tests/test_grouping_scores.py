@@ -518,8 +518,10 @@ FRESH21 = ROOT / "tests" / "data" / "grouping" / "fresh21.jsonl"
 # the US exit of the same day; Moscow's warning to ships two days after the grain deal's end
 # dated "с 20 июля" and read as the deal's due date), alert recall 0.617. Then a signature
 # renounced or "effacée" is a revocation (E02's reports join as one revocation story): 0.789
-# (0.917), 1.32, 2 merges.
-FRESH21_FLOOR = {"f1": 0.788, "alerting_f1": 0.916, "messages_per_event": 1.33, "merged": 2}
+# (0.917), 1.32, 2 merges. Session 29: a title led by a leader it does not name ("PM hails
+# ...") takes its actor from the summary: Israel's exit is its own story, 0.799 (0.931), 1.29,
+# 1 merge (the grain deal's).
+FRESH21_FLOOR = {"f1": 0.798, "alerting_f1": 0.930, "messages_per_event": 1.30, "merged": 1}
 
 
 def test_the_twenty_first_blind_corpus_holds_its_level() -> None:

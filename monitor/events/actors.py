@@ -299,12 +299,12 @@ def subject(
             continue
         starts = [start for start, end in steps if not _covers(mentions, start, end)]
         before = [m for m in mentions if starts and m.end <= min(starts)]
-        unnamed = _UNNAMED_BODY.match(text) if name == "title" and starts else None
-        if unnamed and not _named_body(mentions, starts, unnamed.end()):
-            # "Parliament approves Sweden's NATO accession": the title's subject is a body it
-            # leaves unnamed; the names after the step are its object, the summary says whose
-            # body it is ("Hungary's National Assembly ratified ..."). Not "Парламент Эстонии
-            # ратифицировал ...": the body's state stands between the body and its step.
+        if name == "title" and _unnamed_subject(text, mentions, starts):
+            # "Parliament approves Sweden's NATO accession", "PM hails 'brave' US move, tells
+            # diplomats to follow suit": the title's subject is a body or a leader it leaves
+            # unnamed; the names after it are the step's object, and the summary says whose
+            # body or leader it is ("Hungary's National Assembly ratified ...", "Prime Minister
+            # Benjamin Netanyahu ... Israel's withdrawal").
             summary = subject(
                 table, fields[1:], treaty_spans, development_spans, ignore,
                 reactions=reactions, finding=finding,
@@ -343,6 +343,31 @@ _UNNAMED_BODY = re.compile(
     r"house|congress|deputies|mps|парламент\w*|депутат\w*|сенат\w*|parlement|députés|"
     r"sénat|assemblée nationale|parlament|abgeordnete\w*|senat|parlamento|diputados|senado|"
     r"congreso|asamblea nacional)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _unnamed_subject(text: str, mentions: Sequence[Mention], starts: Sequence[int]) -> bool:
+    """Whether a title opens on a body with a step ("Parliament approves ...") or on a leader
+    ("PM hails ...") whose state it does not name: not "Парламент Эстонии ратифицировал ...",
+    where the body's state stands between the body and its step, nor "President Trump ..."."""
+    body = _UNNAMED_BODY.match(text) if starts else None
+    if body and not _named_body(mentions, starts, body.end()):
+        return True
+    leader = _UNNAMED_LEADER.match(text)
+    return leader is not None and not any(
+        _CONJUNCTION.match(text[leader.end() : m.start]) for m in mentions
+    )
+
+
+# A title opening on a leader or minister it does not name ("PM hails ...", "Le président
+# dénonce ...", "Премьер заявил ..."): "President Trump", "Israeli PM" name theirs.
+_UNNAMED_LEADER = re.compile(
+    r"^[\s'‘’\"«»“”]*(?:the\s+|le\s+|la\s+|el\s+|der\s+|die\s+)?(?:pm|premier|prime minister|"
+    r"president|chancellor|foreign minister|fm|premierminister\w*|kanzler\w*|präsident\w*|"
+    r"außenminister\w*|premier ministre|première ministre|président\w*|chef de l'état|"
+    r"ministre des affaires étrangères|presidente|presidenta|primer ministro|primera ministra|"
+    r"canciller|премьер\w*|президент\w*|канцлер\w*|глава мид)(?!\w)",
     re.IGNORECASE,
 )
 
