@@ -55,6 +55,9 @@ MENTIONS = [
     ("Papua New Guinea and Equatorial Guinea", ["pg", "gq"]),
     ("Папуа — Новая Гвинея и Экваториальная Гвинея", ["pg", "gq"]),
     ("Republic of the Congo, not DR Congo", ["cg", "cd"]),
+    # a capital's accent or a ё the writer left off
+    ("l'Elysée et l'Egypte", ["fr", "eg"]),
+    ("Соединенные Штаты", ["us"]),
 ]
 
 
@@ -126,6 +129,10 @@ EVENTS = [
      ("il",), "withdrawal"),
     ("President Trump pulls US out of UNESCO", "Netanyahu welcomed the decision.", "unesco",
      ("us",), "withdrawal"),
+    # who opposes a step does not take it
+    ("Nil : l'accord d'Entebbe entre en vigueur malgré l'opposition de l'Egypte",
+     "Le Soudan du Sud a déposé la sixième ratification.", "nile-basin-cfa", ("ss",),
+     "ratification"),
 ]  # fmt: skip
 
 

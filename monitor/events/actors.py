@@ -290,7 +290,7 @@ def subject(
         mentions = [
             m
             for m in mentions
-            if not _before(_AIMED_AT, text, m.start)
+            if not (_before(_AIMED_AT, text, m.start) or _before(_OPPOSED, text, m.start))
             # a finding against a state names the state in breach: "Trade body rules against
             # U.S. on gasoline rule", "La OMC falla contra Estados Unidos"
             or (finding and _before(_AGAINST, text, m.start))
@@ -413,6 +413,17 @@ _OPENS = re.compile(r"[\s'‘’\"«»“”]*(?:(?:the|le|la|les|l'|el|los|las|
 _AIMED_AT = re.compile(
     r"(?<!\w)(?:for|against|to|für|gegen|pour|contre|face à|para|contra|frente a|для|против)"
     r"\s+(?:(?:the|le|la|l'|les|el|la|die|der|den)\s*)?$",
+    re.IGNORECASE,
+)
+# Who opposes a step does not take it: "l'accord d'Entebbe entre en vigueur malgré l'opposition de
+# l'Egypte", "despite opposition from Cairo", "pese a la oposición de Egipto".
+_OPPOSED = re.compile(
+    r"(?<!\w)(?:despite|over|amid|malgré|en dépit de|pese a|a pesar de|trotz|вопреки|"
+    r"несмотря на)\s+(?:the\s+|l'|l’|la\s+|les\s+|des\s+|dem\s+|den\s+)?(?:strong\s+|fierce\s+)?"
+    r"(?:opposition|objections?|protests?|resistance|opposition|réserves|oposición|objeciones|"
+    r"protestas|widerstand\w*|einwände\w*|einsprüche\w*|protest\w*|возражени\w*|"
+    r"несогласи\w*|протест\w*)\s+(?:of|from|by|de|d'|d’|du|des|de la|del|von|des|der|со стороны)"
+    r"\s*(?:(?:the|l'|l’|le|la|les|el)\s*)?$",
     re.IGNORECASE,
 )
 # The venue of talks is no party to them: "El Este ... ha dado por concluida la ronda de Viena",

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from monitor.spelling import unmarked
+
 T = TypeVar("T")
 _WORD = re.compile(r"\w+")
 _STARRED = re.compile(r"(\w+)(\*?)")  # a name's words, each with its "*" (forms) or not
@@ -58,7 +60,14 @@ class NameIndex(Generic[T]):
         self.longest = 1
 
     def add(self, name: str, value: T) -> None:
-        """Add a name (the first value added for a name wins)."""
+        """Add a name (the first value added for a name wins), and its spelling without the
+        marks writers leave off ("États-Unis": "Etats-Unis" too)."""
+        self._add(name, value)
+        bare = unmarked(name)
+        if bare != name:
+            self._add(bare, value)
+
+    def _add(self, name: str, value: T) -> None:
         words = _WORD.findall(name)
         if not words:
             return

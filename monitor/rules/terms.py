@@ -17,6 +17,7 @@ import re2
 
 from monitor.rules import morphology
 from monitor.rules.morphology import LemmaError
+from monitor.spelling import unmarked
 
 # language, lemma -> its forms (:func:`monitor.rules.morphology.expand`, or a cache in front of it)
 Expand = Callable[[str, str], tuple[str, ...]]
@@ -295,30 +296,12 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
     )
 
 
-# Marks writers leave off: French (and often Spanish) capitals drop their accents ("Etats-Unis",
-# "Equateur", "Africa"), and Russian print writes ё as е almost everywhere. A word written with
-# one of these in a term matches its unmarked spelling too. German umlauts, ñ and й are letters
-# of their own, never dropped.
-_UNMARKED = str.maketrans(
-    {
-        **dict.fromkeys("ÀÂÁ", "A"),
-        **dict.fromkeys("ÉÈÊË", "E"),
-        **dict.fromkeys("ÎÏÍ", "I"),
-        **dict.fromkeys("ÔÓ", "O"),
-        **dict.fromkeys("ÙÛÚ", "U"),
-        "Ç": "C",
-        "Ё": "Е",
-        "ё": "е",
-    }
-)
-
-
 def _spellings(words: list[str]) -> list[list[str]]:
     """The case-folded words as written and, if it differs, as writers also spell them without
-    the marks they drop (see ``_UNMARKED``)."""
+    the marks they leave off (:func:`monitor.spelling.unmarked`)."""
     written = [w.casefold() for w in words]
-    unmarked = [w.translate(_UNMARKED).casefold() for w in words]
-    return [written] if unmarked == written else [written, unmarked]
+    bare = [unmarked(w).casefold() for w in words]
+    return [written] if bare == written else [written, bare]
 
 
 def _unique(alternatives: Iterable[list[str]]) -> list[list[str]]:
