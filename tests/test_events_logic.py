@@ -133,6 +133,13 @@ EVENTS = [
     ("Nil : l'accord d'Entebbe entre en vigueur malgré l'opposition de l'Egypte",
      "Le Soudan du Sud a déposé la sixième ratification.", "nile-basin-cfa", ("ss",),
      "ratification"),
+    # a body's seat is where the step is taken; a state pausing its engagement with a body acts
+    ("Caribbean nation lodges ratification papers at UN headquarters",
+     "Jamaica has become a state party to the UN treaty outlawing nuclear weapons.", "tpnw",
+     ("jm",), "ratification"),
+    ("Port Sudan halts contact with regional mediators",
+     "Sudan's foreign ministry said it was suspending its engagement with IGAD.", "igad", ("sd",),
+     "suspension"),
 ]  # fmt: skip
 
 

@@ -537,8 +537,11 @@ FRESH22 = ROOT / "tests" / "data" / "grouping" / "fresh22.jsonl"
 # Inter-American courts, nuclear-weapon-free zones; none a US-Russia or EU story). First contact
 # at 9462540: B-cubed F1 0.675 (0.860 over alerting reports), P 1.000 R 0.509, 1.48 messages per
 # event, no merge, alert recall 0.536 (27 of 33 events alert at all; 10 events are signings,
-# declarations or a resumption, which no rule reports).
-FRESH22_FLOOR = {"f1": 0.674, "alerting_f1": 0.859, "messages_per_event": 1.49, "merged": 0}
+# declarations or a resumption, which no rule reports). Then: a summit left is no exit, joining
+# a boycott no accession, a return in the headline no exit, contacts with a body halted its
+# member's suspension, the East African Court the EAC's, a body's headquarters no actor, Port
+# Sudan Sudan's seat: 0.700 (0.890), 1.38, no merge, one treaty id per treaty.
+FRESH22_FLOOR = {"f1": 0.699, "alerting_f1": 0.889, "messages_per_event": 1.39, "merged": 0}
 
 
 def test_the_twenty_second_blind_corpus_holds_its_level() -> None:

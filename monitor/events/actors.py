@@ -282,6 +282,7 @@ def subject(
             and not _follows_treaty(m, treaties, text)
             and not _before(_PARTY_WITH, text, m.start)
             and not _before(_VENUE_OF, text, m.start)
+            and not (_before(_AT, text, m.start) and _SEAT.match(text, m.end))
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
             and not (m.demonym and _people(m, text))
             and not (m.demonym and _before(_REGION_BEFORE, text, m.start))
@@ -340,7 +341,8 @@ def subject(
 _UNNAMED_BODY = re.compile(
     r"^[\s'‘’\"«»“”]*(?:the\s+|le\s+|la\s+|l'|el\s+|das\s+|der\s+|die\s+)?(?:parliament|"
     r"lawmakers|legislators|legislature|senate|senators|national assembly|lower house|upper "
-    r"house|congress|deputies|mps|парламент\w*|депутат\w*|сенат\w*|parlement|députés|"
+    r"house|house of representatives|house|congress|deputies|mps|парламент\w*|депутат\w*|"
+    r"сенат\w*|parlement|députés|"
     r"sénat|assemblée nationale|parlament|abgeordnete\w*|senat|parlamento|diputados|senado|"
     r"congreso|asamblea nacional)(?!\w)",
     re.IGNORECASE,
@@ -414,6 +416,12 @@ _AIMED_AT = re.compile(
     r"(?<!\w)(?:for|against|to|für|gegen|pour|contre|face à|para|contra|frente a|для|против)"
     r"\s+(?:(?:the|le|la|l'|les|el|la|die|der|den)\s*)?$",
     re.IGNORECASE,
+)
+# A body's seat is where a step is taken, not who takes it: "lodges ratification papers at UN
+# headquarters".
+_AT = re.compile(r"(?<!\w)(?:at|in)\s+(?:the\s+)?$", re.IGNORECASE)
+_SEAT = re.compile(
+    r"(?:'s)?\s*(?:headquarters|HQ|Hauptquartier|Zentrale|secretariat)\b", re.IGNORECASE
 )
 # Who opposes a step does not take it: "l'accord d'Entebbe entre en vigueur malgré l'opposition de
 # l'Egypte", "despite opposition from Cairo", "pese a la oposición de Egipto".

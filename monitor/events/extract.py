@@ -91,9 +91,11 @@ _DISSOLVED = re.compile(
 )
 # What a state pauses of its own in an organisation: its membership, participation, cooperation,
 # mission, work or obligations ("Sudan freezes IGAD membership", "suspends its participation in
-# the OSCE", "Iran halts snap IAEA inspections", "прекратил выполнение Дополнительного протокола").
+# the OSCE", "Iran halts snap IAEA inspections", "прекратил выполнение Дополнительного протокола",
+# "suspending its engagement with IGAD").
 _OWN_PART = re.compile(
     r"(?<!\w)(?:membership|participation|cooperation|co-operation|mission|work|seat|contributions|"
+    r"engagement|contacts?|contactos|Kontakte|взаимодействи\w*|контакт\w*|"
     r"inspections?|obligations|commitments|protocole?|safeguards|verification|monitoring|"
     r"membresía|participación|cooperación|misión|inspecciones|obligaciones|compromisos|"
     r"adhésion|coopération|engagements|"
