@@ -321,6 +321,12 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   left" as background, revocations in Spanish and Russian, voting rights regained, a charter
 #   entering into force, near within one sentence, "tourne le dos", "отказался от ...
 #   договора": 0.841 / 0.757 (P 0.933, R 0.766).
+# - fresh29 (230 items, 40% untagged, 78% not in English, 22% from 1950-1999; all eight tags,
+#   each E-code in each language; 66 reports of known events (29%)), written in session 29 by a
+#   helper who saw no code or rules, sent by its brief to the ground the sets left thin
+#   (investment, tax and extradition treaties, water, ILO and WHO, regional bodies of Africa,
+#   Asia, Latin America and the former Soviet Union, nuclear-weapon-free zones): first contact
+#   at b2b1e4f 0.800 / 0.648 (P 0.885, R 0.730).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -349,6 +355,7 @@ STRICT_FLOORS = {
     "fresh26": {"alerts": 0.83, "tags": 0.75},
     "fresh27": {"alerts": 0.82, "tags": 0.64},
     "fresh28": {"alerts": 0.83, "tags": 0.75},
+    "fresh29": {"alerts": 0.80, "tags": 0.64},
 }
 
 
