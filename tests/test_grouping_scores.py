@@ -398,8 +398,10 @@ FRESH15 = ROOT / "tests" / "data" / "grouping" / "fresh15.jsonl"
 # events that alert), 1 merge, alert recall 0.36. Guarded at first contact. Then (a German
 # genitive names the state: "Schwedens Funkaufklärung"; GCHQ is Britain; charters, memoranda and
 # maritime deals ratified, parliaments approving in Russian and German): 0.660 (0.892), 1.33
-# messages per event, no merge, alert recall 0.42.
-FRESH15_FLOOR = {"f1": 0.655, "alerting_f1": 0.889, "messages_per_event": 1.34, "merged": 0}
+# messages per event, no merge, alert recall 0.42. Session 29: an undated due date needs its
+# words in the headline, so the Gorongosa agreement's signing no longer alerts as a deadline
+# (a signature is no development of the pack): 1.35 messages per event.
+FRESH15_FLOOR = {"f1": 0.655, "alerting_f1": 0.889, "messages_per_event": 1.35, "merged": 0}
 
 
 def test_the_fifteenth_blind_corpus_holds_its_level() -> None:
@@ -540,8 +542,10 @@ FRESH22 = ROOT / "tests" / "data" / "grouping" / "fresh22.jsonl"
 # declarations or a resumption, which no rule reports). Then: a summit left is no exit, joining
 # a boycott no accession, a return in the headline no exit, contacts with a body halted its
 # member's suspension, the East African Court the EAC's, a body's headquarters no actor, Port
-# Sudan Sudan's seat: 0.700 (0.890), 1.38, no merge, one treaty id per treaty.
-FRESH22_FLOOR = {"f1": 0.699, "alerting_f1": 0.889, "messages_per_event": 1.39, "merged": 0}
+# Sudan Sudan's seat: 0.700 (0.890), 1.38, no merge, one treaty id per treaty. Then an undated
+# due date needs its words in the headline: the Central Asian zone's signing no longer alerts as
+# a deadline ("В Семипалатинске подписан договор" over "вступит в силу"): 0.700 (0.888), 1.40.
+FRESH22_FLOOR = {"f1": 0.699, "alerting_f1": 0.887, "messages_per_event": 1.40, "merged": 0}
 
 
 def test_the_twenty_second_blind_corpus_holds_its_level() -> None:

@@ -330,6 +330,33 @@ def test_an_undated_deadline_word_beside_another_development_is_its_background(
     assert [m.rule_id for m in rule_set.match(told_below)] == ["deadline"]
 
 
+def test_an_undated_deadline_alone_needs_its_due_words_in_the_headline(tmp_path: Path) -> None:
+    """``due_words``: without a date, alone, the match stands only when the headline holds
+    them; the treaty's name alone in the headline does not make its future a deadline story."""
+    rule_set = _pack(
+        tmp_path,
+        """\
+          - id: deadline
+            title: D
+            severity: high
+            channels: [t]
+            tags: [deadline]
+            due: future
+            due_words: {any: [enter into force, extending]}
+            match: {all: [treaty, {any: [enter into force, extending, runs out]}]}
+        """,
+    )
+    signed = entry(title="Five powers sign the treaty", summary="It will enter into force later.")
+    assert rule_set.match(signed) == []
+    in_title = entry(title="The treaty will enter into force soon")
+    assert [m.rule_id for m in rule_set.match(in_title)] == ["deadline"]
+    extension = entry(title="Russia proposes extending the treaty", summary="It runs out soon.")
+    assert [m.rule_id for m in rule_set.match(extension)] == ["deadline"]
+    # a date stated anywhere needs no due words in the headline
+    dated = entry(title="Five powers sign the treaty", summary="It runs out on 5 February 2030.")
+    assert [m.rule_id for m in rule_set.match(dated)] == ["deadline"]
+
+
 def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
     """``due: future``: "took effect on Friday, six months after notice" is no deadline."""
     rule_set = _pack(

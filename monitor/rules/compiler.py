@@ -354,6 +354,11 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
     if extra:  # scanned for the ``in:`` conditions only; the rest reads the rule's own fields
         condition = Scoped(condition, frozenset(fields))
         fields = (*fields, *extra)
+    due_words = None
+    if model.due_words is not None:
+        due_words = _condition(ctx, source, (*path, "due_words"), model.due_words, 0)
+        if due_words is None or len(ctx.errors) > errors_before:
+            return None
     if model.guards:
         guards = tuple(Guard(g) for g in dict.fromkeys(model.guards))
         spelling = frozenset(t for t in condition.terms() if ctx.spells_cue(t, guards))
@@ -370,6 +375,7 @@ def _rule(ctx: _Context, source: SourceFile, path: Path_, raw: dict[str, Any]) -
         fields=fields,
         secondary=model.secondary,
         due=model.due,
+        due_words=due_words,
         feeds=model.feeds,
         feed_tags=model.feed_tags,
         languages=tuple(dict.fromkeys(model.languages)),

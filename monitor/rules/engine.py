@@ -50,6 +50,9 @@ class Rule:
     secondary: str = "anywhere"
     # "future": a stated due date must lie after publication (else the step happens now)
     due: str = "any"
+    # The words that state a due date: without a date, alone, a ``due: future`` match stands
+    # only when the headline holds them (None: any of the match's words in the headline).
+    due_words: Condition | None = None
     examples_match: tuple[ExampleModel, ...] = ()
     examples_no_match: tuple[ExampleModel, ...] = ()
     file: str = ""
@@ -96,7 +99,7 @@ class RuleSet:
     )
 
     def __post_init__(self, compiler: DatabaseCompiler | None) -> None:
-        shapes = [RuleShape(r.enabled, r.fields, r.condition) for r in self.rules]
+        shapes = [RuleShape(r.enabled, r.fields, r.condition, r.due_words) for r in self.rules]
         plan = build_plan(shapes, self.terms, compiler)
         object.__setattr__(self, "plan", plan)
         object.__setattr__(self, "_vocabulary_terms", {})
@@ -181,9 +184,11 @@ class RuleSet:
                 ):
                     continue  # "took effect on Friday, six months after notice": not a deadline
                 matches.append((index, match))
-        return self._dated_or_alone(matches)
+        return self._dated_or_alone(matches, hits)
 
-    def _dated_or_alone(self, matches: list[tuple[int, Match]]) -> list[tuple[int, Match]]:
+    def _dated_or_alone(
+        self, matches: list[tuple[int, Match]], hits: Hits
+    ) -> list[tuple[int, Match]]:
         """Without a date, a ``due: future`` match stands only when it is the entry's sole
         development: "lapses", "clock" or "expiry" beside an exit the text reports is that exit's
         background ("North Korea declares immediate exit from NPT ... stopped the clock"), while
@@ -199,9 +204,19 @@ class RuleSet:
                 for i, m in matches
                 if i not in undated
                 or not set(m.tags) <= DUE_DATES
-                or any(span.field == "title" for span in m.spans)
+                or self._due_in_title(i, m, hits)
             ]
         return [(i, m) for i, m in matches if i not in undated]
+
+    def _due_in_title(self, index: int, match: Match, hits: Hits) -> bool:
+        """Whether the headline states the due date: holds the rule's ``due_words`` ("Russia
+        proposes talks on extending New START"), or without them any of the match's words (not
+        "L'Afrique se dote d'un traité" over "le traité entrera en vigueur")."""
+        rule, plan = self.rules[index], self.plan.rules[index]
+        words = plan.due_words if hits.shared and plan is not None else rule.due_words
+        if words is None or plan is None:
+            return any(span.field == "title" for span in match.spans)
+        return in_title(hits).evaluate(words, plan.fields) is not None
 
     def _reported_now(self, matches: list[tuple[int, Match]], hits: Hits) -> list[Match]:
         """Drop secondary matches: below the lead (``secondary: lead``) or the headline

@@ -60,6 +60,8 @@ class RulePlan:
     requires: tuple[frozenset[int], ...]  # pattern groups: one of each must occur
     # The same as term groups: one term of each must be present (checked once terms are known).
     term_requires: tuple[frozenset[int], ...] = ()
+    # The words that state a due date (``due_words``), made of parts shared with other rules.
+    due_words: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ class RuleShape:
     enabled: bool
     fields: tuple[str, ...]
     condition: Condition
+    due_words: Condition | None = None
 
 
 def build_plan(
@@ -122,7 +125,16 @@ def build_plan(
 ) -> Plan:
     """Compile the scan for the enabled rules (``compiler``: default, compile here)."""
     fields = tuple(dict.fromkeys(name for rule in rules if rule.enabled for name in rule.fields))
-    used = sorted({t for rule in rules if rule.enabled for t in rule.condition.terms()})
+    used = sorted(
+        {
+            t
+            for rule in rules
+            if rule.enabled
+            for part in (rule.condition, rule.due_words)
+            if part is not None
+            for t in part.terms()
+        }
+    )
     database, term_patterns, term_pieces, term_starts = _compile(used, terms, compiler or DIRECT)
     pattern_terms: dict[int, list[int]] = {}
     for term_id, patterns in term_patterns.items():
@@ -142,7 +154,8 @@ def build_plan(
             frozenset().union(*(term_patterns[t] for t in group)) for group in term_groups
         )
         field_ids = frozenset(fields.index(name) for name in rule.fields)
-        plans.append(RulePlan(index, condition, field_ids, requires, tuple(term_groups)))
+        due_words = None if rule.due_words is None else interned(rule.due_words, parts)
+        plans.append(RulePlan(index, condition, field_ids, requires, tuple(term_groups), due_words))
         if not requires:
             always.append(index)
             continue

@@ -113,6 +113,7 @@ class RuleModel(_Model):
     guards: tuple[Literal["negation", "hypothetical", "background"], ...] = ()
     secondary: Literal["anywhere", "lead", "title"] = "anywhere"
     due: Literal["any", "future"] = "any"
+    due_words: Any = None
     feeds: tuple[str, ...] = ()
     feed_tags: tuple[str, ...] = ()
     languages: tuple[LanguageCode, ...] = ()
