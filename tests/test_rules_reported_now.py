@@ -333,18 +333,10 @@ def test_an_undated_deadline_word_beside_another_development_is_its_background(
 def test_an_undated_deadline_alone_needs_its_due_words_in_the_headline(tmp_path: Path) -> None:
     """``due_words``: without a date, alone, the match stands only when the headline holds
     them; the treaty's name alone in the headline does not make its future a deadline story."""
-    rule_set = _pack(
+    rule_set = _future_deadline(
         tmp_path,
-        """\
-          - id: deadline
-            title: D
-            severity: high
-            channels: [t]
-            tags: [deadline]
-            due: future
-            due_words: {any: [enter into force, extending]}
-            match: {all: [treaty, {any: [enter into force, extending, runs out]}]}
-        """,
+        "due_words: {any: [enter into force, extending]}\n"
+        "match: {all: [treaty, {any: [enter into force, extending, runs out]}]}",
     )
     signed = entry(title="Five powers sign the treaty", summary="It will enter into force later.")
     assert rule_set.match(signed) == []
@@ -359,17 +351,8 @@ def test_an_undated_deadline_alone_needs_its_due_words_in_the_headline(tmp_path:
 
 def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
     """``due: future``: "took effect on Friday, six months after notice" is no deadline."""
-    rule_set = _pack(
-        tmp_path,
-        """\
-          - id: deadline
-            title: D
-            severity: high
-            channels: [t]
-            tags: [deadline]
-            due: future
-            match: {all: [treaty, {any: [months after, in six months]}]}
-        """,
+    rule_set = _future_deadline(
+        tmp_path, "match: {all: [treaty, {any: [months after, in six months]}]}"
     )
     published = datetime(2019, 8, 2, 12, tzinfo=UTC)
     done = entry(title="The US withdrew from the treaty on Friday, six months after serving notice")
@@ -378,6 +361,16 @@ def test_a_due_date_that_is_not_ahead_is_no_deadline(tmp_path: Path) -> None:
     (match,) = rule_set.match(_at(ahead, published))
     assert match.deadline is not None
     assert match.deadline.isoformat() == "2020-02-02"
+
+
+def _future_deadline(tmp_path: Path, body: str) -> RuleSet:
+    """A pack of one ``due: future`` deadline rule; ``body``: its further keys, one per line."""
+    keys = "".join(f"    {line}\n" for line in body.splitlines())
+    return _pack(
+        tmp_path,
+        "  - id: deadline\n    title: D\n    severity: high\n    channels: [t]\n"
+        "    tags: [deadline]\n    due: future\n" + keys,
+    )
 
 
 def _at(item: Entry, published: datetime) -> Entry:
