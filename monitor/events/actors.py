@@ -428,9 +428,9 @@ _SEAT = re.compile(
 _OPPOSED = re.compile(
     r"(?<!\w)(?:despite|over|amid|malgré|en dépit de|pese a|a pesar de|trotz|вопреки|"
     r"несмотря на)\s+(?:the\s+|l'|l’|la\s+|les\s+|des\s+|dem\s+|den\s+)?(?:strong\s+|fierce\s+)?"
-    r"(?:opposition|objections?|protests?|resistance|opposition|réserves|oposición|objeciones|"
+    r"(?:opposition|objections?|protests?|resistance|réserves|oposición|objeciones|"
     r"protestas|widerstand\w*|einwände\w*|einsprüche\w*|protest\w*|возражени\w*|"
-    r"несогласи\w*|протест\w*)\s+(?:of|from|by|de|d'|d’|du|des|de la|del|von|des|der|со стороны)"
+    r"несогласи\w*|протест\w*)\s+(?:of|from|by|de|d'|d’|du|des|de la|del|von|der|со стороны)"
     r"\s*(?:(?:the|l'|l’|le|la|les|el)\s*)?$",
     re.IGNORECASE,
 )
