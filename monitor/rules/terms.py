@@ -232,32 +232,30 @@ def _compile_phrase(text: str, expand: Expand, shown: str | None = None) -> Term
     positions: list[list[list[str]]] = []  # word positions -> alternatives -> words
     # A lemma is looked up as written ("Verstoß" is a German lemma, its case-folded "verstoss"
     # a form of another); everything else is case-folded, as the text will be.
+    # Words are case-folded by _spellings, after their unmarked spelling is read off the case
+    # they are written in ("États" is also "Etats"; "états" is not also "etats").
     for written in _TOKENS.findall(text):
-        token = written.casefold()
-        if token.startswith("{"):
+        if written.startswith("{"):
             positions.append(_lemma_forms(written, source, expand))
-        elif token.startswith("["):
-            alternatives = [a.strip() for a in token[1:-1].split(",")]
+        elif written.startswith("["):
+            alternatives = [a.strip() for a in written[1:-1].split(",")]
             if any("{" in a or "}" in a for a in alternatives):
                 raise TermError(
-                    f"a lemma cannot stand inside an inflection list ({token!r}); "
+                    f"a lemma cannot stand inside an inflection list ({written!r}); "
                     "write it as a word of its own"
                 )
             if len(alternatives) < 2 or not all(alternatives):
                 raise TermError(
-                    f"inflection list {token!r} needs at least two non-empty alternatives "
+                    f"inflection list {written!r} needs at least two non-empty alternatives "
                     "separated by commas"
                 )
-            written_alternatives = [a.strip() for a in written[1:-1].split(",")]
             positions.append(
                 _unique(
-                    spelling
-                    for a in written_alternatives
-                    for spelling in _spellings(_words(a, source))
+                    spelling for a in alternatives for spelling in _spellings(_words(a, source))
                 )
             )
         else:
-            positions.extend(_unique(_spellings([word])) for word in _words(written, source))
+            positions.extend(_spellings([word]) for word in _words(written, source))
     if not positions:
         raise TermError(f"term {source!r} has no words")
     rest = _TOKENS.sub("", text)
