@@ -603,3 +603,37 @@ def test_a_name_means_the_treaty_of_its_day(
     event = pack[1].event(item, pack[0].match(item))
     assert event is not None
     assert event.treaty == expected
+
+
+IN_FORCE = [
+    # (title, summary, actors): a treaty entering into force, its headline naming no party, is
+    # the step of no one party, whichever ratifying state a summary recalls
+    ("Вступила в силу Конвенция МОТ о труде в морском судоходстве",
+     "Документ Международной организации труда устанавливает стандарты для моряков. Россия "
+     "ратифицировала конвенцию в прошлом году.", ()),
+    ("Das Seearbeitsübereinkommen der ILO ist in Kraft getreten",
+     "Es legt Mindeststandards für Lohn und Arbeitszeit fest. Deutschland hat das Übereinkommen "
+     "ebenfalls ratifiziert.", ()),
+    # states that open the summary act today: they deposit the instruments
+    ("Вступил в силу Договор о запрещении испытаний ядерного оружия",
+     "Сегодня СССР, США и Великобритания сдали на хранение ратификационные грамоты.",
+     ("gb", "ru", "us")),
+    # a party the headline names still acts: its own accession takes effect
+    ("Finland's accession to NATO takes effect", "", ("fi",)),
+    # to come, not now: the ratification that brings it there is the step
+    ("Honduras ratifica el tratado de prohibición de armas nucleares, que entrará en vigor en "
+     "enero", "", ("hn",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "actors"), IN_FORCE)
+def test_a_treaty_entering_into_force_is_the_step_of_no_one_party(
+    pack: PackEvents, title: str, summary: str, actors: tuple[str, ...]
+) -> None:
+    """Reports of one entry into force in several languages are one story: none of them takes
+    a state its summary recalls below the opening sentence as ratifying for the actor."""
+    extractor = extractor_for(pack[0], load_actors())
+    item = entry(title, summary)
+    event = extractor.event(item, pack[0].match(item))
+    assert event is not None
+    assert (event.development, event.actors) == ("ratification", actors)

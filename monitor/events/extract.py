@@ -31,6 +31,7 @@ from monitor.feeds.entry import Entry
 from monitor.rules.combine import due
 from monitor.rules.match import Match, Span
 from monitor.rules.vocabulary import Canonical, term_key
+from monitor.sentences import first_sentence
 
 # Vocabularies whose groups name treaties (and the treaty bodies a state joins or leaves), and
 # loose names no rule uses, consulted when none of the former occurs.
@@ -87,6 +88,35 @@ _DISSOLVED = re.compile(
     r"роспуск|прекратил[аио]? существование|ceases? to exist|ceased to exist|ends its life|"
     r"поставлена точка|el fin del|la fin du|disparaître|disparaîtra|to disappear|"
     r"(?:уйд[её]т|уш[её]л|ушл[аио]) в историю",
+    re.IGNORECASE,
+)
+# A treaty that enters into force, told in its headline: the step of no one party ("Вступила в
+# силу Конвенция МОТ о труде в морском судоходстве", "La convention du travail maritime devient
+# contraignante"), whichever ratifying state a report's summary recalls. Now, not later: "le
+# traité entrera en vigueur en janvier" is the ratification that brings it there.
+_IN_FORCE = re.compile(
+    r"(?<!\w)(?:(?:enters|entered|entering|comes|came|coming) into (?:force|effect)|"
+    r"(?:takes|took|taking) effect|(?:goes|went|going) into effect|now in force|"
+    r"(?:becomes|became|becoming) (?:legally )?binding|"
+    r"(?:entre|entrent|entré|entrée|entrés|entrées) en vigueur|(?<!entrera )(?<!entreront )"
+    r"(?<!entrer )en vigueur|(?:devient|deviennent|devenu|devenue) contraignante?s?|"
+    r"(?:entra|entran|entró|entraron) en vigor|(?<!entrará )(?<!entrarán )(?<!entrar )en vigor|"
+    r"cobra vigencia|rige|rigen|(?:empieza|comienza|entra) a regir|"
+    r"tritt in kraft|treten in kraft|in kraft getreten|(?:gilt|gelten) ab (?:heute|sofort|jetzt)|"
+    r"(?:вступил|вступила|вступило|вступили|вступает|вступают) в (?:силу|действие)|"
+    r"(?:обр[её]л|обрела|обрели) силу)(?!\w)",
+    re.IGNORECASE,
+)
+# A headline that tells the entry into force as to come ("will take effect", "вступает в силу
+# с 1 января", "tritt am 1. Juli in Kraft").
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+)
+_LATER = re.compile(
+    r"(?<!\w)(?:will|to (?:take|enter|come|go|become)|set to|due to|wird|werden|soll|sollen|va|"
+    r"vont|a partir|à partir|desde el|from (?:\d|next|today|tomorrow)|on \d|am \d|с \d|"
+    rf"с начала|со следующего|(?:in|en|from) (?:{_MONTHS}))(?!\w)",
     re.IGNORECASE,
 )
 # What a state pauses of its own in an organisation: its membership, participation, cooperation,
@@ -203,6 +233,23 @@ class Extractor:
             # the treaty or its organisation itself ends: its members' common step, whichever
             # of them a report names ("Der Warschauer Pakt ist Geschichte", "В Праге поставлена
             # точка ..."): the one story of the treaty's end
+            actors = ()
+        if (
+            actors
+            and treaty is not None
+            and tags
+            and tags[0] == "ratification"
+            and _IN_FORCE.search(entry.title)
+            and not _LATER.search(entry.title)
+            and not self._states_in(entry.title, ignore)
+            and not self._states_in(first_sentence(entry.summary), ignore)
+        ):
+            # the treaty enters into force, its headline and opening sentence naming no state:
+            # the common step of its parties, whichever of them the summary recalls further
+            # down ("Россия ратифицировала конвенцию в прошлом году", "Deutschland hat das
+            # Übereinkommen ebenfalls ratifiziert"): one story in every language. States that
+            # open the summary act today: "СССР, США и Великобритания сдали на хранение
+            # ратификационные грамоты".
             actors = ()
         return Event(
             treaty=treaty.id if treaty else None,
@@ -334,6 +381,10 @@ class Extractor:
         if treaty.id not in self.actors.names:
             return False
         return _NOUN_AFTER.match(entry.field_text(span.field), span.end) is not None
+
+    def _states_in(self, text: str, ignore: frozenset[str]) -> bool:
+        """Whether ``text`` names an actor besides those in ``ignore``."""
+        return any(m.actor not in ignore for m in self.actors.mentions(text))
 
     def _actor_spans(self, entry: Entry, name: str) -> list[tuple[int, int]]:
         text = entry.field_text(name)
