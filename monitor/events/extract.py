@@ -141,7 +141,12 @@ _OWN_PART = re.compile(
 # 2009) or the talks that led to it: "Soviets Recess Strategic Arms Talks" (1983), "В Лиссабоне
 # поделили ответственность за СНВ" (1992) are not New START. id -> (first day it names it, the
 # id before then).
-PREDECESSORS: Mapping[str, tuple[date, str]] = {"new-start": (date(2009, 4, 1), "start-i")}
+PREDECESSORS: Mapping[str, tuple[date, str]] = {
+    "new-start": (date(2009, 4, 1), "start-i"),
+    # the eleven agreed to go on without the US in Da Nang (November 2017): before, the
+    # Trans-Pacific Partnership was the TPP
+    "cptpp": (date(2017, 11, 11), "tpp"),
+}
 
 
 class Extractor:
