@@ -401,8 +401,11 @@ BACKGROUND = [
     ("Год до истечения срока договора, который Москва приостановила.", 2025, False),
     ("Москва приостановила участие в договоре.", 2025, True),
     # a year after the step, its comma inside the cue: the whole clause is history
-    ("Спустя год после того, как Ташкент приостановил участие в договоре, партнёры ждут.", 2007,
-     False),
+    (
+        "Спустя год после того, как Ташкент приостановил участие в договоре, партнёры ждут.",
+        2007,
+        False,
+    ),
     # the law signed now is what its relative clause does
     ("Президент подписал закон, которым Россия приостановила действие договора.", 2025, True),
     # a step a day earlier, and an occasion still ahead, set the scene
