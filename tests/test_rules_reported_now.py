@@ -31,6 +31,10 @@ GUARDED = [
     ("Kremlin denies it will leave the treaty", False),
     ("Tokyo could leave the treaty, analysts say", False),
     ("If elected, she would leave the treaty", False),
+    # a quotation opened by a condition: the whole quoted sentence is supposed
+    ("Bolsonaro: «Si soy electo, México va a salir del tratado»", False),
+    ('Candidate says: "If I win, Russia will leave the treaty"', False),
+    ("Иранские депутаты готовят законопроект о выходе из договора", False),
     ("Senators urge Washington to leave the treaty", False),
     ("The treaty, which Moscow never ratified, is one Washington will leave", True),
     ("Россия не выходит из договора", False),

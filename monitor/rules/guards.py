@@ -419,7 +419,9 @@ def _next_words(text: str, start: int, end: int, count: int) -> Span:
 
 
 def _whole_sentences(text: str, opener: re.Pattern[str]) -> list[Span]:
-    """The sentences that open with ``opener`` ("If elected, she would leave the pact.")."""
+    """The sentences that open with ``opener`` ("If elected, she would leave the pact."), and
+    the quotations that do, to the end of their sentence ("Bolsonaro: «Si soy electo, Brasil
+    sale de la ONU»")."""
     found: list[Span] = []
     starts = [0, *(end for _, end in sentence_ends(text))]
     for i, start in enumerate(starts):
@@ -427,7 +429,16 @@ def _whole_sentences(text: str, opener: re.Pattern[str]) -> list[Span]:
         if opener.match(text, begin):
             stop = starts[i + 1] if i + 1 < len(starts) else len(text)
             found.append((begin, stop))
+    for quote in _QUOTE_OPENS.finditer(text):
+        begin = quote.end()
+        if opener.match(text, begin):
+            after = bisect_right(starts, begin)
+            found.append((begin, starts[after] if after < len(starts) else len(text)))
     return found
+
+
+# Where a quotation opens (and a condition may open its sentence).
+_QUOTE_OPENS = re.compile(r"[«“„\"]\s*")
 
 
 def _merged(spans: list[Span]) -> list[Span]:
