@@ -13,7 +13,8 @@
   main clauses of title and summary come before their clauses of circumstance ("as", "after",
   "tras" ...), ties broken by :data:`PRECEDENCE`. The other tags are kept as ``secondary``.
 - **actors**: the states or organisations taking the step (:func:`monitor.events.actors.subject`;
-  for a violation, the party in breach).
+  for a violation, the party in breach); none for a treaty's own end, or for its entry into force
+  when the headline and the summary's opening sentence name no state.
 - **due**: the entry's one due date; **published**: the entry's publication time.
 """
 
