@@ -58,6 +58,8 @@ MENTIONS = [
     # a capital's accent or a ё the writer left off
     ("l'Elysée et l'Egypte", ["fr", "eg"]),
     ("Соединенные Штаты", ["us"]),
+    # a pronoun that spells a state's name is no state: Togo with its title or office
+    ("После того, как Россия вышла, президент Того промолчал", ["ru", "tg"]),
 ]
 
 
