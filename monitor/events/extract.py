@@ -30,6 +30,7 @@ from monitor.events.model import Event
 from monitor.events.sources import background, other_step
 from monitor.feeds.entry import Entry
 from monitor.rules.combine import due
+from monitor.rules.deadline import MONTH_NAMES
 from monitor.rules.match import Match, Span
 from monitor.rules.vocabulary import Canonical, term_key
 from monitor.sentences import first_sentence
@@ -110,14 +111,10 @@ _IN_FORCE = re.compile(
 )
 # A headline that tells the entry into force as to come ("will take effect", "вступает в силу
 # с 1 января", "tritt am 1. Juli in Kraft").
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
-)
 _LATER = re.compile(
     r"(?<!\w)(?:will|to (?:take|enter|come|go|become)|set to|due to|wird|werden|soll|sollen|va|"
     r"vont|a partir|à partir|desde el|from (?:\d|next|today|tomorrow)|on \d|am \d|с \d|"
-    rf"с начала|со следующего|(?:in|en|from) (?:{_MONTHS}))(?!\w)",
+    rf"с начала|со следующего|(?:in|en|from) (?:{MONTH_NAMES}))(?!\w)",
     re.IGNORECASE,
 )
 # What a state pauses of its own in an organisation: its membership, participation, cooperation,

@@ -173,7 +173,11 @@ def _built_cues(compiler: DatabaseCompiler | None) -> _Table:
 
 
 def _all_words(by_language: dict[str, list[str]]) -> list[str]:
-    return [w for language in sorted(by_language) for w in by_language[language]]
+    """Every language's words, the longest first: ``re`` keeps the first alternative that
+    matches, so a cue is found whole whatever the order of the data ("спустя год после того,
+    как" before the "спустя год после" it begins with)."""
+    words = [w for language in sorted(by_language) for w in by_language[language]]
+    return sorted(words, key=lambda word: len(word.replace("*", "")), reverse=True)
 
 
 Span = tuple[int, int]
