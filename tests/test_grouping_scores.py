@@ -240,7 +240,11 @@ FRESH7 = ROOT / "tests" / "data" / "grouping" / "fresh7.jsonl"
 # droits de l'homme" alert, as a withdrawal beside a report read as re-ratification: one more
 # message for that event, 0.804 (0.932), 1.27.
 # Then the body's step told as a state's suspension: 0.810 (0.941), 1.23.
-FRESH7_FLOOR = {"f1": 0.809, "alerting_f1": 0.94, "messages_per_event": 1.24, "merged": 0}
+# Session 31: OPEC+ output cuts are no treaty talks (as the writers of fresh27, fresh29, fresh30
+# and fresh31 label them; this writer made one an event, E21), so that one-message event falls
+# silent while Venezuela's denunciation of the American Convention is now one story from its
+# first report: 0.828 (0.941), 1.241 messages per alerting event.
+FRESH7_FLOOR = {"f1": 0.827, "alerting_f1": 0.94, "messages_per_event": 1.25, "merged": 0}
 
 
 FRESH8 = ROOT / "tests" / "data" / "grouping" / "fresh8.jsonl"
