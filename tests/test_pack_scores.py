@@ -330,6 +330,15 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   in the headline (due_words), a member suspended from a body, expelled or losing its vote, an
 #   admission at a summit no talks, a Russian signature withdrawn, the Law of the Sea Tribunal,
 #   "toujours en suspens", a war ended: 0.806 / 0.687 (P 0.901, R 0.730).
+# - fresh31 (228 items, 40% untagged, 77% not in English, 94% from 2016-2026; all eight tags,
+#   each E-code in each language; 83 reports of known events (36%)), written in session 31 by a
+#   helper who saw no code or rules, sent by its brief to the live decade's thin ground (Asian
+#   security pacts, peace and border accords, the Northern Ireland protocol, the disarmament
+#   exits of 2025, Rome Statute exits, the Sahel states, Latin America after 2016): first contact
+#   at 647bc32 0.684 / 0.609 (P 0.816, R 0.588). Then an exit or a state's own suspension told by
+#   the opening sentence under an oblique headline, the World Court's orders as findings, bodies
+#   acting on members in three more idioms, declarations withdrawn, OPEC+ output no talks:
+#   0.755 / 0.707 (P 0.867, R 0.669).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -361,6 +370,8 @@ STRICT_FLOORS = {
     "fresh29": {"alerts": 0.80, "tags": 0.68},
     # session 30: first contact at 395baf3 alerts 0.711, tags 0.594 (docs/rule-pack.md)
     "fresh30": {"alerts": 0.79, "tags": 0.66},
+    # session 31: first contact at 647bc32 alerts 0.684, tags 0.609 (docs/rule-pack.md)
+    "fresh31": {"alerts": 0.75, "tags": 0.70},
 }
 
 
