@@ -764,8 +764,15 @@ def requirements(condition: Condition) -> list[frozenset[int]]:
         return [group for child in condition.children for group in requirements(child)]
     if isinstance(condition, AnyOf):
         # Some child must hold, so some term of (any one group of) each child must occur.
+        # Any choice of one group per child gives such a union; the j-th of each child (its
+        # last where it has fewer) gives as many as the longest child has, each valid.
         per_child = [requirements(child) for child in condition.children]
         if not all(per_child):
             return []
-        return [frozenset().union(*(groups[0] for groups in per_child))]
+        widest = max(len(groups) for groups in per_child)
+        unions = {
+            frozenset().union(*(groups[min(j, len(groups) - 1)] for groups in per_child))
+            for j in range(widest)
+        }
+        return sorted(unions, key=len)
     return []
