@@ -339,6 +339,15 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   the opening sentence under an oblique headline, the World Court's orders as findings, bodies
 #   acting on members in three more idioms, declarations withdrawn, OPEC+ output no talks:
 #   0.755 / 0.707 (P 0.867, R 0.669).
+# - fresh32 (234 items, 41% untagged, 76% not in English, 88% from 2016-2026; all eight tags,
+#   each E-code in each language; 68 reports of known events (29%)), written in session 32 by a
+#   helper who saw no code or rules, sent by its brief to the post-Soviet treaties, tax and
+#   investment treaties, North American trade, territory and bases, legal cooperation, rivers
+#   and seas, the Middle East after 2020 and the 2025 US exits: first contact at 3276844 0.736 /
+#   0.588 (P 0.880, R 0.633). Then enrichment past the nuclear deal's limits as a breach, votes
+#   lost for arrears, the African Court declaration withdrawn, periods counted back, obituaries
+#   naming what was negotiated, treaty bodies' conferences and boards, a treaty no longer in
+#   force, talks walked out of: 0.811 / 0.667 (P 0.918, R 0.727).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -372,6 +381,8 @@ STRICT_FLOORS = {
     "fresh30": {"alerts": 0.79, "tags": 0.66},
     # session 31: first contact at 647bc32 alerts 0.684, tags 0.609 (docs/rule-pack.md)
     "fresh31": {"alerts": 0.75, "tags": 0.70},
+    # session 32: first contact at 3276844 alerts 0.736, tags 0.588 (docs/rule-pack.md)
+    "fresh32": {"alerts": 0.81, "tags": 0.66},
 }
 
 
