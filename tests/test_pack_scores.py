@@ -347,7 +347,8 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   0.588 (P 0.880, R 0.633). Then enrichment past the nuclear deal's limits as a breach, votes
 #   lost for arrears, the African Court declaration withdrawn, periods counted back, obituaries
 #   naming what was negotiated, treaty bodies' conferences and boards, a treaty no longer in
-#   force, talks walked out of: 0.811 / 0.667 (P 0.918, R 0.727).
+#   force, talks walked out of, trade panels siding with a state: 0.825 / 0.683 (P 0.920,
+#   R 0.748).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -382,7 +383,7 @@ STRICT_FLOORS = {
     # session 31: first contact at 647bc32 alerts 0.684, tags 0.609 (docs/rule-pack.md)
     "fresh31": {"alerts": 0.75, "tags": 0.70},
     # session 32: first contact at 3276844 alerts 0.736, tags 0.588 (docs/rule-pack.md)
-    "fresh32": {"alerts": 0.81, "tags": 0.66},
+    "fresh32": {"alerts": 0.82, "tags": 0.68},
 }
 
 
