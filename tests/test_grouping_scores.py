@@ -625,8 +625,9 @@ FRESH26 = ROOT / "tests" / "data" / "grouping" / "fresh26.jsonl"
 # F1 0.714 (0.925 over alerting reports), P 1.000 R 0.555, 1.23 messages per event, no merge,
 # alert recall 0.432 (Artemis signings, BRICS invitations and Schengen steps alert little). Then
 # Schengen joined, a frozen ratification no ratification, a state taking another to a court or
-# treaty body: 0.720 (0.918), 1.26 (Schengen's full entry now alerts, in two stories), no merge.
-FRESH26_FLOOR = {"f1": 0.719, "alerting_f1": 0.917, "messages_per_event": 1.27, "merged": 0}
+# treaty body, the Belt and Road memorandum named as such: 0.720 (0.921), 1.25 (Schengen's full
+# entry now alerts, in two stories), no merge.
+FRESH26_FLOOR = {"f1": 0.719, "alerting_f1": 0.920, "messages_per_event": 1.25, "merged": 0}
 
 
 def test_the_twenty_sixth_blind_corpus_holds_its_level() -> None:
