@@ -355,11 +355,17 @@ def test_pack_holds_its_measured_level_on_the_widest_blind_sets(split: str) -> N
 #   transport, posts and space, organisations and their members, trade beyond North America and
 #   Asian bilaterals. It is short of its brief (210 items, 40% untagged, 30% known events): the
 #   writers found most events of that ground already in the corpora. First contact at adc4427
-#   0.750 / 0.656 (P 0.896, R 0.645). Then bodies suspending members named in German and French
-#   (Gabun, "La Francophonie suspend", "écartée des instances", the Commonwealth "schließt ...
-#   aus", "suspendu partiellement"), the whaling commission's German and Russian forms, full
-#   members of BRICS, Schengen joined, enrichment by its degree in Russian: 0.795 / 0.696
-#   (P 0.904, R 0.710).
+#   0.750 / 0.656 (P 0.896, R 0.645). Then bodies suspending members named in German and French,
+#   the whaling commission's German and Russian forms, full members of BRICS, Schengen joined,
+#   enrichment by its degree in Russian, "Viola" no verb, a period counted from a start or from a
+#   deposit still to come: 0.805 / 0.720 (P 0.930, R 0.710).
+# - fresh34 (113 items, 45% untagged, 77% not in English, 97% from 2016-2026; 35 reports of known
+#   events (31%)), written in session 33 by a helper who saw no code or rules, sent to crime and
+#   data conventions, sport, culture and science bodies (CERN, WADA), technical treaties, small
+#   states' bodies, fisheries and transport agreements: first contact at 3291098 0.741 / 0.720
+#   (P 0.870, R 0.645). Then CERN joined, the Maldives back in the Commonwealth, the Sahel juntas
+#   leaving the Francophonie, WTO arbitrators siding with a party, OECD membership talks, frozen
+#   fries and a share's trading halt no suspension: 0.821 / 0.835 (P 0.920, R 0.742).
 # Session 14 relabelled items to the newest sets' definitions: a body suspending, expelling or
 # readmitting a member is membership, not suspension (31 items in all sets), a period counted
 # from a notice not yet given is no deadline (10).
@@ -396,7 +402,9 @@ STRICT_FLOORS = {
     # session 32: first contact at 3276844 alerts 0.736, tags 0.588 (docs/rule-pack.md)
     "fresh32": {"alerts": 0.82, "tags": 0.68},
     # session 33: first contact at adc4427 alerts 0.750, tags 0.656 (docs/rule-pack.md)
-    "fresh33": {"alerts": 0.79, "tags": 0.69},
+    "fresh33": {"alerts": 0.80, "tags": 0.71},
+    # session 33: first contact at 3291098 alerts 0.741, tags 0.720 (docs/rule-pack.md)
+    "fresh34": {"alerts": 0.82, "tags": 0.83},
 }
 
 

@@ -181,6 +181,27 @@ def test_a_regex_term_with_sharp_s_matches_the_folded_text(tmp_path: Path) -> No
     assert not rule_set.match(entry(title="Europarat tagt in Straßburg"))
 
 
+@pytest.mark.parametrize("reference", [False, True])
+def test_a_regex_term_with_word_gaps_is_found_in_a_field_the_next_field_follows(
+    tmp_path: Path, reference: bool
+) -> None:
+    """A gap of words ("(?:[^ ]+ ){0,3}") matched greedily must not run from the title into the
+    summary: that match would span two fields, be dropped, and hide the title's own match (the
+    fields were joined by "\\n\\x00\\n", which a run of non-spaces crosses)."""
+    rule_set = one_rule(tmp_path, '"re:karlsruhe (?:[^ ]+ ){0,3}(?:verhandelt|prüft)"')
+    title_only = entry(title="CETA: Karlsruhe prüft weiter")
+    followed = entry(
+        title="CETA: Karlsruhe prüft weiter",
+        summary="Das Bundesverfassungsgericht verhandelt über das Abkommen.",
+    )
+    assert rule_set.match(title_only, reference=reference)
+    matches = rule_set.match(followed, reference=reference)
+    assert [(s.field, s.text) for m in matches for s in m.spans] == [("title", "Karlsruhe prüft")]
+    # and no match is made of the end of one field and the start of the next
+    across = entry(title="Gericht in Karlsruhe", summary="prüft das Abkommen")
+    assert not rule_set.match(across, reference=reference)
+
+
 def test_a_vocabulary_named_inside_a_term_is_an_error_not_text() -> None:
     """``"[$a, $b]"`` would look for the words "$a" and "$b"; the error says what to write."""
     with pytest.raises(TermError, match=r"any: \[\$a, \$b\]"):

@@ -35,8 +35,9 @@ from monitor.rules.terms import (
     re2_match_span,
 )
 
-# Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space).
-FIELD_JOIN = "\n\x00\n"
+# Joins the fields for the one scan; no phrase can cross it (\x00 is neither word nor space), nor
+# a regex's gap of words ("(?:[^ ]+ ){0,3}"): two spaces in a row end any run of "word, space".
+FIELD_JOIN = "\n  \x00  \n"
 
 
 class EntryScan:
