@@ -68,6 +68,9 @@ GUARDED = [
     ("El Gobierno cerró la sesión sin declarar que va a salir del tratado", False),
     ("The tribunal threw out the claim that Russia must leave the treaty", False),
     ("La Cour a tranché sans se prononcer sur le devoir de quitter le traité", False),
+    # a step still awaited has not happened
+    ("The Duma still awaits a bill to withdraw from the treaty", False),
+    ("Sigue pendiente de votación la ley para salir del tratado", False),
 ]
 
 
@@ -416,6 +419,11 @@ BACKGROUND = [
     ("Pyongyang quit it a day after Seoul suspended the treaty.", 2023, False),
     ("Kiribati left on the eve of the summit that suspended the treaty.", 2023, False),
     ("On the eve of the summit, Kiribati suspended the treaty.", 2023, True),
+    # a date after a treaty's making dates the making only: the step before it is today's
+    ("Russia suspends the treaty signed with Kyiv in 1997.", 2023, True),
+    ("Le Mali a suspendu le traité conclu avec Paris en 1961.", 2023, True),
+    ("Rusia suspendió el tratado firmado con Ucrania en 1997.", 2023, True),
+    ("Russia suspended the treaty with Kyiv in 1997.", 2023, False),
 ]
 
 

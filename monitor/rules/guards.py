@@ -297,9 +297,12 @@ def find_cues(
         # "which Russia suspended in 2007": the verb a date modifies stands just before it, so
         # the date guards the six words before it (within its clause), not the whole sentence
         # ("le retrait ... de l'accord de Vienne conclu en 2015" is today's withdrawal).
+        # A treaty's making dates only itself: in "dénonce la convention signée avec Paris en
+        # 1965" the date is the signing's, and the denunciation before it is today's.
         clause_start = _last_at_most(ends, start)
-        before = [m.start() for m in _WORD.finditer(text, clause_start, start)][-_DATED_REACH:]
-        dated.append((before[0] if before else start, end))
+        before = list(_WORD.finditer(text, clause_start, start))[-_DATED_REACH:]
+        made = [m.start() for m in before if _MADE.fullmatch(m.group())]
+        dated.append((made[-1] if made else before[0].start() if before else start, end))
     return Cues(
         tuple(initial), tuple(dated), tuple(words), tuple(sorted(clauses)),
         tuple(set_phrases), tuple(breaks),
@@ -409,6 +412,13 @@ def _within(merged: Sequence[Span], starts: Sequence[int], start: int, end: int)
 
 _WORD = re.compile(r"\w+")
 _DATED_REACH = 6  # words before a date that it dates
+# Participles of a treaty's making ("signed", "signée", "conclu", "firmado", "unterzeichnete",
+# "подписанный"): a date after one dates the making, not the words before it.
+_MADE = re.compile(
+    r"signed|concluded|agreed|sign[ée]e?s?|conclue?s?|paraphée?s?|firmad[oa]s?|suscrit[oa]s?|"
+    r"celebrad[oa]s?|unterzeichnet(?:e|en|er|es)?|geschlossen(?:e|en|er|es)?|"
+    r"подписанн[а-я]*|заключенн[а-я]*|заключённ[а-я]*"
+)
 
 
 def _next_words(text: str, start: int, end: int, count: int) -> Span:
