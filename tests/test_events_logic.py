@@ -139,6 +139,10 @@ EVENTS = [
     ("Caribbean nation lodges ratification papers at UN headquarters",
      "Jamaica has become a state party to the UN treaty outlawing nuclear weapons.", "tpnw",
      ("jm",), "ratification"),
+    # the depositary is no party: the summary names who deposited
+    ("Cancillería deposita en la ONU la ratificación del Tratado de Alta Mar",
+     "Chile completó este martes la ratificación del acuerdo.", "high-seas", ("cl",),
+     "ratification"),
     ("Port Sudan halts contact with regional mediators",
      "Sudan's foreign ministry said it was suspending its engagement with IGAD.", "igad", ("sd",),
      "suspension"),

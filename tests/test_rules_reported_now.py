@@ -424,6 +424,7 @@ BACKGROUND = [
     ("Le Mali a suspendu le traité conclu avec Paris en 1961.", 2023, True),
     ("Rusia suspendió el tratado firmado con Ucrania en 1997.", 2023, True),
     ("Russia suspended the treaty with Kyiv in 1997.", 2023, False),
+    ("Le Japon suspend le traité adopté en juin 2019.", 2023, True),
 ]
 
 

@@ -283,6 +283,7 @@ def subject(
             and not _before(_PARTY_WITH, text, m.start)
             and not _before(_VENUE_OF, text, m.start)
             and not (_before(_AT, text, m.start) and _SEAT.match(text, m.end))
+            and not (m.actor in _DEPOSITARIES and _before(_DEPOSITED_AT, text, m.start))
             and not text[max(0, m.start - 5) : m.start].lower().endswith(_ADJECTIVE_PREFIX)
             and not (m.demonym and _people(m, text))
             and not (m.demonym and _before(_REGION_BEFORE, text, m.start))
@@ -422,6 +423,14 @@ _AIMED_AT = re.compile(
 _AT = re.compile(r"(?<!\w)(?:at|in)\s+(?:the\s+)?$", re.IGNORECASE)
 _SEAT = re.compile(
     r"(?:'s)?\s*(?:headquarters|HQ|Hauptquartier|Zentrale|secretariat)\b", re.IGNORECASE
+)
+# Where an instrument is lodged is no party to it: "Cancillería deposita en la ONU la
+# ratificación", "Palaos entregó en la ONU el primer instrumento", "remis à l'ONU", "bei der UNO
+# hinterlegt", "сдала на хранение в ООН".
+_DEPOSITARIES = frozenset({"un"})
+_DEPOSITED_AT = re.compile(
+    r"(?<!\w)(?:at|in|with|en|ante|à|auprès de|aux|bei|в)\s+(?:(?:the|la|l'|l’|der|den)\s*)?$",
+    re.IGNORECASE,
 )
 # Who opposes a step does not take it: "l'accord d'Entebbe entre en vigueur malgré l'opposition de
 # l'Egypte", "despite opposition from Cairo", "pese a la oposición de Egipto".

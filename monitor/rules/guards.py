@@ -412,10 +412,11 @@ def _within(merged: Sequence[Span], starts: Sequence[int], start: int, end: int)
 
 _WORD = re.compile(r"\w+")
 _DATED_REACH = 6  # words before a date that it dates
-# Participles of a treaty's making ("signed", "signée", "conclu", "firmado", "unterzeichnete",
-# "подписанный"): a date after one dates the making, not the words before it.
+# Participles of a treaty's making ("signed", "signée", "conclu", "adopté", "firmado",
+# "unterzeichnete", "подписанный"): a date after one dates the making, not the words before it.
 _MADE = re.compile(
-    r"signed|concluded|agreed|sign[ée]e?s?|conclue?s?|paraphée?s?|firmad[oa]s?|suscrit[oa]s?|"
+    r"signed|concluded|agreed|adopted|sign[ée]e?s?|conclue?s?|paraphée?s?|adoptée?s?|firmad[oa]s?|"
+    r"suscrit[oa]s?|adoptad[oa]s?|angenommen(?:e|en|er|es)?|"
     r"celebrad[oa]s?|unterzeichnet(?:e|en|er|es)?|geschlossen(?:e|en|er|es)?|"
     r"подписанн[а-я]*|заключенн[а-я]*|заключённ[а-я]*"
 )
