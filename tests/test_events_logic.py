@@ -143,6 +143,14 @@ EVENTS = [
     ("Cancillería deposita en la ONU la ratificación del Tratado de Alta Mar",
      "Chile completó este martes la ratificación del acuerdo.", "high-seas", ("cl",),
      "ratification"),
+    # a subject that says it took the step, told right after, took it (not a reaction)
+    ("Treasury cites 9% rate in serving notice on 1979 accord",
+     "The U.S. Treasury said it had sent Hungary formal notice that it would end their "
+     "bilateral income tax treaty.", None, ("us",), "withdrawal"),
+    ("Kremlin says it will seek clarification after Armenia freezes CSTO role",
+     "The Kremlin said it would contact Yerevan to clarify remarks that Armenia had frozen its "
+     "participation in the Collective Security Treaty Organization.", "csto", ("am",),
+     "suspension"),
     ("Port Sudan halts contact with regional mediators",
      "Sudan's foreign ministry said it was suspending its engagement with IGAD.", "igad", ("sd",),
      "suspension"),

@@ -650,8 +650,10 @@ FRESH27 = ROOT / "tests" / "data" / "grouping" / "fresh27.jsonl"
 # s'appliquer", "no longer applies"), the Istanbul convention's German nicknames: 0.657 (0.882),
 # 1.44, no merge. Then Mercosur stripping Venezuela of its rights, the High Seas Treaty and CPTPP
 # by their descriptions, Palau as "Palaos", the UN where an instrument is deposited no actor, a
-# date after a treaty's adoption dating the adoption only: 0.691 (0.926), 1.27, no merge.
-FRESH27_FLOOR = {"f1": 0.690, "alerting_f1": 0.925, "messages_per_event": 1.27, "merged": 0}
+# date after a treaty's adoption dating the adoption only: 0.691 (0.926), 1.27, no merge. Then
+# the Bern convention in four more languages, a subject that says it took the step ("The U.S.
+# Treasury said it had sent Hungary formal notice") its actor: 0.701 (0.947), 1.19, no merge.
+FRESH27_FLOOR = {"f1": 0.700, "alerting_f1": 0.945, "messages_per_event": 1.20, "merged": 0}
 
 
 def test_the_twenty_seventh_blind_corpus_holds_its_level() -> None:

@@ -66,6 +66,13 @@ _RESPONSE = re.compile(
     r"отреагировал\w*|réagit|répond|riposte|reagiert|antwortet|responde|reacciona)\b",
     re.IGNORECASE,
 )
+# A subject that says it takes the step reports its own ("The U.S. Treasury said it had sent
+# Hungary formal notice", "Paris a annoncé qu'il dénonçait", "Berlin erklärte, dass es ...").
+_OF_ITSELF = re.compile(
+    r"\s+(?:that\s+)?(?:it|they|we)\s+(?:has|had|have|would|will|was|were|is|are)\b|"
+    r",?\s+qu['’](?:il|elle|ils|elles)\s|,?\s+dass\s+(?:es|sie|er)\s",
+    re.IGNORECASE,
+)
 # "Russia responds in kind as US suspends INF pact": answering with the same step is acting.
 _IN_KIND = re.compile(
     r"^[\s'‘’\"«»“”]*(?:responds? in kind|responded in kind|hits back|retaliates|mirrors|"
@@ -316,6 +323,11 @@ def subject(
         chosen = _coordinated(before or mentions, text)
         after = text[chosen[-1].end :]
         verb = verbs.match(after) if reactions and not _IN_KIND.match(after) else None
+        itself = _OF_ITSELF.match(after, verb.end()) if verb else None
+        if itself and _step_within(text, chosen[-1].end + itself.end(), starts, words=2):
+            # "The U.S. Treasury said it had sent Hungary formal notice": its own step, told
+            # right after (not "Kremlin says it will seek clarification after Armenia freezes")
+            verb = None
         if verb and _acts_on(text, chosen[-1].end + verb.end(), treaty_spans.get(name, ())):
             verb = None  # the treaty is the verb's object: "Washington dénonce le traité ..."
         # the next actor named after the verb ("Macron, May et Merkel regrettent le retrait
@@ -503,6 +515,11 @@ def _before(pattern: re.Pattern[str], text: str, end: int) -> bool:
 
 def _follows_treaty(mention: Mention, spans: Sequence[tuple[int, int]], text: str) -> bool:
     return any(end <= mention.start and _WITH.match(text[end : mention.start]) for _, end in spans)
+
+
+def _step_within(text: str, offset: int, starts: Sequence[int], *, words: int) -> bool:
+    """Whether a step's words begin after ``offset`` with at most ``words`` words between."""
+    return any(start >= offset and len(text[offset:start].split()) <= words for start in starts)
 
 
 def _answers(text: str, subject_end: int, answered_end: int, starts: Sequence[int]) -> bool:
