@@ -301,8 +301,9 @@ def find_cues(
         # 1965" the date is the signing's, and the denunciation before it is today's.
         clause_start = _last_at_most(ends, start)
         before = list(_WORD.finditer(text, clause_start, start))[-_DATED_REACH:]
-        made = [m.start() for m in before if _MADE.fullmatch(m.group())]
-        dated.append((made[-1] if made else before[0].start() if before else start, end))
+        made = [m for m in before if _MADE.fullmatch(m.group())]
+        first = made[-1] if made else before[0] if before else None
+        dated.append((first.start() if first else start, end))
     return Cues(
         tuple(initial), tuple(dated), tuple(words), tuple(sorted(clauses)),
         tuple(set_phrases), tuple(breaks),
